@@ -1,0 +1,485 @@
+"""``Project``: the one entry point the CLI, the server and notebooks call.
+
+Every method takes an optional ``actor`` (the calling user). ``actor=None`` is the local owner
+working on the files directly (a notebook or the CLI) and may do everything; otherwise the
+actor's role in this project decides, and objects outside it answer ``NotFound``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from truelabel.domain.errors import (
+    AnnotationInvalid,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from truelabel.domain.fields import SpansField
+from truelabel.domain.models import Annotation, ExportResult, ImportResult, Task, User
+from truelabel.domain.roles import Role, role_allows
+from truelabel.domain.schema import LabelSchema
+from truelabel.store import accounts, queue
+from truelabel.store import items as item_store
+from truelabel.store import projects as project_store
+
+from . import transfer
+from .workspace import Workspace
+
+_MAX_KEY = 100
+
+
+class Project:
+    """One labeling project inside a :class:`Workspace`."""
+
+    def __init__(self, workspace: Workspace, project_id: int) -> None:
+        self.ws = workspace
+        self.db = workspace.db
+        self.id = project_id
+        self._schema_cache: dict[int, LabelSchema] = {}
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def open(cls, location: str | Path, name: str | int | None = None) -> Project:
+        """Open a project in a workspace folder or database URL (the only one if unnamed)."""
+        return Workspace.open(location).project(name)
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- permissions ----------------------------------------------------------------------
+    def role_of(self, actor: User | None) -> Role | None:
+        if actor is None or actor.is_admin:
+            return Role.ADMIN
+        with self.db.read() as conn:
+            role = accounts.member_role(conn, project_id=self.id, user_id=actor.id)
+        return Role(role) if role else None
+
+    def require(self, actor: User | None, permission: str) -> Role:
+        """The actor's role, if it allows ``permission``; NotFound for non-members."""
+        role = self.role_of(actor)
+        if role is None:
+            raise NotFound("No such project. Ask a manager to add you to it.")
+        if not role_allows(role, permission):
+            raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
+        return role
+
+    # -- settings -------------------------------------------------------------------------
+    def info(self, actor: User | None = None) -> dict[str, Any]:
+        role = self.require(actor, "project.read")
+        with self.db.read() as conn:
+            row = project_store.get_project(conn, project_id=self.id)
+            assert row is not None
+            sv = project_store.latest_schema(conn, self.id)
+            gv = project_store.latest_guideline(conn, self.id)
+        return {
+            "id": row["id"], "name": row["name"], "title": row["title"],
+            "overlap": row["overlap"], "lease_seconds": row["lease_seconds"],
+            "created_at": row["created_at"], "role": role.value,
+            "schema": json.loads(sv["body"]) if sv else None,
+            "schema_version": sv["version"] if sv else None,
+            "guidelines": gv["body"] if gv else "", "guideline_version": gv["version"] if gv
+            else None,
+        }
+
+    @property
+    def name(self) -> str:
+        with self.db.read() as conn:
+            row = project_store.get_project(conn, project_id=self.id)
+        assert row is not None
+        return str(row["name"])
+
+    def schema(self) -> tuple[int, LabelSchema]:
+        """The current schema version's id and schema."""
+        with self.db.read() as conn:
+            sv = project_store.latest_schema(conn, self.id)
+        assert sv is not None
+        return int(sv["id"]), self._schema_for(sv)
+
+    def _schema_for(self, sv: dict[str, Any]) -> LabelSchema:
+        sid = int(sv["id"])
+        if sid not in self._schema_cache:
+            self._schema_cache[sid] = LabelSchema.from_dict(json.loads(sv["body"]))
+        return self._schema_cache[sid]
+
+    def set_schema(self, schema: LabelSchema | dict[str, Any] | str, *,
+                   actor: User | None = None) -> int:
+        """Make ``schema`` current; returns its version (unchanged content keeps the version).
+
+        Existing annotations keep the version they were made under.
+        """
+        self.require(actor, "project.edit")
+        from .workspace import _as_schema
+
+        sch = _as_schema(schema)
+        with self.db.write() as conn:
+            cur = project_store.latest_schema(conn, self.id)
+            if cur is not None and cur["digest"] == sch.digest():
+                return int(cur["version"])
+            v = project_store.add_version(conn, "schema", project_id=self.id,
+                                          body=sch.to_json(), now=time.time(),
+                                          digest=sch.digest())
+            project_store.audit(conn, at=time.time(), user_id=_uid(actor),
+                                action="schema.version", object_type="project",
+                                object_id=self.id, detail={"version": v["version"]})
+        return int(v["version"])
+
+    def set_guidelines(self, markdown: str, *, actor: User | None = None) -> int:
+        self.require(actor, "project.edit")
+        with self.db.write() as conn:
+            v = project_store.add_version(conn, "guideline", project_id=self.id, body=markdown,
+                                          now=time.time())
+        return int(v["version"])
+
+    def set_overlap(self, overlap: int, *, actor: User | None = None) -> None:
+        self.require(actor, "project.edit")
+        if overlap < 1:
+            raise InvalidInput("overlap must be at least 1.", field="overlap")
+        with self.db.write() as conn:
+            project_store.update_project(conn, self.id, overlap=overlap)
+            queue.reopen_all(conn, project_id=self.id, overlap=overlap)
+
+    def set_lease_seconds(self, seconds: int, *, actor: User | None = None) -> None:
+        self.require(actor, "project.edit")
+        if seconds < 1:
+            raise InvalidInput("lease_seconds must be at least 1.", field="lease_seconds")
+        with self.db.write() as conn:
+            project_store.update_project(conn, self.id, lease_seconds=seconds)
+
+    def add_member(self, user: User | str, role: Role | str, *,
+                   actor: User | None = None) -> None:
+        self.require(actor, "members.manage")
+        u = self.ws.get_user(user) if isinstance(user, str) else user
+        role = Role(role)
+        with self.db.write() as conn:
+            accounts.set_member(conn, project_id=self.id, user_id=u.id, role=role.value)
+            project_store.audit(conn, at=time.time(), user_id=_uid(actor), action="member.set",
+                                object_type="project", object_id=self.id,
+                                detail={"user": u.username, "role": role.value})
+
+    def members(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+        self.require(actor, "project.read")
+        with self.db.read() as conn:
+            return accounts.project_members(conn, self.id)
+
+    # -- import / export ------------------------------------------------------------------
+    def import_file(self, path: str | Path, *, fmt: str | None = None,
+                    id_field: str | None = "id", actor: User | None = None,
+                    progress: transfer.ProgressFn | None = None) -> ImportResult:
+        """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates."""
+        self.require(actor, "items.import")
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidInput(f"{p} is not a file; check the path.", file=str(p))
+        with p.open("rb") as fh:
+            return self.import_stream(fh, source=str(p), fmt=fmt, id_field=id_field,
+                                      actor=actor, progress=progress,
+                                      total_bytes=transfer.file_size(p))
+
+    def import_stream(self, fh: IO[bytes], *, source: str, fmt: str | None = None,
+                      id_field: str | None = "id", actor: User | None = None,
+                      progress: transfer.ProgressFn | None = None,
+                      total_bytes: int | None = None) -> ImportResult:
+        self.require(actor, "items.import")
+        _, sch = self.schema()
+        required = tuple(sorted({f.source for f in sch.fields if isinstance(f, SpansField)}))
+        return transfer.run_import(self.db, project_id=self.id, fh=fh, source=source, fmt=fmt,
+                                   id_field=id_field, required=required, user_id=_uid(actor),
+                                   progress=progress, total_bytes=total_bytes)
+
+    def import_records(self, records: list[dict[str, Any]], *, source: str = "api",
+                       id_field: str | None = "id", actor: User | None = None) -> ImportResult:
+        """Import in-memory records (a list of dicts), same rules as a file."""
+        import io
+
+        buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
+        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field,
+                                  actor=actor)
+
+    def export(self, path: str | Path, *, fmt: str | None = None, only_labeled: bool = False,
+               actor: User | None = None,
+               progress: transfer.ProgressFn | None = None) -> ExportResult:
+        """Write every item with its annotations (every annotator) to JSONL or Parquet."""
+        self.require(actor, "annotations.export")
+        total = self.status()["items"] if progress else None
+        result = transfer.run_export(self.db, project_id=self.id, path=path, fmt=fmt,
+                                     only_labeled=only_labeled, progress=progress, total=total)
+        with self.db.write() as conn:
+            project_store.audit(conn, at=time.time(), user_id=_uid(actor), action="export",
+                                object_type="project", object_id=self.id,
+                                detail={"format": result.format, "items": result.items})
+        return result
+
+    def batches(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+        self.require(actor, "items.read")
+        with self.db.read() as conn:
+            return project_store.list_batches(conn, self.id)
+
+    # -- browsing -------------------------------------------------------------------------
+    def status(self, *, actor: User | None = None) -> dict[str, Any]:
+        self.require(actor, "project.read")
+        with self.db.read() as conn:
+            return item_store.counts(conn, self.id)
+
+    def items(self, *, actor: User | None = None, after: int = 0, limit: int = 50,
+              search: str | None = None, status: str | None = None,
+              batch_id: int | None = None) -> list[dict[str, Any]]:
+        """A page of items (keyset: pass the last id as ``after``). Annotators see their own."""
+        role = self.require(actor, "project.read")
+        limit = max(1, min(int(limit), 500))
+        if status not in (None, "", "unlabeled", "in_progress", "done"):
+            raise InvalidInput(f"Unknown status {status!r}; use unlabeled, in_progress or done.",
+                               field="status")
+        only = actor.id if actor is not None and not role_allows(role, "items.read") else None
+        with self.db.read() as conn:
+            rows = item_store.browse(conn, project_id=self.id, after_id=after, limit=limit,
+                                     search=search or None, status=status or None,
+                                     batch_id=batch_id, user_id=only)
+        for r in rows:
+            r["data"] = orjson.loads(r["data"])
+        return rows
+
+    def item(self, item_id: int, *, actor: User | None = None) -> dict[str, Any]:
+        """One item with its provenance and, for those who may read them, its annotations."""
+        role = self.require(actor, "project.read")
+        with self.db.read() as conn:
+            row = item_store.get_item(conn, self.id, item_id)
+            if row is not None and actor is not None and not role_allows(role, "items.read"):
+                if not queue.has_assignment(conn, user_id=actor.id, item_id=item_id):
+                    row = None
+        if row is None:
+            raise NotFound(f"No item {item_id} in this project.")
+        out = {
+            "id": row["id"], "external_id": row["external_id"], "data": orjson.loads(row["data"]),
+            "provenance": {"batch_id": row["batch_id"], "source": row["source"],
+                           "line": row["source_line"]},
+            "n_taken": row["n_taken"], "n_done": row["n_done"],
+        }
+        if role_allows(role, "annotations.read"):
+            out["annotations"] = self.annotations(item_id)
+        return out
+
+    def annotations(self, item_id: int, *, current_only: bool = True) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = item_store.item_annotations(conn, project_id=self.id, item_id=item_id,
+                                               current_only=current_only)
+        return [{**r, "value": orjson.loads(r["value"])} for r in rows]
+
+    # -- the queue ------------------------------------------------------------------------
+    def _settings(self) -> dict[str, Any]:
+        with self.db.read() as conn:
+            row = project_store.get_project(conn, project_id=self.id)
+        assert row is not None
+        return row
+
+    def next_task(self, actor: User) -> Task | None:
+        """Lease the next item to ``actor`` (their open lease first). None when done."""
+        self.require(actor, "task.work")
+        p = self._settings()
+        with self.db.write() as conn:
+            lease = queue.claim(conn, project_id=self.id, user_id=actor.id,
+                                overlap=int(p["overlap"]), lease_seconds=p["lease_seconds"],
+                                now=time.time(), skip_locked=not self.db.is_sqlite)
+        return self._task(lease, actor) if lease else None
+
+    def assign(self, item_ids: list[int], user: User | str, *,
+               actor: User | None = None) -> int:
+        """Queue given items for one annotator (they get them before the pool)."""
+        self.require(actor, "items.assign")
+        u = self.ws.get_user(user) if isinstance(user, str) else user
+        if self.role_of(u) is None:
+            raise InvalidInput(f"{u.username} is not a member of this project; add them first.")
+        p = self._settings()
+        n = 0
+        with self.db.write() as conn:
+            for iid in item_ids:
+                if item_store.get_item(conn, self.id, iid) is None:
+                    raise NotFound(f"No item {iid} in this project; nothing was assigned.")
+                queue.take_item(conn, project_id=self.id, item_id=iid, user_id=u.id,
+                                overlap=int(p["overlap"]), status="queued", lease_seconds=None,
+                                now=time.time())
+                n += 1
+        return n
+
+    def task(self, task_id: int, actor: User) -> Task:
+        with self.db.read() as conn:
+            row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+        if row is None:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        return self._task(row, actor)
+
+    def _task(self, lease: dict[str, Any], actor: User) -> Task:
+        with self.db.read() as conn:
+            item = item_store.get_item(conn, self.id, lease["item_id"])
+            draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
+        assert item is not None
+        return Task(id=lease["id"], item_id=lease["item_id"], project_id=self.id,
+                    lease_expires_at=lease["lease_expires_at"], data=orjson.loads(item["data"]),
+                    external_id=item["external_id"],
+                    draft=orjson.loads(draft) if draft else None)
+
+    def skip(self, task_id: int, actor: User) -> None:
+        self.require(actor, "task.work")
+        with self.db.write() as conn:
+            self._own_task(conn, task_id, actor)
+            queue.release(conn, assignment_id=task_id, user_id=actor.id, status="skipped")
+
+    def _own_task(self, conn: Any, task_id: int, actor: User) -> dict[str, Any]:
+        row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+        if row is None:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        return row
+
+    def save_draft(self, task_id: int, value: dict[str, Any], actor: User) -> None:
+        """Keep unsubmitted work on the server so a closed tab loses nothing."""
+        self.require(actor, "task.work")
+        blob = orjson.dumps(value)
+        if len(blob) > 1_000_000:
+            raise InvalidInput("A draft is limited to 1 MB.")
+        with self.db.write() as conn:
+            row = self._own_task(conn, task_id, actor)
+            queue.save_draft(conn, user_id=actor.id, item_id=row["item_id"], value=blob.decode(),
+                             now=time.time())
+
+    def submit(self, task_id: int, value: dict[str, Any], actor: User, *,
+               key: str | None = None, time_spent_ms: int | None = None) -> Annotation:
+        """Store an annotation for a leased task.
+
+        Idempotent on ``key``: sending the same key again returns the stored annotation.
+        A submit on an expired lease raises :class:`LeaseExpired` (409).
+        """
+        self.require(actor, "task.work")
+        key = _check_key(key)
+        with self.db.read() as conn:
+            prior = queue.find_by_key(conn, actor.id, key)
+            row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+        if prior is not None:
+            return self._replay(prior, task_id)
+        if row is None:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        item = self._item_data(row["item_id"])
+        sid, sch = self.schema()
+        clean = sch.validate_annotation(value, item)
+        gv = self._guideline_id()
+        now = time.time()
+        with self.db.write() as conn:
+            prior = queue.find_by_key(conn, actor.id, key)
+            if prior is not None:
+                return self._replay(prior, task_id)
+            lease = queue.check_lease(conn, assignment_id=task_id, user_id=actor.id, now=now,
+                                      lock=not self.db.is_sqlite)
+            aid = queue.insert_annotation(conn, {
+                "project_id": self.id, "item_id": lease["item_id"], "user_id": actor.id,
+                "assignment_id": task_id, "schema_version_id": sid, "guideline_version_id": gv,
+                "value": orjson.dumps(clean).decode(), "idempotency_key": key,
+                "time_spent_ms": time_spent_ms, "created_at": now,
+            })
+            queue.complete(conn, assignment_id=task_id, item_id=lease["item_id"],
+                           user_id=actor.id)
+        return Annotation(aid, lease["item_id"], actor.id, clean, self._schema_version(sid), now)
+
+    def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
+        if task_id is not None and prior["assignment_id"] not in (task_id, None):
+            raise Conflict("This idempotency key was already used for another task; "
+                           "send a new key for each annotation.")
+        a = next(x for x in self.annotations(prior["item_id"], current_only=False)
+                 if x["id"] == prior["id"])
+        return Annotation(a["id"], prior["item_id"], a["user_id"], a["value"],
+                          a["schema_version"], a["created_at"], a["supersedes_id"],
+                          replayed=True)
+
+    def annotate(self, item_id: int, value: dict[str, Any], actor: User, *,
+                 key: str | None = None) -> Annotation:
+        """Label a given item directly (a notebook or script), within the overlap limit."""
+        self.require(actor, "task.work")
+        key = _check_key(key)
+        with self.db.read() as conn:
+            prior = queue.find_by_key(conn, actor.id, key)
+        if prior is not None:
+            return self._replay(prior, None)
+        if self._item_data(item_id) is None:
+            raise NotFound(f"No item {item_id} in this project.")
+        p = self._settings()
+        with self.db.write() as conn:
+            lease = queue.take_item(conn, project_id=self.id, item_id=item_id, user_id=actor.id,
+                                    overlap=int(p["overlap"]), status="leased",
+                                    lease_seconds=p["lease_seconds"], now=time.time())
+        return self.submit(lease["id"], value, actor, key=key)
+
+    def update_annotation(self, annotation_id: int, value: dict[str, Any], actor: User, *,
+                          key: str | None = None) -> Annotation:
+        """Replace one's own annotation with a new version; 409 if it is not the newest."""
+        self.require(actor, "task.work")
+        key = _check_key(key)
+        with self.db.read() as conn:
+            prior = queue.find_by_key(conn, actor.id, key)
+        if prior is not None:
+            return self._replay(prior, None)
+        with self.db.read() as conn:
+            old = item_store.get_annotation(conn, project_id=self.id,
+                                            annotation_id=annotation_id)
+        if old is None or old["user_id"] != actor.id:
+            raise NotFound(f"No annotation {annotation_id} of yours in this project.")
+        sid, sch = self.schema()
+        clean = sch.validate_annotation(value, self._item_data(old["item_id"]))
+        now = time.time()
+        with self.db.write() as conn:
+            new_id = queue.supersede(conn, old_id=annotation_id, values={
+                "project_id": self.id, "item_id": old["item_id"], "user_id": actor.id,
+                "assignment_id": old["assignment_id"], "schema_version_id": sid,
+                "guideline_version_id": self._guideline_id(),
+                "value": orjson.dumps(clean).decode(), "idempotency_key": key,
+                "created_at": now,
+            })
+        return Annotation(new_id, old["item_id"], actor.id, clean, self._schema_version(sid),
+                          now, annotation_id)
+
+    def _item_data(self, item_id: int) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = item_store.get_item(conn, self.id, item_id)
+        return orjson.loads(row["data"]) if row else None
+
+    def _guideline_id(self) -> int | None:
+        with self.db.read() as conn:
+            gv = project_store.latest_guideline(conn, self.id)
+        return int(gv["id"]) if gv else None
+
+    def _schema_version(self, schema_version_id: int) -> int:
+        with self.db.read() as conn:
+            sv = project_store.schema_by_id(conn, schema_version_id)
+        return int(sv["version"]) if sv else 0
+
+    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+        """Check an annotation value against the current schema without storing it."""
+        _, sch = self.schema()
+        try:
+            return sch.validate_annotation(value, item)
+        except AnnotationInvalid:
+            raise
+
+
+def _uid(actor: User | None) -> int | None:
+    return actor.id if actor is not None else None
+
+
+def _check_key(key: str | None) -> str:
+    if key is None:
+        return secrets.token_hex(16)
+    if not isinstance(key, str) or not 1 <= len(key) <= _MAX_KEY:
+        raise InvalidInput(f"The idempotency key must be 1-{_MAX_KEY} characters.",
+                           field="idempotency_key")
+    return key

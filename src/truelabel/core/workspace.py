@@ -1,0 +1,312 @@
+"""A workspace: one database plus one blob store, holding users and projects.
+
+A workspace lives in a folder (``truelabel init myproject``: ``truelabel.db`` + ``blobs/``)
+or, for a server, at a database URL with a blob URL beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+
+from truelabel.domain.errors import (
+    AlreadyExists,
+    AuthError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ProjectError,
+)
+from truelabel.domain.models import User
+from truelabel.domain.roles import Role, role_allows
+from truelabel.domain.schema import LabelSchema
+from truelabel.store import accounts, projects
+from truelabel.store.blobs import BlobStore
+from truelabel.store.db import Database
+
+if TYPE_CHECKING:
+    from .project import Project
+
+DB_FILE = "truelabel.db"
+SESSION_SECONDS = 7 * 24 * 3600
+_hasher = PasswordHasher()  # argon2id with the library's current defaults
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Workspace:
+    """Users, sessions, tokens and projects of one database. Build with :meth:`open`."""
+
+    def __init__(self, db: Database, blobs: BlobStore, *, location: str = "") -> None:
+        self.db = db
+        self.blobs = blobs
+        self.location = location
+        self._dummy_hash = _hasher.hash(secrets.token_hex(8))
+        self._projects: dict[int, Project] = {}
+        self._lock = threading.Lock()
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path) -> Workspace:
+        """Create a workspace folder (database, blob folder, secret key). Refuses to overwrite."""
+        folder = Path(path)
+        if (folder / DB_FILE).exists():
+            raise AlreadyExists(f"{folder} already holds a truelabel project; open it instead.")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "blobs").mkdir(exist_ok=True)
+        return cls.open(folder, create=True)
+
+    @classmethod
+    def open(cls, location: str | Path, *, blob_url: str | None = None,
+             create: bool = False) -> Workspace:
+        """Open a workspace folder or a database URL (``sqlite:///…``, ``postgresql://…``)."""
+        loc = str(location)
+        if "://" in loc:
+            url = loc
+            blobs = blob_url or str(Path.cwd() / "truelabel-blobs")
+        else:
+            folder = Path(loc)
+            if not create and not (folder / DB_FILE).exists():
+                raise ProjectError(
+                    f"{folder} is not a truelabel project (no {DB_FILE} in it). "
+                    f"Create one with: truelabel init {folder}")
+            url = f"sqlite:///{folder.resolve() / DB_FILE}"
+            blobs = blob_url or str((folder / "blobs").resolve())
+        db = Database.open(url)
+        ws = cls(db, BlobStore(blobs), location=loc)
+        with db.write() as conn:
+            if projects.get_setting(conn, "secret_key") is None:
+                projects.set_setting(conn, "secret_key", secrets.token_hex(32))
+        return ws
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def secret_key(self) -> str:
+        with self.db.read() as conn:
+            key = projects.get_setting(conn, "secret_key")
+        if not key:
+            raise ProjectError("This workspace has no secret key; run truelabel init.")
+        return key
+
+    # -- users ----------------------------------------------------------------------------
+    def add_user(self, username: str, password: str, *, role: Role | str = Role.ANNOTATOR,
+                 display_name: str = "", actor: User | None = None) -> User:
+        """Create a user. Only admins (or local callers, ``actor=None``) may."""
+        self._require_admin(actor)
+        role = _role(role)
+        username = username.strip()
+        if not username or len(username) > 100 or any(c.isspace() for c in username):
+            raise InvalidInput("A username is 1-100 characters without spaces.", field="username")
+        _check_password(password)
+        pw_hash = _hasher.hash(password)
+        try:
+            with self.db.write() as conn:
+                uid = accounts.add_user(conn, username=username, display_name=display_name,
+                                        password_hash=pw_hash, role=role.value, now=time.time())
+                projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
+                               action="user.add", object_type="user", object_id=uid,
+                               detail={"username": username, "role": role.value})
+        except IntegrityError:
+            raise AlreadyExists(f"User {username!r} already exists; pick another name.",
+                                field="username") from None
+        return User(uid, username, role, display_name)
+
+    def get_user(self, username: str) -> User:
+        with self.db.read() as conn:
+            row = accounts.get_user(conn, username=username)
+        if row is None:
+            raise NotFound(f"No user {username!r}. List users with: truelabel user list")
+        return _user(row)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return accounts.list_users(conn)
+
+    def set_password(self, username: str, password: str, *, actor: User | None = None) -> None:
+        user = self.get_user(username)
+        if actor is not None and actor.id != user.id:
+            self._require_admin(actor)
+        _check_password(password)
+        with self.db.write() as conn:
+            accounts.update_user(conn, user.id, password_hash=_hasher.hash(password))
+            accounts.delete_sessions(conn, user_id=user.id)
+
+    def set_disabled(self, username: str, disabled: bool, *, actor: User | None = None) -> None:
+        self._require_admin(actor)
+        user = self.get_user(username)
+        with self.db.write() as conn:
+            accounts.update_user(conn, user.id, disabled=disabled)
+            accounts.delete_sessions(conn, user_id=user.id)
+
+    def _require_admin(self, actor: User | None) -> None:
+        if actor is not None and not actor.is_admin:
+            raise Forbidden("Only an admin can manage users.")
+
+    # -- authentication -------------------------------------------------------------------
+    def authenticate(self, username: str, password: str) -> User:
+        """Check a password. The same error for unknown users and wrong passwords."""
+        with self.db.read() as conn:
+            row = accounts.get_user(conn, username=username)
+        bad = AuthError("Wrong username or password. Check both and try again.")
+        if row is None:
+            _verify(self._dummy_hash, password)  # same time as a real check
+            raise bad
+        if not _verify(row["password_hash"], password):
+            raise bad
+        if row["disabled"]:
+            raise AuthError("This account is disabled; ask an admin to enable it.")
+        return _user(row)
+
+    def create_session(self, user: User) -> tuple[str, str]:
+        """Return (session token, CSRF token). Only the session token's hash is stored."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        now = time.time()
+        with self.db.write() as conn:
+            accounts.add_session(conn, token_hash=_digest(token), user_id=user.id, now=now,
+                                 expires_at=now + SESSION_SECONDS, csrf_token=csrf)
+        return token, csrf
+
+    def session_user(self, token: str) -> tuple[User, str]:
+        """The user and CSRF token of a live session."""
+        with self.db.read() as conn:
+            s = accounts.get_session(conn, _digest(token))
+            row = accounts.get_user(conn, user_id=s["user_id"]) if s else None
+        if s is None or row is None or s["expires_at"] < time.time() or row["disabled"]:
+            raise AuthError("Your session has ended; log in again.")
+        return _user(row), s["csrf_token"]
+
+    def end_session(self, token: str) -> None:
+        with self.db.write() as conn:
+            accounts.delete_sessions(conn, token_hash=_digest(token))
+
+    def create_token(self, user: User, *, name: str = "", ttl_seconds: float | None = None
+                     ) -> str:
+        """A new API token for scripts. Shown once; only its hash is stored."""
+        token = "tl_" + secrets.token_urlsafe(32)
+        now = time.time()
+        with self.db.write() as conn:
+            accounts.add_token(conn, user_id=user.id, token_hash=_digest(token), name=name,
+                               now=now, expires_at=now + ttl_seconds if ttl_seconds else None)
+        return token
+
+    def token_user(self, token: str) -> User:
+        with self.db.read() as conn:
+            t = accounts.get_token(conn, _digest(token))
+            row = accounts.get_user(conn, user_id=t["user_id"]) if t else None
+        if t is None or row is None or t["revoked"]:
+            raise AuthError("Unknown API token; create one with: truelabel user token NAME")
+        if t["expires_at"] is not None and t["expires_at"] < time.time():
+            raise AuthError("This API token has expired; create a new one with: "
+                            "truelabel user token NAME")
+        if row["disabled"]:
+            raise AuthError("This account is disabled; ask an admin to enable it.")
+        return _user(row)
+
+    # -- projects -------------------------------------------------------------------------
+    def create_project(self, name: str, schema: LabelSchema | dict[str, Any] | str, *,
+                       title: str = "", overlap: int = 1, guidelines: str = "",
+                       actor: User | None = None) -> Project:
+        from .project import Project
+
+        if actor is not None and not role_allows(actor.role, "project.create"):
+            if actor.role != Role.ADMIN:
+                raise Forbidden("Only an admin can create projects.")
+        if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+            raise InvalidInput("A project name is 1-100 letters, digits, '-', '_' or '.'.",
+                               field="name")
+        if overlap < 1:
+            raise InvalidInput("overlap must be at least 1.", field="overlap")
+        sch = _as_schema(schema)
+        now = time.time()
+        try:
+            with self.db.write() as conn:
+                pid = projects.add_project(conn, name=name, title=title or name,
+                                           overlap=overlap, now=now)
+                projects.add_version(conn, "schema", project_id=pid, body=sch.to_json(),
+                                     now=now, digest=sch.digest())
+                projects.add_version(conn, "guideline", project_id=pid, body=guidelines,
+                                     now=now)
+                projects.audit(conn, at=now, user_id=actor.id if actor else None,
+                               action="project.create", object_type="project", object_id=pid)
+        except IntegrityError:
+            raise AlreadyExists(f"A project named {name!r} exists; pick another name.",
+                                field="name") from None
+        return Project(self, pid)
+
+    def project(self, ref: str | int | None = None, *, actor: User | None = None) -> Project:
+        """A project by name or id (the only one if ``ref`` is None), visible to ``actor``."""
+        from .project import Project
+
+        with self.db.read() as conn:
+            if ref is None:
+                rows = projects.list_projects(conn)
+                if len(rows) != 1:
+                    names = [r["name"] for r in rows]
+                    raise NotFound(f"This workspace holds {len(rows)} projects {names}; "
+                                   "name the one you want.")
+                row: dict[str, Any] | None = rows[0]
+            elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+                row = projects.get_project(conn, project_id=int(ref))
+            else:
+                row = projects.get_project(conn, name=ref)
+            if row is not None and actor is not None and not actor.is_admin:
+                if accounts.member_role(conn, project_id=row["id"], user_id=actor.id) is None:
+                    row = None
+        if row is None:
+            raise NotFound(f"No project {ref!r}. List projects with: truelabel status")
+        return Project(self, row["id"])
+
+    def list_projects(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            uid = None if actor is None or actor.is_admin else actor.id
+            return projects.list_projects(conn, user_id=uid)
+
+
+def _verify(pw_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(pw_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise InvalidInput("A password needs at least 8 characters.", field="password")
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(f"Unknown role {role!r}; roles are {[r.value for r in Role]}.",
+                           field="role") from None
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(int(row["id"]), row["username"], Role(row["role"]), row["display_name"])
+
+
+def _as_schema(schema: LabelSchema | dict[str, Any] | str) -> LabelSchema:
+    if isinstance(schema, LabelSchema):
+        return schema
+    if isinstance(schema, dict):
+        return LabelSchema.from_dict(schema)
+    return LabelSchema.parse(schema)

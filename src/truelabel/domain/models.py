@@ -1,0 +1,76 @@
+"""Plain value types passed between layers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    role: Role
+    display_name: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+@dataclass(slots=True)
+class Task:
+    """An item leased to one annotator until ``lease_expires_at``."""
+
+    id: int
+    item_id: int
+    project_id: int
+    lease_expires_at: float | None
+    data: dict[str, Any]
+    external_id: str | None = None
+    draft: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Annotation:
+    id: int
+    item_id: int
+    user_id: int
+    value: dict[str, Any]
+    schema_version: int
+    created_at: float
+    supersedes_id: int | None = None
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class ImportResult:
+    batch_id: int | None
+    source: str
+    format: str
+    read: int
+    added: int
+    seconds: float
+
+    @property
+    def skipped(self) -> int:
+        """Records already in the project (same external id or content)."""
+        return self.read - self.added
+
+
+@dataclass(slots=True)
+class ExportResult:
+    path: str
+    format: str
+    items: int
+    annotations: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class Progress:
+    done: int = 0
+    total: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,207 @@
+"""Label schemas: the fields an annotation has, parsed from YAML, JSON or Label Studio XML."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import yaml
+from defusedxml import ElementTree as SafeET
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import AnnotationInvalid, SchemaError, UnknownComponent
+from .fields import FieldSpec, field_class, field_types
+
+
+class LabelSchema(BaseModel):
+    """A versioned set of fields. ``fields`` holds the registered field-type models."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    title: str = ""
+    fields: list[FieldSpec] = Field(default_factory=list)
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any) -> LabelSchema:
+        """Build a schema from a plain mapping, checking every field against its type."""
+        if not isinstance(data, dict):
+            raise SchemaError("A label schema must be a mapping with a 'fields' list.")
+        unknown_keys = set(data) - {"title", "fields"}
+        if unknown_keys:
+            raise SchemaError(
+                f"Unknown schema keys {sorted(unknown_keys)}; a schema has 'title' and 'fields'."
+            )
+        raw_fields = data.get("fields")
+        if not isinstance(raw_fields, list) or not raw_fields:
+            raise SchemaError("A label schema needs a non-empty 'fields' list.")
+        fields: list[FieldSpec] = []
+        for i, raw in enumerate(raw_fields):
+            if not isinstance(raw, dict) or "type" not in raw:
+                raise SchemaError(f"Field {i} needs a 'type'. Known types: {sorted(field_types())}")
+            cls_ = field_class(str(raw["type"]))
+            try:
+                fields.append(cls_.model_validate(raw))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise SchemaError(
+                    f"Field {raw.get('name', i)!r} ({raw['type']}): {where}: {first['msg']}",
+                    field=raw.get("name"),
+                ) from None
+        names = [f.name for f in fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SchemaError(f"Field names must be unique; repeated: {dupes}")
+        return cls(title=str(data.get("title") or ""), fields=fields)
+
+    @classmethod
+    def parse(cls, text: str, *, filename: str = "") -> LabelSchema:
+        """Parse YAML, JSON or a Label Studio XML labeling config (detected from content)."""
+        stripped = text.lstrip()
+        if stripped.startswith("<"):
+            return cls.from_dict(label_studio_to_dict(text))
+        try:
+            data = yaml.safe_load(text)  # YAML is a superset of JSON
+        except yaml.YAMLError as exc:
+            raise SchemaError(f"Cannot read schema {filename or ''}: {exc}") from None
+        return cls.from_dict(data)
+
+    # -- use ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "fields": [f.model_dump(exclude_none=True, serialize_as_any=True) for f in self.fields],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def digest(self) -> str:
+        """A stable hash of the schema content (same content → same version)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise AnnotationInvalid(
+            f"Unknown field {name!r}; this schema has {[f.name for f in self.fields]}", field=name
+        )
+
+    def validate_annotation(self, value: Any, item: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Check an annotation (a mapping field name → value) and return it normalised."""
+        if not isinstance(value, dict):
+            raise AnnotationInvalid(
+                "An annotation is an object mapping field names to values, "
+                f"e.g. {{{self.fields[0].name!r}: ...}}"
+            )
+        out: dict[str, Any] = {}
+        for name in value:
+            self.field(name)  # raises on unknown names
+        for f in self.fields:
+            if f.name not in value or value[f.name] is None:
+                if f.required:
+                    raise AnnotationInvalid(
+                        f"Field {f.name!r} is required; give it a value.", field=f.name
+                    )
+                continue
+            out[f.name] = f.validate_value(value[f.name], item)
+        return out
+
+
+def schema_json_schema() -> dict[str, Any]:
+    """JSON Schema of the schema file format, one entry per registered field type."""
+    variants = [cls.model_json_schema() for cls in field_types().values()]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "truelabel label schema",
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "fields": {"type": "array", "minItems": 1, "items": {"anyOf": variants}},
+        },
+        "required": ["fields"],
+        "additionalProperties": False,
+    }
+
+
+# -- Label Studio labeling configs -------------------------------------------------------
+
+_LS_TAGS = {"Choices", "Labels", "TextArea", "Rating"}
+
+
+def label_studio_to_dict(xml_text: str) -> dict[str, Any]:
+    """Translate a Label Studio labeling config (XML) into a truelabel schema mapping.
+
+    Supports ``<Choices>`` (single or multiple), ``<Labels>`` over a ``<Text>``, ``<TextArea>``
+    and ``<Rating>``. Entities and DTDs are refused (defusedxml).
+    """
+    try:
+        root = SafeET.fromstring(xml_text)
+    except Exception as exc:  # defusedxml raises several types
+        raise SchemaError(f"Cannot read the Label Studio config: {exc}") from None
+    sources: dict[str, str] = {}
+    for el in root.iter():
+        if el.tag in {"Text", "HyperText", "Paragraphs"} and el.get("name"):
+            sources[el.get("name", "")] = (el.get("value") or "").lstrip("$") or el.get("name", "")
+    fields: list[dict[str, Any]] = []
+    for el in root.iter():
+        if el.tag not in _LS_TAGS:
+            if el.tag[:1].isupper() and el.tag not in {
+                "View",
+                "Header",
+                "Text",
+                "Choice",
+                "Label",
+                "HyperText",
+                "Style",
+                "Paragraphs",
+                "Filter",
+            }:
+                raise UnknownComponent(
+                    f"Label Studio tag <{el.tag}> has no truelabel field type yet. "
+                    f"Supported: {sorted(_LS_TAGS)}; known field types: {sorted(field_types())}.",
+                )
+            continue
+        name = el.get("name") or f"field{len(fields) + 1}"
+        required = el.get("required", "false").lower() == "true"
+        if el.tag == "Choices":
+            options = [
+                {k: v for k, v in (("value", c.get("value")), ("hotkey", c.get("hotkey"))) if v}
+                for c in el.findall("Choice")
+            ]
+            multiple = el.get("choice", "single") == "multiple"
+            fields.append(
+                {
+                    "name": name,
+                    "type": "multi_choice" if multiple else "choice",
+                    "options": options,
+                    "required": required,
+                }
+            )
+        elif el.tag == "Labels":
+            labels = [
+                {k: v for k, v in (("value", c.get("value")), ("hotkey", c.get("hotkey"))) if v}
+                for c in el.findall("Label")
+            ]
+            source = sources.get(el.get("toName", ""), el.get("toName", "text"))
+            fields.append(
+                {
+                    "name": name,
+                    "type": "spans",
+                    "source": source,
+                    "labels": labels,
+                    "required": False,
+                }
+            )
+        elif el.tag == "TextArea":
+            fields.append({"name": name, "type": "text", "required": required})
+        elif el.tag == "Rating":
+            scale = int(el.get("maxRating", "5"))
+            fields.append({"name": name, "type": "rating", "scale": scale, "required": required})
+    if not fields:
+        raise SchemaError("The Label Studio config has no Choices, Labels, TextArea or Rating tag.")
+    return {"title": "", "fields": fields}

@@ -1,0 +1,121 @@
+"""Streaming export writers: JSONL and Parquet, one batch at a time.
+
+Input batches come from ``store.items.iter_export_batches``: item tuples ``(id, external_id,
+data_json)`` and annotation tuples ``(item_id, id, annotator, value_json, created_at,
+schema_version, origin)`` sorted by item id. JSON values are spliced in as text, never re-parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO, Any, Protocol
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from truelabel.domain.errors import UnknownComponent
+
+ItemT = tuple[Any, ...]
+AnnT = tuple[Any, ...]
+
+ANNOTATION_TYPE = pa.struct([
+    ("id", pa.int64()),
+    ("annotator", pa.string()),
+    ("value", pa.string()),
+    ("created_at", pa.timestamp("ms", tz="UTC")),
+    ("schema_version", pa.int32()),
+    ("origin", pa.string()),
+])
+
+PARQUET_SCHEMA = pa.schema([
+    ("id", pa.int64()),
+    ("external_id", pa.string()),
+    ("data", pa.string()),
+    ("annotations", pa.list_(ANNOTATION_TYPE)),
+], metadata={b"truelabel.format": b"items-with-annotations/1",
+             b"truelabel.note": b"data and annotations.value hold JSON text"})
+
+
+class Writer(Protocol):
+    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None: ...
+    def close(self) -> None: ...
+
+
+def _q(s: str | None) -> str:
+    return "null" if s is None else orjson.dumps(s).decode()
+
+
+class JsonlWriter:
+    """One JSON object per item: ``{"id", "external_id", "data", "annotations": [...]}``."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+
+    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None:
+        by_item: dict[int, list[str]] = {}
+        for item_id, aid, who, value, created, sv, origin in anns:
+            by_item.setdefault(item_id, []).append(
+                f'{{"id":{aid},"annotator":{_q(who)},"value":{value},'
+                f'"created_at":{created!r},"schema_version":{sv},"origin":{_q(origin)}}}'
+            )
+        out = []
+        for item_id, ext, data in items:
+            a = by_item.get(item_id)
+            out.append(f'{{"id":{item_id},"external_id":{_q(ext)},"data":{data},'
+                       f'"annotations":[{",".join(a) if a else ""}]}}\n')
+        self.fh.write("".join(out).encode())
+
+    def close(self) -> None:
+        self.fh.flush()
+
+
+class ParquetWriter:
+    """Items with a list<struct> column of their annotations (schema: ``PARQUET_SCHEMA``)."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._w = pq.ParquetWriter(fh, PARQUET_SCHEMA, compression="zstd")
+
+    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None:
+        ids = [r[0] for r in items]
+        # offsets: annotations are sorted by item id, items too
+        counts: dict[int, int] = {}
+        for a in anns:
+            counts[a[0]] = counts.get(a[0], 0) + 1
+        offsets = [0]
+        for i in ids:
+            offsets.append(offsets[-1] + counts.get(i, 0))
+        cols = list(zip(*anns, strict=True)) if anns else [[]] * 7
+        struct = pa.StructArray.from_arrays(
+            [pa.array(cols[1], pa.int64()), pa.array(cols[2], pa.string()),
+             pa.array(cols[3], pa.string()),
+             pa.array([int(t * 1000) for t in cols[4]], pa.int64()).cast(
+                 pa.timestamp("ms", tz="UTC")),
+             pa.array(cols[5], pa.int32()), pa.array(cols[6], pa.string())],
+            fields=list(ANNOTATION_TYPE),
+        )
+        lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
+        batch = pa.record_batch(
+            [pa.array(ids, pa.int64()), pa.array([r[1] for r in items], pa.string()),
+             pa.array([r[2] for r in items], pa.string()), lists],
+            schema=PARQUET_SCHEMA,
+        )
+        self._w.write_batch(batch)
+
+    def close(self) -> None:
+        self._w.close()
+
+
+WRITERS: dict[str, type[JsonlWriter] | type[ParquetWriter]] = {
+    "jsonl": JsonlWriter,
+    "parquet": ParquetWriter,
+}
+
+
+def writer_for(fmt: str, fh: IO[bytes]) -> Writer:
+    try:
+        cls = WRITERS[fmt]
+    except KeyError:
+        raise UnknownComponent(f"Unknown export format {fmt!r}. Known formats: "
+                               f"{sorted(WRITERS)}.", known=sorted(WRITERS)) from None
+    return cls(fh)

@@ -1,0 +1,100 @@
+"""The database: engine set-up, one writer at a time, migrations.
+
+Concurrency model (SQLite): WAL journal, readers in parallel, one writer per process at a time
+through :meth:`Database.write` (a Python lock, then ``BEGIN IMMEDIATE``); other processes wait
+on SQLite's busy timeout. ``synchronous=FULL`` so a committed submit survives a power cut.
+PostgreSQL uses the same calls; the lock is skipped there and row locks do the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """An engine plus the write discipline for it. Build with :meth:`open`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.is_sqlite = self.dialect == "sqlite"
+        self._write_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Database:
+        if url.startswith("sqlite"):
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 60},
+                pool_size=16,
+                max_overflow=32,
+            )
+            _sqlite_setup(engine)
+        else:
+            engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+        db = cls(engine)
+        if migrate:
+            db.migrate()
+        return db
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.write() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def table_names(self) -> list[str]:
+        return inspect(self.engine).get_table_names()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed on success."""
+        if self.is_sqlite:
+            with self._write_lock, self.engine.connect() as conn:
+                conn.info["tl_write"] = True
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info.pop("tl_write", None)
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (one consistent snapshot)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("tl_write") else "BEGIN")

@@ -1,0 +1,152 @@
+"""Items: bulk insert, browsing with keyset pagination, and streaming reads for export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+ItemRow = tuple[int, str | None, bytes, str, str | None, int, int]
+"""(project_id, external_id, content_hash, data_json, meta_json, batch_id, source_line)"""
+
+
+def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
+    """Insert items, ignoring any whose external id or content hash is already stored.
+
+    Returns the number of rows actually added.
+    """
+    if not rows:
+        return 0
+    cols = "(project_id, external_id, content_hash, data, meta, batch_id, source_line)"
+    if conn.dialect.name == "sqlite":
+        sql = f"INSERT OR IGNORE INTO items {cols} VALUES (?, ?, ?, ?, ?, ?, ?)"
+    else:
+        sql = (f"INSERT INTO items {cols} VALUES (%s, %s, %s, %s, %s, %s, %s) "
+               "ON CONFLICT DO NOTHING")
+    result = conn.exec_driver_sql(sql, list(rows))
+    return max(int(result.rowcount), 0)
+
+
+def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] | None:
+    row = conn.execute(
+        text(
+            "SELECT i.id, i.external_id, i.data, i.meta, i.batch_id, i.source_line, i.n_taken, "
+            "i.n_done, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
+            "WHERE i.id = :id AND i.project_id = :p"
+        ),
+        {"id": item_id, "p": project_id},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def browse(
+    conn: Connection,
+    *,
+    project_id: int,
+    after_id: int = 0,
+    limit: int = 50,
+    search: str | None = None,
+    status: str | None = None,
+    batch_id: int | None = None,
+    user_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """One page of items after ``after_id`` (keyset pagination: constant time per page).
+
+    ``status`` is ``unlabeled``, ``in_progress`` or ``done``; ``user_id`` limits the page to
+    items assigned to that user (what an annotator may see).
+    """
+    where = ["i.project_id = :p", "i.id > :after"]
+    params: dict[str, Any] = {"p": project_id, "after": after_id, "limit": limit}
+    if search:
+        where.append("(i.data LIKE :q ESCAPE '\\' OR i.external_id LIKE :q ESCAPE '\\')")
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["q"] = f"%{escaped}%"
+    if status == "unlabeled":
+        where.append("i.n_done = 0 AND i.n_taken = 0")
+    elif status == "in_progress":
+        where.append("i.n_taken > i.n_done")
+    elif status == "done":
+        where.append("i.n_done > 0 AND i.n_taken = i.n_done")
+    if batch_id is not None:
+        where.append("i.batch_id = :b")
+        params["b"] = batch_id
+    if user_id is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = :u "
+            "AND a.status <> 'expired')"
+        )
+        params["u"] = user_id
+    sql = (
+        "SELECT i.id, i.external_id, i.data, i.n_taken, i.n_done, i.batch_id, i.source_line "
+        f"FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+    )
+    return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+
+def counts(conn: Connection, project_id: int) -> dict[str, int]:
+    row = conn.execute(
+        text(
+            "SELECT COUNT(*) AS items, "
+            "COALESCE(SUM(CASE WHEN n_done > 0 THEN 1 ELSE 0 END), 0) AS labeled, "
+            "COALESCE(SUM(CASE WHEN n_taken > n_done THEN 1 ELSE 0 END), 0) AS in_progress, "
+            "COALESCE(SUM(n_done), 0) AS submitted "
+            "FROM items WHERE project_id = :p"
+        ),
+        {"p": project_id},
+    ).one()
+    return {k: int(v) for k, v in row._mapping.items()}
+
+
+def iter_export_batches(
+    conn: Connection, project_id: int, *, batch_size: int = 50_000, only_labeled: bool = False
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Yield (items, annotations) per batch of items, in item id order.
+
+    items: (id, external_id, data JSON); annotations: (item_id, id, annotator, value JSON,
+    created_at, schema_version, origin), current annotations only, sorted by item then id.
+    Keyset pagination keeps each batch a bounded, indexed range scan.
+    """
+    labeled = " AND n_done > 0" if only_labeled else ""
+    item_sql = text(
+        "SELECT id, external_id, data FROM items WHERE project_id = :p AND id > :last"
+        f"{labeled} ORDER BY id LIMIT :n"
+    )
+    ann_sql = text(
+        "SELECT a.item_id, a.id, u.username, a.value, a.created_at, sv.version, a.origin "
+        "FROM annotations a JOIN users u ON u.id = a.user_id "
+        "JOIN schema_versions sv ON sv.id = a.schema_version_id "
+        "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi AND a.is_current = 1 "
+        "ORDER BY a.item_id, a.id"
+    )
+    last = 0
+    while True:
+        rows = [tuple(r) for r in conn.execute(item_sql, {"p": project_id, "last": last,
+                                                          "n": batch_size})]
+        if not rows:
+            return
+        hi = rows[-1][0]
+        anns = [tuple(r) for r in conn.execute(ann_sql, {"p": project_id, "lo": last, "hi": hi})]
+        yield rows, anns
+        last = hi
+
+
+def item_annotations(conn: Connection, *, project_id: int, item_id: int,
+                     current_only: bool = True) -> list[dict[str, Any]]:
+    rows = conn.execute(text(
+        "SELECT a.id, a.user_id, u.username, a.value, a.created_at, sv.version AS "
+        "schema_version, a.supersedes_id, a.is_current, a.time_spent_ms, a.origin, "
+        "a.assignment_id FROM annotations a JOIN users u ON u.id = a.user_id "
+        "JOIN schema_versions sv ON sv.id = a.schema_version_id "
+        "WHERE a.item_id = :i AND a.project_id = :p"
+        + (" AND a.is_current = 1" if current_only else "") + " ORDER BY a.id"),
+        {"i": item_id, "p": project_id}).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def get_annotation(conn: Connection, *, project_id: int, annotation_id: int
+                   ) -> dict[str, Any] | None:
+    row = conn.execute(text(
+        "SELECT id, item_id, user_id, assignment_id, is_current FROM annotations "
+        "WHERE id = :id AND project_id = :p"), {"id": annotation_id, "p": project_id}).first()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,308 @@
+"""The task queue: leases, claims, skips, submits and drafts (the only SQL for them).
+
+Invariant: ``items.n_taken`` counts the item's assignments that are queued, leased or
+submitted, and never exceeds the project's overlap; ``items.open`` is 1 while it is below.
+Every function runs inside the caller's write transaction (see ``Database.write``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
+
+_EXPIRED = text(
+    "SELECT id, item_id FROM assignments "
+    "WHERE status = 'leased' AND lease_expires_at < :now LIMIT 1000"
+)
+
+
+def expire_leases(conn: Connection, now: float) -> int:
+    """Return abandoned work to the pool: leases past their expiry become ``expired``."""
+    rows = conn.execute(_EXPIRED, {"now": now}).all()
+    if not rows:
+        return 0
+    conn.execute(
+        text("UPDATE assignments SET status = 'expired' WHERE id = :id AND status = 'leased'"),
+        [{"id": r.id} for r in rows],
+    )
+    conn.execute(
+        text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :item_id"),
+        [{"item_id": r.item_id} for r in rows],
+    )
+    return len(rows)
+
+
+def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        text(
+            "SELECT id, item_id, project_id, user_id, status, lease_expires_at "
+            "FROM assignments WHERE id = :id"
+        ),
+        {"id": assignment_id},
+    ).one()
+    return dict(row._mapping)
+
+
+def current_lease(conn: Connection, project_id: int, user_id: int, now: float) -> dict | None:
+    row = conn.execute(
+        text(
+            "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
+            "AND status = 'leased' AND lease_expires_at > :now ORDER BY id LIMIT 1"
+        ),
+        {"u": user_id, "p": project_id, "now": now},
+    ).first()
+    return _lease_row(conn, row.id) if row else None
+
+
+def claim(
+    conn: Connection,
+    *,
+    project_id: int,
+    user_id: int,
+    overlap: int,
+    lease_seconds: float,
+    now: float,
+    skip_locked: bool = False,
+) -> dict[str, Any] | None:
+    """Lease the next item for ``user_id``: their open lease, a pre-assigned item, or the pool."""
+    expire_leases(conn, now)
+    lease = current_lease(conn, project_id, user_id, now)
+    if lease:
+        return lease
+    expires = now + lease_seconds
+    queued = conn.execute(
+        text(
+            "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
+            "AND status = 'queued' ORDER BY id LIMIT 1"
+        ),
+        {"u": user_id, "p": project_id},
+    ).first()
+    if queued:
+        conn.execute(
+            text("UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"),
+            {"e": expires, "id": queued.id},
+        )
+        return _lease_row(conn, queued.id)
+    lock = " FOR UPDATE OF i SKIP LOCKED" if skip_locked else ""
+    cand = conn.execute(
+        text(
+            "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
+            "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
+            "AND a.user_id = :u AND a.status <> 'expired') "
+            f"ORDER BY i.id LIMIT 1{lock}"
+        ),
+        {"p": project_id, "u": user_id},
+    ).first()
+    if cand is None:
+        return None
+    return _take(conn, project_id=project_id, item_id=cand.id, user_id=user_id,
+                 overlap=overlap, status="leased", expires=expires, now=now)
+
+
+def _take(
+    conn: Connection, *, project_id: int, item_id: int, user_id: int, overlap: int,
+    status: str, expires: float | None, now: float,
+) -> dict[str, Any]:
+    aid = conn.execute(
+        text(
+            "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
+            "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
+            "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
+            "lease_expires_at = excluded.lease_expires_at "
+            "WHERE assignments.status = 'expired' RETURNING id"
+        ),
+        {"p": project_id, "i": item_id, "u": user_id, "s": status, "e": expires, "now": now},
+    ).scalar()
+    if aid is None:
+        raise Conflict(f"Item {item_id} is already assigned to this user.")
+    conn.execute(
+        text(
+            "UPDATE items SET n_taken = n_taken + 1, "
+            "open = CASE WHEN n_taken + 1 >= :k THEN 0 ELSE 1 END WHERE id = :i"
+        ),
+        {"k": overlap, "i": item_id},
+    )
+    return _lease_row(conn, aid)
+
+
+def take_item(
+    conn: Connection, *, project_id: int, item_id: int, user_id: int, overlap: int,
+    status: str, lease_seconds: float | None, now: float,
+) -> dict[str, Any]:
+    """Assign one given item to a user (``queued`` for later, or ``leased`` now)."""
+    existing = conn.execute(
+        text("SELECT id, status FROM assignments WHERE item_id = :i AND user_id = :u"),
+        {"i": item_id, "u": user_id},
+    ).first()
+    if existing and existing.status in ("queued", "leased"):
+        if status == "leased" and lease_seconds is not None:
+            conn.execute(
+                text("UPDATE assignments SET status = 'leased', lease_expires_at = :e "
+                     "WHERE id = :id"),
+                {"e": now + lease_seconds, "id": existing.id},
+            )
+        return _lease_row(conn, existing.id)
+    if existing and existing.status in ("submitted", "skipped"):
+        raise Conflict(
+            f"Item {item_id} was already {existing.status} by this user; "
+            "edit the existing annotation instead."
+        )
+    taken = conn.execute(
+        text("SELECT n_taken FROM items WHERE id = :i"), {"i": item_id}
+    ).scalar_one()
+    if taken >= overlap:
+        raise Conflict(
+            f"Item {item_id} already has {taken} of {overlap} annotators; "
+            "raise the project's overlap to add more."
+        )
+    expires = now + lease_seconds if lease_seconds is not None else None
+    return _take(conn, project_id=project_id, item_id=item_id, user_id=user_id,
+                 overlap=overlap, status=status, expires=expires, now=now)
+
+
+def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) -> None:
+    """End a lease without an annotation (``skipped``), returning the slot to the pool."""
+    a = conn.execute(
+        text("SELECT id, item_id, status FROM assignments WHERE id = :id AND user_id = :u"),
+        {"id": assignment_id, "u": user_id},
+    ).first()
+    if a is None:
+        raise NotFound(f"No task {assignment_id} for you.")
+    if a.status not in ("leased", "queued"):
+        raise Conflict(f"Task {assignment_id} is {a.status}; only an open task can be skipped.")
+    conn.execute(
+        text("UPDATE assignments SET status = :s, lease_expires_at = NULL WHERE id = :id"),
+        {"s": status, "id": assignment_id},
+    )
+    conn.execute(
+        text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i"), {"i": a.item_id}
+    )
+
+
+def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        text(
+            "SELECT id, item_id, assignment_id, supersedes_id FROM annotations "
+            "WHERE user_id = :u AND idempotency_key = :k"
+        ),
+        {"u": user_id, "k": key},
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+def check_lease(
+    conn: Connection, *, assignment_id: int, user_id: int, now: float, lock: bool = False
+) -> dict[str, Any]:
+    row = conn.execute(
+        text(
+            "SELECT id, item_id, project_id, status, lease_expires_at FROM assignments "
+            "WHERE id = :id AND user_id = :u" + (" FOR UPDATE" if lock else "")
+        ),
+        {"id": assignment_id, "u": user_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"No task {assignment_id} for you. Ask for the next task.")
+    if row.status == "submitted":
+        raise Conflict(
+            f"Task {assignment_id} was already submitted with another key; "
+            "edit that annotation instead of submitting again."
+        )
+    if row.status != "leased" or row.lease_expires_at is None or row.lease_expires_at <= now:
+        raise LeaseExpired(
+            f"The lease on task {assignment_id} has expired and the item went back to the "
+            "pool; your draft is kept. Ask for the next task to continue.",
+            assignment_id=assignment_id,
+        )
+    return dict(row._mapping)
+
+
+def insert_annotation(conn: Connection, values: dict[str, Any]) -> int:
+    cols = ", ".join(values)
+    params = ", ".join(f":{k}" for k in values)
+    return int(
+        conn.execute(
+            text(f"INSERT INTO annotations ({cols}) VALUES ({params}) RETURNING id"), values
+        ).scalar_one()
+    )
+
+
+def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int) -> None:
+    conn.execute(
+        text("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
+             "WHERE id = :id"),
+        {"id": assignment_id},
+    )
+    conn.execute(text("UPDATE items SET n_done = n_done + 1 WHERE id = :i"), {"i": item_id})
+    conn.execute(
+        text("DELETE FROM drafts WHERE user_id = :u AND item_id = :i"),
+        {"u": user_id, "i": item_id},
+    )
+
+
+def supersede(conn: Connection, *, old_id: int, values: dict[str, Any]) -> int:
+    """Append a new annotation that replaces ``old_id``; 409 if ``old_id`` is not current."""
+    cur = conn.execute(
+        text("UPDATE annotations SET is_current = 0 WHERE id = :id AND is_current = 1"),
+        {"id": old_id},
+    )
+    if cur.rowcount != 1:
+        newer = conn.execute(
+            text("SELECT id FROM annotations WHERE supersedes_id = :id"), {"id": old_id}
+        ).scalar()
+        raise StaleVersion(
+            f"Annotation {old_id} was already replaced by annotation {newer}; "
+            "reload the item and edit the newest version.",
+            current_id=newer,
+        )
+    return insert_annotation(conn, {**values, "supersedes_id": old_id})
+
+
+def save_draft(conn: Connection, *, user_id: int, item_id: int, value: str, now: float) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO drafts (user_id, item_id, value, updated_at) VALUES (:u, :i, :v, :t) "
+            "ON CONFLICT (user_id, item_id) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at"
+        ),
+        {"u": user_id, "i": item_id, "v": value, "t": now},
+    )
+
+
+def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
+    return conn.execute(
+        text("SELECT value FROM drafts WHERE user_id = :u AND item_id = :i"),
+        {"u": user_id, "i": item_id},
+    ).scalar()
+
+
+def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
+    return (
+        conn.execute(
+            text("SELECT 1 FROM assignments WHERE user_id = :u AND item_id = :i "
+                 "AND status <> 'expired'"),
+            {"u": user_id, "i": item_id},
+        ).first()
+        is not None
+    )
+
+
+def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
+    """Recompute ``open`` after the project's overlap changed."""
+    conn.execute(
+        text("UPDATE items SET open = CASE WHEN n_taken < :k THEN 1 ELSE 0 END "
+             "WHERE project_id = :p"),
+        {"k": overlap, "p": project_id},
+    )
+
+
+def get_task(conn: Connection, *, task_id: int, user_id: int, project_id: int
+             ) -> dict[str, Any] | None:
+    row = conn.execute(
+        text("SELECT id, item_id, lease_expires_at, status FROM assignments "
+             "WHERE id = :id AND user_id = :u AND project_id = :p"),
+        {"id": task_id, "u": user_id, "p": project_id},
+    ).first()
+    return dict(row._mapping) if row else None

@@ -1,0 +1,230 @@
+"""The tables, as SQLAlchemy Core objects used by queries.
+
+The schema itself is created and changed only by the Alembic migrations in
+``store/migrations/versions``; a test checks that a migrated database matches these objects.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False, server_default=""),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False, server_default="annotator"),
+    Column("disabled", Boolean, nullable=False, server_default=text("0")),
+    Column("created_at", Float, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("revoked", Boolean, nullable=False, server_default=text("0")),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("title", String(300), nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("overlap", Integer, nullable=False, server_default=text("1")),
+    Column("lease_seconds", Integer, nullable=False, server_default=text("1800")),
+    Column("settings", Text, nullable=False, server_default="{}"),
+)
+
+schema_versions = Table(
+    "schema_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("project_id", "version"),
+)
+
+guideline_versions = Table(
+    "guideline_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("project_id", "version"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(20), nullable=False),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("n_read", Integer, nullable=False, server_default=text("0")),
+    Column("n_added", Integer, nullable=False, server_default=text("0")),
+    Column("user_id", Integer),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("external_id", String(200)),
+    Column("content_hash", LargeBinary(16), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("meta", Text),
+    Column("batch_id", Integer),
+    Column("source_line", Integer),
+    Column("n_taken", Integer, nullable=False, server_default=text("0")),
+    Column("n_done", Integer, nullable=False, server_default=text("0")),
+    Column("open", Integer, nullable=False, server_default=text("1")),
+    Index(
+        "ux_items_external", "project_id", "external_id", unique=True,
+        sqlite_where=text("external_id IS NOT NULL"),
+        postgresql_where=text("external_id IS NOT NULL"),
+    ),
+    Index(
+        "ux_items_hash", "project_id", "content_hash", unique=True,
+        sqlite_where=text("external_id IS NULL"),
+        postgresql_where=text("external_id IS NULL"),
+    ),
+    Index(
+        "ix_items_open", "project_id", "id",
+        sqlite_where=text("open = 1"), postgresql_where=text("open = 1"),
+    ),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    # queued (pre-assigned) | leased | submitted | skipped | expired
+    Column("status", String(12), nullable=False),
+    Column("lease_expires_at", Float),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("item_id", "user_id", name="ux_assign_item_user"),
+    Index("ix_assign_user", "user_id", "project_id", "status"),
+    Index(
+        "ix_assign_leases", "lease_expires_at",
+        sqlite_where=text("status = 'leased'"), postgresql_where=text("status = 'leased'"),
+    ),
+)
+
+annotations = Table(
+    "annotations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("assignment_id", Integer),
+    Column("schema_version_id", Integer, nullable=False),
+    Column("guideline_version_id", Integer),
+    Column("value", Text, nullable=False),
+    Column("idempotency_key", String(100), nullable=False),
+    Column("supersedes_id", Integer, unique=True),
+    Column("is_current", Boolean, nullable=False, server_default=text("1")),
+    Column("origin", String(100), nullable=False, server_default="human"),
+    Column("time_spent_ms", Integer),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("user_id", "idempotency_key", name="ux_annot_idem"),
+    Index("ix_annot_item", "item_id"),
+    Index("ix_annot_project", "project_id", "id"),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("item_id", Integer, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(12), nullable=False),  # running | done | failed
+    Column("done", Integer, nullable=False, server_default=text("0")),
+    Column("total", Integer),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("result", Text),
+    Column("user_id", Integer),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("user_id", Integer),
+    Column("action", String(60), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(100)),
+    Column("detail", Text),
+)
