@@ -18,7 +18,7 @@ import orjson
 
 from truelabel.domain.errors import ImportFailed, InvalidInput
 from truelabel.domain.models import ExportResult, ImportResult
-from truelabel.formats.readers import detect_format, open_records
+from truelabel.formats.readers import Record, detect_format, open_records
 from truelabel.formats.writers import writer_for
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
@@ -47,32 +47,14 @@ def run_import(
     fmt = detect_format(source, fmt)
     started = time.perf_counter()
     read = added = 0
-    blake = hashlib.blake2b
-    dumps = orjson.dumps
-    with db.write() as conn:
+    with db.write(bulk=True) as conn:
         now = time.time()
         batch_id = project_store.add_batch(conn, project_id=project_id, source=source, fmt=fmt,
                                            now=now, user_id=user_id)
-        for records in open_records(fh, fmt, path=source, batch_size=batch_size,
-                                    required=required):
-            rows = []
-            for rec in records:
-                data = rec.data
-                ext = data.pop(id_field, None) if id_field else None
-                if ext is not None:
-                    if isinstance(ext, dict | list):
-                        raise ImportFailed(
-                            f"{source}, line {rec.line}: the id field {id_field!r} holds an "
-                            "object; ids are strings or numbers. Nothing was imported.",
-                            file=source, line=rec.line)
-                    ext = str(ext)
-                try:
-                    blob = dumps(data, option=_DUMPS_OPTS)
-                except TypeError as exc:
-                    raise ImportFailed(f"{source}, line {rec.line}: {exc}. Nothing was imported.",
-                                       file=source, line=rec.line) from None
-                rows.append((project_id, ext, blake(blob, digest_size=16).digest(),
-                             blob.decode(), None, batch_id, rec.line))
+        batches = open_records(fh, fmt, path=source, batch_size=batch_size, required=required)
+        rows_iter = (_rows(recs, project_id=project_id, batch_id=batch_id, id_field=id_field,
+                           source=source) for recs in batches)
+        for rows in rows_iter:
             read += len(rows)
             added += item_store.insert_items(conn, rows)
             if progress is not None:
@@ -88,6 +70,31 @@ def run_import(
                             object_type="import_batch", object_id=batch_id,
                             detail={"source": source, "read": read, "added": added})
     return ImportResult(batch_id, source, fmt, read, added, time.perf_counter() - started)
+
+
+def _rows(records: list[Record], *, project_id: int, batch_id: int, id_field: str | None,
+          source: str) -> list[item_store.ItemRow]:
+    blake = hashlib.blake2b
+    dumps = orjson.dumps
+    rows: list[item_store.ItemRow] = []
+    for rec in records:
+        data = rec.data
+        ext = data.pop(id_field, None) if id_field else None
+        if ext is not None:
+            if isinstance(ext, dict | list):
+                raise ImportFailed(
+                    f"{source}, line {rec.line}: the id field {id_field!r} holds an "
+                    "object; ids are strings or numbers. Nothing was imported.",
+                    file=source, line=rec.line)
+            ext = str(ext)
+        try:
+            blob = dumps(data, option=_DUMPS_OPTS)
+        except TypeError as exc:
+            raise ImportFailed(f"{source}, line {rec.line}: {exc}. Nothing was imported.",
+                               file=source, line=rec.line) from None
+        rows.append((project_id, ext, blake(blob, digest_size=16).digest(), blob.decode(),
+                     None, batch_id, rec.line))
+    return rows
 
 
 def run_export(

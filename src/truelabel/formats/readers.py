@@ -40,30 +40,47 @@ def _check_required(path: str, line: int, data: dict[str, Any], required: tuple[
                         f"Every item needs {list(required)}; fix the record or the schema.")
 
 
+def _chunked_lines(fh: IO[bytes], chunk: int = 4 << 20) -> Iterator[list[bytes]]:
+    """Lines in blocks (faster than iterating the file line by line); keeps line endings off."""
+    rest = b""
+    while True:
+        block = fh.read(chunk)
+        if not block:
+            if rest:
+                yield [rest]
+            return
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        yield lines
+
+
 def read_jsonl(fh: IO[bytes], *, path: str, batch_size: int = 10_000,
                required: tuple[str, ...] = ()) -> Iterator[list[Record]]:
     batch: list[Record] = []
     loads = orjson.loads
-    for n, raw in enumerate(fh, start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = loads(raw)
-        except orjson.JSONDecodeError as exc:
-            if _is_bad_utf8(raw):
-                raise _fail(path, n, "the line is not valid UTF-8",
-                            "Re-encode the file as UTF-8 (e.g. iconv -t UTF-8).") from None
-            raise _fail(path, n, f"malformed JSON ({exc})",
-                        "Each line must be one JSON object.") from None
-        if not isinstance(obj, dict):
-            raise _fail(path, n, f"expected a JSON object, got {type(obj).__name__}",
-                        "Each line must be one JSON object.")
-        if required:
-            _check_required(path, n, obj, required)
-        batch.append(Record(n, obj))
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
+    n = 0
+    for lines in _chunked_lines(fh):
+        for raw in lines:
+            n += 1
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                if not raw.strip():
+                    continue
+                if _is_bad_utf8(raw):
+                    raise _fail(path, n, "the line is not valid UTF-8",
+                                "Re-encode the file as UTF-8 (e.g. iconv -t UTF-8).") from None
+                raise _fail(path, n, f"malformed JSON ({exc})",
+                            "Each line must be one JSON object.") from None
+            if type(obj) is not dict:
+                raise _fail(path, n, f"expected a JSON object, got {type(obj).__name__}",
+                            "Each line must be one JSON object.")
+            if required:
+                _check_required(path, n, obj, required)
+            batch.append(Record(n, obj))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
     if batch:
         yield batch
 

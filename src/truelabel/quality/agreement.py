@@ -92,7 +92,10 @@ class AlphaParts:
 
 
 def alpha_parts(
-    counts: np.ndarray, *, level: Level = "nominal", value_domain: Sequence[float] | None = None
+    counts: np.ndarray,
+    *,
+    level: Level = "nominal",
+    value_domain: Sequence[float] | np.ndarray | None = None,
 ) -> AlphaParts:
     """Krippendorff's alpha and its parts from a units × values count table.
 
@@ -171,7 +174,10 @@ def _disagreements(
 
 
 def krippendorff_alpha_from_counts(
-    counts: np.ndarray, *, level: Level = "nominal", value_domain: Sequence[float] | None = None
+    counts: np.ndarray,
+    *,
+    level: Level = "nominal",
+    value_domain: Sequence[float] | np.ndarray | None = None,
 ) -> float:
     """Krippendorff's alpha from a units × values count table.
 
@@ -263,8 +269,8 @@ def fleiss_kappa(data: Any, *, counts: bool = False) -> float:
         NoVariation: every rating is the same category.
 
     Example:
-        >>> fleiss_kappa([[0, 2], [2, 0], [1, 1]], counts=True)
-        0.0
+        >>> round(fleiss_kappa([[0, 2], [2, 0], [1, 1]], counts=True), 3)
+        0.333
     """
     if counts:
         table = np.asarray(data, dtype=float)

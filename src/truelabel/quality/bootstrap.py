@@ -9,7 +9,7 @@ statistic. Resamples on which the statistic is undefined (e.g. no variation) are
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ class BootstrapResult:
     confidence: float
     n_resamples: int
     n_failed: int
-    distribution: np.ndarray
+    distribution: np.ndarray = field(repr=False)
 
 
 def _check(n_resamples: int, confidence: float) -> None:

@@ -411,6 +411,8 @@ def as_ratings(data: Any) -> Ratings:
         return data
     if isinstance(data, ReliabilityMatrix):
         r = Ratings.from_matrix(data.matrix)
-        classes = r.classes if not data.coded else tuple(data.classes[int(c)] for c in r.classes)
+        classes = r.classes
+        if data.coded:
+            classes = tuple(data.classes[int(c)] for c in r.classes)  # type: ignore[call-overload]
         return Ratings(r.unit, r.annotator, r.label, data.units, data.annotators, classes)
     return Ratings.from_matrix(data)

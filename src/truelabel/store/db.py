@@ -59,16 +59,25 @@ class Database:
         return inspect(self.engine).get_table_names()
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed on success."""
+    def write(self, *, bulk: bool = False) -> Iterator[Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed on success.
+
+        ``bulk`` (imports): the commit is still atomic but not fsynced at once
+        (``synchronous=NORMAL``); a power cut may lose the whole import, never half of it.
+        """
         if self.is_sqlite:
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["tl_write"] = True
+                raw = conn.connection.driver_connection
+                if bulk:
+                    raw.execute("PRAGMA synchronous=NORMAL")
                 try:
                     with conn.begin():
                         yield conn
                 finally:
                     conn.info.pop("tl_write", None)
+                    if bulk:
+                        raw.execute("PRAGMA synchronous=FULL")
         else:
             with self.engine.begin() as conn:
                 yield conn

@@ -1,0 +1,18 @@
+"""Helpers shared by the API routers."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from truelabel.core import Project, Workspace
+from truelabel.domain.models import User
+
+
+def workspace(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.workspace
+    return ws
+
+
+def project_for(request: Request, ref: str, user: User) -> Project:
+    """The project named ``ref`` if ``user`` may see it (404 otherwise)."""
+    return workspace(request).project(ref, actor=user)

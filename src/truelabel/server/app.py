@@ -1,0 +1,97 @@
+"""The ASGI app: JSON API under ``/api``, HTML page shells, static ES modules.
+
+Build it with :func:`create_app` (nothing happens at import time).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from truelabel import __version__
+from truelabel.core import Workspace
+from truelabel.domain.errors import TruelabelError
+
+from .api import projects, tasks, users
+from .jobs import JobRunner
+from .pages import routes as pages
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("truelabel.server")
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+
+
+def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(workspace: Workspace) -> FastAPI:
+    """The web app over one workspace."""
+    app = FastAPI(
+        title="truelabel",
+        version=__version__,
+        description="Label data a team can trust. Every error has the shape "
+                    "`{\"error\": code, \"message\": text, \"detail\": {...}}`.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.workspace = workspace
+    app.state.jobs = JobRunner()
+
+    @app.exception_handler(TruelabelError)
+    async def _domain_error(_: Request, exc: TruelabelError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                   "message": e["msg"]} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        return _error(422, "invalid_input", f"{first['field']}: {first['message']}",
+                      {"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error(500, "internal", "Something went wrong on the server; the error is in "
+                                       "its log. Nothing was half-written.")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    for r in (users.router, projects.router, tasks.router):
+        app.include_router(r, prefix="/api")
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

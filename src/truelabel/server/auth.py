@@ -1,0 +1,46 @@
+"""Who is calling: API token (``Authorization: Bearer``) or session cookie (+ CSRF on writes)."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from truelabel.core import Workspace
+from truelabel.domain.errors import AuthError, Forbidden
+from truelabel.domain.models import User
+
+SESSION_COOKIE = "tl_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def current_user(request: Request) -> User:
+    """The authenticated user, or 401. Cookie-authenticated writes need the CSRF header."""
+    cached = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    ws: Workspace = request.app.state.workspace
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = ws.token_user(auth[7:].strip())
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise AuthError("Log in first (session cookie) or send 'Authorization: Bearer "
+                            "<token>'.")
+        user, csrf = ws.session_user(token)
+        if request.method not in _SAFE:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent, csrf):
+                raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
+        request.state.csrf = csrf
+    request.state.user = user
+    return user
+
+
+def optional_user(request: Request) -> User | None:
+    try:
+        return current_user(request)
+    except (AuthError, Forbidden):
+        return None
