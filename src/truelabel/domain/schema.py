@@ -147,24 +147,19 @@ def label_studio_to_dict(xml_text: str) -> dict[str, Any]:
     for el in root.iter():
         if el.tag in {"Text", "HyperText", "Paragraphs"} and el.get("name"):
             sources[el.get("name", "")] = (el.get("value") or "").lstrip("$") or el.get("name", "")
+    ignored = {"View", "Header", "Text", "Choice", "Label", "HyperText", "Style", "Paragraphs",
+               "Filter"}
+    unsupported = sorted({el.tag for el in root.iter()
+                          if el.tag not in _LS_TAGS and el.tag not in ignored})
+    if unsupported:
+        raise UnknownComponent(
+            f"Label Studio tags {unsupported} have no truelabel field type yet. "
+            f"Supported tags: {sorted(_LS_TAGS)}; known field types: {sorted(field_types())}.",
+            tags=unsupported,
+        )
     fields: list[dict[str, Any]] = []
     for el in root.iter():
         if el.tag not in _LS_TAGS:
-            if el.tag[:1].isupper() and el.tag not in {
-                "View",
-                "Header",
-                "Text",
-                "Choice",
-                "Label",
-                "HyperText",
-                "Style",
-                "Paragraphs",
-                "Filter",
-            }:
-                raise UnknownComponent(
-                    f"Label Studio tag <{el.tag}> has no truelabel field type yet. "
-                    f"Supported: {sorted(_LS_TAGS)}; known field types: {sorted(field_types())}.",
-                )
             continue
         name = el.get("name") or f"field{len(fields) + 1}"
         required = el.get("required", "false").lower() == "true"

@@ -83,7 +83,8 @@ def encode_labels(
     Raises:
         UnknownLabel: a label is not in ``classes``.
     """
-    arr = np.asarray(labels) if not isinstance(labels, np.ndarray) else labels
+    # Lists go through an object array: np.asarray would turn [1, "a"] into strings.
+    arr = labels if isinstance(labels, np.ndarray) else _object_array(labels)
     if arr.ndim != 1:
         arr = _object_array(labels)
     if arr.dtype.kind in "iub":
@@ -187,10 +188,12 @@ class Ratings:
         Raises:
             InvalidInput: ``matrix`` is not two-dimensional.
         """
-        try:
-            arr = np.asarray(matrix, dtype=float)
-        except (TypeError, ValueError):
-            arr = np.asarray(matrix, dtype=object)
+        arr = matrix if isinstance(matrix, np.ndarray) else np.asarray(matrix, dtype=object)
+        if arr.dtype == object and all(
+            v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+            for v in arr.ravel().tolist()
+        ):
+            arr = arr.astype(float)  # None -> NaN
         if arr.ndim != 2:
             raise InvalidInput(
                 f"A reliability matrix must be 2-D (annotators × units); got shape {arr.shape}. "

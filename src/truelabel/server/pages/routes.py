@@ -1,13 +1,97 @@
-"""HTML page shells. Data comes from the JSON API via ES modules; no inline script."""
+"""HTML page shells. Data comes from the JSON API via ES modules; no inline script.
+
+Each page is a small Jinja2 template naming one entry module under ``static/js/pages/``.
+The shell carries only what the module needs to start (project name, role flags, the CSRF
+token); everything a user typed is fetched as JSON and rendered with ``textContent``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from truelabel import __version__
+from truelabel.core import Workspace
+from truelabel.domain.errors import NotFound
+from truelabel.domain.models import User
+from truelabel.domain.roles import role_allows
+
+from ..auth import optional_user
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 router = APIRouter(include_in_schema=False)
 
 
+@cache
+def _templates() -> Jinja2Templates:
+    # Built on first use, not at import time.
+    return Jinja2Templates(directory=str(TEMPLATES))
+
+
+def _render(request: Request, template: str, *, page: str, user: User | None = None,
+            status_code: int = 200, **context: Any) -> HTMLResponse:
+    ctx = {"page": page, "user": user, "version": __version__,
+           "csrf": getattr(request.state, "csrf", None), **context}
+    return _templates().TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: ``/x`` yes, ``//evil.example`` or ``https://…`` no."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
+
+
+def _project_page(request: Request, name: str, template: str, page: str) -> Response:
+    user = optional_user(request)
+    if user is None:
+        return _to_login(request)
+    ws: Workspace = request.app.state.workspace
+    try:
+        project = ws.project(name, actor=user)
+    except NotFound as exc:
+        return _render(request, "not_found.html", page="shell", user=user, status_code=404,
+                       message=exc.message)
+    role = project.role_of(user)
+    can = (lambda perm: role is not None and role_allows(role, perm))
+    return _render(request, template, page=page, user=user, project_name=project.name,
+                   role=role.value if role else "",
+                   can_import=can("items.import"), can_export=can("annotations.export"))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> Response:
+    target = _safe_next(next)
+    if optional_user(request) is not None:
+        return RedirectResponse(target, status_code=303)
+    return _render(request, "login.html", page="login", next=target)
+
+
 @router.get("/", response_class=HTMLResponse)
-def home() -> str:
-    return "<!doctype html><title>truelabel</title><p>truelabel</p>"
+def projects_page(request: Request) -> Response:
+    user = optional_user(request)
+    if user is None:
+        return _to_login(request)
+    return _render(request, "projects.html", page="projects", user=user)
+
+
+@router.get("/p/{name}", response_class=HTMLResponse)
+def browse_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "browse.html", "browse")
+
+
+@router.get("/p/{name}/label", response_class=HTMLResponse)
+def label_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "label.html", "label")

@@ -1,0 +1,418 @@
+"""Shared helpers for truelabel's bench scripts (they print figures; they are not tests).
+
+- the deterministic synthetic texts of the peer baseline (``make_texts``, same algorithm and
+  seed as /work/shared/bench/label_studio_baseline.py), written as JSONL;
+- percentiles, /proc memory (VmHWM/VmRSS) and CPU accounting like the peer's;
+- a uvicorn launcher: ``python bench/common.py serve FOLDER PORT`` opens a workspace and
+  serves ``create_app(ws)`` on 127.0.0.1 (started in a subprocess by ``Server``);
+- bench-setup helpers (workspace + project + users, bulk annotations through SQL).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PROJECT = "bench"
+SCHEMA = {"fields": [{"name": "sentiment", "type": "choice",
+                      "options": ["Positive", "Negative", "Neutral"]}]}
+LABELS = ["Positive", "Negative", "Neutral"]
+PASSWORD = "bench-pass-123"
+
+# identical to the peer's WORDS / make_texts, so both sides import the same texts
+WORDS = (
+    "data label model train test annotate quality review export import version dataset "
+    "sample text image audio video batch queue worker server client request response "
+    "latency throughput memory storage index query filter sort page token user project "
+    "task result choice region span entity class score metric error retry commit branch "
+    "merge diff schema field value record stream chunk shard replica cache lock thread"
+).split()
+
+
+# --------------------------------------------------------------------------- data
+
+
+def iter_texts(n: int, seed: int, target_len: int = 200):
+    """The peer's ``make_texts`` as a generator (same RNG calls, same output)."""
+    rng = random.Random(seed)
+    choice = rng.choice
+    words = WORDS
+    for i in range(n):
+        parts = [f"#{i}"]
+        length = len(parts[0])
+        while length < target_len:
+            w = choice(words)
+            parts.append(w)
+            length += len(w) + 1
+        yield " ".join(parts)[:target_len].rstrip() + "."
+
+
+def make_texts(n: int, seed: int, target_len: int = 200) -> list[str]:
+    return list(iter_texts(n, seed, target_len))
+
+
+def write_items_jsonl(path: Path, n: int, seed: int) -> dict[str, Any]:
+    """Write ``{"text": ..., "idx": i}`` per line (the peer imports ``{"data": {same}}``)."""
+    import orjson
+
+    t0 = time.perf_counter()
+    with open(path, "wb") as fh:
+        buf: list[bytes] = []
+        for i, t in enumerate(iter_texts(n, seed)):
+            buf.append(orjson.dumps({"text": t, "idx": i}))
+            if len(buf) >= 50_000:
+                fh.write(b"\n".join(buf) + b"\n")
+                buf = []
+        if buf:
+            fh.write(b"\n".join(buf) + b"\n")
+    return {"n": n, "seed": seed, "bytes": path.stat().st_size,
+            "mib": round(path.stat().st_size / 2**20, 1),
+            "gen_s": round(time.perf_counter() - t0, 2)}
+
+
+def items_file(n: int, seed: int, folder: Path, cache: str | None) -> tuple[Path, dict]:
+    """The JSONL file of n items: reused from ``cache`` if there, else written to folder."""
+    name = f"items_n{n}_seed{seed}.jsonl"
+    if cache:
+        c = Path(cache)
+        c.mkdir(parents=True, exist_ok=True)
+        p = c / name
+        if p.exists():
+            return p, {"n": n, "seed": seed, "bytes": p.stat().st_size, "cached": True}
+        tmp = c / (name + f".tmp{os.getpid()}")
+        info = write_items_jsonl(tmp, n, seed)
+        os.replace(tmp, p)
+        return p, info
+    p = folder / name
+    return p, write_items_jsonl(p, n, seed)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def pct(values: list[float], p: float) -> float | None:
+    """Percentile with linear interpolation (p in 0..100), as in the peer baseline."""
+    if not values:
+        return None
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    k = (len(s) - 1) * p / 100.0
+    f = int(k)
+    c = min(f + 1, len(s) - 1)
+    return s[f] + (s[c] - s[f]) * (k - f)
+
+
+def summarize_ms(values_s: list[float]) -> dict[str, Any]:
+    ms = [v * 1000.0 for v in values_s]
+    if not ms:
+        return {"n": 0}
+    return {
+        "n": len(ms),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "p50_ms": round(pct(ms, 50), 2),
+        "p95_ms": round(pct(ms, 95), 2),
+        "p99_ms": round(pct(ms, 99), 2),
+        "max_ms": round(max(ms), 2),
+    }
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def proc_tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rfind(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack.extend(children.get(p, []))
+    return out
+
+
+def read_mem(pid: int) -> dict[str, Any]:
+    """VmHWM (peak) and VmRSS in MiB, summed over pid and its descendants."""
+    hwm = rss = 0.0
+    for p in proc_tree(pid):
+        try:
+            st = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        for key in ("VmHWM", "VmRSS"):
+            m = re.search(rf"^{key}:\s+(\d+) kB", st, re.M)
+            v = int(m.group(1)) / 1024.0 if m else 0.0
+            if key == "VmHWM":
+                hwm += v
+            else:
+                rss += v
+    return {"peak_rss_mib": round(hwm, 1), "rss_mib": round(rss, 1)}
+
+
+def self_peak_rss_mib() -> float:
+    """This process's peak RSS (VmHWM; ru_maxrss as fallback)."""
+    try:
+        m = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
+        if m:
+            return round(int(m.group(1)) / 1024.0, 1)
+    except OSError:
+        pass
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+
+def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+    """Machine busy/total jiffies, server-tree CPU seconds, this process's CPU seconds."""
+    snap = {"wall": time.perf_counter(), "busy": 0.0, "total": 0.0, "server": 0.0}
+    with open("/proc/stat") as f:
+        vals = [float(x) for x in f.readline().split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0.0)
+    snap["total"] = sum(vals[:8])
+    snap["busy"] = snap["total"] - idle
+    if server_pid:
+        for p in proc_tree(server_pid):
+            try:
+                st = Path(f"/proc/{p}/stat").read_text()
+                fields = st[st.rfind(")") + 2:].split()
+                snap["server"] += (float(fields[11]) + float(fields[12])) / CLK_TCK
+            except (OSError, ValueError, IndexError):
+                continue
+    t = os.times()
+    snap["client"] = t.user + t.system
+    return snap
+
+
+def cpu_usage(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
+    """Average cores busy between two snapshots: machine, server, bench client, others."""
+    wall = b["wall"] - a["wall"]
+    if wall <= 0 or b["total"] <= a["total"]:
+        return {}
+    machine = (b["busy"] - a["busy"]) / (b["total"] - a["total"]) * NCPU
+    server = (b["server"] - a["server"]) / wall
+    client = (b["client"] - a["client"]) / wall
+    return {
+        "ncpu": NCPU,
+        "machine_cores_busy": round(machine, 2),
+        "server_cores": round(server, 2),
+        "bench_client_cores": round(client, 2),
+        "other_processes_cores": round(max(0.0, machine - server - client), 2),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    import truelabel
+
+    return {"python": platform.python_version(), "ncpu": NCPU, "platform": platform.platform(),
+            "truelabel": truelabel.__version__,
+            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+# --------------------------------------------------------------------------- workspace set-up
+
+
+def new_project(folder: Path, *, overlap: int = 1):
+    """A fresh workspace in ``folder`` with project ``bench`` (the peer's 3-choice config)."""
+    from truelabel import Workspace
+
+    ws = Workspace.init(folder)
+    p = ws.create_project(PROJECT, SCHEMA, overlap=overlap)
+    return ws, p
+
+
+def add_annotators(ws, p, names: list[str]) -> dict[str, str]:
+    """Annotator users, members of ``p``, with one API token each: {username: token}."""
+    out = {}
+    for name in names:
+        u = ws.add_user(name, PASSWORD, role="annotator")
+        p.add_member(u, "annotator")
+        out[name] = ws.create_token(u, name="bench")
+    return out
+
+
+def bulk_annotate(ws, p, *, seed: int, username: str = "bulk") -> dict[str, Any]:
+    """BENCH SET-UP ONLY (not measured): give every item of ``p`` one submitted annotation.
+
+    The library has no bulk-annotation API and ``p.annotate`` one by one would take hours for
+    1M items, so: the first item goes through ``p.annotate`` (the real path), then the rest are
+    written with the store's own SQL in one write transaction (``p.db.write()``), copying that
+    row's shape (assignment 'submitted', annotation current, items.n_taken/n_done/open).
+    """
+    from sqlalchemy import text
+
+    t0 = time.perf_counter()
+    u = ws.add_user(username, PASSWORD, role="annotator")
+    p.add_member(u, "annotator")
+    first = p.items(limit=1)[0]["id"]
+    rng = random.Random(seed)
+    labels = [p.validate({"sentiment": lab}) for lab in LABELS]
+    p.annotate(first, labels[0], u, key="bench-first")
+    ref = p.annotations(first)[0]
+    with p.db.read() as conn:
+        row = conn.execute(text(
+            "SELECT schema_version_id, guideline_version_id, created_at FROM annotations "
+            "WHERE id = :id"), {"id": ref["id"]}).one()
+    sid, gv, now = row.schema_version_id, row.guideline_version_id, row.created_at
+    values = [json.dumps(v, separators=(",", ":")) for v in labels]
+    with p.db.write(bulk=True) as conn:
+        conn.execute(text(
+            "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
+            "created_at) SELECT project_id, id, :u, 'submitted', NULL, :now FROM items "
+            "WHERE project_id = :p AND id <> :first ORDER BY id"),
+            {"u": u.id, "now": now, "p": p.id, "first": first})
+        # deterministic labels: a seeded random label per item, via a small lookup table
+        conn.exec_driver_sql("CREATE TEMP TABLE bench_labels (k INTEGER PRIMARY KEY, v TEXT)")
+        k = 9973
+        conn.exec_driver_sql("INSERT INTO bench_labels VALUES (?, ?)",
+                             [(i, values[rng.randrange(3)]) for i in range(k)])
+        conn.execute(text(
+            "INSERT INTO annotations (project_id, item_id, user_id, assignment_id, "
+            "schema_version_id, guideline_version_id, value, idempotency_key, is_current, "
+            "origin, created_at) "
+            "SELECT a.project_id, a.item_id, a.user_id, a.id, :sid, :gv, l.v, "
+            "'bench-' || a.id, 1, 'human', :now FROM assignments a "
+            "JOIN bench_labels l ON l.k = a.item_id % :k "
+            "WHERE a.project_id = :p AND a.user_id = :u AND a.item_id <> :first ORDER BY a.id"),
+            {"sid": sid, "gv": gv, "now": now, "p": p.id, "u": u.id, "first": first, "k": k})
+        conn.exec_driver_sql("DROP TABLE bench_labels")
+        conn.execute(text("UPDATE items SET n_taken = 1, n_done = 1, open = 0 "
+                          "WHERE project_id = :p AND id <> :first"), {"p": p.id, "first": first})
+    st = p.status()
+    return {"annotated_items": st["labeled"], "submitted": st["submitted"],
+            "setup_s": round(time.perf_counter() - t0, 2),
+            "method": "1 p.annotate + SQL INSERT..SELECT in one p.db.write() (setup only)"}
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``uvicorn`` over ``create_app(Workspace.open(folder))`` in a subprocess on loopback."""
+
+    def __init__(self, folder: Path, port: int | None = None, log: Path | None = None) -> None:
+        self.folder = folder
+        self.port = port or free_port()
+        self.log = log or folder.parent / "server.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> Server:
+        self._logf = open(self.log, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "common.py"), "serve", str(self.folder), str(self.port)],
+            stdout=self._logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start in {timeout} s")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_logf", None):
+            self._logf.close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(folder: str, port: int) -> None:
+    import uvicorn
+
+    from truelabel import Workspace
+    from truelabel.server.app import create_app
+
+    ws = Workspace.open(folder)
+    uvicorn.run(create_app(ws), host="127.0.0.1", port=port, log_level="warning",
+                access_log=False)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def fmt(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.2f}{unit}"
+    if isinstance(v, int):
+        return f"{v:,}{unit}"
+    return f"{v}{unit}"
+
+
+def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    w1 = max(len(r[0]) for r in rows) + 2
+    w2 = max(len(r[1]) for r in rows) + 2
+    line = "=" * (w1 + w2 + 40)
+    print("\n" + line)
+    print(title)
+    print(line)
+    for a, b, c in rows:
+        print(f"{a:<{w1}}{b:<{w2}}{c}")
+    print(line, flush=True)
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(tmp, p)
+    print(f"results written to {p}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        print("usage: python bench/common.py serve FOLDER PORT", file=sys.stderr)
+        sys.exit(2)

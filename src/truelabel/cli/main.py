@@ -1,0 +1,345 @@
+"""The ``truelabel`` command. Each command parses, makes one library call, prints the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from truelabel import __version__
+from truelabel.core import Project, Workspace
+from truelabel.domain.errors import TruelabelError
+
+console = Console(stderr=True)
+out = Console()
+
+
+class Group(click.Group):
+    """Turns library errors into a one-line message and exit code 1 (JSON with --json)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TruelabelError as exc:
+            console.print(f"[red]Error:[/red] {exc.message}", markup=True, highlight=False)
+            ctx.exit(1)
+
+
+@click.group(cls=Group)
+@click.version_option(__version__, prog_name="truelabel")
+def main() -> None:
+    """truelabel: turn raw data into AI training data a team can trust.
+
+    Most commands take LOCATION first: a project folder made by `truelabel init`,
+    or a database URL such as postgresql://user@host/db.
+    """
+
+
+def _project(location: str, name: str | None) -> Project:
+    return Workspace.open(location).project(name)
+
+
+@contextmanager
+def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | None], None]]:
+    cols: list[Any] = [TextColumn("{task.description}"), BarColumn()]
+    cols += [DownloadColumn()] if as_bytes else [TextColumn("{task.completed:,.0f} items")]
+    cols += [TimeRemainingColumn()]
+    with Progress(*cols, console=console, transient=True,
+                  disable=not console.is_terminal) as prog:
+        task = prog.add_task(description, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            prog.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> None:
+    if as_json or table is None:
+        out.print_json(json.dumps(data, default=str))
+    else:
+        out.print(table())
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False))
+@click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False),
+              help="label schema (YAML/JSON, or a Label Studio XML config): also creates a "
+                   "project")
+@click.option("--name", help="project name (default: the folder's name)")
+@click.option("--overlap", default=1, show_default=True, help="annotators per item")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False),
+              help="Markdown guidelines shown beside each task")
+def init(path: str, schema_file: str | None, name: str | None, overlap: int,
+         guidelines: str | None) -> None:
+    """Create a project folder (database, blob store, secret key).
+
+    Example: truelabel init myproject --schema schema.yaml
+    """
+    ws = Workspace.init(path)
+    msg = f"Created {path}"
+    if schema_file:
+        p = ws.create_project(name or Path(path).resolve().name,
+                              Path(schema_file).read_text("utf-8"), overlap=overlap,
+                              guidelines=Path(guidelines).read_text("utf-8") if guidelines
+                              else "")
+        msg += f" with project {p.name!r}"
+    console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
+
+
+@main.command("import")
+@click.argument("location")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--project", "-p", "project_name", help="project name (if several)")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "text"]),
+              help="default: from the file name")
+@click.option("--id-field", default="id", show_default=True,
+              help="field holding your own item id (re-imports skip known ids)")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def import_(location: str, file: str, project_name: str | None, fmt: str | None,
+            id_field: str, as_json: bool) -> None:
+    """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
+
+    Example: truelabel import myproject messages.jsonl
+    """
+    p = _project(location, project_name)
+    with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
+        r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar)
+    data = {"batch_id": r.batch_id, "read": r.read, "added": r.added, "skipped": r.skipped,
+            "seconds": round(r.seconds, 3)}
+    if as_json:
+        _emit(data, True)
+    else:
+        console.print(f"Imported {r.added:,} items from {file} ({r.skipped:,} already present) "
+                      f"in {r.seconds:.1f} s.")
+
+
+@main.command()
+@click.argument("location")
+@click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option("--project", "-p", "project_name", help="project name (if several)")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]),
+              help="default: from OUT's suffix")
+@click.option("--only-labeled", is_flag=True, help="skip items without annotations")
+def export(location: str, out_path: str, project_name: str | None, fmt: str | None,
+           only_labeled: bool) -> None:
+    """Export items with every annotator's annotations to JSONL or Parquet.
+
+    Example: truelabel export myproject labels.parquet
+    """
+    p = _project(location, project_name)
+    with _bar("Exporting", as_bytes=False) as bar:
+        r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)
+    console.print(f"Wrote {r.items:,} items and {r.annotations:,} annotations to {r.path} "
+                  f"in {r.seconds:.1f} s.")
+
+
+@main.command()
+@click.argument("location")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def status(location: str, as_json: bool) -> None:
+    """Projects with their item and annotation counts.
+
+    Example: truelabel status myproject --json
+    """
+    ws = Workspace.open(location)
+    rows = []
+    for info in ws.list_projects():
+        p = ws.project(info["id"])
+        rows.append({"name": info["name"], "title": info["title"], "overlap": info["overlap"],
+                     **p.status()})
+
+    def table() -> Table:
+        t = Table("project", "items", "labeled", "in progress", "annotations", "overlap")
+        for r in rows:
+            t.add_row(r["name"], f"{r['items']:,}", f"{r['labeled']:,}",
+                      f"{r['in_progress']:,}", f"{r['submitted']:,}", str(r["overlap"]))
+        return t
+
+    _emit(rows, as_json, table)
+
+
+@main.command()
+@click.argument("location")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="interface to bind; use 0.0.0.0 only behind a TLS proxy")
+@click.option("--port", default=8000, show_default=True)
+def serve(location: str, host: str, port: int) -> None:
+    """Run the web UI and HTTP API (binds to 127.0.0.1 unless told otherwise).
+
+    Example: truelabel serve myproject --port 8000
+    """
+    from truelabel.server.run import serve as run
+
+    ws = Workspace.open(location)
+    console.print(f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
+                  "(Ctrl+C stops)")
+    run(ws, host=host, port=port)
+
+
+@main.command()
+@click.argument("path", default="demo-project", type=click.Path(file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--password", help="password for every demo user (default: random, printed)")
+@click.option("--no-serve", is_flag=True, help="create the project, do not start the server")
+def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) -> None:
+    """Create a demo project from bundled customer-service messages and serve it.
+
+    Example: truelabel demo --port 8000
+    """
+    from truelabel.core.demo import create_demo
+
+    d = create_demo(path, password=password)
+    if d.created:
+        t = Table("user", "role", "password", title="Demo logins")
+        for name, pw in d.passwords.items():
+            t.add_row(name, d.workspace.get_user(name).role.value, pw)
+        out.print(t)
+    else:
+        console.print(f"Reusing {path} (users keep their passwords; "
+                      f"reset one with: truelabel user passwd {path} NAME).")
+    if not no_serve:
+        from truelabel.server.run import serve as run
+
+        out.print(f"Open http://{host}:{port}/login  (Ctrl+C stops)")
+        sys.stdout.flush()
+        run(d.workspace, host=host, port=port)
+
+
+@main.group()
+def user() -> None:
+    """Manage users: add, list, token, passwd, disable."""
+
+
+def _password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("add")
+@click.argument("location")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
+              default="annotator", show_default=True)
+@click.option("--project", "-p", "projects", multiple=True,
+              help="add to this project with the same role (repeatable)")
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
+def user_add(location: str, username: str, role: str, projects: tuple[str, ...],
+             password_stdin: bool) -> None:
+    """Add a user (passwords are stored as argon2id hashes).
+
+    Example: echo 's3cret-pass' | truelabel user add myproject alice --role annotator
+    -p myproject --password-stdin
+    """
+    ws = Workspace.open(location)
+    u = ws.add_user(username, _password(password_stdin), role=role)
+    for name in projects:
+        ws.project(name).add_member(u, role)
+    console.print(f"Added {role} {username}.")
+
+
+@user.command("list")
+@click.argument("location")
+@click.option("--json", "as_json", is_flag=True)
+def user_list(location: str, as_json: bool) -> None:
+    """List users. Example: truelabel user list myproject"""
+    rows = Workspace.open(location).list_users()
+
+    def table() -> Table:
+        t = Table("id", "username", "role", "disabled")
+        for r in rows:
+            t.add_row(str(r["id"]), r["username"], r["role"], "yes" if r["disabled"] else "")
+        return t
+
+    _emit(rows, as_json, table)
+
+
+@user.command("token")
+@click.argument("location")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True)
+@click.option("--ttl", type=int, help="seconds until the token expires (default: never)")
+def user_token(location: str, username: str, name: str, ttl: int | None) -> None:
+    """Create an API token for scripts (printed once).
+
+    Example: truelabel user token myproject alice --ttl 86400
+    """
+    ws = Workspace.open(location)
+    out.print(ws.create_token(ws.get_user(username), name=name, ttl_seconds=ttl))
+
+
+@user.command("passwd")
+@click.argument("location")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True)
+def user_passwd(location: str, username: str, password_stdin: bool) -> None:
+    """Set a user's password (ends their sessions). Example: truelabel user passwd p alice"""
+    Workspace.open(location).set_password(username, _password(password_stdin))
+    console.print(f"Password of {username} changed.")
+
+
+@user.command("disable")
+@click.argument("location")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="enable again")
+def user_disable(location: str, username: str, enable: bool) -> None:
+    """Disable (or --enable) a user. Example: truelabel user disable myproject alice"""
+    Workspace.open(location).set_disabled(username, not enable)
+    console.print(f"{username} {'enabled' if enable else 'disabled'}.")
+
+
+@main.command("add-member")
+@click.argument("location")
+@click.argument("project_name", metavar="PROJECT")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
+              default="annotator", show_default=True)
+def add_member(location: str, project_name: str, username: str, role: str) -> None:
+    """Give a user a role in a project. Example: truelabel add-member p support alice"""
+    Workspace.open(location).project(project_name).add_member(username, role)
+    console.print(f"{username} is now {role} in {project_name}.")
+
+
+@main.command("create-project")
+@click.argument("location")
+@click.argument("name")
+@click.option("--schema", "schema_file", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+@click.option("--overlap", default=1, show_default=True)
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False))
+def create_project(location: str, name: str, schema_file: str, overlap: int,
+                   guidelines: str | None) -> None:
+    """Create another project in a workspace.
+
+    Example: truelabel create-project myproject reviews --schema reviews.yaml
+    """
+    Workspace.open(location).create_project(
+        name, Path(schema_file).read_text("utf-8"), overlap=overlap,
+        guidelines=Path(guidelines).read_text("utf-8") if guidelines else "")
+    console.print(f"Created project {name}.")
+
+
+@main.command("schema-types")
+@click.option("--json-schema", is_flag=True, help="print the JSON Schema of schema files")
+def schema_types(json_schema: bool) -> None:
+    """List the field types a label schema can use. Example: truelabel schema-types"""
+    from truelabel.domain.fields import field_types
+    from truelabel.domain.schema import schema_json_schema
+
+    if json_schema:
+        out.print_json(json.dumps(schema_json_schema()))
+        return
+    t = Table("type", "what it holds")
+    for name, cls in sorted(field_types().items()):
+        t.add_row(name, cls.summary)
+    out.print(t)

@@ -1,0 +1,33 @@
+// The login form: POST /api/login, then go where the user was headed.
+import { request, errorMessage } from "../api.js";
+
+const form = document.getElementById("login-form");
+const error = document.getElementById("login-error");
+const button = document.getElementById("login-submit");
+
+function safeNext(target) {
+  if (!target || !target.startsWith("/") || target.startsWith("//") || target.includes("\\")) return "/";
+  return target;
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  error.hidden = true;
+  const username = form.username.value.trim();
+  const password = form.password.value;
+  if (!username || !password) {
+    error.textContent = "Enter your username and password.";
+    error.hidden = false;
+    return;
+  }
+  button.disabled = true;
+  try {
+    await request("POST", "/api/login", { username, password }, { redirectOn401: false, sendCsrf: false });
+    location.assign(safeNext(form.dataset.next));
+  } catch (err) {
+    error.textContent = errorMessage(err);
+    error.hidden = false;
+    form.password.select();
+    button.disabled = false;
+  }
+});

@@ -1,0 +1,63 @@
+"""Shared fixtures: one per intent (a workspace, a project with items, users, an API client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from helpers import SCHEMA, make_items
+from truelabel import Workspace
+from truelabel.core import Project
+from truelabel.domain.models import User
+from truelabel.server.app import create_app
+
+PASSWORD = "correct-horse-1"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return ["truelabel backends: sqlite (embedded)"]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    w = Workspace.init(tmp_path / "ws")
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def project(ws: Workspace) -> Project:
+    p = ws.create_project("support", SCHEMA, overlap=1, guidelines="# Rules\nBe careful.")
+    p.import_records(make_items(20))
+    return p
+
+
+@pytest.fixture
+def users(ws: Workspace, project: Project) -> dict[str, User]:
+    out = {}
+    for name, role in [("admin", "admin"), ("manager", "manager"), ("reviewer", "reviewer"),
+                       ("ann1", "annotator"), ("ann2", "annotator")]:
+        u = ws.add_user(name, PASSWORD, role=role)
+        project.add_member(u, role)
+        out[name] = u
+    return out
+
+
+@pytest.fixture
+def app(ws: Workspace) -> Any:
+    return create_app(ws)
+
+
+@pytest.fixture
+def client_for(app: Any, ws: Workspace, users: dict[str, User]) -> Any:
+    """client_for("ann1") → a TestClient authenticated with that user's API token."""
+    def make(name: str) -> TestClient:
+        token = ws.create_token(users[name])
+        return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    return make
+
+
