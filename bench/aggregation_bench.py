@@ -237,12 +237,13 @@ def print_table(rows: list[dict[str, Any]], ck: dict[str, dict[str, float]]) -> 
         cells = []
         for c in COLUMNS:
             m = row["methods"][c]
-            sec = "" if m["seconds"] is None or c == "MV split" else f" ({m['seconds']:.3f}s)"
+            sec = "" if m["seconds"] is None or c == "MV split" else f" {m['seconds'] * 1e3:.1f}ms"
             cells.append(f"{m['accuracy']:.4f}{sec}".rjust(16))
         line = f"{row['dataset']:10} {row['answers']:>7} " + " ".join(cells)
         if ck:
             c = ck.get(row["dataset"])
-            line += " " + (f"{c['accuracy']:.4f} ({c['seconds']:.2f}s)" if c else "n/a").rjust(16)
+            cell = f"{c['accuracy']:.4f} {c['seconds'] * 1e3:.0f}ms" if c else "n/a"
+            line += " " + cell.rjust(16)
         print(line)
     print("\nAll-item columns are scored on every item with truth; the last three on the items "
           "not given as gold.")

@@ -410,9 +410,124 @@ def write_json(path: str | Path, data: dict[str, Any]) -> None:
     print(f"results written to {p}")
 
 
+# --------------------------------------------------------------------------- comparison
+
+
+def _get(d: dict[str, Any] | None, path: str) -> Any:
+    for k in path.split("."):
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def compare(results: Path, peer_path: Path, peer_note: str = "live run") -> dict[str, Any]:
+    """Ours vs the peer at the same sizes (+ ours at 1M): print a table, write JSON."""
+
+    def load(name: str) -> dict[str, Any] | None:
+        f = results / name
+        return json.loads(f.read_text()) if f.exists() else None
+
+    peer = json.loads(peer_path.read_text())
+    ie10, ie100, ie1m = (load(f"import_export_n{n}.json") for n in (10_000, 100_000, 1_000_000))
+    cy10, cy100, cy1m = (load(f"cycle_n{n}.json") for n in (10_000, 100_000, 1_000_000))
+    hi, lo = "higher", "lower"
+    # (metric, better, ours, peer, ours at 1M, note)
+    spec = [
+        ("import 10k: items/s", hi, _get(ie10, "import.items_per_s"),
+         _get(peer, "import_10k.tasks_per_s"), None, "ours: library; peer: HTTP POST"),
+        ("import 100k: items/s", hi, _get(ie100, "import.items_per_s"),
+         _get(peer, "import_100k.tasks_per_s"), _get(ie1m, "import.items_per_s"), ""),
+        ("import 100k: peak RSS MiB", lo, _get(ie100, "import.peak_rss_mib"),
+         _get(peer, "memory.after_import_large.peak_rss_mib_sum"),
+         _get(ie1m, "import.peak_rss_mib"), "ours: import process; peer: server tree"),
+        ("1 client (10k): cycles/s", hi, _get(cy10, "phases.seq.cycles_per_s"),
+         _get(peer, "annotation.seq.cycles_per_s"), _get(cy1m, "phases.seq.cycles_per_s"), ""),
+        ("1 client (10k): next p99 ms", lo, _get(cy10, "phases.seq.next.p99_ms"),
+         _get(peer, "annotation.seq.next.p99_ms"), _get(cy1m, "phases.seq.next.p99_ms"), ""),
+        ("1 client (10k): submit p99 ms", lo, _get(cy10, "phases.seq.submit.p99_ms"),
+         _get(peer, "annotation.seq.submit.p99_ms"), _get(cy1m, "phases.seq.submit.p99_ms"),
+         ""),
+        ("1 client (10k): cycle p50 ms", lo, _get(cy10, "phases.seq.cycle.p50_ms"),
+         _get(peer, "annotation.seq.cycle.p50_ms"), _get(cy1m, "phases.seq.cycle.p50_ms"), ""),
+        ("1 client (10k): cycle p99 ms", lo, _get(cy10, "phases.seq.cycle.p99_ms"),
+         _get(peer, "annotation.seq.cycle.p99_ms"), _get(cy1m, "phases.seq.cycle.p99_ms"),
+         "target at 1M: <= 15 ms"),
+        ("1 client (100k): cycles/s", hi, _get(cy100, "phases.seq.cycles_per_s"),
+         _get(peer, "annotation.large_next.cycles_per_s"), None, "peer: large_next"),
+        ("1 client (100k): cycle p99 ms", lo, _get(cy100, "phases.seq.cycle.p99_ms"),
+         _get(peer, "annotation.large_next.cycle.p99_ms"), None, ""),
+        ("8 clients (10k): cycles/s", hi, _get(cy10, "phases.conc.cycles_per_s"),
+         _get(peer, "annotation.conc_users.cycles_per_s"),
+         _get(cy1m, "phases.conc.cycles_per_s"), "target at 1M: >= 400"),
+        ("8 clients (10k): next p99 ms", lo, _get(cy10, "phases.conc.next.p99_ms"),
+         _get(peer, "annotation.conc_users.next.p99_ms"), _get(cy1m, "phases.conc.next.p99_ms"),
+         ""),
+        ("8 clients (10k): cycle p99 ms", lo, _get(cy10, "phases.conc.cycle.p99_ms"),
+         _get(peer, "annotation.conc_users.cycle.p99_ms"),
+         _get(cy1m, "phases.conc.cycle.p99_ms"), ""),
+        ("8 clients: items to >1 client", lo,
+         _get(cy10, "phases.conc.items_served_to_more_than_one_client"),
+         _get(peer, "annotation.conc_users.tasks_served_to_more_than_one_client"),
+         _get(cy1m, "phases.conc.items_served_to_more_than_one_client"), "overlap 1"),
+        ("items with >1 annotation", lo, _get(cy10, "integrity.items_with_2plus_annotations"),
+         _get(peer, "integrity.tasks_with_more_than_one_annotation"),
+         _get(cy1m, "integrity.items_with_2plus_annotations"), ""),
+        ("lost annotations", lo, _get(cy10, "integrity.lost_annotations"),
+         _get(peer, "integrity.lost_annotations"), _get(cy1m, "integrity.lost_annotations"), ""),
+        ("8 clients: server CPU cores", lo, _get(cy10, "phases.conc.cpu.server_cores"),
+         _get(peer, "cpu.conc_users.server_cores"), _get(cy1m, "phases.conc.cpu.server_cores"),
+         ""),
+        ("export 10k JSON(L): items/s", hi, _get(ie10, "export.jsonl.items_per_s"),
+         _get(peer, "export_10k.tasks_per_s"), _get(ie1m, "export.jsonl.items_per_s"),
+         "ours: all items annotated"),
+        ("export 10k Parquet: items/s", hi, _get(ie10, "export.parquet.items_per_s"),
+         _get(peer, "export_10k.tasks_per_s"), _get(ie1m, "export.parquet.items_per_s"),
+         "peer has no Parquet: vs its JSON"),
+        ("server RSS idle MiB", lo, _get(cy10, "memory.server_start.peak_rss_mib"),
+         _get(peer, "memory.start.peak_rss_mib_sum"),
+         _get(cy1m, "memory.server_start.peak_rss_mib"), ""),
+        ("server peak RSS after 8 clients", lo, _get(cy10, "memory.after_conc.peak_rss_mib"),
+         _get(peer, "memory.after_conc_users.peak_rss_mib_sum"),
+         _get(cy1m, "memory.after_conc.peak_rss_mib"), "MiB"),
+    ]
+    rows_out = []
+    for metric, better, ours, theirs, big, note in spec:
+        ratio = None
+        if isinstance(ours, int | float) and isinstance(theirs, int | float) and theirs:
+            ratio = round(ours / theirs, 3)
+        rows_out.append({"metric": metric, "better": better, "ours": ours, "peer": theirs,
+                         "ratio_ours_over_peer": ratio, "ours_1m": big, "note": note})
+    heads = ("metric", "ours", "peer", "ours/peer", "better", "ours @1M", "note")
+    table = [heads] + [(r["metric"], fmt(r["ours"]), fmt(r["peer"]),
+                        "-" if r["ratio_ours_over_peer"] is None
+                        else f"{r['ratio_ours_over_peer']:,.3g}x",
+                        r["better"], fmt(r["ours_1m"]), r["note"]) for r in rows_out]
+    widths = [max(len(str(row[i])) for row in table) + 2 for i in range(len(heads))]
+    line = "=" * sum(widths)
+    print("\n" + line)
+    print(f"truelabel vs Label Studio {peer.get('server_version', '?')} ({peer_note}: "
+          f"{peer_path}), same N / seeds / client counts")
+    print(line)
+    for i, row in enumerate(table):
+        print("".join(f"{str(c):<{w}}" for c, w in zip(row, widths, strict=True)))
+        if i == 0:
+            print("-" * sum(widths))
+    print(line, flush=True)
+    out = {"peer_file": str(peer_path), "peer_note": peer_note,
+           "peer_version": peer.get("server_version"),
+           "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": rows_out}
+    write_json(results / "comparison.json", out)
+    return out
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
+        compare(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:])
     else:
-        print("usage: python bench/common.py serve FOLDER PORT", file=sys.stderr)
+        print("usage: python bench/common.py serve FOLDER PORT\n"
+              "       python bench/common.py compare RESULTS_DIR PEER_JSON [NOTE]",
+              file=sys.stderr)
         sys.exit(2)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+os.environ.setdefault("TRUELABEL_FAST_HASH", "1")  # cheap argon2id parameters for speed
+
+import pytest  # noqa: E402
 from fastapi.testclient import TestClient
 
-from helpers import SCHEMA, make_items
+from helpers import PASSWORD, SCHEMA, make_items
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.domain.models import User
 from truelabel.server.app import create_app
-
-PASSWORD = "correct-horse-1"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -39,8 +40,13 @@ def project(ws: Workspace) -> Project:
 @pytest.fixture
 def users(ws: Workspace, project: Project) -> dict[str, User]:
     out = {}
-    for name, role in [("admin", "admin"), ("manager", "manager"), ("reviewer", "reviewer"),
-                       ("ann1", "annotator"), ("ann2", "annotator")]:
+    for name, role in [
+        ("admin", "admin"),
+        ("manager", "manager"),
+        ("reviewer", "reviewer"),
+        ("ann1", "annotator"),
+        ("ann2", "annotator"),
+    ]:
         u = ws.add_user(name, PASSWORD, role=role)
         project.add_member(u, role)
         out[name] = u
@@ -55,9 +61,9 @@ def app(ws: Workspace) -> Any:
 @pytest.fixture
 def client_for(app: Any, ws: Workspace, users: dict[str, User]) -> Any:
     """client_for("ann1") → a TestClient authenticated with that user's API token."""
+
     def make(name: str) -> TestClient:
         token = ws.create_token(users[name])
         return TestClient(app, headers={"Authorization": f"Bearer {token}"})
+
     return make
-
-

@@ -16,9 +16,14 @@ SCHEMA: dict[str, Any] = {
         {"name": "quality", "type": "rating", "scale": 5, "required": False},
     ],
 }
+PASSWORD = "correct-horse-1"
+
+
 def make_items(n: int, start: int = 0) -> list[dict[str, Any]]:
-    return [{"id": f"m{i}", "text": f"Order {i} from ACME arrived broken"}
-            for i in range(start, start + n)]
+    return [
+        {"id": f"m{i}", "text": f"Order {i} from ACME arrived broken"}
+        for i in range(start, start + n)
+    ]
 
 
 def write_jsonl(path: Path, rows: list[Any]) -> Path:

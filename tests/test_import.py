@@ -27,8 +27,10 @@ def test_jsonl_import_records_provenance(project: Project, tmp_path: Path) -> No
 
 
 def test_reimport_does_not_duplicate(project: Project, tmp_path: Path) -> None:
-    f = write_jsonl(tmp_path / "a.jsonl", [{"text": "no id here"}, {"text": "no id here"},
-                                           {"text": "another"}] + make_items(3))
+    f = write_jsonl(
+        tmp_path / "a.jsonl",
+        [{"text": "no id here"}, {"text": "no id here"}, {"text": "another"}] + make_items(3),
+    )
     first = project.import_file(f)
     second = project.import_file(f)
     assert first.added == 2  # same content without an id is one item; m0..m2 already exist
@@ -37,7 +39,8 @@ def test_reimport_does_not_duplicate(project: Project, tmp_path: Path) -> None:
 
 
 def test_malformed_jsonl_names_file_and_line_and_imports_nothing(
-        project: Project, tmp_path: Path) -> None:
+    project: Project, tmp_path: Path
+) -> None:
     rows = [json.dumps(r) for r in make_items(10, start=500)]
     rows.insert(6, '{"text": "broken", ')
     f = tmp_path / "bad.jsonl"
@@ -60,9 +63,11 @@ def test_non_object_line_rejected(project: Project, tmp_path: Path) -> None:
 
 
 def test_non_utf8_file_rejected_with_line(project: Project, tmp_path: Path) -> None:
-    for name, content, line in [("latin.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', 2),
-                                ("latin.csv", b"text\nok\ncaf\xe9\n", 3),
-                                ("latin.txt", b"ok\ncaf\xe9\n", 2)]:
+    for name, content, line in [
+        ("latin.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', 2),
+        ("latin.csv", b"text\nok\ncaf\xe9\n", 3),
+        ("latin.txt", b"ok\ncaf\xe9\n", 2),
+    ]:
         f = tmp_path / name
         f.write_bytes(content)
         with pytest.raises(ImportFailed) as exc:
@@ -99,8 +104,9 @@ def test_csv_import_and_missing_column(project: Project, tmp_path: Path) -> None
 
 def test_parquet_and_text_import(project: Project, tmp_path: Path) -> None:
     pq_file = tmp_path / "items.parquet"
-    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["alpha", "beta"],
-                             "score": [0.5, 1.5]}), pq_file)
+    pq.write_table(
+        pa.table({"id": ["p1", "p2"], "text": ["alpha", "beta"], "score": [0.5, 1.5]}), pq_file
+    )
     assert project.import_file(pq_file).added == 2
     assert project.items(search="alpha")[0]["data"] == {"text": "alpha", "score": 0.5}
     txt = tmp_path / "lines.txt"
@@ -124,17 +130,30 @@ def test_missing_text_field_for_spans(project: Project, tmp_path: Path) -> None:
         project.import_file(f)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.fixed_dictionaries({
-    "text": st.text(min_size=1, max_size=40),
-    "n": st.integers(-10**12, 10**12),
-    "tags": st.lists(st.text(max_size=5), max_size=3),
-}), min_size=1, max_size=15))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "text": st.text(min_size=1, max_size=40),
+                "n": st.integers(-(10**12), 10**12),
+                "tags": st.lists(st.text(max_size=5), max_size=3),
+            }
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
 def test_import_export_round_trip(project: Project, tmp_path: Path, records: list) -> None:
     """Whatever JSON goes in comes out of the export unchanged (hypothesis)."""
     name = f"rt-{abs(hash(json.dumps(records)))}"
-    buf = io.BytesIO(b"".join(json.dumps({"id": f"{name}-{i}", **r}).encode() + b"\n"
-                              for i, r in enumerate(records)))
+    buf = io.BytesIO(
+        b"".join(
+            json.dumps({"id": f"{name}-{i}", **r}).encode() + b"\n" for i, r in enumerate(records)
+        )
+    )
     project.import_stream(buf, source=f"{name}.jsonl")
     out = tmp_path / f"{name}.jsonl"
     project.export(out)

@@ -15,19 +15,22 @@ def test_unknown_field_type_lists_known_ones() -> None:
     assert "bbox3d" in exc.value.message
 
 
-@pytest.mark.parametrize("value,field", [
-    ({"intent": "nope"}, "intent"),
-    ({"intent": 3}, "intent"),
-    ({}, "intent"),
-    ({"intent": "refund", "tags": ["urgent", "urgent"]}, "tags"),
-    ({"intent": "refund", "quality": 6}, "quality"),
-    ({"intent": "refund", "quality": True}, "quality"),
-    ({"intent": "refund", "note": 5}, "note"),
-    ({"intent": "refund", "entities": [{"start": 5, "end": 2, "label": "ORG"}]}, "entities"),
-    ({"intent": "refund", "entities": [{"start": 0, "end": 99, "label": "ORG"}]}, "entities"),
-    ({"intent": "refund", "entities": [{"start": 0, "end": 2, "label": "PER"}]}, "entities"),
-    ({"intent": "refund", "bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "value,field",
+    [
+        ({"intent": "nope"}, "intent"),
+        ({"intent": 3}, "intent"),
+        ({}, "intent"),
+        ({"intent": "refund", "tags": ["urgent", "urgent"]}, "tags"),
+        ({"intent": "refund", "quality": 6}, "quality"),
+        ({"intent": "refund", "quality": True}, "quality"),
+        ({"intent": "refund", "note": 5}, "note"),
+        ({"intent": "refund", "entities": [{"start": 5, "end": 2, "label": "ORG"}]}, "entities"),
+        ({"intent": "refund", "entities": [{"start": 0, "end": 99, "label": "ORG"}]}, "entities"),
+        ({"intent": "refund", "entities": [{"start": 0, "end": 2, "label": "PER"}]}, "entities"),
+        ({"intent": "refund", "bogus": 1}, "bogus"),
+    ],
+)
 def test_annotation_values_are_checked(value: dict, field: str) -> None:
     schema = LabelSchema.from_dict(SCHEMA)
     with pytest.raises(AnnotationInvalid) as exc:
@@ -39,8 +42,14 @@ def test_annotation_values_are_checked(value: dict, field: str) -> None:
 def test_valid_annotation_is_normalised() -> None:
     schema = LabelSchema.from_dict(SCHEMA)
     out = schema.validate_annotation(
-        {"intent": "refund", "tags": ["vip", "urgent"], "quality": 4,
-         "entities": [{"start": 6, "end": 11, "label": "ORG"}]}, {"text": "hello world"})
+        {
+            "intent": "refund",
+            "tags": ["vip", "urgent"],
+            "quality": 4,
+            "entities": [{"start": 6, "end": 11, "label": "ORG"}],
+        },
+        {"text": "hello world"},
+    )
     assert out["tags"] == ["urgent", "vip"]  # option order
     assert out["entities"] == [{"start": 6, "end": 11, "label": "ORG", "text": "world"}]
 
@@ -50,20 +59,28 @@ def test_overlapping_spans_rejected_unless_allowed() -> None:
     spans = [{"start": 0, "end": 5, "label": "ORG"}, {"start": 3, "end": 8, "label": "PRODUCT"}]
     with pytest.raises(AnnotationInvalid, match="overlap"):
         schema.validate_annotation({"intent": "other", "entities": spans}, {"text": "hello world"})
-    allowed = LabelSchema.from_dict({"fields": [
-        {"name": "e", "type": "spans", "labels": ["ORG", "PRODUCT"], "allow_overlap": True}]})
+    allowed = LabelSchema.from_dict(
+        {
+            "fields": [
+                {"name": "e", "type": "spans", "labels": ["ORG", "PRODUCT"], "allow_overlap": True}
+            ]
+        }
+    )
     assert len(allowed.validate_annotation({"e": spans}, {"text": "hello world"})["e"]) == 2
 
 
-@pytest.mark.parametrize("bad,needle", [
-    ({"fields": []}, "non-empty"),
-    ({"fields": [{"name": "a", "type": "choice", "options": []}]}, "options"),
-    ({"fields": [{"name": "a", "type": "choice", "options": ["x", "x"]}]}, "duplicate"),
-    ({"fields": [{"name": "a", "type": "rating", "scale": 1}]}, "scale"),
-    ({"fields": [{"name": "a", "type": "text"}, {"name": "a", "type": "text"}]}, "unique"),
-    ({"fields": [{"name": "a b", "type": "text"}]}, "name"),
-    ("not a mapping", "mapping"),
-])
+@pytest.mark.parametrize(
+    "bad,needle",
+    [
+        ({"fields": []}, "non-empty"),
+        ({"fields": [{"name": "a", "type": "choice", "options": []}]}, "options"),
+        ({"fields": [{"name": "a", "type": "choice", "options": ["x", "x"]}]}, "duplicate"),
+        ({"fields": [{"name": "a", "type": "rating", "scale": 1}]}, "scale"),
+        ({"fields": [{"name": "a", "type": "text"}, {"name": "a", "type": "text"}]}, "unique"),
+        ({"fields": [{"name": "a b", "type": "text"}]}, "name"),
+        ("not a mapping", "mapping"),
+    ],
+)
 def test_bad_schemas_say_what_is_wrong(bad: object, needle: str) -> None:
     with pytest.raises(SchemaError) as exc:
         LabelSchema.from_dict(bad)
@@ -98,8 +115,13 @@ LS_CONFIG = """<View>
 def test_label_studio_config_is_translated() -> None:
     s = LabelSchema.parse(LS_CONFIG)
     kinds = {f.name: f.type for f in s.fields}
-    assert kinds == {"sentiment": "choice", "topics": "multi_choice", "ner": "spans",
-                     "comment": "text", "stars": "rating"}
+    assert kinds == {
+        "sentiment": "choice",
+        "topics": "multi_choice",
+        "ner": "spans",
+        "comment": "text",
+        "stars": "rating",
+    }
     ner = s.field("ner")
     assert ner.source == "text" and [o.value for o in ner.labels] == ["PER", "ORG"]
     assert s.field("stars").scale == 10
@@ -108,11 +130,15 @@ def test_label_studio_config_is_translated() -> None:
 
 def test_label_studio_unknown_tag_and_entities_refused() -> None:
     with pytest.raises(UnknownComponent, match="RectangleLabels"):
-        LabelSchema.parse('<View><Image name="i" value="$img"/>'
-                          '<RectangleLabels name="b" toName="i"><Label value="car"/>'
-                          '</RectangleLabels></View>')
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
-            '<View><Choices name="c" toName="t"><Choice value="&lol;"/></Choices></View>')
+        LabelSchema.parse(
+            '<View><Image name="i" value="$img"/>'
+            '<RectangleLabels name="b" toName="i"><Label value="car"/>'
+            "</RectangleLabels></View>"
+        )
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+        '<View><Choices name="c" toName="t"><Choice value="&lol;"/></Choices></View>'
+    )
     with pytest.raises(SchemaError):
         LabelSchema.parse(bomb)
 

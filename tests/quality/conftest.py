@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CROWD = REPO / ".." / "shared" / "eval" / "crowd"
+# The shared evaluation data lives next to the repository (../shared); override with
+# TRUELABEL_CROWD_DIR. Tests that need it skip when it is absent.
+CROWD = Path(os.environ.get("TRUELABEL_CROWD_DIR", REPO / ".." / "shared" / "eval" / "crowd"))
 
 CROWD_DATASETS = ("duck", "rte", "s_dog", "web", "d_possent", "d_product", "s_adult", "s_rel")
 

@@ -78,7 +78,6 @@ def test_krippendorff_2011_nominal_parts() -> None:
 
 
 def test_krippendorff_accepts_none_and_strings() -> None:
-    as_strings = [[None if isinstance(v, float) else str(v) for v in row] for row in KRIPP_2011]
     as_strings = [
         [None if (isinstance(v, float) and math.isnan(v)) else f"c{int(v)}" for v in row]
         for row in KRIPP_2011

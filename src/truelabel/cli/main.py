@@ -52,8 +52,7 @@ def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | N
     cols: list[Any] = [TextColumn("{task.description}"), BarColumn()]
     cols += [DownloadColumn()] if as_bytes else [TextColumn("{task.completed:,.0f} items")]
     cols += [TimeRemainingColumn()]
-    with Progress(*cols, console=console, transient=True,
-                  disable=not console.is_terminal) as prog:
+    with Progress(*cols, console=console, transient=True, disable=not console.is_terminal) as prog:
         task = prog.add_task(description, total=None)
 
         def update(done: int, total: int | None) -> None:
@@ -71,15 +70,22 @@ def _emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) ->
 
 @main.command()
 @click.argument("path", type=click.Path(file_okay=False))
-@click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False),
-              help="label schema (YAML/JSON, or a Label Studio XML config): also creates a "
-                   "project")
+@click.option(
+    "--schema",
+    "schema_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="label schema (YAML/JSON, or a Label Studio XML config): also creates a project",
+)
 @click.option("--name", help="project name (default: the folder's name)")
 @click.option("--overlap", default=1, show_default=True, help="annotators per item")
-@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False),
-              help="Markdown guidelines shown beside each task")
-def init(path: str, schema_file: str | None, name: str | None, overlap: int,
-         guidelines: str | None) -> None:
+@click.option(
+    "--guidelines",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Markdown guidelines shown beside each task",
+)
+def init(
+    path: str, schema_file: str | None, name: str | None, overlap: int, guidelines: str | None
+) -> None:
     """Create a project folder (database, blob store, secret key).
 
     Example: truelabel init myproject --schema schema.yaml
@@ -87,10 +93,12 @@ def init(path: str, schema_file: str | None, name: str | None, overlap: int,
     ws = Workspace.init(path)
     msg = f"Created {path}"
     if schema_file:
-        p = ws.create_project(name or Path(path).resolve().name,
-                              Path(schema_file).read_text("utf-8"), overlap=overlap,
-                              guidelines=Path(guidelines).read_text("utf-8") if guidelines
-                              else "")
+        p = ws.create_project(
+            name or Path(path).resolve().name,
+            Path(schema_file).read_text("utf-8"),
+            overlap=overlap,
+            guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
+        )
         msg += f" with project {p.name!r}"
     console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
 
@@ -99,13 +107,27 @@ def init(path: str, schema_file: str | None, name: str | None, overlap: int,
 @click.argument("location")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--project", "-p", "project_name", help="project name (if several)")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "text"]),
-              help="default: from the file name")
-@click.option("--id-field", default="id", show_default=True,
-              help="field holding your own item id (re-imports skip known ids)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "parquet", "text"]),
+    help="default: from the file name",
+)
+@click.option(
+    "--id-field",
+    default="id",
+    show_default=True,
+    help="field holding your own item id (re-imports skip known ids)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def import_(location: str, file: str, project_name: str | None, fmt: str | None,
-            id_field: str, as_json: bool) -> None:
+def import_(
+    location: str,
+    file: str,
+    project_name: str | None,
+    fmt: str | None,
+    id_field: str,
+    as_json: bool,
+) -> None:
     """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
 
     Example: truelabel import myproject messages.jsonl
@@ -113,24 +135,33 @@ def import_(location: str, file: str, project_name: str | None, fmt: str | None,
     p = _project(location, project_name)
     with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
         r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar)
-    data = {"batch_id": r.batch_id, "read": r.read, "added": r.added, "skipped": r.skipped,
-            "seconds": round(r.seconds, 3)}
+    data = {
+        "batch_id": r.batch_id,
+        "read": r.read,
+        "added": r.added,
+        "skipped": r.skipped,
+        "seconds": round(r.seconds, 3),
+    }
     if as_json:
         _emit(data, True)
     else:
-        console.print(f"Imported {r.added:,} items from {file} ({r.skipped:,} already present) "
-                      f"in {r.seconds:.1f} s.")
+        console.print(
+            f"Imported {r.added:,} items from {file} ({r.skipped:,} already present) "
+            f"in {r.seconds:.1f} s."
+        )
 
 
 @main.command()
 @click.argument("location")
 @click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
 @click.option("--project", "-p", "project_name", help="project name (if several)")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]),
-              help="default: from OUT's suffix")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "parquet"]), help="default: from OUT's suffix"
+)
 @click.option("--only-labeled", is_flag=True, help="skip items without annotations")
-def export(location: str, out_path: str, project_name: str | None, fmt: str | None,
-           only_labeled: bool) -> None:
+def export(
+    location: str, out_path: str, project_name: str | None, fmt: str | None, only_labeled: bool
+) -> None:
     """Export items with every annotator's annotations to JSONL or Parquet.
 
     Example: truelabel export myproject labels.parquet
@@ -138,8 +169,10 @@ def export(location: str, out_path: str, project_name: str | None, fmt: str | No
     p = _project(location, project_name)
     with _bar("Exporting", as_bytes=False) as bar:
         r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)
-    console.print(f"Wrote {r.items:,} items and {r.annotations:,} annotations to {r.path} "
-                  f"in {r.seconds:.1f} s.")
+    console.print(
+        f"Wrote {r.items:,} items and {r.annotations:,} annotations to {r.path} "
+        f"in {r.seconds:.1f} s."
+    )
 
 
 @main.command()
@@ -154,14 +187,21 @@ def status(location: str, as_json: bool) -> None:
     rows = []
     for info in ws.list_projects():
         p = ws.project(info["id"])
-        rows.append({"name": info["name"], "title": info["title"], "overlap": info["overlap"],
-                     **p.status()})
+        rows.append(
+            {"name": info["name"], "title": info["title"], "overlap": info["overlap"], **p.status()}
+        )
 
     def table() -> Table:
         t = Table("project", "items", "labeled", "in progress", "annotations", "overlap")
         for r in rows:
-            t.add_row(r["name"], f"{r['items']:,}", f"{r['labeled']:,}",
-                      f"{r['in_progress']:,}", f"{r['submitted']:,}", str(r["overlap"]))
+            t.add_row(
+                r["name"],
+                f"{r['items']:,}",
+                f"{r['labeled']:,}",
+                f"{r['in_progress']:,}",
+                f"{r['submitted']:,}",
+                str(r["overlap"]),
+            )
         return t
 
     _emit(rows, as_json, table)
@@ -169,8 +209,12 @@ def status(location: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("location")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="interface to bind; use 0.0.0.0 only behind a TLS proxy")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="interface to bind; use 0.0.0.0 only behind a TLS proxy",
+)
 @click.option("--port", default=8000, show_default=True)
 def serve(location: str, host: str, port: int) -> None:
     """Run the web UI and HTTP API (binds to 127.0.0.1 unless told otherwise).
@@ -180,8 +224,9 @@ def serve(location: str, host: str, port: int) -> None:
     from truelabel.server.run import serve as run
 
     ws = Workspace.open(location)
-    console.print(f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
-                  "(Ctrl+C stops)")
+    console.print(
+        f"truelabel {__version__} serving {location} on http://{host}:{port}/ (Ctrl+C stops)"
+    )
     run(ws, host=host, port=port)
 
 
@@ -205,8 +250,10 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
             t.add_row(name, d.workspace.get_user(name).role.value, pw)
         out.print(t)
     else:
-        console.print(f"Reusing {path} (users keep their passwords; "
-                      f"reset one with: truelabel user passwd {path} NAME).")
+        console.print(
+            f"Reusing {path} (users keep their passwords; "
+            f"reset one with: truelabel user passwd {path} NAME)."
+        )
     if not no_serve:
         from truelabel.server.run import serve as run
 
@@ -229,13 +276,23 @@ def _password(password_stdin: bool) -> str:
 @user.command("add")
 @click.argument("location")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
-              default="annotator", show_default=True)
-@click.option("--project", "-p", "projects", multiple=True,
-              help="add to this project with the same role (repeatable)")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
+    default="annotator",
+    show_default=True,
+)
+@click.option(
+    "--project",
+    "-p",
+    "projects",
+    multiple=True,
+    help="add to this project with the same role (repeatable)",
+)
 @click.option("--password-stdin", is_flag=True, help="read the password from stdin")
-def user_add(location: str, username: str, role: str, projects: tuple[str, ...],
-             password_stdin: bool) -> None:
+def user_add(
+    location: str, username: str, role: str, projects: tuple[str, ...], password_stdin: bool
+) -> None:
     """Add a user (passwords are stored as argon2id hashes).
 
     Example: echo 's3cret-pass' | truelabel user add myproject alice --role annotator
@@ -302,8 +359,12 @@ def user_disable(location: str, username: str, enable: bool) -> None:
 @click.argument("location")
 @click.argument("project_name", metavar="PROJECT")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
-              default="annotator", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
+    default="annotator",
+    show_default=True,
+)
 def add_member(location: str, project_name: str, username: str, role: str) -> None:
     """Give a user a role in a project. Example: truelabel add-member p support alice"""
     Workspace.open(location).project(project_name).add_member(username, role)
@@ -313,19 +374,24 @@ def add_member(location: str, project_name: str, username: str, role: str) -> No
 @main.command("create-project")
 @click.argument("location")
 @click.argument("name")
-@click.option("--schema", "schema_file", required=True,
-              type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False)
+)
 @click.option("--overlap", default=1, show_default=True)
 @click.option("--guidelines", type=click.Path(exists=True, dir_okay=False))
-def create_project(location: str, name: str, schema_file: str, overlap: int,
-                   guidelines: str | None) -> None:
+def create_project(
+    location: str, name: str, schema_file: str, overlap: int, guidelines: str | None
+) -> None:
     """Create another project in a workspace.
 
     Example: truelabel create-project myproject reviews --schema reviews.yaml
     """
     Workspace.open(location).create_project(
-        name, Path(schema_file).read_text("utf-8"), overlap=overlap,
-        guidelines=Path(guidelines).read_text("utf-8") if guidelines else "")
+        name,
+        Path(schema_file).read_text("utf-8"),
+        overlap=overlap,
+        guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
+    )
     console.print(f"Created project {name}.")
 
 

@@ -13,8 +13,13 @@ from truelabel.domain.roles import Role
 from .project import Project
 from .workspace import DB_FILE, Workspace
 
-DEMO_USERS = (("admin", Role.ADMIN), ("manager", Role.MANAGER), ("reviewer", Role.REVIEWER),
-              ("annotator", Role.ANNOTATOR), ("annotator2", Role.ANNOTATOR))
+DEMO_USERS = (
+    ("admin", Role.ADMIN),
+    ("manager", Role.MANAGER),
+    ("reviewer", Role.REVIEWER),
+    ("annotator", Role.ANNOTATOR),
+    ("annotator2", Role.ANNOTATOR),
+)
 
 
 @dataclass
@@ -39,9 +44,13 @@ def create_demo(path: str | Path, *, password: str | None = None) -> Demo:
         ws = Workspace.open(folder)
         return Demo(ws, ws.project("support"), {}, False)
     ws = Workspace.init(folder)
-    project = ws.create_project("support", sample_text("schema.yaml"),
-                                title="Customer-service messages", overlap=1,
-                                guidelines=sample_text("guidelines.md"))
+    project = ws.create_project(
+        "support",
+        sample_text("schema.yaml"),
+        title="Customer-service messages",
+        overlap=1,
+        guidelines=sample_text("guidelines.md"),
+    )
     sample = resources.files("truelabel.sample").joinpath("messages.jsonl")
     with resources.as_file(sample) as p:
         project.import_file(p)

@@ -86,13 +86,17 @@ class Project:
             sv = project_store.latest_schema(conn, self.id)
             gv = project_store.latest_guideline(conn, self.id)
         return {
-            "id": row["id"], "name": row["name"], "title": row["title"],
-            "overlap": row["overlap"], "lease_seconds": row["lease_seconds"],
-            "created_at": row["created_at"], "role": role.value,
+            "id": row["id"],
+            "name": row["name"],
+            "title": row["title"],
+            "overlap": row["overlap"],
+            "lease_seconds": row["lease_seconds"],
+            "created_at": row["created_at"],
+            "role": role.value,
             "schema": json.loads(sv["body"]) if sv else None,
             "schema_version": sv["version"] if sv else None,
-            "guidelines": gv["body"] if gv else "", "guideline_version": gv["version"] if gv
-            else None,
+            "guidelines": gv["body"] if gv else "",
+            "guideline_version": gv["version"] if gv else None,
         }
 
     @property
@@ -115,8 +119,9 @@ class Project:
             self._schema_cache[sid] = LabelSchema.from_dict(json.loads(sv["body"]))
         return self._schema_cache[sid]
 
-    def set_schema(self, schema: LabelSchema | dict[str, Any] | str, *,
-                   actor: User | None = None) -> int:
+    def set_schema(
+        self, schema: LabelSchema | dict[str, Any] | str, *, actor: User | None = None
+    ) -> int:
         """Make ``schema`` current; returns its version (unchanged content keeps the version).
 
         Existing annotations keep the version they were made under.
@@ -129,19 +134,31 @@ class Project:
             cur = project_store.latest_schema(conn, self.id)
             if cur is not None and cur["digest"] == sch.digest():
                 return int(cur["version"])
-            v = project_store.add_version(conn, "schema", project_id=self.id,
-                                          body=sch.to_json(), now=time.time(),
-                                          digest=sch.digest())
-            project_store.audit(conn, at=time.time(), user_id=_uid(actor),
-                                action="schema.version", object_type="project",
-                                object_id=self.id, detail={"version": v["version"]})
+            v = project_store.add_version(
+                conn,
+                "schema",
+                project_id=self.id,
+                body=sch.to_json(),
+                now=time.time(),
+                digest=sch.digest(),
+            )
+            project_store.audit(
+                conn,
+                at=time.time(),
+                user_id=_uid(actor),
+                action="schema.version",
+                object_type="project",
+                object_id=self.id,
+                detail={"version": v["version"]},
+            )
         return int(v["version"])
 
     def set_guidelines(self, markdown: str, *, actor: User | None = None) -> int:
         self.require(actor, "project.edit")
         with self.db.write() as conn:
-            v = project_store.add_version(conn, "guideline", project_id=self.id, body=markdown,
-                                          now=time.time())
+            v = project_store.add_version(
+                conn, "guideline", project_id=self.id, body=markdown, now=time.time()
+            )
         return int(v["version"])
 
     def set_overlap(self, overlap: int, *, actor: User | None = None) -> None:
@@ -159,16 +176,21 @@ class Project:
         with self.db.write() as conn:
             project_store.update_project(conn, self.id, lease_seconds=seconds)
 
-    def add_member(self, user: User | str, role: Role | str, *,
-                   actor: User | None = None) -> None:
+    def add_member(self, user: User | str, role: Role | str, *, actor: User | None = None) -> None:
         self.require(actor, "members.manage")
         u = self.ws.get_user(user) if isinstance(user, str) else user
         role = Role(role)
         with self.db.write() as conn:
             accounts.set_member(conn, project_id=self.id, user_id=u.id, role=role.value)
-            project_store.audit(conn, at=time.time(), user_id=_uid(actor), action="member.set",
-                                object_type="project", object_id=self.id,
-                                detail={"user": u.username, "role": role.value})
+            project_store.audit(
+                conn,
+                at=time.time(),
+                user_id=_uid(actor),
+                action="member.set",
+                object_type="project",
+                object_id=self.id,
+                detail={"user": u.username, "role": role.value},
+            )
 
     def members(self, *, actor: User | None = None) -> list[dict[str, Any]]:
         self.require(actor, "project.read")
@@ -176,51 +198,103 @@ class Project:
             return accounts.project_members(conn, self.id)
 
     # -- import / export ------------------------------------------------------------------
-    def import_file(self, path: str | Path, *, fmt: str | None = None,
-                    id_field: str | None = "id", actor: User | None = None,
-                    progress: transfer.ProgressFn | None = None) -> ImportResult:
+    def import_file(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        id_field: str | None = "id",
+        actor: User | None = None,
+        progress: transfer.ProgressFn | None = None,
+    ) -> ImportResult:
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates."""
         self.require(actor, "items.import")
         p = Path(path)
         if not p.is_file():
             raise InvalidInput(f"{p} is not a file; check the path.", file=str(p))
         with p.open("rb") as fh:
-            return self.import_stream(fh, source=str(p), fmt=fmt, id_field=id_field,
-                                      actor=actor, progress=progress,
-                                      total_bytes=transfer.file_size(p))
+            return self.import_stream(
+                fh,
+                source=str(p),
+                fmt=fmt,
+                id_field=id_field,
+                actor=actor,
+                progress=progress,
+                total_bytes=transfer.file_size(p),
+            )
 
-    def import_stream(self, fh: IO[bytes], *, source: str, fmt: str | None = None,
-                      id_field: str | None = "id", actor: User | None = None,
-                      progress: transfer.ProgressFn | None = None,
-                      total_bytes: int | None = None) -> ImportResult:
+    def import_stream(
+        self,
+        fh: IO[bytes],
+        *,
+        source: str,
+        fmt: str | None = None,
+        id_field: str | None = "id",
+        actor: User | None = None,
+        progress: transfer.ProgressFn | None = None,
+        total_bytes: int | None = None,
+    ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
         required = tuple(sorted({f.source for f in sch.fields if isinstance(f, SpansField)}))
-        return transfer.run_import(self.db, project_id=self.id, fh=fh, source=source, fmt=fmt,
-                                   id_field=id_field, required=required, user_id=_uid(actor),
-                                   progress=progress, total_bytes=total_bytes)
+        return transfer.run_import(
+            self.db,
+            project_id=self.id,
+            fh=fh,
+            source=source,
+            fmt=fmt,
+            id_field=id_field,
+            required=required,
+            user_id=_uid(actor),
+            progress=progress,
+            total_bytes=total_bytes,
+        )
 
-    def import_records(self, records: list[dict[str, Any]], *, source: str = "api",
-                       id_field: str | None = "id", actor: User | None = None) -> ImportResult:
+    def import_records(
+        self,
+        records: list[dict[str, Any]],
+        *,
+        source: str = "api",
+        id_field: str | None = "id",
+        actor: User | None = None,
+    ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
 
         buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
-        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field,
-                                  actor=actor)
+        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor)
 
-    def export(self, path: str | Path, *, fmt: str | None = None, only_labeled: bool = False,
-               actor: User | None = None,
-               progress: transfer.ProgressFn | None = None) -> ExportResult:
+    def export(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        only_labeled: bool = False,
+        actor: User | None = None,
+        progress: transfer.ProgressFn | None = None,
+    ) -> ExportResult:
         """Write every item with its annotations (every annotator) to JSONL or Parquet."""
         self.require(actor, "annotations.export")
         total = self.status()["items"] if progress else None
-        result = transfer.run_export(self.db, project_id=self.id, path=path, fmt=fmt,
-                                     only_labeled=only_labeled, progress=progress, total=total)
+        result = transfer.run_export(
+            self.db,
+            project_id=self.id,
+            path=path,
+            fmt=fmt,
+            only_labeled=only_labeled,
+            progress=progress,
+            total=total,
+        )
         with self.db.write() as conn:
-            project_store.audit(conn, at=time.time(), user_id=_uid(actor), action="export",
-                                object_type="project", object_id=self.id,
-                                detail={"format": result.format, "items": result.items})
+            project_store.audit(
+                conn,
+                at=time.time(),
+                user_id=_uid(actor),
+                action="export",
+                object_type="project",
+                object_id=self.id,
+                detail={"format": result.format, "items": result.items},
+            )
         return result
 
     def batches(self, *, actor: User | None = None) -> list[dict[str, Any]]:
@@ -234,20 +308,35 @@ class Project:
         with self.db.read() as conn:
             return item_store.counts(conn, self.id)
 
-    def items(self, *, actor: User | None = None, after: int = 0, limit: int = 50,
-              search: str | None = None, status: str | None = None,
-              batch_id: int | None = None) -> list[dict[str, Any]]:
+    def items(
+        self,
+        *,
+        actor: User | None = None,
+        after: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        status: str | None = None,
+        batch_id: int | None = None,
+    ) -> list[dict[str, Any]]:
         """A page of items (keyset: pass the last id as ``after``). Annotators see their own."""
         role = self.require(actor, "project.read")
         limit = max(1, min(int(limit), 500))
         if status not in (None, "", "unlabeled", "in_progress", "done"):
-            raise InvalidInput(f"Unknown status {status!r}; use unlabeled, in_progress or done.",
-                               field="status")
+            raise InvalidInput(
+                f"Unknown status {status!r}; use unlabeled, in_progress or done.", field="status"
+            )
         only = actor.id if actor is not None and not role_allows(role, "items.read") else None
         with self.db.read() as conn:
-            rows = item_store.browse(conn, project_id=self.id, after_id=after, limit=limit,
-                                     search=search or None, status=status or None,
-                                     batch_id=batch_id, user_id=only)
+            rows = item_store.browse(
+                conn,
+                project_id=self.id,
+                after_id=after,
+                limit=limit,
+                search=search or None,
+                status=status or None,
+                batch_id=batch_id,
+                user_id=only,
+            )
         for r in rows:
             r["data"] = orjson.loads(r["data"])
         return rows
@@ -263,10 +352,16 @@ class Project:
         if row is None:
             raise NotFound(f"No item {item_id} in this project.")
         out = {
-            "id": row["id"], "external_id": row["external_id"], "data": orjson.loads(row["data"]),
-            "provenance": {"batch_id": row["batch_id"], "source": row["source"],
-                           "line": row["source_line"]},
-            "n_taken": row["n_taken"], "n_done": row["n_done"],
+            "id": row["id"],
+            "external_id": row["external_id"],
+            "data": orjson.loads(row["data"]),
+            "provenance": {
+                "batch_id": row["batch_id"],
+                "source": row["source"],
+                "line": row["source_line"],
+            },
+            "n_taken": row["n_taken"],
+            "n_done": row["n_done"],
         }
         if role_allows(role, "annotations.read"):
             out["annotations"] = self.annotations(item_id)
@@ -274,8 +369,9 @@ class Project:
 
     def annotations(self, item_id: int, *, current_only: bool = True) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            rows = item_store.item_annotations(conn, project_id=self.id, item_id=item_id,
-                                               current_only=current_only)
+            rows = item_store.item_annotations(
+                conn, project_id=self.id, item_id=item_id, current_only=current_only
+            )
         return [{**r, "value": orjson.loads(r["value"])} for r in rows]
 
     # -- the queue ------------------------------------------------------------------------
@@ -290,13 +386,18 @@ class Project:
         self.require(actor, "task.work")
         p = self._settings()
         with self.db.write() as conn:
-            lease = queue.claim(conn, project_id=self.id, user_id=actor.id,
-                                overlap=int(p["overlap"]), lease_seconds=p["lease_seconds"],
-                                now=time.time(), skip_locked=not self.db.is_sqlite)
+            lease = queue.claim(
+                conn,
+                project_id=self.id,
+                user_id=actor.id,
+                overlap=int(p["overlap"]),
+                lease_seconds=p["lease_seconds"],
+                now=time.time(),
+                skip_locked=not self.db.is_sqlite,
+            )
         return self._task(lease, actor) if lease else None
 
-    def assign(self, item_ids: list[int], user: User | str, *,
-               actor: User | None = None) -> int:
+    def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
         """Queue given items for one annotator (they get them before the pool)."""
         self.require(actor, "items.assign")
         u = self.ws.get_user(user) if isinstance(user, str) else user
@@ -308,9 +409,16 @@ class Project:
             for iid in item_ids:
                 if item_store.get_item(conn, self.id, iid) is None:
                     raise NotFound(f"No item {iid} in this project; nothing was assigned.")
-                queue.take_item(conn, project_id=self.id, item_id=iid, user_id=u.id,
-                                overlap=int(p["overlap"]), status="queued", lease_seconds=None,
-                                now=time.time())
+                queue.take_item(
+                    conn,
+                    project_id=self.id,
+                    item_id=iid,
+                    user_id=u.id,
+                    overlap=int(p["overlap"]),
+                    status="queued",
+                    lease_seconds=None,
+                    now=time.time(),
+                )
                 n += 1
         return n
 
@@ -326,10 +434,15 @@ class Project:
             item = item_store.get_item(conn, self.id, lease["item_id"])
             draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
         assert item is not None
-        return Task(id=lease["id"], item_id=lease["item_id"], project_id=self.id,
-                    lease_expires_at=lease["lease_expires_at"], data=orjson.loads(item["data"]),
-                    external_id=item["external_id"],
-                    draft=orjson.loads(draft) if draft else None)
+        return Task(
+            id=lease["id"],
+            item_id=lease["item_id"],
+            project_id=self.id,
+            lease_expires_at=lease["lease_expires_at"],
+            data=orjson.loads(item["data"]),
+            external_id=item["external_id"],
+            draft=orjson.loads(draft) if draft else None,
+        )
 
     def skip(self, task_id: int, actor: User) -> None:
         self.require(actor, "task.work")
@@ -351,11 +464,19 @@ class Project:
             raise InvalidInput("A draft is limited to 1 MB.")
         with self.db.write() as conn:
             row = self._own_task(conn, task_id, actor)
-            queue.save_draft(conn, user_id=actor.id, item_id=row["item_id"], value=blob.decode(),
-                             now=time.time())
+            queue.save_draft(
+                conn, user_id=actor.id, item_id=row["item_id"], value=blob.decode(), now=time.time()
+            )
 
-    def submit(self, task_id: int, value: dict[str, Any], actor: User, *,
-               key: str | None = None, time_spent_ms: int | None = None) -> Annotation:
+    def submit(
+        self,
+        task_id: int,
+        value: dict[str, Any],
+        actor: User,
+        *,
+        key: str | None = None,
+        time_spent_ms: int | None = None,
+    ) -> Annotation:
         """Store an annotation for a leased task.
 
         Idempotent on ``key``: sending the same key again returns the stored annotation.
@@ -379,30 +500,52 @@ class Project:
             prior = queue.find_by_key(conn, actor.id, key)
             if prior is not None:
                 return self._replay(prior, task_id)
-            lease = queue.check_lease(conn, assignment_id=task_id, user_id=actor.id, now=now,
-                                      lock=not self.db.is_sqlite)
-            aid = queue.insert_annotation(conn, {
-                "project_id": self.id, "item_id": lease["item_id"], "user_id": actor.id,
-                "assignment_id": task_id, "schema_version_id": sid, "guideline_version_id": gv,
-                "value": orjson.dumps(clean).decode(), "idempotency_key": key,
-                "time_spent_ms": time_spent_ms, "created_at": now,
-            })
-            queue.complete(conn, assignment_id=task_id, item_id=lease["item_id"],
-                           user_id=actor.id)
+            lease = queue.check_lease(
+                conn, assignment_id=task_id, user_id=actor.id, now=now, lock=not self.db.is_sqlite
+            )
+            aid = queue.insert_annotation(
+                conn,
+                {
+                    "project_id": self.id,
+                    "item_id": lease["item_id"],
+                    "user_id": actor.id,
+                    "assignment_id": task_id,
+                    "schema_version_id": sid,
+                    "guideline_version_id": gv,
+                    "value": orjson.dumps(clean).decode(),
+                    "idempotency_key": key,
+                    "time_spent_ms": time_spent_ms,
+                    "created_at": now,
+                },
+            )
+            queue.complete(conn, assignment_id=task_id, item_id=lease["item_id"], user_id=actor.id)
         return Annotation(aid, lease["item_id"], actor.id, clean, self._schema_version(sid), now)
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
         if task_id is not None and prior["assignment_id"] not in (task_id, None):
-            raise Conflict("This idempotency key was already used for another task; "
-                           "send a new key for each annotation.")
-        a = next(x for x in self.annotations(prior["item_id"], current_only=False)
-                 if x["id"] == prior["id"])
-        return Annotation(a["id"], prior["item_id"], a["user_id"], a["value"],
-                          a["schema_version"], a["created_at"], a["supersedes_id"],
-                          replayed=True)
+            raise Conflict(
+                "This idempotency key was already used for another task; "
+                "send a new key for each annotation."
+            )
+        a = next(
+            x
+            for x in self.annotations(prior["item_id"], current_only=False)
+            if x["id"] == prior["id"]
+        )
+        return Annotation(
+            a["id"],
+            prior["item_id"],
+            a["user_id"],
+            a["value"],
+            a["schema_version"],
+            a["created_at"],
+            a["supersedes_id"],
+            replayed=True,
+        )
 
-    def annotate(self, item_id: int, value: dict[str, Any], actor: User, *,
-                 key: str | None = None) -> Annotation:
+    def annotate(
+        self, item_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
+    ) -> Annotation:
         """Label a given item directly (a notebook or script), within the overlap limit."""
         self.require(actor, "task.work")
         key = _check_key(key)
@@ -414,13 +557,21 @@ class Project:
             raise NotFound(f"No item {item_id} in this project.")
         p = self._settings()
         with self.db.write() as conn:
-            lease = queue.take_item(conn, project_id=self.id, item_id=item_id, user_id=actor.id,
-                                    overlap=int(p["overlap"]), status="leased",
-                                    lease_seconds=p["lease_seconds"], now=time.time())
+            lease = queue.take_item(
+                conn,
+                project_id=self.id,
+                item_id=item_id,
+                user_id=actor.id,
+                overlap=int(p["overlap"]),
+                status="leased",
+                lease_seconds=p["lease_seconds"],
+                now=time.time(),
+            )
         return self.submit(lease["id"], value, actor, key=key)
 
-    def update_annotation(self, annotation_id: int, value: dict[str, Any], actor: User, *,
-                          key: str | None = None) -> Annotation:
+    def update_annotation(
+        self, annotation_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
+    ) -> Annotation:
         """Replace one's own annotation with a new version; 409 if it is not the newest."""
         self.require(actor, "task.work")
         key = _check_key(key)
@@ -429,23 +580,31 @@ class Project:
         if prior is not None:
             return self._replay(prior, None)
         with self.db.read() as conn:
-            old = item_store.get_annotation(conn, project_id=self.id,
-                                            annotation_id=annotation_id)
+            old = item_store.get_annotation(conn, project_id=self.id, annotation_id=annotation_id)
         if old is None or old["user_id"] != actor.id:
             raise NotFound(f"No annotation {annotation_id} of yours in this project.")
         sid, sch = self.schema()
         clean = sch.validate_annotation(value, self._item_data(old["item_id"]))
         now = time.time()
         with self.db.write() as conn:
-            new_id = queue.supersede(conn, old_id=annotation_id, values={
-                "project_id": self.id, "item_id": old["item_id"], "user_id": actor.id,
-                "assignment_id": old["assignment_id"], "schema_version_id": sid,
-                "guideline_version_id": self._guideline_id(),
-                "value": orjson.dumps(clean).decode(), "idempotency_key": key,
-                "created_at": now,
-            })
-        return Annotation(new_id, old["item_id"], actor.id, clean, self._schema_version(sid),
-                          now, annotation_id)
+            new_id = queue.supersede(
+                conn,
+                old_id=annotation_id,
+                values={
+                    "project_id": self.id,
+                    "item_id": old["item_id"],
+                    "user_id": actor.id,
+                    "assignment_id": old["assignment_id"],
+                    "schema_version_id": sid,
+                    "guideline_version_id": self._guideline_id(),
+                    "value": orjson.dumps(clean).decode(),
+                    "idempotency_key": key,
+                    "created_at": now,
+                },
+            )
+        return Annotation(
+            new_id, old["item_id"], actor.id, clean, self._schema_version(sid), now, annotation_id
+        )
 
     def _item_data(self, item_id: int) -> dict[str, Any] | None:
         with self.db.read() as conn:
@@ -462,8 +621,7 @@ class Project:
             sv = project_store.schema_by_id(conn, schema_version_id)
         return int(sv["version"]) if sv else 0
 
-    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None
-                 ) -> dict[str, Any]:
+    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None) -> dict[str, Any]:
         """Check an annotation value against the current schema without storing it."""
         _, sch = self.schema()
         try:
@@ -480,6 +638,7 @@ def _check_key(key: str | None) -> str:
     if key is None:
         return secrets.token_hex(16)
     if not isinstance(key, str) or not 1 <= len(key) <= _MAX_KEY:
-        raise InvalidInput(f"The idempotency key must be 1-{_MAX_KEY} characters.",
-                           field="idempotency_key")
+        raise InvalidInput(
+            f"The idempotency key must be 1-{_MAX_KEY} characters.", field="idempotency_key"
+        )
     return key

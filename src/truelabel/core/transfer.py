@@ -49,11 +49,14 @@ def run_import(
     read = added = 0
     with db.write(bulk=True) as conn:
         now = time.time()
-        batch_id = project_store.add_batch(conn, project_id=project_id, source=source, fmt=fmt,
-                                           now=now, user_id=user_id)
+        batch_id = project_store.add_batch(
+            conn, project_id=project_id, source=source, fmt=fmt, now=now, user_id=user_id
+        )
         batches = open_records(fh, fmt, path=source, batch_size=batch_size, required=required)
-        rows_iter = (_rows(recs, project_id=project_id, batch_id=batch_id, id_field=id_field,
-                           source=source) for recs in batches)
+        rows_iter = (
+            _rows(recs, project_id=project_id, batch_id=batch_id, id_field=id_field, source=source)
+            for recs in batches
+        )
         for rows in rows_iter:
             read += len(rows)
             added += item_store.insert_items(conn, rows)
@@ -66,14 +69,21 @@ def run_import(
         if read == 0:
             raise ImportFailed(f"{source} holds no records. Nothing was imported.", file=source)
         project_store.finish_batch(conn, batch_id, n_read=read, n_added=added)
-        project_store.audit(conn, at=now, user_id=user_id, action="items.import",
-                            object_type="import_batch", object_id=batch_id,
-                            detail={"source": source, "read": read, "added": added})
+        project_store.audit(
+            conn,
+            at=now,
+            user_id=user_id,
+            action="items.import",
+            object_type="import_batch",
+            object_id=batch_id,
+            detail={"source": source, "read": read, "added": added},
+        )
     return ImportResult(batch_id, source, fmt, read, added, time.perf_counter() - started)
 
 
-def _rows(records: list[Record], *, project_id: int, batch_id: int, id_field: str | None,
-          source: str) -> list[item_store.ItemRow]:
+def _rows(
+    records: list[Record], *, project_id: int, batch_id: int, id_field: str | None, source: str
+) -> list[item_store.ItemRow]:
     blake = hashlib.blake2b
     dumps = orjson.dumps
     rows: list[item_store.ItemRow] = []
@@ -85,15 +95,29 @@ def _rows(records: list[Record], *, project_id: int, batch_id: int, id_field: st
                 raise ImportFailed(
                     f"{source}, line {rec.line}: the id field {id_field!r} holds an "
                     "object; ids are strings or numbers. Nothing was imported.",
-                    file=source, line=rec.line)
+                    file=source,
+                    line=rec.line,
+                )
             ext = str(ext)
         try:
             blob = dumps(data, option=_DUMPS_OPTS)
         except TypeError as exc:
-            raise ImportFailed(f"{source}, line {rec.line}: {exc}. Nothing was imported.",
-                               file=source, line=rec.line) from None
-        rows.append((project_id, ext, blake(blob, digest_size=16).digest(), blob.decode(),
-                     None, batch_id, rec.line))
+            raise ImportFailed(
+                f"{source}, line {rec.line}: {exc}. Nothing was imported.",
+                file=source,
+                line=rec.line,
+            ) from None
+        rows.append(
+            (
+                project_id,
+                ext,
+                blake(blob, digest_size=16).digest(),
+                blob.decode(),
+                None,
+                batch_id,
+                rec.line,
+            )
+        )
     return rows
 
 
@@ -110,10 +134,13 @@ def run_export(
     """Write items with their current annotations to ``path``, atomically (temp + rename)."""
     target = Path(path)
     fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
-        target.suffix.lower(), "")
+        target.suffix.lower(), ""
+    )
     if not fmt:
-        raise InvalidInput(f"Cannot tell the export format of {target.name}; "
-                           "use a .jsonl or .parquet name, or pass the format.")
+        raise InvalidInput(
+            f"Cannot tell the export format of {target.name}; "
+            "use a .jsonl or .parquet name, or pass the format."
+        )
     if not target.parent.is_dir():
         raise InvalidInput(f"Folder {target.parent} does not exist; create it first.")
     started = time.perf_counter()
@@ -124,7 +151,8 @@ def run_export(
             writer = writer_for(fmt, fh)
             with db.read() as conn:
                 for items, anns in item_store.iter_export_batches(
-                        conn, project_id, only_labeled=only_labeled):
+                    conn, project_id, only_labeled=only_labeled
+                ):
                     writer.write(items, anns)
                     n_items += len(items)
                     n_anns += len(anns)

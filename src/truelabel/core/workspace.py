@@ -7,6 +7,7 @@ or, for a server, at a database URL with a blob URL beside it.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
 import time
@@ -37,7 +38,17 @@ if TYPE_CHECKING:
 
 DB_FILE = "truelabel.db"
 SESSION_SECONDS = 7 * 24 * 3600
-_hasher = PasswordHasher()  # argon2id with the library's current defaults
+
+
+def _make_hasher() -> PasswordHasher:
+    # argon2id with the library's defaults (RFC 9106 low-memory profile). The test suite sets
+    # TRUELABEL_FAST_HASH=1 for cheap parameters; the algorithm and code path stay the same.
+    if os.environ.get("TRUELABEL_FAST_HASH") == "1":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
 
 
 def _digest(token: str) -> str:
@@ -51,7 +62,7 @@ class Workspace:
         self.db = db
         self.blobs = blobs
         self.location = location
-        self._dummy_hash = _hasher.hash(secrets.token_hex(8))
+        self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._lock = threading.Lock()
 
@@ -67,8 +78,9 @@ class Workspace:
         return cls.open(folder, create=True)
 
     @classmethod
-    def open(cls, location: str | Path, *, blob_url: str | None = None,
-             create: bool = False) -> Workspace:
+    def open(
+        cls, location: str | Path, *, blob_url: str | None = None, create: bool = False
+    ) -> Workspace:
         """Open a workspace folder or a database URL (``sqlite:///…``, ``postgresql://…``)."""
         loc = str(location)
         if "://" in loc:
@@ -79,7 +91,8 @@ class Workspace:
             if not create and not (folder / DB_FILE).exists():
                 raise ProjectError(
                     f"{folder} is not a truelabel project (no {DB_FILE} in it). "
-                    f"Create one with: truelabel init {folder}")
+                    f"Create one with: truelabel init {folder}"
+                )
             url = f"sqlite:///{folder.resolve() / DB_FILE}"
             blobs = blob_url or str((folder / "blobs").resolve())
         db = Database.open(url)
@@ -107,8 +120,15 @@ class Workspace:
         return key
 
     # -- users ----------------------------------------------------------------------------
-    def add_user(self, username: str, password: str, *, role: Role | str = Role.ANNOTATOR,
-                 display_name: str = "", actor: User | None = None) -> User:
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        role: Role | str = Role.ANNOTATOR,
+        display_name: str = "",
+        actor: User | None = None,
+    ) -> User:
         """Create a user. Only admins (or local callers, ``actor=None``) may."""
         self._require_admin(actor)
         role = _role(role)
@@ -119,14 +139,27 @@ class Workspace:
         pw_hash = _hasher.hash(password)
         try:
             with self.db.write() as conn:
-                uid = accounts.add_user(conn, username=username, display_name=display_name,
-                                        password_hash=pw_hash, role=role.value, now=time.time())
-                projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
-                               action="user.add", object_type="user", object_id=uid,
-                               detail={"username": username, "role": role.value})
+                uid = accounts.add_user(
+                    conn,
+                    username=username,
+                    display_name=display_name,
+                    password_hash=pw_hash,
+                    role=role.value,
+                    now=time.time(),
+                )
+                projects.audit(
+                    conn,
+                    at=time.time(),
+                    user_id=actor.id if actor else None,
+                    action="user.add",
+                    object_type="user",
+                    object_id=uid,
+                    detail={"username": username, "role": role.value},
+                )
         except IntegrityError:
-            raise AlreadyExists(f"User {username!r} already exists; pick another name.",
-                                field="username") from None
+            raise AlreadyExists(
+                f"User {username!r} already exists; pick another name.", field="username"
+            ) from None
         return User(uid, username, role, display_name)
 
     def get_user(self, username: str) -> User:
@@ -167,6 +200,8 @@ class Workspace:
             row = accounts.get_user(conn, username=username)
         bad = AuthError("Wrong username or password. Check both and try again.")
         if row is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = _hasher.hash(secrets.token_hex(8))
             _verify(self._dummy_hash, password)  # same time as a real check
             raise bad
         if not _verify(row["password_hash"], password):
@@ -180,8 +215,14 @@ class Workspace:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = time.time()
         with self.db.write() as conn:
-            accounts.add_session(conn, token_hash=_digest(token), user_id=user.id, now=now,
-                                 expires_at=now + SESSION_SECONDS, csrf_token=csrf)
+            accounts.add_session(
+                conn,
+                token_hash=_digest(token),
+                user_id=user.id,
+                now=now,
+                expires_at=now + SESSION_SECONDS,
+                csrf_token=csrf,
+            )
         return token, csrf
 
     def session_user(self, token: str) -> tuple[User, str]:
@@ -197,14 +238,19 @@ class Workspace:
         with self.db.write() as conn:
             accounts.delete_sessions(conn, token_hash=_digest(token))
 
-    def create_token(self, user: User, *, name: str = "", ttl_seconds: float | None = None
-                     ) -> str:
+    def create_token(self, user: User, *, name: str = "", ttl_seconds: float | None = None) -> str:
         """A new API token for scripts. Shown once; only its hash is stored."""
         token = "tl_" + secrets.token_urlsafe(32)
         now = time.time()
         with self.db.write() as conn:
-            accounts.add_token(conn, user_id=user.id, token_hash=_digest(token), name=name,
-                               now=now, expires_at=now + ttl_seconds if ttl_seconds else None)
+            accounts.add_token(
+                conn,
+                user_id=user.id,
+                token_hash=_digest(token),
+                name=name,
+                now=now,
+                expires_at=now + ttl_seconds if ttl_seconds else None,
+            )
         return token
 
     def token_user(self, token: str) -> User:
@@ -214,41 +260,58 @@ class Workspace:
         if t is None or row is None or t["revoked"]:
             raise AuthError("Unknown API token; create one with: truelabel user token NAME")
         if t["expires_at"] is not None and t["expires_at"] < time.time():
-            raise AuthError("This API token has expired; create a new one with: "
-                            "truelabel user token NAME")
+            raise AuthError(
+                "This API token has expired; create a new one with: truelabel user token NAME"
+            )
         if row["disabled"]:
             raise AuthError("This account is disabled; ask an admin to enable it.")
         return _user(row)
 
     # -- projects -------------------------------------------------------------------------
-    def create_project(self, name: str, schema: LabelSchema | dict[str, Any] | str, *,
-                       title: str = "", overlap: int = 1, guidelines: str = "",
-                       actor: User | None = None) -> Project:
+    def create_project(
+        self,
+        name: str,
+        schema: LabelSchema | dict[str, Any] | str,
+        *,
+        title: str = "",
+        overlap: int = 1,
+        guidelines: str = "",
+        actor: User | None = None,
+    ) -> Project:
         from .project import Project
 
         if actor is not None and not role_allows(actor.role, "project.create"):
             if actor.role != Role.ADMIN:
                 raise Forbidden("Only an admin can create projects.")
         if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
-            raise InvalidInput("A project name is 1-100 letters, digits, '-', '_' or '.'.",
-                               field="name")
+            raise InvalidInput(
+                "A project name is 1-100 letters, digits, '-', '_' or '.'.", field="name"
+            )
         if overlap < 1:
             raise InvalidInput("overlap must be at least 1.", field="overlap")
         sch = _as_schema(schema)
         now = time.time()
         try:
             with self.db.write() as conn:
-                pid = projects.add_project(conn, name=name, title=title or name,
-                                           overlap=overlap, now=now)
-                projects.add_version(conn, "schema", project_id=pid, body=sch.to_json(),
-                                     now=now, digest=sch.digest())
-                projects.add_version(conn, "guideline", project_id=pid, body=guidelines,
-                                     now=now)
-                projects.audit(conn, at=now, user_id=actor.id if actor else None,
-                               action="project.create", object_type="project", object_id=pid)
+                pid = projects.add_project(
+                    conn, name=name, title=title or name, overlap=overlap, now=now
+                )
+                projects.add_version(
+                    conn, "schema", project_id=pid, body=sch.to_json(), now=now, digest=sch.digest()
+                )
+                projects.add_version(conn, "guideline", project_id=pid, body=guidelines, now=now)
+                projects.audit(
+                    conn,
+                    at=now,
+                    user_id=actor.id if actor else None,
+                    action="project.create",
+                    object_type="project",
+                    object_id=pid,
+                )
         except IntegrityError:
-            raise AlreadyExists(f"A project named {name!r} exists; pick another name.",
-                                field="name") from None
+            raise AlreadyExists(
+                f"A project named {name!r} exists; pick another name.", field="name"
+            ) from None
         return Project(self, pid)
 
     def project(self, ref: str | int | None = None, *, actor: User | None = None) -> Project:
@@ -260,8 +323,9 @@ class Workspace:
                 rows = projects.list_projects(conn)
                 if len(rows) != 1:
                     names = [r["name"] for r in rows]
-                    raise NotFound(f"This workspace holds {len(rows)} projects {names}; "
-                                   "name the one you want.")
+                    raise NotFound(
+                        f"This workspace holds {len(rows)} projects {names}; name the one you want."
+                    )
                 row: dict[str, Any] | None = rows[0]
             elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
                 row = projects.get_project(conn, project_id=int(ref))
@@ -296,8 +360,9 @@ def _role(role: Role | str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise InvalidInput(f"Unknown role {role!r}; roles are {[r.value for r in Role]}.",
-                           field="role") from None
+        raise InvalidInput(
+            f"Unknown role {role!r}; roles are {[r.value for r in Role]}.", field="role"
+        ) from None
 
 
 def _user(row: dict[str, Any]) -> User:

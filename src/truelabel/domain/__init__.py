@@ -22,7 +22,11 @@ from .roles import Role, role_allows
 from .schema import LabelSchema, label_studio_to_dict, schema_json_schema
 
 __all__ = [
-    "Annotation", "ExportResult", "ImportResult", "Task", "User",
+    "Annotation",
+    "ExportResult",
+    "ImportResult",
+    "Task",
+    "User",
     "AlreadyExists",
     "AnnotationInvalid",
     "AuthError",

@@ -147,10 +147,20 @@ def label_studio_to_dict(xml_text: str) -> dict[str, Any]:
     for el in root.iter():
         if el.tag in {"Text", "HyperText", "Paragraphs"} and el.get("name"):
             sources[el.get("name", "")] = (el.get("value") or "").lstrip("$") or el.get("name", "")
-    ignored = {"View", "Header", "Text", "Choice", "Label", "HyperText", "Style", "Paragraphs",
-               "Filter"}
-    unsupported = sorted({el.tag for el in root.iter()
-                          if el.tag not in _LS_TAGS and el.tag not in ignored})
+    ignored = {
+        "View",
+        "Header",
+        "Text",
+        "Choice",
+        "Label",
+        "HyperText",
+        "Style",
+        "Paragraphs",
+        "Filter",
+    }
+    unsupported = sorted(
+        {el.tag for el in root.iter() if el.tag not in _LS_TAGS and el.tag not in ignored}
+    )
     if unsupported:
         raise UnknownComponent(
             f"Label Studio tags {unsupported} have no truelabel field type yet. "

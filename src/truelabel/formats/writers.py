@@ -11,30 +11,50 @@ from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from truelabel.domain.errors import UnknownComponent
 
 ItemT = tuple[Any, ...]
 AnnT = tuple[Any, ...]
 
-ANNOTATION_TYPE = pa.struct([
-    ("id", pa.int64()),
-    ("annotator", pa.string()),
-    ("value", pa.string()),
-    ("created_at", pa.timestamp("ms", tz="UTC")),
-    ("schema_version", pa.int32()),
-    ("origin", pa.string()),
-])
 
-PARQUET_SCHEMA = pa.schema([
-    ("id", pa.int64()),
-    ("external_id", pa.string()),
-    ("data", pa.string()),
-    ("annotations", pa.list_(ANNOTATION_TYPE)),
-], metadata={b"truelabel.format": b"items-with-annotations/1",
-             b"truelabel.note": b"data and annotations.value hold JSON text"})
+def _arrow() -> tuple[Any, Any]:
+    # pyarrow is imported on first use: it costs ~40 MB and a JSONL export never needs it.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pa, pq
+
+
+def annotation_type() -> Any:
+    pa, _ = _arrow()
+    return pa.struct(
+        [
+            ("id", pa.int64()),
+            ("annotator", pa.string()),
+            ("value", pa.string()),
+            ("created_at", pa.timestamp("ms", tz="UTC")),
+            ("schema_version", pa.int32()),
+            ("origin", pa.string()),
+        ]
+    )
+
+
+def parquet_schema() -> Any:
+    """Items with a list<struct> of annotations; ``data`` and ``value`` hold JSON text."""
+    pa, _ = _arrow()
+    return pa.schema(
+        [
+            ("id", pa.int64()),
+            ("external_id", pa.string()),
+            ("data", pa.string()),
+            ("annotations", pa.list_(annotation_type())),
+        ],
+        metadata={
+            b"truelabel.format": b"items-with-annotations/1",
+            b"truelabel.note": b"data and annotations.value hold JSON text",
+        },
+    )
 
 
 class Writer(Protocol):
@@ -62,8 +82,10 @@ class JsonlWriter:
         out = []
         for item_id, ext, data in items:
             a = by_item.get(item_id)
-            out.append(f'{{"id":{item_id},"external_id":{_q(ext)},"data":{data},'
-                       f'"annotations":[{",".join(a) if a else ""}]}}\n')
+            out.append(
+                f'{{"id":{item_id},"external_id":{_q(ext)},"data":{data},'
+                f'"annotations":[{",".join(a) if a else ""}]}}\n'
+            )
         self.fh.write("".join(out).encode())
 
     def close(self) -> None:
@@ -71,12 +93,16 @@ class JsonlWriter:
 
 
 class ParquetWriter:
-    """Items with a list<struct> column of their annotations (schema: ``PARQUET_SCHEMA``)."""
+    """Items with a list<struct> column of their annotations (see :func:`parquet_schema`)."""
 
     def __init__(self, fh: IO[bytes]) -> None:
-        self._w = pq.ParquetWriter(fh, PARQUET_SCHEMA, compression="zstd")
+        _, pq = _arrow()
+        self._schema = parquet_schema()
+        self._ann_fields = list(self._schema.field("annotations").type.value_type)
+        self._w = pq.ParquetWriter(fh, self._schema, compression="zstd")
 
     def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None:
+        pa, _ = _arrow()
         ids = [r[0] for r in items]
         # offsets: annotations are sorted by item id, items too
         counts: dict[int, int] = {}
@@ -87,18 +113,27 @@ class ParquetWriter:
             offsets.append(offsets[-1] + counts.get(i, 0))
         cols = list(zip(*anns, strict=True)) if anns else [[]] * 7
         struct = pa.StructArray.from_arrays(
-            [pa.array(cols[1], pa.int64()), pa.array(cols[2], pa.string()),
-             pa.array(cols[3], pa.string()),
-             pa.array([int(t * 1000) for t in cols[4]], pa.int64()).cast(
-                 pa.timestamp("ms", tz="UTC")),
-             pa.array(cols[5], pa.int32()), pa.array(cols[6], pa.string())],
-            fields=list(ANNOTATION_TYPE),
+            [
+                pa.array(cols[1], pa.int64()),
+                pa.array(cols[2], pa.string()),
+                pa.array(cols[3], pa.string()),
+                pa.array([int(t * 1000) for t in cols[4]], pa.int64()).cast(
+                    pa.timestamp("ms", tz="UTC")
+                ),
+                pa.array(cols[5], pa.int32()),
+                pa.array(cols[6], pa.string()),
+            ],
+            fields=self._ann_fields,
         )
         lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
         batch = pa.record_batch(
-            [pa.array(ids, pa.int64()), pa.array([r[1] for r in items], pa.string()),
-             pa.array([r[2] for r in items], pa.string()), lists],
-            schema=PARQUET_SCHEMA,
+            [
+                pa.array(ids, pa.int64()),
+                pa.array([r[1] for r in items], pa.string()),
+                pa.array([r[2] for r in items], pa.string()),
+                lists,
+            ],
+            schema=self._schema,
         )
         self._w.write_batch(batch)
 
@@ -116,6 +151,8 @@ def writer_for(fmt: str, fh: IO[bytes]) -> Writer:
     try:
         cls = WRITERS[fmt]
     except KeyError:
-        raise UnknownComponent(f"Unknown export format {fmt!r}. Known formats: "
-                               f"{sorted(WRITERS)}.", known=sorted(WRITERS)) from None
+        raise UnknownComponent(
+            f"Unknown export format {fmt!r}. Known formats: {sorted(WRITERS)}.",
+            known=sorted(WRITERS),
+        ) from None
     return cls(fh)

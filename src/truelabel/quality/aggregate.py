@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .encode import Ratings, as_ratings
+from .encode import Ratings, RatingsLike, as_ratings
 from .errors import InvalidInput, UnknownLabel
 
 __all__ = [
@@ -162,7 +162,7 @@ def _vote_result(
 
 
 def majority_vote(
-    ratings: Any, *, tie: TieRule = "lowest", seed: int | np.random.Generator | None = 0
+    ratings: RatingsLike, *, tie: TieRule = "lowest", seed: int | np.random.Generator | None = 0
 ) -> AggregationResult:
     """Majority vote per item; confidence is the winner's vote share.
 
@@ -220,7 +220,7 @@ def annotator_weights(
 
 
 def weighted_vote(
-    ratings: Any,
+    ratings: RatingsLike,
     *,
     weights: Sequence[float] | np.ndarray | Mapping[Hashable, float],
     default_weight: float | None = None,
@@ -298,7 +298,7 @@ class GoldScores:
     accuracy: np.ndarray
 
 
-def gold_accuracy(ratings: Any, gold: Mapping[Hashable, Hashable]) -> GoldScores:
+def gold_accuracy(ratings: RatingsLike, gold: Mapping[Hashable, Hashable]) -> GoldScores:
     """Score every annotator against known answers.
 
     Args:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from .encode import Ratings, as_ratings, encode_labels, is_missing
+from .encode import Ratings, RatingsLike, as_ratings, encode_labels, is_missing
 from .errors import InvalidInput, NotEnoughData, NoVariation
 
 __all__ = [
@@ -189,7 +189,7 @@ def krippendorff_alpha_from_counts(
     return alpha_parts(counts, level=level, value_domain=value_domain).alpha
 
 
-def _counts_and_domain(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, Ratings]:
+def _counts_and_domain(data: RatingsLike, what: str) -> tuple[np.ndarray, np.ndarray, Ratings]:
     r = as_ratings(data)
     r.require_unique(what)
     numeric = r.numeric_classes()
@@ -197,7 +197,7 @@ def _counts_and_domain(data: Any, what: str) -> tuple[np.ndarray, np.ndarray, Ra
     return r.value_counts(), domain, r
 
 
-def krippendorff_alpha(data: Any, *, level: Level = "nominal") -> float:
+def krippendorff_alpha(data: RatingsLike, *, level: Level = "nominal") -> float:
     """Krippendorff's alpha reliability coefficient, with missing values.
 
     Follows the coincidence-matrix computation of Krippendorff (2011). Units with fewer than
@@ -231,7 +231,7 @@ def krippendorff_alpha(data: Any, *, level: Level = "nominal") -> float:
     return alpha_parts(counts, level=level, value_domain=domain).alpha
 
 
-def percent_agreement(data: Any) -> float:
+def percent_agreement(data: RatingsLike) -> float:
     """Mean pairwise percent agreement.
 
     For each unit with at least two ratings, the share of ordered pairs of its ratings that
@@ -255,7 +255,7 @@ def percent_agreement(data: Any) -> float:
     return float(np.mean((c * (c - 1.0)).sum(axis=1) / (m * (m - 1.0))))
 
 
-def fleiss_kappa(data: Any, *, counts: bool = False) -> float:
+def fleiss_kappa(data: RatingsLike, *, counts: bool = False) -> float:
     """Fleiss' kappa for a fixed number of raters per item (Fleiss 1971).
 
     Args:

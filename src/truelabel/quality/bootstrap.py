@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .agreement import Level, _check_level, _disagreements, alpha_parts
-from .encode import Ratings, as_ratings
+from .encode import Ratings, RatingsLike, as_ratings
 from .errors import InvalidInput, NotEnoughData, QualityError
 
 __all__ = ["BootstrapResult", "bootstrap_ci", "krippendorff_alpha_ci"]
@@ -77,7 +76,7 @@ def _finish(
 
 
 def bootstrap_ci(
-    data: Any,
+    data: RatingsLike,
     statistic: Callable[[Ratings], float],
     *,
     n_resamples: int = 1000,
@@ -113,7 +112,7 @@ def bootstrap_ci(
 
 
 def krippendorff_alpha_ci(
-    data: Any,
+    data: RatingsLike,
     *,
     level: Level = "nominal",
     n_resamples: int = 1000,

@@ -20,7 +20,7 @@ from .agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
-from .encode import Ratings, as_ratings
+from .encode import Ratings, RatingsLike, as_ratings
 from .errors import InvalidInput, QualityError
 
 __all__ = [
@@ -92,7 +92,7 @@ def _check_metric(metric: str, known: tuple[str, ...]) -> None:
 
 
 def per_label_agreement(
-    data: Any, *, metric: GroupMetric = "alpha"
+    data: RatingsLike, *, metric: GroupMetric = "alpha"
 ) -> dict[Hashable, AgreementScore]:
     """Agreement on each label, one-vs-rest.
 
@@ -119,7 +119,7 @@ def per_label_agreement(
 
 
 def slice_agreement(
-    data: Any,
+    data: RatingsLike,
     slices: Sequence[Hashable] | Mapping[Hashable, Hashable],
     *,
     metric: GroupMetric = "alpha",
@@ -186,7 +186,7 @@ def _pairs(r: Ratings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def pairwise_agreement(
-    data: Any,
+    data: RatingsLike,
     *,
     metric: PairMetric = "cohen_kappa",
     weights: Literal["linear", "quadratic"] | None = None,

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping
-from typing import Any
 
 import numpy as np
 
 from .aggregate import AggregationResult, choose, gold_codes
-from .encode import as_ratings
+from .encode import RatingsLike, as_ratings
 from .errors import ConvergenceWarning, InvalidInput, NotEnoughData
 
 __all__ = ["dawid_skene"]
@@ -43,10 +42,12 @@ def _check_overlap(unit: np.ndarray, ann: np.ndarray, n_units: int, n_ann: int) 
         raise NotEnoughData(
             "Dawid-Skene needs answers; got none. Collect labels before aggregating."
         )
-    pairs = np.unique(unit * n_ann + ann)
-    per_item = np.bincount(pairs // n_ann, minlength=n_units)
-    if (per_item >= 2).sum() == 0:
-        n = np.unique(ann).shape[0]
+    lo = np.full(n_units, n_ann)
+    hi = np.full(n_units, -1)
+    np.minimum.at(lo, unit, ann)
+    np.maximum.at(hi, unit, ann)
+    if not (hi > lo).any():  # no item answered by two different annotators
+        n = int((np.bincount(ann, minlength=n_ann) > 0).sum())
         raise NotEnoughData(
             "Dawid-Skene needs at least two annotators who labelled some of the same items; "
             f"got {n} annotator(s) and no item with answers from two of them. Use "
@@ -55,12 +56,13 @@ def _check_overlap(unit: np.ndarray, ann: np.ndarray, n_units: int, n_ann: int) 
 
 
 def dawid_skene(
-    ratings: Any,
+    ratings: RatingsLike,
     *,
     gold: Mapping[Hashable, Hashable] | None = None,
     max_iter: int = 100,
     tol: float = 1e-5,
     smoothing: float = 0.0,
+    gold_weight: float = 1.0,
     warn: bool = True,
 ) -> AggregationResult:
     """Aggregate labels with the Dawid-Skene model (EM, full confusion matrices).
@@ -73,6 +75,10 @@ def dawid_skene(
         tol: Stop when the evidence lower bound per answer improves by less than this.
         smoothing: Dirichlet pseudo-count added to every confusion-matrix cell and to the
             prior (0 = maximum likelihood, as in the original paper and crowd-kit).
+        gold_weight: How much each gold item counts, relative to other items, when the
+            confusion matrices are re-estimated. 1 is plain clamping. Raise it (e.g. 10) when the
+            gold is trustworthy and a consistent but wrong majority is possible: it stops EM
+            from settling on a label-swapped solution, at some cost on ordinary data.
         warn: Issue :class:`ConvergenceWarning` when ``max_iter`` is reached.
 
     Returns:
@@ -81,13 +87,14 @@ def dawid_skene(
 
     Raises:
         NotEnoughData: fewer than two annotators overlap on any item (use majority vote).
-        InvalidInput: bad ``max_iter``, ``tol`` or ``smoothing``.
+        InvalidInput: bad ``max_iter``, ``tol``, ``smoothing`` or ``gold_weight``.
     """
     if max_iter < 1:
         raise InvalidInput(f"max_iter must be at least 1; got {max_iter}.")
-    if tol < 0 or smoothing < 0:
+    if tol < 0 or smoothing < 0 or not gold_weight > 0:
         raise InvalidInput(
-            f"tol and smoothing must be non-negative; got tol={tol}, smoothing={smoothing}."
+            "tol and smoothing must be non-negative and gold_weight positive; got "
+            f"tol={tol}, smoothing={smoothing}, gold_weight={gold_weight}."
         )
     r = as_ratings(ratings)
     unit, ann, lab = r.unit, r.annotator, r.label
@@ -114,43 +121,57 @@ def dawid_skene(
     )
     post_t[:, g_items] = g_onehot.T
     ak = n_ann * k
+    row_weight: np.ndarray | None = None
+    if g_items.shape[0] and gold_weight != 1.0:
+        item_weight = np.ones(n_items)
+        item_weight[g_items] = gold_weight
+        row_weight = item_weight[unit]
+
+    def gather(values: np.ndarray) -> np.ndarray:
+        taken = values.take(unit)
+        return taken if row_weight is None else taken * row_weight
 
     def m_step(post_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts_t = np.stack(
-            [np.bincount(wl, weights=post_t[c].take(unit), minlength=ak) for c in range(k)]
+            [np.bincount(wl, weights=gather(post_t[c]), minlength=ak)
+             for c in range(k)]
         )  # (true, annotator * answered)
         theta = np.maximum(counts_t.reshape(k, n_ann, k) + smoothing, _EPS)
         theta /= theta.sum(axis=2, keepdims=True)  # over answered labels
         prior = (post_t[:, has].sum(axis=1) + smoothing) / (n_has + k * smoothing)
         return np.log(theta).reshape(k, ak), np.log(np.maximum(prior, _EPS)), counts_t
 
-    log_theta_t, log_prior, counts_t = m_step(post_t)
-    elbo = -np.inf
-    converged = False
-    n_iter = 0
-    for it in range(1, max_iter + 1):
-        n_iter = it
-        # E-step in log space.
+    def log_posterior(log_theta_t: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         log_post = np.stack(
             [np.bincount(unit, weights=log_theta_t[c].take(wl), minlength=n_items)
              for c in range(k)]
         )
         log_post += log_prior[:, None]
         log_post -= log_post.max(axis=0, keepdims=True)
-        post_t = np.exp(log_post)
-        post_t /= post_t.sum(axis=0, keepdims=True)
-        post_t[:, ~has] = 0.0
-        post_t[:, g_items] = g_onehot.T
-        log_theta_t, log_prior, counts_t = m_step(post_t)
-        # Evidence lower bound per answer (the quantity crowd-kit monitors).
-        with np.errstate(divide="ignore", invalid="ignore"):
-            entropy = -np.where(post_t > 0, post_t * np.log(post_t), 0.0).sum()
-        joint = (counts_t * log_theta_t).sum() + ((post_t @ n_answers) * log_prior).sum()
-        new_elbo = float((joint + entropy) / n)
-        if new_elbo - elbo < tol:
-            converged = True
-            break
-        elbo = new_elbo
+        return log_post - np.log(np.exp(log_post).sum(axis=0, keepdims=True))
+
+    def em(log_theta_t: np.ndarray, log_prior: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray, float, int, bool
+    ]:
+        elbo = -np.inf
+        post_t = np.zeros((k, n_items))
+        for it in range(1, max_iter + 1):
+            post_t = np.exp(log_posterior(log_theta_t, log_prior))  # E-step, log space
+            post_t[:, ~has] = 0.0
+            post_t[:, g_items] = g_onehot.T
+            log_theta_t, log_prior, counts_t = m_step(post_t)
+            # Evidence lower bound per answer (the quantity crowd-kit monitors).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                entropy = -np.where(post_t > 0, post_t * np.log(post_t), 0.0).sum()
+            joint = (counts_t * log_theta_t).sum() + ((post_t @ n_answers) * log_prior).sum()
+            new_elbo = float((joint + entropy) / n)
+            if new_elbo - elbo < tol:
+                return post_t, log_theta_t, log_prior, new_elbo, it, True
+            elbo = new_elbo
+        return post_t, log_theta_t, log_prior, elbo, max_iter, False
+
+    log_theta_t, log_prior, _ = m_step(post_t)
+    post_t, log_theta_t, log_prior, _, n_iter, converged = em(log_theta_t, log_prior)
     if not converged and warn:
         warnings.warn(
             f"Dawid-Skene stopped after max_iter={max_iter} iterations without reaching "

@@ -25,6 +25,7 @@ from .errors import DuplicateRatings, InvalidInput, UnknownLabel
 
 __all__ = [
     "Ratings",
+    "RatingsLike",
     "ReliabilityMatrix",
     "encode_labels",
     "encode_ratings",
@@ -222,8 +223,8 @@ class Ratings:
 
     def duplicate_count(self) -> int:
         """Number of ratings beyond the first for each (unit, annotator) pair."""
-        key = self.unit * max(self.n_annotators, 1) + self.annotator
-        return int(key.shape[0] - np.unique(key).shape[0])
+        key = np.sort(self.unit * max(self.n_annotators, 1) + self.annotator)
+        return int((key[1:] == key[:-1]).sum())
 
     def drop_duplicates(self, *, keep: Literal["first", "last"] = "first") -> Ratings:
         """Keep one rating per (unit, annotator) pair.
@@ -234,12 +235,14 @@ class Ratings:
         if keep not in ("first", "last"):
             raise InvalidInput(f"keep must be 'first' or 'last'; got {keep!r}.")
         key = self.unit * max(self.n_annotators, 1) + self.annotator
+        order = np.argsort(key, kind="stable")  # stable: row order within a pair
+        ranked = key[order]
+        change = ranked[1:] != ranked[:-1]
         if keep == "first":
-            _, idx = np.unique(key, return_index=True)
+            mask = np.concatenate([[True], change])
         else:
-            _, ridx = np.unique(key[::-1], return_index=True)
-            idx = key.shape[0] - 1 - ridx
-        idx = np.sort(idx)
+            mask = np.concatenate([change, [True]])
+        idx = np.sort(order[mask])
         return self._take_rows(idx)
 
     def require_unique(self, what: str) -> None:
@@ -408,7 +411,12 @@ def reliability_matrix(
     )
 
 
-def as_ratings(data: Any) -> Ratings:
+RatingsLike = Ratings | ReliabilityMatrix | np.ndarray | Sequence[Sequence[Any]]
+"""What agreement and aggregation functions accept: ratings, or a reliability matrix
+(annotators × units, ``NaN``/``None`` for missing)."""
+
+
+def as_ratings(data: RatingsLike) -> Ratings:
     """Coerce :class:`Ratings`, :class:`ReliabilityMatrix` or a 2-D matrix to :class:`Ratings`."""
     if isinstance(data, Ratings):
         return data

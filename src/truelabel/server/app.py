@@ -50,7 +50,7 @@ def create_app(workspace: Workspace) -> FastAPI:
         title="truelabel",
         version=__version__,
         description="Label data a team can trust. Every error has the shape "
-                    "`{\"error\": code, \"message\": text, \"detail\": {...}}`.",
+        '`{"error": code, "message": text, "detail": {...}}`.',
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -64,11 +64,14 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                   "message": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        return _error(422, "invalid_input", f"{first['field']}: {first['message']}",
-                      {"errors": errors})
+        return _error(
+            422, "invalid_input", f"{first['field']}: {first['message']}", {"errors": errors}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -78,8 +81,12 @@ def create_app(workspace: Workspace) -> FastAPI:
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error(500, "internal", "Something went wrong on the server; the error is in "
-                                       "its log. Nothing was half-written.")
+        return _error(
+            500,
+            "internal",
+            "Something went wrong on the server; the error is in "
+            "its log. Nothing was half-written.",
+        )
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Any:

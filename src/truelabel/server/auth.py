@@ -27,8 +27,9 @@ def current_user(request: Request) -> User:
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
-            raise AuthError("Log in first (session cookie) or send 'Authorization: Bearer "
-                            "<token>'.")
+            raise AuthError(
+                "Log in first (session cookie) or send 'Authorization: Bearer <token>'."
+            )
         user, csrf = ws.session_user(token)
         if request.method not in _SAFE:
             sent = request.headers.get(CSRF_HEADER, "")

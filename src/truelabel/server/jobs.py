@@ -27,9 +27,22 @@ class Job:
     finished_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (
-            "id", "kind", "status", "done", "total", "message", "result", "error",
-            "created_at", "finished_at", "project_id")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "id",
+                "kind",
+                "status",
+                "done",
+                "total",
+                "message",
+                "result",
+                "error",
+                "created_at",
+                "finished_at",
+                "project_id",
+            )
+        }
 
 
 class JobRunner:
@@ -40,8 +53,14 @@ class JobRunner:
         self._next = 1
         self._lock = threading.Lock()
 
-    def start(self, kind: str, fn: Callable[[Job], dict[str, Any]], *, user_id: int | None,
-              project_id: int | None) -> Job:
+    def start(
+        self,
+        kind: str,
+        fn: Callable[[Job], dict[str, Any]],
+        *,
+        user_id: int | None,
+        project_id: int | None,
+    ) -> Job:
         with self._lock:
             job = Job(self._next, kind, user_id, project_id)
             self._jobs[job.id] = job

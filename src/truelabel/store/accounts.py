@@ -8,23 +8,41 @@ from sqlalchemy import Connection, insert, select, update
 
 from .tables import api_tokens, members, sessions, users
 
-_USER_COLS = (users.c.id, users.c.username, users.c.display_name, users.c.role,
-              users.c.disabled, users.c.created_at)
+_USER_COLS = (
+    users.c.id,
+    users.c.username,
+    users.c.display_name,
+    users.c.role,
+    users.c.disabled,
+    users.c.created_at,
+)
 
 
-def add_user(conn: Connection, *, username: str, display_name: str, password_hash: str,
-             role: str, now: float) -> int:
-    return int(conn.execute(
-        insert(users).values(username=username, display_name=display_name,
-                             password_hash=password_hash, role=role, created_at=now)
-    ).inserted_primary_key[0])
+def add_user(
+    conn: Connection, *, username: str, display_name: str, password_hash: str, role: str, now: float
+) -> int:
+    return int(
+        conn.execute(
+            insert(users).values(
+                username=username,
+                display_name=display_name,
+                password_hash=password_hash,
+                role=role,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+    )
 
 
-def get_user(conn: Connection, *, user_id: int | None = None,
-             username: str | None = None) -> dict[str, Any] | None:
+def get_user(
+    conn: Connection, *, user_id: int | None = None, username: str | None = None
+) -> dict[str, Any] | None:
     q = select(*_USER_COLS, users.c.password_hash)
-    q = q.where(users.c.id == user_id) if user_id is not None else q.where(
-        users.c.username == username)
+    q = (
+        q.where(users.c.id == user_id)
+        if user_id is not None
+        else q.where(users.c.username == username)
+    )
     row = conn.execute(q).first()
     return dict(row._mapping) if row else None
 
@@ -38,27 +56,48 @@ def update_user(conn: Connection, user_id: int, **values: Any) -> None:
 
 
 def set_member(conn: Connection, *, project_id: int, user_id: int, role: str) -> None:
-    conn.execute(members.delete().where(members.c.project_id == project_id,
-                                        members.c.user_id == user_id))
+    conn.execute(
+        members.delete().where(members.c.project_id == project_id, members.c.user_id == user_id)
+    )
     conn.execute(insert(members).values(project_id=project_id, user_id=user_id, role=role))
 
 
 def member_role(conn: Connection, *, project_id: int, user_id: int) -> str | None:
-    return conn.execute(select(members.c.role).where(
-        members.c.project_id == project_id, members.c.user_id == user_id)).scalar()
+    return conn.execute(
+        select(members.c.role).where(
+            members.c.project_id == project_id, members.c.user_id == user_id
+        )
+    ).scalar()
 
 
 def project_members(conn: Connection, project_id: int) -> list[dict[str, Any]]:
-    q = (select(users.c.id, users.c.username, users.c.display_name, members.c.role)
-         .join(members, members.c.user_id == users.c.id)
-         .where(members.c.project_id == project_id).order_by(users.c.username))
+    q = (
+        select(users.c.id, users.c.username, users.c.display_name, members.c.role)
+        .join(members, members.c.user_id == users.c.id)
+        .where(members.c.project_id == project_id)
+        .order_by(users.c.username)
+    )
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def add_session(conn: Connection, *, token_hash: str, user_id: int, now: float,
-                expires_at: float, csrf_token: str) -> None:
-    conn.execute(insert(sessions).values(token_hash=token_hash, user_id=user_id, created_at=now,
-                                         expires_at=expires_at, csrf_token=csrf_token))
+def add_session(
+    conn: Connection,
+    *,
+    token_hash: str,
+    user_id: int,
+    now: float,
+    expires_at: float,
+    csrf_token: str,
+) -> None:
+    conn.execute(
+        insert(sessions).values(
+            token_hash=token_hash,
+            user_id=user_id,
+            created_at=now,
+            expires_at=expires_at,
+            csrf_token=csrf_token,
+        )
+    )
 
 
 def get_session(conn: Connection, token_hash: str) -> dict[str, Any] | None:
@@ -66,19 +105,38 @@ def get_session(conn: Connection, token_hash: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def delete_sessions(conn: Connection, *, token_hash: str | None = None,
-                    user_id: int | None = None) -> None:
+def delete_sessions(
+    conn: Connection, *, token_hash: str | None = None, user_id: int | None = None
+) -> None:
     q = sessions.delete()
-    q = q.where(sessions.c.token_hash == token_hash) if token_hash else q.where(
-        sessions.c.user_id == user_id)
+    q = (
+        q.where(sessions.c.token_hash == token_hash)
+        if token_hash
+        else q.where(sessions.c.user_id == user_id)
+    )
     conn.execute(q)
 
 
-def add_token(conn: Connection, *, user_id: int, token_hash: str, name: str, now: float,
-              expires_at: float | None) -> int:
-    return int(conn.execute(insert(api_tokens).values(
-        user_id=user_id, token_hash=token_hash, name=name, created_at=now,
-        expires_at=expires_at)).inserted_primary_key[0])
+def add_token(
+    conn: Connection,
+    *,
+    user_id: int,
+    token_hash: str,
+    name: str,
+    now: float,
+    expires_at: float | None,
+) -> int:
+    return int(
+        conn.execute(
+            insert(api_tokens).values(
+                user_id=user_id,
+                token_hash=token_hash,
+                name=name,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        ).inserted_primary_key[0]
+    )
 
 
 def get_token(conn: Connection, token_hash: str) -> dict[str, Any] | None:

@@ -22,8 +22,7 @@ def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
     if conn.dialect.name == "sqlite":
         sql = f"INSERT OR IGNORE INTO items {cols} VALUES (?, ?, ?, ?, ?, ?, ?)"
     else:
-        sql = (f"INSERT INTO items {cols} VALUES (%s, %s, %s, %s, %s, %s, %s) "
-               "ON CONFLICT DO NOTHING")
+        sql = f"INSERT INTO items {cols} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
     result = conn.exec_driver_sql(sql, list(rows))
     return max(int(result.rowcount), 0)
 
@@ -121,8 +120,10 @@ def iter_export_batches(
     )
     last = 0
     while True:
-        rows = [tuple(r) for r in conn.execute(item_sql, {"p": project_id, "last": last,
-                                                          "n": batch_size})]
+        rows = [
+            tuple(r)
+            for r in conn.execute(item_sql, {"p": project_id, "last": last, "n": batch_size})
+        ]
         if not rows:
             return
         hi = rows[-1][0]
@@ -131,22 +132,32 @@ def iter_export_batches(
         last = hi
 
 
-def item_annotations(conn: Connection, *, project_id: int, item_id: int,
-                     current_only: bool = True) -> list[dict[str, Any]]:
-    rows = conn.execute(text(
-        "SELECT a.id, a.user_id, u.username, a.value, a.created_at, sv.version AS "
-        "schema_version, a.supersedes_id, a.is_current, a.time_spent_ms, a.origin, "
-        "a.assignment_id FROM annotations a JOIN users u ON u.id = a.user_id "
-        "JOIN schema_versions sv ON sv.id = a.schema_version_id "
-        "WHERE a.item_id = :i AND a.project_id = :p"
-        + (" AND a.is_current = 1" if current_only else "") + " ORDER BY a.id"),
-        {"i": item_id, "p": project_id}).all()
+def item_annotations(
+    conn: Connection, *, project_id: int, item_id: int, current_only: bool = True
+) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text(
+            "SELECT a.id, a.user_id, u.username, a.value, a.created_at, sv.version AS "
+            "schema_version, a.supersedes_id, a.is_current, a.time_spent_ms, a.origin, "
+            "a.assignment_id FROM annotations a JOIN users u ON u.id = a.user_id "
+            "JOIN schema_versions sv ON sv.id = a.schema_version_id "
+            "WHERE a.item_id = :i AND a.project_id = :p"
+            + (" AND a.is_current = 1" if current_only else "")
+            + " ORDER BY a.id"
+        ),
+        {"i": item_id, "p": project_id},
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
-def get_annotation(conn: Connection, *, project_id: int, annotation_id: int
-                   ) -> dict[str, Any] | None:
-    row = conn.execute(text(
-        "SELECT id, item_id, user_id, assignment_id, is_current FROM annotations "
-        "WHERE id = :id AND project_id = :p"), {"id": annotation_id, "p": project_id}).first()
+def get_annotation(
+    conn: Connection, *, project_id: int, annotation_id: int
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        text(
+            "SELECT id, item_id, user_id, assignment_id, is_current FROM annotations "
+            "WHERE id = :id AND project_id = :p"
+        ),
+        {"id": annotation_id, "p": project_id},
+    ).first()
     return dict(row._mapping) if row else None

@@ -19,15 +19,22 @@ from .tables import (
 
 
 def add_project(conn: Connection, *, name: str, title: str, overlap: int, now: float) -> int:
-    return int(conn.execute(insert(projects).values(
-        name=name, title=title, overlap=overlap, created_at=now)).inserted_primary_key[0])
+    return int(
+        conn.execute(
+            insert(projects).values(name=name, title=title, overlap=overlap, created_at=now)
+        ).inserted_primary_key[0]
+    )
 
 
-def get_project(conn: Connection, *, project_id: int | None = None,
-                name: str | None = None) -> dict[str, Any] | None:
+def get_project(
+    conn: Connection, *, project_id: int | None = None, name: str | None = None
+) -> dict[str, Any] | None:
     q = select(projects)
-    q = q.where(projects.c.id == project_id) if project_id is not None else q.where(
-        projects.c.name == name)
+    q = (
+        q.where(projects.c.id == project_id)
+        if project_id is not None
+        else q.where(projects.c.name == name)
+    )
     row = conn.execute(q).first()
     return dict(row._mapping) if row else None
 
@@ -37,7 +44,8 @@ def list_projects(conn: Connection, *, user_id: int | None = None) -> list[dict[
     q = select(projects).order_by(projects.c.id)
     if user_id is not None:
         q = q.join(members, members.c.project_id == projects.c.id).where(
-            members.c.user_id == user_id)
+            members.c.user_id == user_id
+        )
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
@@ -46,8 +54,12 @@ def update_project(conn: Connection, project_id: int, **values: Any) -> None:
 
 
 def _latest(conn: Connection, table: Any, project_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(table).where(table.c.project_id == project_id)
-                       .order_by(table.c.version.desc()).limit(1)).first()
+    row = conn.execute(
+        select(table)
+        .where(table.c.project_id == project_id)
+        .order_by(table.c.version.desc())
+        .limit(1)
+    ).first()
     return dict(row._mapping) if row else None
 
 
@@ -60,47 +72,79 @@ def latest_guideline(conn: Connection, project_id: int) -> dict[str, Any] | None
 
 
 def schema_by_id(conn: Connection, schema_version_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(schema_versions).where(
-        schema_versions.c.id == schema_version_id)).first()
+    row = conn.execute(
+        select(schema_versions).where(schema_versions.c.id == schema_version_id)
+    ).first()
     return dict(row._mapping) if row else None
 
 
-def add_version(conn: Connection, table_name: str, *, project_id: int, body: str, now: float,
-                digest: str | None = None) -> dict[str, Any]:
+def add_version(
+    conn: Connection,
+    table_name: str,
+    *,
+    project_id: int,
+    body: str,
+    now: float,
+    digest: str | None = None,
+) -> dict[str, Any]:
     table = schema_versions if table_name == "schema" else guideline_versions
-    version = (conn.execute(select(func.max(table.c.version)).where(
-        table.c.project_id == project_id)).scalar() or 0) + 1
-    values: dict[str, Any] = {"project_id": project_id, "version": version, "body": body,
-                              "created_at": now}
+    version = (
+        conn.execute(
+            select(func.max(table.c.version)).where(table.c.project_id == project_id)
+        ).scalar()
+        or 0
+    ) + 1
+    values: dict[str, Any] = {
+        "project_id": project_id,
+        "version": version,
+        "body": body,
+        "created_at": now,
+    }
     if digest is not None:
         values["digest"] = digest
     new_id = conn.execute(insert(table).values(**values)).inserted_primary_key[0]
     return {**values, "id": int(new_id)}
 
 
-def add_batch(conn: Connection, *, project_id: int, source: str, fmt: str, now: float,
-              user_id: int | None) -> int:
-    return int(conn.execute(insert(import_batches).values(
-        project_id=project_id, source=source, format=fmt, created_at=now,
-        user_id=user_id)).inserted_primary_key[0])
+def add_batch(
+    conn: Connection, *, project_id: int, source: str, fmt: str, now: float, user_id: int | None
+) -> int:
+    return int(
+        conn.execute(
+            insert(import_batches).values(
+                project_id=project_id, source=source, format=fmt, created_at=now, user_id=user_id
+            )
+        ).inserted_primary_key[0]
+    )
 
 
 def finish_batch(conn: Connection, batch_id: int, *, n_read: int, n_added: int) -> None:
-    conn.execute(update(import_batches).where(import_batches.c.id == batch_id)
-                 .values(n_read=n_read, n_added=n_added))
+    conn.execute(
+        update(import_batches)
+        .where(import_batches.c.id == batch_id)
+        .values(n_read=n_read, n_added=n_added)
+    )
 
 
 def list_batches(conn: Connection, project_id: int) -> list[dict[str, Any]]:
-    q = select(import_batches).where(import_batches.c.project_id == project_id).order_by(
-        import_batches.c.id)
+    q = (
+        select(import_batches)
+        .where(import_batches.c.project_id == project_id)
+        .order_by(import_batches.c.id)
+    )
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def add_job(conn: Connection, *, project_id: int | None, kind: str, user_id: int | None,
-            now: float) -> int:
-    return int(conn.execute(insert(jobs).values(
-        project_id=project_id, kind=kind, status="running", user_id=user_id,
-        created_at=now)).inserted_primary_key[0])
+def add_job(
+    conn: Connection, *, project_id: int | None, kind: str, user_id: int | None, now: float
+) -> int:
+    return int(
+        conn.execute(
+            insert(jobs).values(
+                project_id=project_id, kind=kind, status="running", user_id=user_id, created_at=now
+            )
+        ).inserted_primary_key[0]
+    )
 
 
 def update_job(conn: Connection, job_id: int, **values: Any) -> None:
@@ -114,20 +158,36 @@ def get_job(conn: Connection, job_id: int) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def audit(conn: Connection, *, at: float, user_id: int | None, action: str, object_type: str,
-          object_id: Any = None, detail: dict[str, Any] | None = None) -> None:
-    conn.execute(insert(audit_log).values(
-        at=at, user_id=user_id, action=action, object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        detail=json.dumps(detail) if detail else None))
+def audit(
+    conn: Connection,
+    *,
+    at: float,
+    user_id: int | None,
+    action: str,
+    object_type: str,
+    object_id: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(audit_log).values(
+            at=at,
+            user_id=user_id,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            detail=json.dumps(detail) if detail else None,
+        )
+    )
 
 
 def get_setting(conn: Connection, key: str) -> str | None:
     from .tables import settings
+
     return conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
 
 
 def set_setting(conn: Connection, key: str, value: str) -> None:
     from .tables import settings
+
     conn.execute(settings.delete().where(settings.c.key == key))
     conn.execute(insert(settings).values(key=key, value=value))

@@ -98,13 +98,28 @@ def claim(
     ).first()
     if cand is None:
         return None
-    return _take(conn, project_id=project_id, item_id=cand.id, user_id=user_id,
-                 overlap=overlap, status="leased", expires=expires, now=now)
+    return _take(
+        conn,
+        project_id=project_id,
+        item_id=cand.id,
+        user_id=user_id,
+        overlap=overlap,
+        status="leased",
+        expires=expires,
+        now=now,
+    )
 
 
 def _take(
-    conn: Connection, *, project_id: int, item_id: int, user_id: int, overlap: int,
-    status: str, expires: float | None, now: float,
+    conn: Connection,
+    *,
+    project_id: int,
+    item_id: int,
+    user_id: int,
+    overlap: int,
+    status: str,
+    expires: float | None,
+    now: float,
 ) -> dict[str, Any]:
     aid = conn.execute(
         text(
@@ -129,8 +144,15 @@ def _take(
 
 
 def take_item(
-    conn: Connection, *, project_id: int, item_id: int, user_id: int, overlap: int,
-    status: str, lease_seconds: float | None, now: float,
+    conn: Connection,
+    *,
+    project_id: int,
+    item_id: int,
+    user_id: int,
+    overlap: int,
+    status: str,
+    lease_seconds: float | None,
+    now: float,
 ) -> dict[str, Any]:
     """Assign one given item to a user (``queued`` for later, or ``leased`` now)."""
     existing = conn.execute(
@@ -140,8 +162,9 @@ def take_item(
     if existing and existing.status in ("queued", "leased"):
         if status == "leased" and lease_seconds is not None:
             conn.execute(
-                text("UPDATE assignments SET status = 'leased', lease_expires_at = :e "
-                     "WHERE id = :id"),
+                text(
+                    "UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"
+                ),
                 {"e": now + lease_seconds, "id": existing.id},
             )
         return _lease_row(conn, existing.id)
@@ -159,8 +182,16 @@ def take_item(
             "raise the project's overlap to add more."
         )
     expires = now + lease_seconds if lease_seconds is not None else None
-    return _take(conn, project_id=project_id, item_id=item_id, user_id=user_id,
-                 overlap=overlap, status=status, expires=expires, now=now)
+    return _take(
+        conn,
+        project_id=project_id,
+        item_id=item_id,
+        user_id=user_id,
+        overlap=overlap,
+        status=status,
+        expires=expires,
+        now=now,
+    )
 
 
 def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) -> None:
@@ -231,8 +262,7 @@ def insert_annotation(conn: Connection, values: dict[str, Any]) -> int:
 
 def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int) -> None:
     conn.execute(
-        text("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
-             "WHERE id = :id"),
+        text("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id"),
         {"id": assignment_id},
     )
     conn.execute(text("UPDATE items SET n_done = n_done + 1 WHERE id = :i"), {"i": item_id})
@@ -281,8 +311,10 @@ def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
 def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
     return (
         conn.execute(
-            text("SELECT 1 FROM assignments WHERE user_id = :u AND item_id = :i "
-                 "AND status <> 'expired'"),
+            text(
+                "SELECT 1 FROM assignments WHERE user_id = :u AND item_id = :i "
+                "AND status <> 'expired'"
+            ),
             {"u": user_id, "i": item_id},
         ).first()
         is not None
@@ -292,17 +324,21 @@ def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
 def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
     """Recompute ``open`` after the project's overlap changed."""
     conn.execute(
-        text("UPDATE items SET open = CASE WHEN n_taken < :k THEN 1 ELSE 0 END "
-             "WHERE project_id = :p"),
+        text(
+            "UPDATE items SET open = CASE WHEN n_taken < :k THEN 1 ELSE 0 END WHERE project_id = :p"
+        ),
         {"k": overlap, "p": project_id},
     )
 
 
-def get_task(conn: Connection, *, task_id: int, user_id: int, project_id: int
-             ) -> dict[str, Any] | None:
+def get_task(
+    conn: Connection, *, task_id: int, user_id: int, project_id: int
+) -> dict[str, Any] | None:
     row = conn.execute(
-        text("SELECT id, item_id, lease_expires_at, status FROM assignments "
-             "WHERE id = :id AND user_id = :u AND project_id = :p"),
+        text(
+            "SELECT id, item_id, lease_expires_at, status FROM assignments "
+            "WHERE id = :id AND user_id = :u AND project_id = :p"
+        ),
         {"id": task_id, "u": user_id, "p": project_id},
     ).first()
     return dict(row._mapping) if row else None

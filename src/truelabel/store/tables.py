@@ -136,18 +136,27 @@ items = Table(
     Column("n_done", Integer, nullable=False, server_default=text("0")),
     Column("open", Integer, nullable=False, server_default=text("1")),
     Index(
-        "ux_items_external", "project_id", "external_id", unique=True,
+        "ux_items_external",
+        "project_id",
+        "external_id",
+        unique=True,
         sqlite_where=text("external_id IS NOT NULL"),
         postgresql_where=text("external_id IS NOT NULL"),
     ),
     Index(
-        "ux_items_hash", "project_id", "content_hash", unique=True,
+        "ux_items_hash",
+        "project_id",
+        "content_hash",
+        unique=True,
         sqlite_where=text("external_id IS NULL"),
         postgresql_where=text("external_id IS NULL"),
     ),
     Index(
-        "ix_items_open", "project_id", "id",
-        sqlite_where=text("open = 1"), postgresql_where=text("open = 1"),
+        "ix_items_open",
+        "project_id",
+        "id",
+        sqlite_where=text("open = 1"),
+        postgresql_where=text("open = 1"),
     ),
 )
 
@@ -165,8 +174,10 @@ assignments = Table(
     UniqueConstraint("item_id", "user_id", name="ux_assign_item_user"),
     Index("ix_assign_user", "user_id", "project_id", "status"),
     Index(
-        "ix_assign_leases", "lease_expires_at",
-        sqlite_where=text("status = 'leased'"), postgresql_where=text("status = 'leased'"),
+        "ix_assign_leases",
+        "lease_expires_at",
+        sqlite_where=text("status = 'leased'"),
+        postgresql_where=text("status = 'leased'"),
     ),
 )
 

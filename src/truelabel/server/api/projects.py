@@ -30,8 +30,10 @@ class ProjectIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     title: str = ""
     label_schema: dict[str, Any] | str = Field(
-        alias="schema", description="truelabel schema (mapping or YAML/JSON text) or a Label "
-                                    "Studio XML labeling config")
+        alias="schema",
+        description="truelabel schema (mapping or YAML/JSON text) or a Label "
+        "Studio XML labeling config",
+    )
     overlap: int = Field(default=1, ge=1, le=100)
     guidelines: str = ""
 
@@ -55,29 +57,39 @@ class AssignIn(BaseModel):
 
 @router.get("/projects")
 def list_projects(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
-    return [{"id": p["id"], "name": p["name"], "title": p["title"], "overlap": p["overlap"]}
-            for p in workspace(request).list_projects(actor=user)]
+    return [
+        {"id": p["id"], "name": p["name"], "title": p["title"], "overlap": p["overlap"]}
+        for p in workspace(request).list_projects(actor=user)
+    ]
 
 
 @router.post("/projects", status_code=201)
-def create_project(body: ProjectIn, request: Request,
-                   user: User = Depends(current_user)) -> dict[str, Any]:
-    p = workspace(request).create_project(body.name, body.label_schema, title=body.title,
-                                          overlap=body.overlap, guidelines=body.guidelines,
-                                          actor=user)
+def create_project(
+    body: ProjectIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
+    p = workspace(request).create_project(
+        body.name,
+        body.label_schema,
+        title=body.title,
+        overlap=body.overlap,
+        guidelines=body.guidelines,
+        actor=user,
+    )
     return p.info(actor=user)
 
 
 @router.get("/projects/{project}")
-def get_project(project: str, request: Request,
-                user: User = Depends(current_user)) -> dict[str, Any]:
+def get_project(
+    project: str, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
     p = project_for(request, project, user)
     return {**p.info(actor=user), "status": p.status(actor=user)}
 
 
 @router.patch("/projects/{project}")
-def patch_project(project: str, body: ProjectPatch, request: Request,
-                  user: User = Depends(current_user)) -> dict[str, Any]:
+def patch_project(
+    project: str, body: ProjectPatch, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
     p = project_for(request, project, user)
     if body.label_schema is not None:
         p.set_schema(body.label_schema, actor=user)
@@ -97,27 +109,32 @@ def label_schema_format() -> dict[str, Any]:
 
 
 @router.get("/projects/{project}/members")
-def members(project: str, request: Request,
-            user: User = Depends(current_user)) -> list[dict[str, Any]]:
+def members(
+    project: str, request: Request, user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
     return project_for(request, project, user).members(actor=user)
 
 
 @router.post("/projects/{project}/members", status_code=204)
-def add_member(project: str, body: MemberIn, request: Request,
-               user: User = Depends(current_user)) -> None:
+def add_member(
+    project: str, body: MemberIn, request: Request, user: User = Depends(current_user)
+) -> None:
     project_for(request, project, user).add_member(body.username, body.role, actor=user)
 
 
 @router.post("/projects/{project}/assign")
-def assign(project: str, body: AssignIn, request: Request,
-           user: User = Depends(current_user)) -> dict[str, int]:
+def assign(
+    project: str, body: AssignIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, int]:
     n = project_for(request, project, user).assign(body.item_ids, body.username, actor=user)
     return {"assigned": n}
 
 
 @router.get("/projects/{project}/items")
 def list_items(
-    project: str, request: Request, user: User = Depends(current_user),
+    project: str,
+    request: Request,
+    user: User = Depends(current_user),
     after: int = Query(0, ge=0, description="last id of the previous page"),
     limit: int = Query(50, ge=1, le=500),
     q: str | None = Query(None, max_length=200, description="text search"),
@@ -126,26 +143,32 @@ def list_items(
 ) -> dict[str, Any]:
     """A page of items, newest-last; pass ``next_after`` back as ``after`` for the next page."""
     rows = project_for(request, project, user).items(
-        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch)
+        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch
+    )
     return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
 
 
 @router.get("/projects/{project}/items/{item_id}")
-def get_item(project: str, item_id: int, request: Request,
-             user: User = Depends(current_user)) -> dict[str, Any]:
+def get_item(
+    project: str, item_id: int, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
     return project_for(request, project, user).item(item_id, actor=user)
 
 
 @router.get("/projects/{project}/batches")
-def batches(project: str, request: Request,
-            user: User = Depends(current_user)) -> list[dict[str, Any]]:
+def batches(
+    project: str, request: Request, user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
     return project_for(request, project, user).batches(actor=user)
 
 
 @router.post("/projects/{project}/imports", status_code=202)
 def start_import(
-    project: str, request: Request, user: User = Depends(current_user),
-    file: UploadFile = File(...), format: str | None = Form(None),
+    project: str,
+    request: Request,
+    user: User = Depends(current_user),
+    file: UploadFile = File(...),
+    format: str | None = Form(None),
     id_field: str = Form("id"),
 ) -> dict[str, Any]:
     """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress."""
@@ -169,13 +192,25 @@ def start_import(
 
         try:
             with open(tmp, "rb") as fh:
-                r = p.import_stream(fh, source=name, fmt=format or None, id_field=id_field or None,
-                                    actor=user, progress=progress, total_bytes=size)
+                r = p.import_stream(
+                    fh,
+                    source=name,
+                    fmt=format or None,
+                    id_field=id_field or None,
+                    actor=user,
+                    progress=progress,
+                    total_bytes=size,
+                )
         finally:
             os.unlink(tmp)
         job.message = f"{r.added} items added, {r.skipped} already present"
-        return {"batch_id": r.batch_id, "read": r.read, "added": r.added,
-                "skipped": r.skipped, "seconds": round(r.seconds, 3)}
+        return {
+            "batch_id": r.batch_id,
+            "read": r.read,
+            "added": r.added,
+            "skipped": r.skipped,
+            "seconds": round(r.seconds, 3),
+        }
 
     job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
     return job.to_dict()
@@ -187,13 +222,21 @@ def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -
 
 
 @router.get("/projects/{project}/export")
-def export(project: str, request: Request, user: User = Depends(current_user),
-           format: Literal["jsonl", "parquet"] = "jsonl",
-           only_labeled: bool = False) -> FileResponse:
+def export(
+    project: str,
+    request: Request,
+    user: User = Depends(current_user),
+    format: Literal["jsonl", "parquet"] = "jsonl",
+    only_labeled: bool = False,
+) -> FileResponse:
     """Download every item with its annotations (every annotator), streamed from disk."""
     p = project_for(request, project, user)
     folder = tempfile.mkdtemp(prefix="tl-export-")
     path = Path(folder) / f"{p.name}.{format}"
     p.export(path, fmt=format, only_labeled=only_labeled, actor=user)
-    return FileResponse(path, filename=path.name, media_type="application/octet-stream",
-                        background=BackgroundTask(shutil.rmtree, folder, True))
+    return FileResponse(
+        path,
+        filename=path.name,
+        media_type="application/octet-stream",
+        background=BackgroundTask(shutil.rmtree, folder, True),
+    )

@@ -26,9 +26,12 @@ class TaskOut(BaseModel):
 
 class SubmitIn(BaseModel):
     value: dict[str, Any] = Field(description="field name → value, checked against the schema")
-    idempotency_key: str = Field(min_length=1, max_length=100,
-                                 description="client-made key; resending it returns the same "
-                                             "annotation instead of a second one")
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=100,
+        description="client-made key; resending it returns the same "
+        "annotation instead of a second one",
+    )
     time_spent_ms: int | None = Field(default=None, ge=0)
 
 
@@ -47,12 +50,21 @@ class DraftIn(BaseModel):
 
 
 def _task_out(t: Task) -> TaskOut:
-    return TaskOut(id=t.id, item_id=t.item_id, external_id=t.external_id,
-                   lease_expires_at=t.lease_expires_at, data=t.data, draft=t.draft)
+    return TaskOut(
+        id=t.id,
+        item_id=t.item_id,
+        external_id=t.external_id,
+        lease_expires_at=t.lease_expires_at,
+        data=t.data,
+        draft=t.draft,
+    )
 
 
-@router.post("/projects/{project}/tasks/next", response_model=TaskOut,
-             responses={204: {"description": "no task left for you"}})
+@router.post(
+    "/projects/{project}/tasks/next",
+    response_model=TaskOut,
+    responses={204: {"description": "no task left for you"}},
+)
 def next_task(project: str, request: Request, user: User = Depends(current_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
     task = project_for(request, project, user).next_task(user)
@@ -62,43 +74,66 @@ def next_task(project: str, request: Request, user: User = Depends(current_user)
 
 
 @router.get("/projects/{project}/tasks/{task_id}", response_model=TaskOut)
-def get_task(project: str, task_id: int, request: Request,
-             user: User = Depends(current_user)) -> TaskOut:
+def get_task(
+    project: str, task_id: int, request: Request, user: User = Depends(current_user)
+) -> TaskOut:
     return _task_out(project_for(request, project, user).task(task_id, user))
 
 
 @router.put("/projects/{project}/tasks/{task_id}/draft", status_code=204)
-def save_draft(project: str, task_id: int, body: DraftIn, request: Request,
-               user: User = Depends(current_user)) -> Response:
+def save_draft(
+    project: str, task_id: int, body: DraftIn, request: Request, user: User = Depends(current_user)
+) -> Response:
     """Autosave unsubmitted work (kept until submit)."""
     project_for(request, project, user).save_draft(task_id, body.value, user)
     return Response(status_code=204)
 
 
 @router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut)
-def submit(project: str, task_id: int, body: SubmitIn, request: Request,
-           user: User = Depends(current_user)) -> AnnotationOut:
+def submit(
+    project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(current_user)
+) -> AnnotationOut:
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
     a = project_for(request, project, user).submit(
-        task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms)
-    return AnnotationOut(id=a.id, item_id=a.item_id, value=a.value,
-                         schema_version=a.schema_version, created_at=a.created_at,
-                         supersedes_id=a.supersedes_id, replayed=a.replayed)
+        task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms
+    )
+    return AnnotationOut(
+        id=a.id,
+        item_id=a.item_id,
+        value=a.value,
+        schema_version=a.schema_version,
+        created_at=a.created_at,
+        supersedes_id=a.supersedes_id,
+        replayed=a.replayed,
+    )
 
 
 @router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204)
-def skip(project: str, task_id: int, request: Request,
-         user: User = Depends(current_user)) -> Response:
+def skip(
+    project: str, task_id: int, request: Request, user: User = Depends(current_user)
+) -> Response:
     project_for(request, project, user).skip(task_id, user)
     return Response(status_code=204)
 
 
 @router.put("/projects/{project}/annotations/{annotation_id}", response_model=AnnotationOut)
-def update_annotation(project: str, annotation_id: int, body: SubmitIn, request: Request,
-                      user: User = Depends(current_user)) -> AnnotationOut:
+def update_annotation(
+    project: str,
+    annotation_id: int,
+    body: SubmitIn,
+    request: Request,
+    user: User = Depends(current_user),
+) -> AnnotationOut:
     """Replace your annotation with a new version; 409 if a newer version exists."""
     a = project_for(request, project, user).update_annotation(
-        annotation_id, body.value, user, key=body.idempotency_key)
-    return AnnotationOut(id=a.id, item_id=a.item_id, value=a.value,
-                         schema_version=a.schema_version, created_at=a.created_at,
-                         supersedes_id=a.supersedes_id, replayed=a.replayed)
+        annotation_id, body.value, user, key=body.idempotency_key
+    )
+    return AnnotationOut(
+        id=a.id,
+        item_id=a.item_id,
+        value=a.value,
+        schema_version=a.schema_version,
+        created_at=a.created_at,
+        supersedes_id=a.supersedes_id,
+        replayed=a.replayed,
+    )

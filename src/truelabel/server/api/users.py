@@ -34,8 +34,12 @@ class TokenIn(BaseModel):
 
 
 def _me(user: User, csrf: str | None = None) -> dict[str, Any]:
-    out = {"id": user.id, "username": user.username, "role": user.role.value,
-           "display_name": user.display_name}
+    out = {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role.value,
+        "display_name": user.display_name,
+    }
     if csrf:
         out["csrf_token"] = csrf
     return out
@@ -47,8 +51,15 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]
     ws = workspace(request)
     user = ws.authenticate(body.username, body.password)
     token, csrf = ws.create_session(user)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=7 * 24 * 3600, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=7 * 24 * 3600,
+        path="/",
+    )
     return _me(user, csrf)
 
 
@@ -73,16 +84,18 @@ def list_users(request: Request, user: User = Depends(current_user)) -> list[dic
 
 
 @router.post("/users", status_code=201)
-def add_user(body: UserIn, request: Request, user: User = Depends(current_user)
-             ) -> dict[str, Any]:
-    new = workspace(request).add_user(body.username, body.password, role=body.role,
-                                      display_name=body.display_name, actor=user)
+def add_user(body: UserIn, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    new = workspace(request).add_user(
+        body.username, body.password, role=body.role, display_name=body.display_name, actor=user
+    )
     return _me(new)
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: TokenIn, request: Request, user: User = Depends(current_user)
-                 ) -> dict[str, str]:
+def create_token(
+    body: TokenIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, str]:
     """A new API token for your scripts. It is shown once; store it safely."""
-    return {"token": workspace(request).create_token(user, name=body.name,
-                                                     ttl_seconds=body.ttl_seconds)}
+    return {
+        "token": workspace(request).create_token(user, name=body.name, ttl_seconds=body.ttl_seconds)
+    }

@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""next-task + submit cycles over HTTP against a real uvicorn server (1 and C clients).
+
+Set-up (timed, not a target): a fresh workspace with project ``bench`` of N items (the peer's
+``make_texts`` texts, same seed), overlap 1, one annotator user for the sequential phase and C
+more (one per concurrent client), each with an API token. Then ``uvicorn`` is started in a
+subprocess on loopback (``common.Server``) and driven by cheap clients: one thread per client,
+each with one keep-alive ``http.client`` connection.
+
+Phases (like the peer baseline's ``seq`` and ``conc_users``):
+  seq   -- 1 client, ``--seq-cycles`` cycles;
+  conc  -- C clients (distinct users) started together, ``--conc-cycles`` cycles in all.
+A cycle is ``POST /api/projects/bench/tasks/next`` then ``POST .../tasks/{id}/submit``.
+Reported: cycles/s, next/submit/cycle p50/p95/p99, CPU of server and client, server peak RSS.
+
+Integrity, checked afterwards through the library (``Project.status`` and the store's SQL via
+``p.db.read()``): annotations stored == successful submits, no item handed to two clients, no
+item with more than one live assignment or annotation (overlap 1).
+
+Targets (issue, N = 1,000,000): p99 cycle <= 15 ms with 1 client; >= 400 cycles/s with 8.
+
+    .venv/bin/python bench/bench_cycle.py --n 1000000 --seq-cycles 2000 --conc-cycles 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import common
+import orjson
+
+TARGET_N = 1_000_000
+P99_TARGET_MS = 15.0
+THROUGHPUT_TARGET = 400.0
+TARGET_CLIENTS = 8
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_s: list[float] = []
+        self.submit_s: list[float] = []
+        self.cycle_s: list[float] = []
+        self.errors: Counter = Counter()
+        self.error_samples: list[str] = []
+        self.no_task = 0
+        self.ok_submits = 0
+        self.annotation_ids: list[int] = []
+        self.items_by_client: dict[str, list[int]] = {}
+
+    def err(self, key: str, detail: str) -> None:
+        with self.lock:
+            self.errors[key] += 1
+            if len(self.error_samples) < 10:
+                self.error_samples.append(f"{key} {detail[:300]}")
+
+
+def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id: str,
+                stats: Stats, barrier: threading.Barrier) -> None:
+    """One annotator: ``cycles`` next+submit cycles over one keep-alive connection."""
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    auth = f"Bearer {token}"
+    h_next = {"Authorization": auth, "Content-Length": "0"}
+    h_sub = {"Authorization": auth, "Content-Type": "application/json"}
+    next_path = f"/api/projects/{common.PROJECT}/tasks/next"
+    items: list[int] = []
+    nexts, subs, cyc, ann_ids = [], [], [], []
+    clock = time.perf_counter
+    barrier.wait()
+    for i in range(cycles):
+        t0 = clock()
+        try:
+            conn.request("POST", next_path, headers=h_next)
+            r = conn.getresponse()
+            body = r.read()
+        except (OSError, http.client.HTTPException) as e:
+            stats.err("next:exc", repr(e))
+            conn.close()
+            continue
+        t1 = clock()
+        if r.status == 204:
+            with stats.lock:
+                stats.no_task += 1
+            break
+        if r.status != 200:
+            stats.err(f"next:{r.status}", body.decode(errors="replace"))
+            continue
+        task = orjson.loads(body)
+        items.append(task["item_id"])
+        payload = orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
+                                "idempotency_key": f"{run_id}-{name}-{i}"})
+        t2 = clock()
+        try:
+            conn.request("POST", f"/api/projects/{common.PROJECT}/tasks/{task['id']}/submit",
+                         body=payload, headers=h_sub)
+            r = conn.getresponse()
+            body = r.read()
+        except (OSError, http.client.HTTPException) as e:
+            stats.err("submit:exc", repr(e))
+            conn.close()
+            continue
+        t3 = clock()
+        if r.status != 200:
+            stats.err(f"submit:{r.status}", body.decode(errors="replace"))
+            continue
+        nexts.append(t1 - t0)
+        subs.append(t3 - t2)
+        cyc.append(t3 - t0)
+        ann_ids.append(orjson.loads(body)["id"])
+    conn.close()
+    with stats.lock:
+        stats.next_s += nexts
+        stats.submit_s += subs
+        stats.cycle_s += cyc
+        stats.ok_submits += len(ann_ids)
+        stats.annotation_ids += ann_ids
+        stats.items_by_client[name] = items
+
+
+def run_phase(port: int, tokens: dict[str, str], total: int, seed: int, run_id: str,
+              server_pid: int) -> dict[str, Any]:
+    stats = Stats()
+    names = list(tokens)
+    per = [total // len(names) + (1 if i < total % len(names) else 0) for i in range(len(names))]
+    barrier = threading.Barrier(len(names) + 1)
+    threads = [threading.Thread(target=client_loop, daemon=True,
+                                args=(port, tokens[n], n, per[i], seed + i, run_id, stats,
+                                      barrier))
+               for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    s0 = common.cpu_snapshot(server_pid)
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    cpu = common.cpu_usage(s0, common.cpu_snapshot(server_pid))
+    seen_by: dict[int, set[str]] = {}
+    all_items: list[int] = []
+    for name, items in stats.items_by_client.items():
+        all_items += items
+        for it in items:
+            seen_by.setdefault(it, set()).add(name)
+    shared = {it: sorted(v) for it, v in seen_by.items() if len(v) > 1}
+    return {
+        "clients": len(names),
+        "planned_cycles": total,
+        "ok_cycles": stats.ok_submits,
+        "wall_s": round(wall, 3),
+        "cycles_per_s": round(stats.ok_submits / wall, 2) if wall > 0 else None,
+        "next": common.summarize_ms(stats.next_s),
+        "submit": common.summarize_ms(stats.submit_s),
+        "cycle": common.summarize_ms(stats.cycle_s),
+        "errors": dict(stats.errors),
+        "error_samples": stats.error_samples,
+        "no_task_204": stats.no_task,
+        "distinct_items_served": len(seen_by),
+        "items_served_to_more_than_one_client": len(shared),
+        "item_servings_beyond_first": sum(c - 1 for c in Counter(all_items).values() if c > 1),
+        "shared_item_examples": dict(list(shared.items())[:5]),
+        "cpu": cpu,
+        "_annotation_ids": stats.annotation_ids,
+    }
+
+
+def integrity(folder: Path, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Cross-check the store against what the clients saw (through the library)."""
+    from sqlalchemy import text
+
+    from truelabel import Workspace
+
+    submitted_ids: list[int] = []
+    for ph in phases.values():
+        submitted_ids += ph.pop("_annotation_ids")
+    ws = Workspace.open(folder)
+    try:
+        p = ws.project(common.PROJECT)
+        st = p.status()
+        with p.db.read() as conn:
+            q = {
+                "annotations": "SELECT COUNT(*) FROM annotations WHERE project_id = :p",
+                "items_with_annotations": "SELECT COUNT(DISTINCT item_id) FROM annotations "
+                                          "WHERE project_id = :p",
+                "items_with_2plus_annotations": "SELECT COUNT(*) FROM (SELECT item_id FROM "
+                    "annotations WHERE project_id = :p GROUP BY item_id HAVING COUNT(*) > 1)",
+                "items_with_2plus_live_assignments": "SELECT COUNT(*) FROM (SELECT item_id "
+                    "FROM assignments WHERE project_id = :p AND status <> 'expired' "
+                    "GROUP BY item_id HAVING COUNT(*) > 1)",
+                "items_n_taken_above_overlap": "SELECT COUNT(*) FROM items "
+                                               "WHERE project_id = :p AND n_taken > 1",
+            }
+            got = {k: int(conn.execute(text(sql), {"p": p.id}).scalar_one())
+                   for k, sql in q.items()}
+            stored_ids = {int(r[0]) for r in conn.execute(
+                text("SELECT id FROM annotations WHERE project_id = :p"), {"p": p.id})}
+    finally:
+        ws.close()
+    sub = set(submitted_ids)
+    got.update({
+        "successful_submits": len(submitted_ids),
+        "distinct_annotation_ids_returned": len(sub),
+        "status_submitted": st["submitted"],
+        "lost_annotations": len(sub - stored_ids),
+        "unexpected_annotations": len(stored_ids - sub),
+    })
+    got["ok"] = (got["annotations"] == got["successful_submits"] == len(sub)
+                 == got["status_submitted"] and got["lost_annotations"] == 0
+                 and got["unexpected_annotations"] == 0
+                 and got["items_with_2plus_annotations"] == 0
+                 and got["items_with_2plus_live_assignments"] == 0
+                 and got["items_n_taken_above_overlap"] == 0
+                 and all(ph["items_served_to_more_than_one_client"] == 0
+                         for ph in phases.values()))
+    return got
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=TARGET_N, help="items in the project (default 1M)")
+    ap.add_argument("--seed", type=int, default=42, help="seed of texts and chosen labels")
+    ap.add_argument("--out", default=None,
+                    help="JSON results file (default bench/results/cycle_n{N}.json)")
+    ap.add_argument("--seq-cycles", type=int, default=500, help="cycles with 1 client")
+    ap.add_argument("--clients", type=int, default=TARGET_CLIENTS,
+                    help="concurrent clients (distinct annotator users); 0 skips the phase")
+    ap.add_argument("--conc-cycles", type=int, default=504,
+                    help="total cycles over all concurrent clients")
+    ap.add_argument("--data-cache", default=None,
+                    help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
+    ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
+    args = ap.parse_args()
+
+    out = args.out or str(common.RESULTS / f"cycle_n{args.n}.json")
+    tmp = Path(tempfile.mkdtemp(prefix="truelabel-bench-cycle-", dir=args.tmp))
+    run_id = uuid.uuid4().hex[:8]
+    res: dict[str, Any] = {"bench": "cycle", "n": args.n, "seed": args.seed, "run_id": run_id,
+                           "params": {k: v for k, v in vars(args).items() if k != "out"},
+                           "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                           "machine": common.machine_info(), "memory": {}}
+    server = None
+    try:
+        src, gen = common.items_file(args.n, args.seed, tmp, args.data_cache)
+        res["data"] = gen
+        folder = tmp / "ws"
+        ws, p = common.new_project(folder)
+        t0 = time.perf_counter()
+        r = p.import_file(src)
+        res["setup"] = {"import_s": round(time.perf_counter() - t0, 2), "items": r.added}
+        names = ["seq"] + [f"ann{i}" for i in range(args.clients)]
+        tokens = common.add_annotators(ws, p, names)
+        ws.close()
+        print(f"set-up: {res['setup']}; starting uvicorn ...", flush=True)
+
+        server = common.Server(folder, log=tmp / "server.log").start()
+        res["server"] = {"port": server.port, "pid": server.pid,
+                         "cmd": "uvicorn.run(create_app(ws), host='127.0.0.1', "
+                                "log_level='warning', access_log=False)"}
+        res["memory"]["server_start"] = common.read_mem(server.pid)
+        phases: dict[str, dict[str, Any]] = {}
+        if args.seq_cycles > 0:
+            print(f"seq: {args.seq_cycles} cycles, 1 client ...", flush=True)
+            phases["seq"] = run_phase(server.port, {"seq": tokens["seq"]}, args.seq_cycles,
+                                      args.seed, run_id, server.pid)
+            res["memory"]["after_seq"] = common.read_mem(server.pid)
+            print(f"seq: {phases['seq']['cycles_per_s']} cycles/s, "
+                  f"cycle p99 {phases['seq']['cycle'].get('p99_ms')} ms", flush=True)
+        if args.clients > 0 and args.conc_cycles > 0:
+            print(f"conc: {args.conc_cycles} cycles, {args.clients} clients ...", flush=True)
+            conc_tokens = {n: tokens[n] for n in names[1:]}
+            phases["conc"] = run_phase(server.port, conc_tokens, args.conc_cycles,
+                                       args.seed + 1000, run_id, server.pid)
+            res["memory"]["after_conc"] = common.read_mem(server.pid)
+            print(f"conc: {phases['conc']['cycles_per_s']} cycles/s, "
+                  f"cycle p99 {phases['conc']['cycle'].get('p99_ms')} ms", flush=True)
+        server.stop()
+        log = (tmp / "server.log").read_text(errors="replace")
+        res["server_log_tail"] = log[-2000:]
+        res["server_log_errors"] = log.count("Traceback")
+        server = None
+        res["phases"] = phases
+        res["integrity"] = integrity(folder, phases)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    res["targets"] = targets(res)
+    res["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    common.write_json(out, res)
+    report(res)
+    return 0 if res["integrity"]["ok"] else 1
+
+
+def targets(res: dict[str, Any]) -> dict[str, Any]:
+    if res["n"] < TARGET_N:
+        return {"judged": False}
+    t: dict[str, Any] = {"judged": True}
+    seq = res["phases"].get("seq")
+    if seq and seq["cycle"].get("n"):
+        t["seq_cycle_p99_le_15ms"] = seq["cycle"]["p99_ms"] <= P99_TARGET_MS
+    conc = res["phases"].get("conc")
+    if conc and conc["clients"] == TARGET_CLIENTS:
+        t["conc8_ge_400_cycles_per_s"] = (conc["cycles_per_s"] or 0) >= THROUGHPUT_TARGET
+    t["zero_lost_or_duplicated"] = bool(res["integrity"]["ok"])
+    return t
+
+
+def report(res: dict[str, Any]) -> None:
+    f = common.fmt
+    tg = res["targets"]
+
+    def mark(key: str) -> str:
+        if not tg.get("judged") or key not in tg:
+            return ""
+        return "  [target met]" if tg[key] else "  [TARGET MISSED]"
+
+    rows = [("set-up: import (library)", f(res["setup"]["import_s"], " s"),
+             f"{res['setup']['items']:,} items")]
+    labels = {"seq": ("sequential 1 client", "seq_cycle_p99_le_15ms"),
+              "conc": ("concurrent, distinct users", "conc8_ge_400_cycles_per_s")}
+    for key, ph in res["phases"].items():
+        label, tkey = labels[key]
+        rows.append((f"{label}: cycles/s", f(ph["cycles_per_s"]),
+                     f"{ph['ok_cycles']} ok of {ph['planned_cycles']}, {ph['clients']} "
+                     f"client(s), errors={sum(ph['errors'].values())}"
+                     f"{mark(tkey) if key == 'conc' else ''}"))
+        for part in ("next", "submit", "cycle"):
+            s = ph[part]
+            if s.get("n"):
+                rows.append((f"  {part} p50/p95/p99", f"{s['p50_ms']}/{s['p95_ms']}/"
+                             f"{s['p99_ms']} ms", f"mean {s['mean_ms']} ms, max {s['max_ms']} ms"
+                             f"{mark(tkey) if key == 'seq' and part == 'cycle' else ''}"))
+        rows.append(("  items served to >1 client", f(ph["items_served_to_more_than_one_client"]),
+                     f"{ph['distinct_items_served']:,} distinct items served"))
+        c = ph["cpu"]
+        if c:
+            rows.append(("  CPU cores busy", f"{c['machine_cores_busy']} of {c['ncpu']}",
+                         f"server {c['server_cores']}, bench client {c['bench_client_cores']}, "
+                         f"other processes {c['other_processes_cores']}"))
+    ig = res["integrity"]
+    rows.append(("annotations stored / submits ok", f"{ig['annotations']} / "
+                 f"{ig['successful_submits']}",
+                 f"lost={ig['lost_annotations']}, items with >1 annotation="
+                 f"{ig['items_with_2plus_annotations']}, >1 live assignment="
+                 f"{ig['items_with_2plus_live_assignments']} -> "
+                 f"{'OK' if ig['ok'] else 'INTEGRITY FAILURE'}"
+                 f"{mark('zero_lost_or_duplicated')}"))
+    for k, v in res["memory"].items():
+        rows.append((f"server peak RSS @ {k}", f"{v['peak_rss_mib']} MiB",
+                     f"current RSS {v['rss_mib']} MiB"))
+    common.print_table(f"truelabel next+submit over HTTP (uvicorn), N={res['n']:,}, "
+                       f"seed {res['seed']}", rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+// <tl-choice>: exactly one option. Number keys (or option hotkeys) pick; arrows move.
+import { h } from "../dom.js";
+import { TlField, optionKeys, plainKey } from "./base.js";
+import { registerField } from "./registry.js";
+
+export class TlChoice extends TlField {
+  render() {
+    this.keys = optionKeys(this.spec.options);
+    this.inputs = [];
+    const opts = this.spec.options.map((o, i) => {
+      const input = h("input", { type: "radio", name: `${this.uid}-opt`, value: o.value,
+        id: `${this.uid}-${i}`, "aria-keyshortcuts": this.keys[i] || undefined });
+      input.addEventListener("change", () => this.changed());
+      this.inputs.push(input);
+      return h("label", { class: "option", htmlFor: input.id }, input,
+        this.keys[i] ? h("kbd", { "aria-hidden": "true" }, this.keys[i]) : null,
+        h("span", { class: "option-title" }, o.title || o.value));
+    });
+    if (this.inputs.length) this.inputs[0].dataset.primary = "";
+    this.append(h("fieldset", { class: "choice-group", "aria-describedby": this.spec.help ? `${this.uid}-help` : undefined },
+      this.heading(), this.help(), h("div", { class: "options" }, opts)));
+  }
+
+  get value() {
+    const checked = this.inputs.find((i) => i.checked);
+    return checked ? checked.value : null;
+  }
+
+  set value(v) {
+    for (const i of this.inputs) i.checked = i.value === v;
+  }
+
+  focusField() {
+    (this.inputs.find((i) => i.checked) || this.inputs[0]).focus();
+  }
+
+  pick(index, focus) {
+    const input = this.inputs[index];
+    if (!input) return;
+    const was = input.checked;
+    input.checked = true;
+    if (focus) input.focus(); // keep the focus where it is when the key came from elsewhere
+    if (!was) this.changed();
+  }
+
+  handleKey(e, focused) {
+    if (!plainKey(e)) return false;
+    const key = e.key.toLowerCase();
+    const i = this.keys.indexOf(key);
+    if (i >= 0) { this.pick(i, focused); return true; }
+    if (focused && (e.key === "Delete" || e.key === "Backspace") && !this.isRequired && this.value !== null) {
+      this.value = null;
+      this.changed();
+      return true;
+    }
+    return false;
+  }
+
+  shortcuts() {
+    return this.spec.options.map((o, i) => ({ keys: [this.keys[i]], text: o.title || o.value }))
+      .filter((s) => s.keys[0]);
+  }
+}
+
+registerField("choice", "tl-choice", TlChoice);

@@ -1,0 +1,353 @@
+// The labeling page: lease a task, show one element per field, autosave, submit, repeat.
+import { api, projectUrl, errorMessage, ApiError } from "../api.js";
+import { h, replace, debounce, isTyping } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
+import { createField, knownFieldTypes } from "../fields/index.js";
+import { initShell } from "../shell.js";
+
+initShell();
+
+const project = document.body.dataset.project;
+const el = (id) => document.getElementById(id);
+const AUTOSAVE_MS = 300;
+
+const state = {
+  info: null,
+  task: null,
+  fields: [],
+  key: null,       // idempotency key of this attempt at this task
+  shownAt: 0,
+  busy: false,
+  leaseTimer: null,
+  leaseWarned: false,
+};
+
+// -- small helpers -----------------------------------------------------------------------
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+function say(text, kind = "info", ...extra) {
+  const box = el("message");
+  box.className = `message message-${kind}`;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  replace(box, text, ...extra);
+  box.hidden = !text;
+}
+
+const saveState = (text) => { el("save-state").textContent = text; };
+
+// -- drafts in this browser (keyed by item, so a re-leased item finds its work) -----------
+const localKey = (itemId) => `tl-draft:${project}:${itemId}`;
+
+function readLocal(itemId) {
+  try { return JSON.parse(localStorage.getItem(localKey(itemId)) || "null"); } catch { return null; }
+}
+
+function writeLocal(itemId, record) {
+  try { localStorage.setItem(localKey(itemId), JSON.stringify(record)); } catch { /* full or blocked */ }
+}
+
+function clearLocal(itemId) {
+  try { localStorage.removeItem(localKey(itemId)); } catch { /* blocked */ }
+}
+
+// -- the annotation value -----------------------------------------------------------------
+function collect() {
+  const value = {};
+  for (const f of state.fields) {
+    const v = f.value;
+    if (v !== null && v !== undefined) value[f.spec.name] = v;
+  }
+  return value;
+}
+
+function restore(value) {
+  if (!value || typeof value !== "object") return false;
+  let any = false;
+  for (const f of state.fields) {
+    if (f.spec.name in value) { f.value = value[f.spec.name]; any = true; }
+  }
+  return any;
+}
+
+const pushDraft = debounce(async (task, value) => {
+  try {
+    await api.put(projectUrl(project, `/tasks/${task.id}/draft`), { value });
+    const rec = readLocal(task.item_id);
+    if (rec && JSON.stringify(rec.value) === JSON.stringify(value)) writeLocal(task.item_id, { ...rec, synced: true });
+    if (state.task === task) saveState("Draft saved");
+  } catch (err) {
+    if (state.task === task) saveState(`Draft kept in this browser only (${errorMessage(err)})`);
+  }
+}, AUTOSAVE_MS);
+
+function onChange() {
+  const task = state.task;
+  if (!task) return;
+  const value = collect();
+  writeLocal(task.item_id, { value, key: state.key, synced: false, at: Date.now() });
+  saveState("Saving…");
+  pushDraft(task, value);
+}
+
+// -- the page around the task -------------------------------------------------------------
+function renderGuidelines(markdown) {
+  const box = el("guidelines");
+  if (markdown && markdown.trim()) replace(box, renderMarkdown(markdown, { headingOffset: 2 }));
+  else replace(box, h("p", { class: "muted" }, "This project has no guidelines yet."));
+}
+
+function keyRow(keys, text) {
+  return h("div", { class: "key-row" },
+    h("dt", {}, keys.flatMap((k, i) => (i ? [" + ", h("kbd", {}, k)] : [h("kbd", {}, k)]))),
+    h("dd", {}, text));
+}
+
+function renderShortcuts() {
+  const rows = [
+    h("div", { class: "key-group" }, "Anywhere"),
+    keyRow(["Enter"], "submit"),
+    keyRow(["Ctrl", "Enter"], "submit from a text box"),
+    keyRow(["s"], "skip"),
+    keyRow(["Ctrl", "→"], "skip"),
+    keyRow(["Tab"], "next field"),
+    keyRow(["Shift", "Tab"], "previous field"),
+    keyRow(["?"], "show or hide this list"),
+  ];
+  for (const f of state.fields) {
+    const list = f.shortcuts();
+    if (!list.length) continue;
+    rows.push(h("div", { class: "key-group" }, f.fieldTitle));
+    for (const s of list) rows.push(keyRow(s.keys, s.text));
+  }
+  replace(el("shortcut-list"), rows);
+}
+
+function toggleShortcuts() {
+  const panel = el("shortcuts");
+  const collapsed = panel.classList.toggle("collapsed");
+  el("shortcut-list").hidden = collapsed;
+}
+
+function showLease(task) {
+  clearInterval(state.leaseTimer);
+  state.leaseWarned = false;
+  const out = el("lease");
+  if (!task.lease_expires_at) { out.textContent = ""; return; }
+  const tick = () => {
+    const left = Math.round(task.lease_expires_at - Date.now() / 1000);
+    if (left <= 0) {
+      out.textContent = "Lease expired";
+      out.className = "lease lease-expired";
+      if (!state.leaseWarned) {
+        state.leaseWarned = true;
+        say("Your time on this item ran out, so it may go to someone else. Your work is kept; "
+          + "submit to try anyway, or get a new task.", "warn", " ", newTaskButton());
+      }
+      clearInterval(state.leaseTimer);
+      return;
+    }
+    const m = Math.floor(left / 60);
+    const s = String(left % 60).padStart(2, "0");
+    out.textContent = `Lease: ${m}:${s} left`;
+    out.className = left < 60 ? "lease lease-low" : "lease";
+  };
+  tick();
+  state.leaseTimer = setInterval(tick, 1000);
+}
+
+function newTaskButton() {
+  return h("button", { type: "button", class: "btn btn-small", on: { click: () => nextTask() } }, "Get a task");
+}
+
+function renderText(task) {
+  const box = el("task-text");
+  const hasSpans = state.fields.some((f) => f.spec.type === "spans");
+  const body = el("task-text-body");
+  if (hasSpans) { box.hidden = true; replace(body); return; }
+  const data = task.data || {};
+  if (typeof data.text === "string") replace(body, h("p", { class: "text-plain" }, data.text));
+  else replace(body, h("pre", { class: "json" }, JSON.stringify(data, null, 2)));
+  box.hidden = false;
+}
+
+function buildFields(task) {
+  const schema = state.info.schema || { fields: [] };
+  const nodes = [];
+  state.fields = [];
+  for (const spec of schema.fields) {
+    const f = createField(spec, task.data || {});
+    if (f) { state.fields.push(f); nodes.push(f); } else {
+      nodes.push(h("div", { class: "tl-field unknown-field" },
+        h("p", {}, `This page cannot show the field “${spec.title || spec.name}” (type ${spec.type}) yet. `
+          + `Known types: ${knownFieldTypes().join(", ")}.`)));
+    }
+  }
+  replace(el("fields"), nodes);
+}
+
+function showTask(task) {
+  state.task = task;
+  buildFields(task);
+  const local = readLocal(task.item_id);
+  // Unsynced work in this browser is newer than the server's copy; otherwise trust the server.
+  const draft = local && !local.synced ? local.value : (task.draft || (local && local.value));
+  const restored = restore(draft);
+  state.key = (local && local.key) || newKey();
+  state.shownAt = Date.now();
+  renderText(task);
+  renderShortcuts();
+  el("task-title").textContent = task.external_id ? `Item ${task.external_id}` : `Item #${task.item_id}`;
+  el("task-form").dataset.taskId = String(task.id);
+  el("task-form").hidden = false;
+  el("done").hidden = true;
+  saveState(restored ? "Draft restored" : "");
+  if (restored) say("Restored your unsaved work on this item.", "info");
+  showLease(task);
+  if (state.fields.length) state.fields[0].focusField();
+}
+
+function showDone() {
+  state.task = null;
+  state.fields = [];
+  clearInterval(state.leaseTimer);
+  el("lease").textContent = "";
+  el("task-form").hidden = true;
+  delete el("task-form").dataset.taskId;
+  el("task-title").textContent = "No tasks left";
+  el("done").hidden = false;
+  el("done").querySelector("a").focus();
+}
+
+// -- the loop ----------------------------------------------------------------------------
+async function nextTask() {
+  pushDraft.cancel();
+  try {
+    const task = await api.post(projectUrl(project, "/tasks/next"));
+    if (task === null) showDone();
+    else showTask(task);
+  } catch (err) {
+    say(errorMessage(err), "error", " ", h("button", { type: "button", class: "btn btn-small",
+      on: { click: () => { say(""); nextTask(); } } }, "Try again"));
+  }
+}
+
+function firstMissing(value) {
+  return state.fields.find((f) => f.isRequired && value[f.spec.name] === undefined);
+}
+
+async function submit() {
+  if (state.busy || !state.task) return;
+  const task = state.task;
+  const value = collect();
+  const missing = firstMissing(value);
+  if (missing) {
+    say(`“${missing.fieldTitle}” needs a value before you submit.`, "error");
+    missing.focusField();
+    return;
+  }
+  state.busy = true;
+  pushDraft.cancel();
+  el("submit").disabled = true;
+  try {
+    const ann = await api.post(projectUrl(project, `/tasks/${task.id}/submit`), {
+      value, idempotency_key: state.key, time_spent_ms: Math.max(0, Date.now() - state.shownAt),
+    });
+    clearLocal(task.item_id);
+    say(ann && ann.replayed ? "This item was already submitted." : `Submitted ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "success");
+    await nextTask();
+  } catch (err) {
+    taskError(err, "Not submitted");
+  } finally {
+    state.busy = false;
+    el("submit").disabled = false;
+  }
+}
+
+async function skip() {
+  if (state.busy || !state.task) return;
+  const task = state.task;
+  state.busy = true;
+  pushDraft.cancel();
+  try {
+    await api.post(projectUrl(project, `/tasks/${task.id}/skip`));
+    clearLocal(task.item_id);
+    say(`Skipped ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "info");
+    await nextTask();
+  } catch (err) {
+    taskError(err, "Not skipped");
+  } finally {
+    state.busy = false;
+  }
+}
+
+function taskError(err, what) {
+  if (err instanceof ApiError && (err.status === 409 || err.status === 404)) {
+    say(`${what}: ${err.message} Your work on it is kept in this browser.`, "error", " ", newTaskButton());
+  } else if (err instanceof ApiError && err.status === 422) {
+    say(`${what}: ${err.message}`, "error");
+    const f = state.fields.find((x) => x.spec.name === (err.detail && err.detail.field));
+    if (f) f.focusField();
+  } else {
+    say(`${what}: ${errorMessage(err)} Your work is kept in this browser; press Enter to try again.`, "error");
+  }
+}
+
+// -- keyboard ----------------------------------------------------------------------------
+function fieldOf(node) {
+  const host = node instanceof Element ? node.closest(".tl-field") : null;
+  return state.fields.find((f) => f === host) || null;
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.defaultPrevented || e.isComposing) return;
+  const target = e.target;
+  const typing = isTyping(target);
+  if (target instanceof Element && target.closest("dialog, .topbar")) return;
+  if (!state.task) {
+    if (e.key === "?" && !typing) { e.preventDefault(); toggleShortcuts(); }
+    return;
+  }
+  if (e.key === "Enter" && !e.shiftKey && !e.altKey) {
+    if (target instanceof Element && target.tagName === "TEXTAREA" && !(e.ctrlKey || e.metaKey)) return;
+    if (target instanceof Element && target.closest("button, a, select, summary") && !(e.ctrlKey || e.metaKey)) return;
+    e.preventDefault();
+    submit();
+    return;
+  }
+  if (typing) return; // typed characters are text
+  if (e.key === "ArrowRight" && (e.ctrlKey || e.metaKey) && !e.shiftKey) { e.preventDefault(); skip(); return; }
+  const active = fieldOf(target);
+  if (active && active.handleKey(e, true)) { e.preventDefault(); return; }
+  const plain = !e.ctrlKey && !e.metaKey && !e.altKey;
+  if (plain && e.key === "?") { e.preventDefault(); toggleShortcuts(); return; }
+  if (plain && (e.key === "s" || e.key === "S") && !e.shiftKey) { e.preventDefault(); skip(); return; }
+  for (const f of state.fields) {
+    if (f !== active && f.handleKey(e, false)) { e.preventDefault(); return; }
+  }
+});
+
+el("task-form").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+el("skip").addEventListener("click", () => skip());
+el("fields").addEventListener("tl-change", onChange);
+
+// -- start -------------------------------------------------------------------------------
+async function start() {
+  try {
+    state.info = await api.get(projectUrl(project));
+  } catch (err) {
+    say(errorMessage(err), "error");
+    return;
+  }
+  renderGuidelines(state.info.guidelines);
+  renderShortcuts();
+  await nextTask();
+}
+
+start();

@@ -1,0 +1,79 @@
+"""The house rules that a test can prove: layering, migrations, public API, docs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import truelabel
+from truelabel.store.db import Database
+from truelabel.store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_layers_point_down() -> None:
+    """import-linter: adapters → core → engines → domain, and engines independent."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    r = subprocess.run(
+        [str(exe), str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 kept, 0 broken" in r.stdout
+
+
+def test_layer_contract_can_fail(tmp_path: Path) -> None:
+    """The contract is real: a domain module importing the store breaks it."""
+    bad = ROOT / "src" / "truelabel" / "domain" / "_layer_probe.py"
+    bad.write_text("import truelabel.store.db  # noqa: F401\n")
+    try:
+        exe = Path(sys.executable).with_name("lint-imports")
+        r = subprocess.run(
+            [str(exe), str(ROOT / "pyproject.toml"), "--no-cache"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode != 0 and "broken" in r.stdout
+    finally:
+        bad.unlink()
+
+
+def test_migrations_build_exactly_the_tables(tmp_path: Path) -> None:
+    db = Database.open(f"sqlite:///{tmp_path / 'm.db'}")
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    db.migrate()  # idempotent
+
+
+def test_import_truelabel_does_no_work() -> None:
+    code = (
+        "import sys, truelabel; "
+        "print(any(m.split('.')[0] in ('sqlalchemy','fastapi','pyarrow') for m in sys.modules))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
+    assert set(truelabel.__all__) == {"LabelSchema", "Project", "Workspace", "__version__"}
+
+
+def test_every_cli_command_has_an_example() -> None:
+    import click
+
+    from truelabel.cli.main import main
+
+    def walk(cmd: click.Command, name: str) -> list[tuple[str, click.Command]]:
+        out = [(name, cmd)]
+        if isinstance(cmd, click.Group):
+            for sub_name, sub in cmd.commands.items():
+                out += walk(sub, f"{name} {sub_name}")
+        return out
+
+    for name, cmd in walk(main, "truelabel"):
+        if isinstance(cmd, click.Group):
+            continue
+        assert "Example:" in (cmd.help or ""), f"{name} --help has no Example"

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from truelabel import Workspace
+from truelabel.core import Project
+from truelabel.domain.errors import (
+    AnnotationInvalid,
+    Conflict,
+    LeaseExpired,
+    NotFound,
+    StaleVersion,
+)
+from truelabel.domain.models import User
+
+VALUE = {"intent": "refund"}
+
+
+def test_next_task_is_stable_until_submitted(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    t1 = project.next_task(a)
+    assert t1 is not None and project.next_task(a).id == t1.id
+    project.submit(t1.id, VALUE, a, key="k1")
+    t2 = project.next_task(a)
+    assert t2 is not None and t2.item_id != t1.item_id
+
+
+def test_overlap_one_hands_each_item_once(project: Project, users: dict[str, User]) -> None:
+    seen: dict[int, str] = {}
+    for _ in range(10):
+        for name in ("ann1", "ann2"):
+            t = project.next_task(users[name])
+            assert t is not None
+            assert t.item_id not in seen or seen[t.item_id] == name
+            seen[t.item_id] = name
+            project.submit(t.id, VALUE, users[name])
+    assert len(seen) == 20
+    assert project.next_task(users["ann1"]) is None
+    assert project.status()["submitted"] == 20
+
+
+def test_overlap_two_gives_each_item_to_two_annotators(
+    ws: Workspace, project: Project, users: dict[str, User]
+) -> None:
+    project.set_overlap(2)
+    counts: dict[int, set[str]] = {}
+    for name in ("ann1", "ann2", "manager"):
+        while (t := project.next_task(users[name])) is not None:
+            counts.setdefault(t.item_id, set()).add(name)
+            project.submit(t.id, VALUE, users[name])
+    assert all(len(v) == 2 for v in counts.values()) and len(counts) == 20
+
+
+def test_submit_is_idempotent_on_key(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    first = project.submit(t.id, VALUE, a, key="same-key")
+    again = project.submit(t.id, {"intent": "other"}, a, key="same-key")
+    assert again.id == first.id and again.replayed and again.value == VALUE
+    assert len(project.annotations(t.item_id)) == 1
+    with pytest.raises(Conflict, match="already submitted"):
+        project.submit(t.id, VALUE, a, key="new-key")
+
+
+def test_expired_lease_answers_409_and_returns_item(
+    project: Project, users: dict[str, User]
+) -> None:
+    project.set_lease_seconds(1)
+    a, b = users["ann1"], users["ann2"]
+    t = project.next_task(a)
+    time.sleep(1.1)
+    with pytest.raises(LeaseExpired, match="expired"):
+        project.submit(t.id, VALUE, a)
+    # the abandoned item went back to the pool: the next claimer gets it
+    tb = project.next_task(b)
+    assert tb.item_id == t.item_id
+    assert project.annotations(t.item_id) == []
+
+
+def test_lease_expiry_frees_slot_for_same_user(project: Project, users: dict[str, User]) -> None:
+    project.set_lease_seconds(1)
+    a = users["ann1"]
+    t = project.next_task(a)
+    time.sleep(1.1)
+    t2 = project.next_task(a)
+    assert t2.item_id == t.item_id and t2.id == t.id  # re-leased, same assignment
+    project.submit(t2.id, VALUE, a)
+
+
+def test_skip_returns_item_to_others_not_to_skipper(
+    project: Project, users: dict[str, User]
+) -> None:
+    a, b = users["ann1"], users["ann2"]
+    t = project.next_task(a)
+    project.skip(t.id, a)
+    assert project.next_task(a).item_id != t.item_id
+    assert project.next_task(b).item_id == t.item_id
+    with pytest.raises(Conflict):
+        project.skip(t.id, a)
+
+
+def test_invalid_value_is_rejected_before_storing(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    with pytest.raises(AnnotationInvalid) as exc:
+        project.submit(
+            t.id, {"intent": "refund", "entities": [{"start": 0, "end": 500, "label": "ORG"}]}, a
+        )
+    assert exc.value.detail["field"] == "entities"
+    assert project.annotations(t.item_id) == []
+    assert project.submit(t.id, VALUE, a).id  # lease still valid
+
+
+def test_stale_edit_answers_409(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    v1 = project.submit(t.id, VALUE, a)
+    v2 = project.update_annotation(v1.id, {"intent": "other"}, a)
+    assert v2.supersedes_id == v1.id
+    with pytest.raises(StaleVersion) as exc:
+        project.update_annotation(v1.id, {"intent": "shipping"}, a)
+    assert exc.value.detail["current_id"] == v2.id
+    current = project.annotations(t.item_id)
+    assert [x["value"] for x in current] == [{"intent": "other"}]
+    assert len(project.annotations(t.item_id, current_only=False)) == 2
+    with pytest.raises(NotFound):
+        project.update_annotation(v2.id, VALUE, users["ann2"])
+
+
+def test_schema_change_keeps_old_annotations_version(
+    project: Project, users: dict[str, User]
+) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    project.submit(t.id, VALUE, a)
+    _, schema = project.schema()
+    d = schema.to_dict()
+    d["fields"][0]["options"].append({"value": "billing"})
+    assert project.set_schema(d) == 2
+    assert project.set_schema(d) == 2  # same content, same version
+    t2 = project.next_task(a)
+    b = project.submit(t2.id, {"intent": "billing"}, a)
+    assert b.schema_version == 2
+    assert project.annotations(t.item_id)[0]["schema_version"] == 1
+
+
+def test_drafts_survive_and_clear_on_submit(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    project.save_draft(t.id, {"intent": "other"}, a)
+    assert project.next_task(a).draft == {"intent": "other"}
+    project.submit(t.id, {"intent": "other"}, a)
+    assert project.task(t.id, a).draft is None
+
+
+def test_assigned_items_come_first_and_count_toward_overlap(
+    project: Project, users: dict[str, User]
+) -> None:
+    items = project.items(limit=5)
+    target = items[3]["id"]
+    project.assign([target], "ann2")
+    assert project.next_task(users["ann2"]).item_id == target
+    # overlap 1: nobody else gets it
+    got = set()
+    while (t := project.next_task(users["ann1"])) is not None:
+        got.add(t.item_id)
+        project.submit(t.id, VALUE, users["ann1"])
+    assert target not in got and len(got) == 19
+
+
+def test_annotator_sees_only_assigned_items(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    assert project.items(actor=a) == []
+    t = project.next_task(a)
+    assert [i["id"] for i in project.items(actor=a)] == [t.item_id]
+    other = project.items(limit=5)[4]["id"]
+    with pytest.raises(NotFound):
+        project.item(other, actor=a)
+    assert "annotations" not in project.item(t.item_id, actor=a)
+
+
+def test_non_member_cannot_see_project(ws: Workspace, project: Project, tmp_path: Path) -> None:
+    outsider = ws.add_user("outsider", "password-123")
+    with pytest.raises(NotFound):
+        ws.project("support", actor=outsider)
+    assert ws.list_projects(actor=outsider) == []
