@@ -225,6 +225,33 @@ def cpu_usage(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     }
 
 
+def others_busy(seconds: float = 2.0) -> float:
+    """Cores used by every process except this one and its children over ``seconds``."""
+    a = cpu_snapshot(os.getpid())
+    time.sleep(seconds)
+    b = cpu_snapshot(os.getpid())
+    u = cpu_usage(a, b)
+    return max(0.0, u.get("machine_cores_busy", 0.0) - u.get("server_cores", 0.0))
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.25) -> dict[str, Any]:
+    """Wait (at most ``max_wait`` s) until other processes use < ``threshold`` cores.
+
+    The machine is shared (other sessions run test suites); figures taken while it is busy
+    are not comparable. Returns what was seen, recorded in each result file.
+    """
+    t0 = time.monotonic()
+    seen = others_busy(1.0)
+    while seen >= threshold and time.monotonic() - t0 < max_wait:
+        seen = others_busy(2.0)
+    out = {"others_cores": round(seen, 2), "waited_s": round(time.monotonic() - t0, 1),
+           "quiet": seen < threshold}
+    if not out["quiet"]:
+        print(f"WARNING: the machine is busy ({seen:.2f} cores used by other processes); "
+              "figures may be low", file=sys.stderr, flush=True)
+    return out
+
+
 def machine_info() -> dict[str, Any]:
     import truelabel
 

@@ -113,3 +113,27 @@ def test_roles_import_and_export(new_page: Callable[[], Page], make_project: Cal
     assert sorted(json.loads(x)["external_id"] for x in lines) == ["a1", "a2", "n0", "n1", "n2"]
     expect(mia.locator("#export-parquet")).to_have_attribute(
         "href", f"/api/projects/{project.name}/export?format=parquet")
+
+
+def test_login_errors_next_and_logout(page: Page, make_project: Callable[..., Any],
+                                      guard: Any) -> None:
+    guard.allow(r"status of 401")  # the wrong password, expected here
+    project = make_project([{"id": "z", "text": "z"}])
+    page.goto(f"/p/{project.name}/label")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("#username", "ann")
+    page.fill("#password", "wrong-password")
+    page.keyboard.press("Enter")
+    expect(page.locator("#login-error")).to_be_visible()
+    expect(page.locator("#login-error")).not_to_be_empty()
+    page.fill("#password", "browser-pass-1")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"/p/{re.escape(project.name)}/label$"))
+    expect(page.locator("#task-title")).to_have_text("Item z")
+    # An open redirect is refused: next must be a path on this site.
+    page.goto("/login?next=//evil.example/x")
+    page.wait_for_url(re.compile(r"/$"))
+    page.click("#logout")
+    page.wait_for_url(re.compile(r"/login"))
+    page.goto("/")
+    page.wait_for_url(re.compile(r"/login\?next=%2F$"))

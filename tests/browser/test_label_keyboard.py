@@ -161,3 +161,23 @@ def test_spans_by_mouse_and_keys_panel(page: Page, make_project: Callable[..., A
     expect(page.locator("#done")).to_be_visible()
     item_id = project.items()[0]["id"]
     assert project.annotations(item_id)[0]["value"] == {"intent": "question", "entities": []}
+
+
+def test_expired_lease_is_explained_and_work_kept(page: Page, make_project: Callable[..., Any],
+                                                  login: Callable[..., None],
+                                                  guard: Any) -> None:
+    guard.allow(r"status of 40[49]")  # the refused draft save and submit, expected here
+    project = make_project([{"id": "e1", "text": "Lease me"}])
+    project.set_lease_seconds(1)
+    login(page, "ann", f"/p/{project.name}/label")
+    expect(page.locator("#task-title")).to_have_text("Item e1")
+    expect(page.locator("#lease")).to_have_text("Lease expired", timeout=4000)
+    expect(page.locator("#message")).to_contain_text("ran out")
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    message = page.locator("#message")
+    expect(message).to_contain_text("Not submitted: The lease on task")
+    expect(message).to_contain_text("expired")
+    # Asking again re-leases the item, and the work comes back from this browser.
+    message.get_by_role("button", name="Get a task").click()
+    expect(page.locator("tl-choice input[value=praise]")).to_be_checked()

@@ -65,10 +65,12 @@ def _project_page(request: Request, name: str, template: str, page: str) -> Resp
         return _render(request, "not_found.html", page="shell", user=user, status_code=404,
                        message=exc.message)
     role = project.role_of(user)
-    can = (lambda perm: role is not None and role_allows(role, perm))
+    if role is None:  # visible projects always give a role; be safe anyway
+        return _render(request, "not_found.html", page="shell", user=user, status_code=404,
+                       message="No such project. Ask a manager to add you to it.")
     return _render(request, template, page=page, user=user, project_name=project.name,
-                   role=role.value if role else "",
-                   can_import=can("items.import"), can_export=can("annotations.export"))
+                   role=role.value, can_import=role_allows(role, "items.import"),
+                   can_export=role_allows(role, "annotations.export"))
 
 
 @router.get("/login", response_class=HTMLResponse)
