@@ -242,6 +242,8 @@ def main() -> int:
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
+    ap.add_argument("--quiet-wait", type=float, default=180.0,
+                    help="wait up to this many seconds for other processes to go idle first")
     args = ap.parse_args()
 
     out = args.out or str(common.RESULTS / f"cycle_n{args.n}.json")
@@ -265,6 +267,7 @@ def main() -> int:
         ws.close()
         print(f"set-up: {res['setup']}; starting uvicorn ...", flush=True)
 
+        res["quiet"] = common.wait_quiet(args.quiet_wait)
         server = common.Server(folder, log=tmp / "server.log").start()
         res["server"] = {"port": server.port, "pid": server.pid,
                          "cmd": "uvicorn.run(create_app(ws), host='127.0.0.1', "

@@ -132,6 +132,8 @@ def main() -> int:
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
+    ap.add_argument("--quiet-wait", type=float, default=180.0,
+                    help="wait up to this many seconds for other processes to go idle first")
     ap.add_argument("--child", nargs=3, metavar=("STEP", "FOLDER", "PATH"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -154,6 +156,7 @@ def main() -> int:
         ws, _ = common.new_project(folder)
         ws.close()
 
+        res["quiet"] = common.wait_quiet(args.quiet_wait)
         print(f"import {args.n:,} items (fresh subprocess) ...", flush=True)
         imp = run_child("import", folder, src)
         imp["db_mib"] = db_size_mib(folder)

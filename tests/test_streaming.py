@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 CHILD = r"""
-import resource, sys
+import re, sys
 from truelabel import Workspace
 ws = Workspace.init(sys.argv[1])
 p = ws.create_project("m", {"fields": [{"name": "x", "type": "text"}]})
 r = p.import_file(sys.argv[2])
-print(r.added, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM is this program's own peak (ru_maxrss would include the forking parent's)
+hwm = int(re.search(r"VmHWM:\s+(\d+)", open("/proc/self/status").read()).group(1))
+print(r.added, hwm // 1024)
 """
 
 

@@ -39,7 +39,10 @@ def _render(request: Request, template: str, *, page: str, user: User | None = N
             status_code: int = 200, **context: Any) -> HTMLResponse:
     ctx = {"page": page, "user": user, "version": __version__,
            "csrf": getattr(request.state, "csrf", None), **context}
-    return _templates().TemplateResponse(request, template, ctx, status_code=status_code)
+    response = _templates().TemplateResponse(request, template, ctx, status_code=status_code)
+    # Pages carry the session's CSRF token: never serve one from a cache after a re-login.
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 def _safe_next(target: str | None) -> str:

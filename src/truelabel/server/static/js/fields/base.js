@@ -61,17 +61,13 @@ export class TlField extends HTMLElement {
   }
 }
 
-/** Keys of choice-like options: the option's hotkey, else its position 1-9 (10 → "0"). */
+/** Keys of choice-like options: the option's hotkey, else its position 1-9 (10th: "0"). */
 export function optionKeys(options) {
-  const taken = new Set(options.map((o) => (o.hotkey || "").toLowerCase()).filter(Boolean));
-  let n = 0;
-  return options.map((o) => {
+  const hot = new Set(options.map((o) => (o.hotkey || "").toLowerCase()).filter(Boolean));
+  return options.map((o, i) => {
     if (o.hotkey) return o.hotkey.toLowerCase();
-    for (n += 1; n <= 10; n++) {
-      const k = n === 10 ? "0" : String(n);
-      if (!taken.has(k)) { taken.add(k); return k; }
-    }
-    return null;
+    const k = i < 9 ? String(i + 1) : i === 9 ? "0" : null;
+    return k && !hot.has(k) ? k : null;
   });
 }
 

@@ -89,7 +89,7 @@ const pushDraft = debounce(async (task, value) => {
 
 function onChange() {
   const task = state.task;
-  if (!task) return;
+  if (!task || state.busy) return; // a submit or skip is on its way; this task is closing
   const value = collect();
   writeLocal(task.item_id, { value, key: state.key, synced: false, at: Date.now() });
   saveState("Saving…");
@@ -167,14 +167,20 @@ function newTaskButton() {
 }
 
 function renderText(task) {
-  const box = el("task-text");
-  const hasSpans = state.fields.some((f) => f.spec.type === "spans");
-  const body = el("task-text-body");
-  if (hasSpans) { box.hidden = true; replace(body); return; }
   const data = task.data || {};
-  if (typeof data.text === "string") replace(body, h("p", { class: "text-plain" }, data.text));
-  else replace(body, h("pre", { class: "json" }, JSON.stringify(data, null, 2)));
-  box.hidden = false;
+  const shown = new Set(state.fields.filter((f) => f.spec.type === "spans").map((f) => f.spec.source || "text"));
+  const parts = [];
+  if (!shown.size) {
+    if (typeof data.text === "string") { parts.push(h("p", { class: "text-plain" }, data.text)); shown.add("text"); }
+    else { parts.push(h("pre", { class: "json" }, JSON.stringify(data, null, 2))); Object.keys(data).forEach((k) => shown.add(k)); }
+  }
+  const rest = Object.fromEntries(Object.entries(data).filter(([k]) => !shown.has(k)));
+  if (Object.keys(rest).length) {
+    parts.push(h("details", { class: "more-data" }, h("summary", {}, "More data"),
+      h("pre", { class: "json" }, JSON.stringify(rest, null, 2))));
+  }
+  replace(el("task-text-body"), parts);
+  el("task-text").hidden = parts.length === 0;
 }
 
 function buildFields(task) {
@@ -312,6 +318,10 @@ document.addEventListener("keydown", (e) => {
   if (target instanceof Element && target.closest("dialog, .topbar")) return;
   if (!state.task) {
     if (e.key === "?" && !typing) { e.preventDefault(); toggleShortcuts(); }
+    return;
+  }
+  if (state.busy) { // keys meant for the next task must not change the one being sent
+    if (e.key !== "Tab" && !["Shift", "Control", "Alt", "Meta"].includes(e.key)) e.preventDefault();
     return;
   }
   if (e.key === "Enter" && !e.shiftKey && !e.altKey) {
