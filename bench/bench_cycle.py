@@ -239,6 +239,8 @@ def main() -> int:
                     help="concurrent clients (distinct annotator users); 0 skips the phase")
     ap.add_argument("--conc-cycles", type=int, default=504,
                     help="total cycles over all concurrent clients")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes (default 1: uvicorn.run(create_app(ws)))")
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
@@ -268,10 +270,11 @@ def main() -> int:
         print(f"set-up: {res['setup']}; starting uvicorn ...", flush=True)
 
         res["quiet"] = common.wait_quiet(args.quiet_wait)
-        server = common.Server(folder, log=tmp / "server.log").start()
-        res["server"] = {"port": server.port, "pid": server.pid,
+        server = common.Server(folder, log=tmp / "server.log", workers=args.workers).start()
+        res["server"] = {"port": server.port, "pid": server.pid, "workers": args.workers,
                          "cmd": "uvicorn.run(create_app(ws), host='127.0.0.1', "
-                                "log_level='warning', access_log=False)"}
+                                "log_level='warning', access_log=False)" if args.workers == 1
+                         else f"uvicorn.run(factory, workers={args.workers}, ...)"}
         res["memory"]["server_start"] = common.read_mem(server.pid)
         phases: dict[str, dict[str, Any]] = {}
         if args.seq_cycles > 0:
@@ -365,8 +368,8 @@ def report(res: dict[str, Any]) -> None:
     for k, v in res["memory"].items():
         rows.append((f"server peak RSS @ {k}", f"{v['peak_rss_mib']} MiB",
                      f"current RSS {v['rss_mib']} MiB"))
-    common.print_table(f"truelabel next+submit over HTTP (uvicorn), N={res['n']:,}, "
-                       f"seed {res['seed']}", rows)
+    common.print_table(f"truelabel next+submit over HTTP (uvicorn, {res['server']['workers']} "
+                       f"worker(s)), N={res['n']:,}, seed {res['seed']}", rows)
 
 
 if __name__ == "__main__":

@@ -345,18 +345,25 @@ def free_port() -> int:
 
 
 class Server:
-    """``uvicorn`` over ``create_app(Workspace.open(folder))`` in a subprocess on loopback."""
+    """``uvicorn`` over ``create_app(Workspace.open(folder))`` in a subprocess on loopback.
 
-    def __init__(self, folder: Path, port: int | None = None, log: Path | None = None) -> None:
+    ``workers`` > 1 runs uvicorn's multi-process mode (an app factory, one workspace per
+    worker process); the default, 1, is the plain ``uvicorn.run(create_app(ws))``.
+    """
+
+    def __init__(self, folder: Path, port: int | None = None, log: Path | None = None,
+                 workers: int = 1) -> None:
         self.folder = folder
         self.port = port or free_port()
         self.log = log or folder.parent / "server.log"
+        self.workers = workers
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> Server:
         self._logf = open(self.log, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "common.py"), "serve", str(self.folder), str(self.port)],
+            [sys.executable, str(HERE / "common.py"), "serve", str(self.folder), str(self.port),
+             str(self.workers)],
             stdout=self._logf, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -364,6 +371,8 @@ class Server:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    if self.workers > 1:
+                        time.sleep(2.0)  # let every worker finish starting
                     return self
             except OSError:
                 time.sleep(0.05)
@@ -392,9 +401,23 @@ class Server:
         self.stop()
 
 
-def serve(folder: str, port: int) -> None:
+def app_factory():
+    """The app for uvicorn's multi-process mode (folder from ``TRUELABEL_BENCH_FOLDER``)."""
+    from truelabel import Workspace
+    from truelabel.server.app import create_app
+
+    return create_app(Workspace.open(os.environ["TRUELABEL_BENCH_FOLDER"]))
+
+
+def serve(folder: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    if workers > 1:
+        os.environ["TRUELABEL_BENCH_FOLDER"] = folder
+        sys.path.insert(0, str(HERE))
+        uvicorn.run("common:app_factory", factory=True, workers=workers, host="127.0.0.1",
+                    port=port, log_level="warning", access_log=False)
+        return
     from truelabel import Workspace
     from truelabel.server.app import create_app
 
@@ -549,12 +572,12 @@ def compare(results: Path, peer_path: Path, peer_note: str = "live run") -> dict
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "serve":
-        serve(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) == 5 else 1)
     elif len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
         compare(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:])
     else:
-        print("usage: python bench/common.py serve FOLDER PORT\n"
+        print("usage: python bench/common.py serve FOLDER PORT [WORKERS]\n"
               "       python bench/common.py compare RESULTS_DIR PEER_JSON [NOTE]",
               file=sys.stderr)
         sys.exit(2)

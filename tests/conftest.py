@@ -12,7 +12,7 @@ os.environ.setdefault("TRUELABEL_FAST_HASH", "1")  # cheap argon2id parameters f
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient
 
-from helpers import PASSWORD, SCHEMA, make_items
+from helpers import PASSWORD, SCHEMA, backend_name, make_items, open_workspace
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.domain.models import User
@@ -20,14 +20,13 @@ from truelabel.server.app import create_app
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return ["truelabel backends: sqlite (embedded)"]
+    return [f"truelabel backend: {backend_name()}"]
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
-    w = Workspace.init(tmp_path / "ws")
-    yield w
-    w.close()
+    with open_workspace(tmp_path) as w:
+        yield w
 
 
 @pytest.fixture

@@ -3,8 +3,52 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from truelabel import Workspace
+
+#: Set to a PostgreSQL URL (``postgresql+psycopg://…``) to run the suite on PostgreSQL;
+#: ``./dev test`` does this in its second pass.
+PG_URL = os.environ.get("TRUELABEL_TEST_DATABASE_URL", "")
+
+
+def backend_name() -> str:
+    if PG_URL:
+        return "postgresql (" + PG_URL.rsplit("@", 1)[-1] + ")"
+    return "sqlite (embedded)"
+
+
+@contextmanager
+def open_workspace(tmp_path: Path) -> Iterator[Workspace]:
+    """A new, empty workspace on the backend under test (a fresh schema on PostgreSQL)."""
+    if not PG_URL:
+        ws = Workspace.init(tmp_path / "ws")
+        try:
+            yield ws
+        finally:
+            ws.close()
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    ws = Workspace.open(f"{PG_URL}{sep}options=-csearch_path%3D{schema}",
+                        blob_url=str(tmp_path / "blobs"))
+    try:
+        yield ws
+    finally:
+        ws.close()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 SCHEMA: dict[str, Any] = {
     "title": "support",

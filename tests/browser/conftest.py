@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from helpers import open_workspace
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.server.app import create_app
@@ -57,11 +58,10 @@ Pick the **main** intent of the message. When in doubt, choose *question*.
 # -- the server ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    ws = Workspace.init(tmp_path_factory.mktemp("browser") / "ws")
-    for name, role in USERS.items():
-        ws.add_user(name, PASSWORD, role=role, display_name=name.capitalize())
-    yield ws
-    ws.close()
+    with open_workspace(tmp_path_factory.mktemp("browser")) as ws:  # backend under test
+        for name, role in USERS.items():
+            ws.add_user(name, PASSWORD, role=role, display_name=name.capitalize())
+        yield ws
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import (
     AnnotationInvalid,
@@ -496,29 +497,40 @@ class Project:
         clean = sch.validate_annotation(value, item)
         gv = self._guideline_id()
         now = time.time()
-        with self.db.write() as conn:
-            prior = queue.find_by_key(conn, actor.id, key)
-            if prior is not None:
-                return self._replay(prior, task_id)
-            lease = queue.check_lease(
-                conn, assignment_id=task_id, user_id=actor.id, now=now, lock=not self.db.is_sqlite
-            )
-            aid = queue.insert_annotation(
-                conn,
-                {
-                    "project_id": self.id,
-                    "item_id": lease["item_id"],
-                    "user_id": actor.id,
-                    "assignment_id": task_id,
-                    "schema_version_id": sid,
-                    "guideline_version_id": gv,
-                    "value": orjson.dumps(clean).decode(),
-                    "idempotency_key": key,
-                    "time_spent_ms": time_spent_ms,
-                    "created_at": now,
-                },
-            )
-            queue.complete(conn, assignment_id=task_id, item_id=lease["item_id"], user_id=actor.id)
+        try:
+            with self.db.write() as conn:
+                lease = queue.lock_assignment(
+                    conn, assignment_id=task_id, user_id=actor.id, lock=not self.db.is_sqlite
+                )
+                prior = queue.find_by_key(conn, actor.id, key)
+                if prior is None:
+                    queue.ensure_leased(lease, now)
+                    aid = queue.insert_annotation(
+                        conn,
+                        {
+                            "project_id": self.id,
+                            "item_id": lease["item_id"],
+                            "user_id": actor.id,
+                            "assignment_id": task_id,
+                            "schema_version_id": sid,
+                            "guideline_version_id": gv,
+                            "value": orjson.dumps(clean).decode(),
+                            "idempotency_key": key,
+                            "time_spent_ms": time_spent_ms,
+                            "created_at": now,
+                        },
+                    )
+                    queue.complete(
+                        conn, assignment_id=task_id, item_id=lease["item_id"], user_id=actor.id
+                    )
+        except IntegrityError:
+            # the same key won a race on another connection: answer with what it stored
+            with self.db.read() as conn:
+                prior = queue.find_by_key(conn, actor.id, key)
+            if prior is None:
+                raise
+        if prior is not None:
+            return self._replay(prior, task_id)
         return Annotation(aid, lease["item_id"], actor.id, clean, self._schema_version(sid), now)
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:

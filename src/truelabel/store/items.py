@@ -58,7 +58,8 @@ def browse(
     where = ["i.project_id = :p", "i.id > :after"]
     params: dict[str, Any] = {"p": project_id, "after": after_id, "limit": limit}
     if search:
-        where.append("(i.data LIKE :q ESCAPE '\\' OR i.external_id LIKE :q ESCAPE '\\')")
+        like = "ILIKE" if conn.dialect.name == "postgresql" else "LIKE"  # case-insensitive
+        where.append(f"(i.data {like} :q ESCAPE '\\' OR i.external_id {like} :q ESCAPE '\\')")
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         params["q"] = f"%{escaped}%"
     if status == "unlabeled":
@@ -115,7 +116,7 @@ def iter_export_batches(
         "SELECT a.item_id, a.id, u.username, a.value, a.created_at, sv.version, a.origin "
         "FROM annotations a JOIN users u ON u.id = a.user_id "
         "JOIN schema_versions sv ON sv.id = a.schema_version_id "
-        "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi AND a.is_current = 1 "
+        "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi AND a.is_current = TRUE "
         "ORDER BY a.item_id, a.id"
     )
     last = 0
@@ -142,7 +143,7 @@ def item_annotations(
             "a.assignment_id FROM annotations a JOIN users u ON u.id = a.user_id "
             "JOIN schema_versions sv ON sv.id = a.schema_version_id "
             "WHERE a.item_id = :i AND a.project_id = :p"
-            + (" AND a.is_current = 1" if current_only else "")
+            + (" AND a.is_current = TRUE" if current_only else "")
             + " ORDER BY a.id"
         ),
         {"i": item_id, "p": project_id},

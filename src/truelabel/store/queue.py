@@ -13,21 +13,24 @@ from sqlalchemy import Connection, text
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
 
-_EXPIRED = text(
-    "SELECT id, item_id FROM assignments "
-    "WHERE status = 'leased' AND lease_expires_at < :now LIMIT 1000"
-)
-
 
 def expire_leases(conn: Connection, now: float) -> int:
-    """Return abandoned work to the pool: leases past their expiry become ``expired``."""
-    rows = conn.execute(_EXPIRED, {"now": now}).all()
+    """Return abandoned work to the pool: leases past their expiry become ``expired``.
+
+    The status change and the counter update see the same rows, so two concurrent sweeps
+    never return one slot twice (the second one's UPDATE skips rows already expired).
+    """
+    lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
+    rows = conn.execute(
+        text(
+            "UPDATE assignments SET status = 'expired' WHERE status = 'leased' AND id IN "
+            "(SELECT id FROM assignments WHERE status = 'leased' AND lease_expires_at < :now "
+            f"LIMIT 1000{lock}) RETURNING item_id"
+        ),
+        {"now": now},
+    ).all()
     if not rows:
         return 0
-    conn.execute(
-        text("UPDATE assignments SET status = 'expired' WHERE id = :id AND status = 'leased'"),
-        [{"id": r.id} for r in rows],
-    )
     conn.execute(
         text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :item_id"),
         [{"item_id": r.item_id} for r in rows],
@@ -173,8 +176,9 @@ def take_item(
             f"Item {item_id} was already {existing.status} by this user; "
             "edit the existing annotation instead."
         )
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     taken = conn.execute(
-        text("SELECT n_taken FROM items WHERE id = :i"), {"i": item_id}
+        text(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
     ).scalar_one()
     if taken >= overlap:
         raise Conflict(
@@ -196,8 +200,9 @@ def take_item(
 
 def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) -> None:
     """End a lease without an annotation (``skipped``), returning the slot to the pool."""
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     a = conn.execute(
-        text("SELECT id, item_id, status FROM assignments WHERE id = :id AND user_id = :u"),
+        text(f"SELECT id, item_id, status FROM assignments WHERE id = :id AND user_id = :u{lock}"),
         {"id": assignment_id, "u": user_id},
     ).first()
     if a is None:
@@ -224,9 +229,10 @@ def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | No
     return dict(row._mapping) if row else None
 
 
-def check_lease(
-    conn: Connection, *, assignment_id: int, user_id: int, now: float, lock: bool = False
+def lock_assignment(
+    conn: Connection, *, assignment_id: int, user_id: int, lock: bool = False
 ) -> dict[str, Any]:
+    """The caller's assignment, row-locked on PostgreSQL so racing submits queue up."""
     row = conn.execute(
         text(
             "SELECT id, item_id, project_id, status, lease_expires_at FROM assignments "
@@ -236,18 +242,23 @@ def check_lease(
     ).first()
     if row is None:
         raise NotFound(f"No task {assignment_id} for you. Ask for the next task.")
-    if row.status == "submitted":
+    return dict(row._mapping)
+
+
+def ensure_leased(row: dict[str, Any], now: float) -> None:
+    """Raise unless ``row`` (from :func:`lock_assignment`) is a live lease."""
+    if row["status"] == "submitted":
         raise Conflict(
-            f"Task {assignment_id} was already submitted with another key; "
+            f"Task {row['id']} was already submitted with another key; "
             "edit that annotation instead of submitting again."
         )
-    if row.status != "leased" or row.lease_expires_at is None or row.lease_expires_at <= now:
+    expires = row["lease_expires_at"]
+    if row["status"] != "leased" or expires is None or expires <= now:
         raise LeaseExpired(
-            f"The lease on task {assignment_id} has expired and the item went back to the "
+            f"The lease on task {row['id']} has expired and the item went back to the "
             "pool; your draft is kept. Ask for the next task to continue.",
-            assignment_id=assignment_id,
+            assignment_id=row["id"],
         )
-    return dict(row._mapping)
 
 
 def insert_annotation(conn: Connection, values: dict[str, Any]) -> int:
@@ -275,7 +286,7 @@ def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int
 def supersede(conn: Connection, *, old_id: int, values: dict[str, Any]) -> int:
     """Append a new annotation that replaces ``old_id``; 409 if ``old_id`` is not current."""
     cur = conn.execute(
-        text("UPDATE annotations SET is_current = 0 WHERE id = :id AND is_current = 1"),
+        text("UPDATE annotations SET is_current = FALSE WHERE id = :id AND is_current = TRUE"),
         {"id": old_id},
     )
     if cur.rowcount != 1:

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 
 metadata = MetaData()
@@ -39,7 +41,7 @@ users = Table(
     Column("display_name", String(200), nullable=False, server_default=""),
     Column("password_hash", String(200), nullable=False),
     Column("role", String(20), nullable=False, server_default="annotator"),
-    Column("disabled", Boolean, nullable=False, server_default=text("0")),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
     Column("created_at", Float, nullable=False),
 )
 
@@ -62,7 +64,7 @@ api_tokens = Table(
     Column("name", String(200), nullable=False, server_default=""),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
-    Column("revoked", Boolean, nullable=False, server_default=text("0")),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
 )
 
 projects = Table(
@@ -194,7 +196,7 @@ annotations = Table(
     Column("value", Text, nullable=False),
     Column("idempotency_key", String(100), nullable=False),
     Column("supersedes_id", Integer, unique=True),
-    Column("is_current", Boolean, nullable=False, server_default=text("1")),
+    Column("is_current", Boolean, nullable=False, server_default=true()),
     Column("origin", String(100), nullable=False, server_default="human"),
     Column("time_spent_ms", Integer),
     Column("created_at", Float, nullable=False),

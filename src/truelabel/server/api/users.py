@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from truelabel.domain.errors import Forbidden
+from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import User
 
 from ..auth import SESSION_COOKIE, current_user
@@ -65,9 +65,15 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]
 
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response) -> None:
+    """End the session. A live session must send its CSRF token (no cross-site logout)."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        workspace(request).end_session(token)
+        try:
+            current_user(request)  # raises Forbidden without the right CSRF header
+        except AuthError:
+            pass  # already ended: just clear the cookie
+        else:
+            workspace(request).end_session(token)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
