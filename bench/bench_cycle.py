@@ -176,6 +176,40 @@ def run_phase(port: int, tokens: dict[str, str], total: int, seed: int, run_id: 
     }
 
 
+def clean_phase(args: argparse.Namespace, port: int, tokens: dict[str, str], total: int,
+                seed: int, run_id: str, server_pid: int) -> dict[str, Any]:
+    """``run_phase``, repeated (up to ``--retries`` times) while other processes on this
+    shared machine took more than ``--max-others`` cores during it; keeps the cleanest run.
+
+    Every attempt's submits stay in the store and are counted by the integrity check.
+    """
+    attempts: list[dict[str, Any]] = []
+    for k in range(args.retries + 1):
+        if k:
+            common.wait_quiet(args.quiet_wait)
+        ph = run_phase(port, tokens, total, seed + 100_000 * k, f"{run_id}a{k}", server_pid)
+        attempts.append(ph)
+        others = ph["cpu"].get("other_processes_cores", 0.0)
+        print(f"  attempt {k + 1}: {ph['cycles_per_s']} cycles/s, cycle p99 "
+              f"{ph['cycle'].get('p99_ms')} ms, other processes {others} cores", flush=True)
+        if others <= args.max_others or ph["no_task_204"]:
+            break
+    best = min(attempts, key=lambda a: a["cpu"].get("other_processes_cores", 0.0))
+    best["attempts"] = [{"cycles_per_s": a["cycles_per_s"], "ok_cycles": a["ok_cycles"],
+                         "cycle_p99_ms": a["cycle"].get("p99_ms"),
+                         "other_processes_cores": a["cpu"].get("other_processes_cores"),
+                         "kept": a is best} for a in attempts]
+    for a in attempts:
+        if a is not best:
+            best["_annotation_ids"] += a["_annotation_ids"]
+            best["_discarded_ok_cycles"] = best.get("_discarded_ok_cycles", 0) + a["ok_cycles"]
+            for it, names in a["shared_item_examples"].items():
+                best["shared_item_examples"].setdefault(it, names)
+            best["items_served_to_more_than_one_client"] += a[
+                "items_served_to_more_than_one_client"]
+    return best
+
+
 def integrity(folder: Path, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Cross-check the store against what the clients saw (through the library)."""
     from sqlalchemy import text
@@ -244,6 +278,10 @@ def main() -> int:
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="repeat a phase up to this many times if other processes were busy")
+    ap.add_argument("--max-others", type=float, default=0.3,
+                    help="cores other processes may use during a phase before it is repeated")
     ap.add_argument("--quiet-wait", type=float, default=180.0,
                     help="wait up to this many seconds for other processes to go idle first")
     args = ap.parse_args()
@@ -279,16 +317,16 @@ def main() -> int:
         phases: dict[str, dict[str, Any]] = {}
         if args.seq_cycles > 0:
             print(f"seq: {args.seq_cycles} cycles, 1 client ...", flush=True)
-            phases["seq"] = run_phase(server.port, {"seq": tokens["seq"]}, args.seq_cycles,
-                                      args.seed, run_id, server.pid)
+            phases["seq"] = clean_phase(args, server.port, {"seq": tokens["seq"]},
+                                        args.seq_cycles, args.seed, run_id, server.pid)
             res["memory"]["after_seq"] = common.read_mem(server.pid)
             print(f"seq: {phases['seq']['cycles_per_s']} cycles/s, "
                   f"cycle p99 {phases['seq']['cycle'].get('p99_ms')} ms", flush=True)
         if args.clients > 0 and args.conc_cycles > 0:
             print(f"conc: {args.conc_cycles} cycles, {args.clients} clients ...", flush=True)
             conc_tokens = {n: tokens[n] for n in names[1:]}
-            phases["conc"] = run_phase(server.port, conc_tokens, args.conc_cycles,
-                                       args.seed + 1000, run_id, server.pid)
+            phases["conc"] = clean_phase(args, server.port, conc_tokens, args.conc_cycles,
+                                         args.seed + 1000, run_id, server.pid)
             res["memory"]["after_conc"] = common.read_mem(server.pid)
             print(f"conc: {phases['conc']['cycles_per_s']} cycles/s, "
                   f"cycle p99 {phases['conc']['cycle'].get('p99_ms')} ms", flush=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -85,9 +86,39 @@ def child_export(folder: str, path: str) -> dict:
 
 
 def run_child(step: str, folder: Path, path: Path) -> dict:
+    """One step in a fresh interpreter; also how busy the rest of the machine was meanwhile."""
+    a = common.cpu_snapshot(None)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, __file__, "--child", step, str(folder), str(path)],
                          check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b = common.cpu_snapshot(None)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    wall = b["wall"] - a["wall"]
+    machine = common.cpu_usage(a, b).get("machine_cores_busy", 0.0)
+    child = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / wall
+    res["other_processes_cores"] = round(max(0.0, machine - child), 2)
+    return res
+
+
+def clean_child(args: argparse.Namespace, step: str, make_folder, path: Path) -> dict:
+    """``run_child``, repeated while other processes were busy (kept: the cleanest run)."""
+    attempts = []
+    for k in range(args.retries + 1):
+        if k:
+            common.wait_quiet(args.quiet_wait)
+        folder = make_folder(k)
+        r = run_child(step, folder, path)
+        r["folder"] = str(folder)
+        attempts.append(r)
+        print(f"  attempt {k + 1}: {r['seconds']} s, other processes "
+              f"{r['other_processes_cores']} cores", flush=True)
+        if r["other_processes_cores"] <= args.max_others:
+            break
+    best = min(attempts, key=lambda a: a["other_processes_cores"])
+    best["attempts"] = [{"seconds": a["seconds"], "other_processes_cores":
+                         a["other_processes_cores"], "kept": a is best} for a in attempts]
+    return best
 
 
 # --------------------------------------------------------------------------- checks
@@ -132,6 +163,10 @@ def main() -> int:
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="repeat a step up to this many times if other processes were busy")
+    ap.add_argument("--max-others", type=float, default=0.3,
+                    help="cores other processes may use during a step before it is repeated")
     ap.add_argument("--quiet-wait", type=float, default=180.0,
                     help="wait up to this many seconds for other processes to go idle first")
     ap.add_argument("--child", nargs=3, metavar=("STEP", "FOLDER", "PATH"),
@@ -152,13 +187,19 @@ def main() -> int:
         src, gen = common.items_file(args.n, args.seed, tmp, args.data_cache)
         res["data"] = gen
         print(f"data: {src} ({gen})", flush=True)
-        folder = tmp / "ws"
-        ws, _ = common.new_project(folder)
-        ws.close()
+        def fresh_workspace(k: int) -> Path:
+            folder = tmp / f"ws{k}"
+            ws, _ = common.new_project(folder)
+            ws.close()
+            return folder
 
         res["quiet"] = common.wait_quiet(args.quiet_wait)
         print(f"import {args.n:,} items (fresh subprocess) ...", flush=True)
-        imp = run_child("import", folder, src)
+        imp = clean_child(args, "import", fresh_workspace, src)
+        folder = Path(imp.pop("folder"))
+        for other in tmp.glob("ws*"):
+            if other != folder:
+                shutil.rmtree(other)
         imp["db_mib"] = db_size_mib(folder)
         res["import"] = imp
         print(f"import: {imp}", flush=True)
@@ -176,7 +217,8 @@ def main() -> int:
             for fmt in [f.strip() for f in args.formats.split(",") if f.strip()]:
                 path = tmp / f"export.{fmt}"
                 print(f"export {fmt} (fresh subprocess) ...", flush=True)
-                ex = run_child("export", folder, path)
+                ex = clean_child(args, "export", lambda _k: folder, path)
+                ex.pop("folder")
                 ex["check"] = check_export(path, fmt, args.n)
                 path.unlink()
                 res["export"][fmt] = ex

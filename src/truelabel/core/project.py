@@ -32,12 +32,13 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 
 from . import transfer
+from .qa import QualityMixin
 from .workspace import Workspace
 
 _MAX_KEY = 100
 
 
-class Project:
+class Project(QualityMixin):
     """One labeling project inside a :class:`Workspace`."""
 
     def __init__(self, workspace: Workspace, project_id: int) -> None:
@@ -386,6 +387,11 @@ class Project:
         """Lease the next item to ``actor`` (their open lease first). None when done."""
         self.require(actor, "task.work")
         p = self._settings()
+        wants_gold = False
+        if self.workflow().gold_rate > 0:
+            with self.db.read() as conn:
+                n = queue.count_assignments(conn, project_id=self.id, user_id=actor.id)
+            wants_gold = self._wants_gold(actor, n)
         with self.db.write() as conn:
             lease = queue.claim(
                 conn,
@@ -395,6 +401,7 @@ class Project:
                 lease_seconds=p["lease_seconds"],
                 now=time.time(),
                 skip_locked=not self.db.is_sqlite,
+                want_gold=wants_gold,
             )
         return self._task(lease, actor) if lease else None
 
@@ -443,6 +450,7 @@ class Project:
             data=orjson.loads(item["data"]),
             external_id=item["external_id"],
             draft=orjson.loads(draft) if draft else None,
+            review_comments=self.review_comments(lease["item_id"], actor),
         )
 
     def skip(self, task_id: int, actor: User) -> None:
@@ -531,7 +539,16 @@ class Project:
                 raise
         if prior is not None:
             return self._replay(prior, task_id)
-        return Annotation(aid, lease["item_id"], actor.id, clean, self._schema_version(sid), now)
+        self.after_submit(lease["item_id"])
+        return Annotation(
+            aid,
+            lease["item_id"],
+            actor.id,
+            clean,
+            self._schema_version(sid),
+            now,
+            feedback=self.gold_feedback(lease["item_id"], clean),
+        )
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
         if task_id is not None and prior["assignment_id"] not in (task_id, None):

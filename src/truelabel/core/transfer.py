@@ -150,12 +150,12 @@ def run_export(
         with os.fdopen(fd, "wb") as fh:
             writer = writer_for(fmt, fh)
             with db.read() as conn:
-                for items, anns in item_store.iter_export_batches(
+                for batch in item_store.iter_export_batches(
                     conn, project_id, only_labeled=only_labeled
                 ):
-                    writer.write(items, anns)
-                    n_items += len(items)
-                    n_anns += len(anns)
+                    writer.write(batch)
+                    n_items += len(batch.items)
+                    n_anns += len(batch.annotations)
                     if progress is not None:
                         progress(n_items, total)
             writer.close()

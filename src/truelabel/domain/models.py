@@ -31,6 +31,8 @@ class Task:
     data: dict[str, Any]
     external_id: str | None = None
     draft: dict[str, Any] | None = None
+    #: Reviewers' reasons when this user's earlier work on the item was rejected.
+    review_comments: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -43,6 +45,8 @@ class Annotation:
     created_at: float
     supersedes_id: int | None = None
     replayed: bool = False
+    #: Gold feedback in training rounds: {"correct", "expected", "wrong_fields"}.
+    feedback: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -49,16 +49,25 @@ def parquet_schema() -> Any:
             ("external_id", pa.string()),
             ("data", pa.string()),
             ("annotations", pa.list_(annotation_type())),
+            ("ground_truth", pa.string()),
+            ("gold", pa.string()),
         ],
         metadata={
             b"truelabel.format": b"items-with-annotations/1",
-            b"truelabel.note": b"data and annotations.value hold JSON text",
+            b"truelabel.note": b"data, annotations.value, ground_truth and gold hold JSON text",
         },
     )
 
 
+class Batch(Protocol):
+    items: Sequence[ItemT]
+    annotations: Sequence[AnnT]
+    ground_truth: Sequence[tuple[Any, ...]]
+    gold: dict[int, str]
+
+
 class Writer(Protocol):
-    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None: ...
+    def write(self, batch: Batch) -> None: ...
     def close(self) -> None: ...
 
 
@@ -72,7 +81,9 @@ class JsonlWriter:
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
 
-    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None:
+    def write(self, batch: Batch) -> None:
+        items, anns = batch.items, batch.annotations
+        truth = _truth_json(batch.ground_truth)
         by_item: dict[int, list[str]] = {}
         for item_id, aid, who, value, created, sv, origin in anns:
             by_item.setdefault(item_id, []).append(
@@ -101,8 +112,10 @@ class ParquetWriter:
         self._ann_fields = list(self._schema.field("annotations").type.value_type)
         self._w = pq.ParquetWriter(fh, self._schema, compression="zstd")
 
-    def write(self, items: Sequence[ItemT], anns: Sequence[AnnT]) -> None:
+    def write(self, batch: Batch) -> None:
         pa, _ = _arrow()
+        items, anns = batch.items, batch.annotations
+        truth = _truth_json(batch.ground_truth)
         ids = [r[0] for r in items]
         # offsets: annotations are sorted by item id, items too
         counts: dict[int, int] = {}
@@ -132,6 +145,8 @@ class ParquetWriter:
                 pa.array([r[1] for r in items], pa.string()),
                 pa.array([r[2] for r in items], pa.string()),
                 lists,
+                pa.array([truth.get(i) for i in ids], pa.string()),
+                pa.array([batch.gold.get(i) for i in ids], pa.string()),
             ],
             schema=self._schema,
         )
@@ -156,3 +171,14 @@ def writer_for(fmt: str, fh: IO[bytes]) -> Writer:
             known=sorted(WRITERS),
         ) from None
     return cls(fh)
+
+
+def _truth_json(rows: Sequence[tuple[Any, ...]]) -> dict[int, str]:
+    """item id → ``{"field": {"value", "confidence", "method"}}`` as JSON text."""
+    out: dict[int, list[str]] = {}
+    for item_id, field, value, conf, method in rows:
+        out.setdefault(item_id, []).append(
+            f'{_q(field)}:{{"value":{value},"confidence":{"null" if conf is None else conf!r},'
+            f'"method":{_q(method)}}}'
+        )
+    return {k: "{" + ",".join(v) + "}" for k, v in out.items()}

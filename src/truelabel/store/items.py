@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -100,12 +101,10 @@ def counts(conn: Connection, project_id: int) -> dict[str, int]:
 
 def iter_export_batches(
     conn: Connection, project_id: int, *, batch_size: int = 50_000, only_labeled: bool = False
-) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
-    """Yield (items, annotations) per batch of items, in item id order.
+) -> Iterator[ExportBatch]:
+    """Yield one :class:`ExportBatch` per ``batch_size`` items, in item id order.
 
-    items: (id, external_id, data JSON); annotations: (item_id, id, annotator, value JSON,
-    created_at, schema_version, origin), current annotations only, sorted by item then id.
-    Keyset pagination keeps each batch a bounded, indexed range scan.
+    Keyset pagination keeps each query a bounded, indexed range scan.
     """
     labeled = " AND n_done > 0" if only_labeled else ""
     item_sql = text(
@@ -116,8 +115,15 @@ def iter_export_batches(
         "SELECT a.item_id, a.id, u.username, a.value, a.created_at, sv.version, a.origin "
         "FROM annotations a JOIN users u ON u.id = a.user_id "
         "JOIN schema_versions sv ON sv.id = a.schema_version_id "
-        "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi AND a.is_current = TRUE "
-        "ORDER BY a.item_id, a.id"
+        "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi "
+        "AND a.is_current = TRUE ORDER BY a.item_id, a.id"
+    )
+    gt_sql = text(
+        "SELECT item_id, field, value, confidence, method FROM ground_truth "
+        "WHERE project_id = :p AND item_id > :lo AND item_id <= :hi ORDER BY item_id, field"
+    )
+    gold_sql = text(
+        "SELECT item_id, value FROM gold WHERE project_id = :p AND item_id > :lo AND item_id <= :hi"
     )
     last = 0
     while True:
@@ -127,10 +133,26 @@ def iter_export_batches(
         ]
         if not rows:
             return
-        hi = rows[-1][0]
-        anns = [tuple(r) for r in conn.execute(ann_sql, {"p": project_id, "lo": last, "hi": hi})]
-        yield rows, anns
-        last = hi
+        rng = {"p": project_id, "lo": last, "hi": rows[-1][0]}
+        yield ExportBatch(
+            items=rows,
+            annotations=[tuple(r) for r in conn.execute(ann_sql, rng)],
+            ground_truth=[tuple(r) for r in conn.execute(gt_sql, rng)],
+            gold={int(r[0]): r[1] for r in conn.execute(gold_sql, rng)},
+        )
+        last = rows[-1][0]
+
+
+@dataclass(slots=True)
+class ExportBatch:
+    """items: (id, external_id, data JSON); annotations: (item_id, id, annotator, value JSON,
+    created_at, schema_version, origin), current only, by item then id; ground_truth:
+    (item_id, field, value JSON, confidence, method); gold: item id → answer JSON."""
+
+    items: list[tuple[Any, ...]]
+    annotations: list[tuple[Any, ...]]
+    ground_truth: list[tuple[Any, ...]]
+    gold: dict[int, str]
 
 
 def item_annotations(

@@ -31,11 +31,14 @@ def expire_leases(conn: Connection, now: float) -> int:
     ).all()
     if not rows:
         return 0
-    conn.execute(
-        text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :item_id"),
-        [{"item_id": r.item_id} for r in rows],
-    )
+    conn.execute(_RETURN_SLOT, [{"i": r.item_id} for r in rows])
     return len(rows)
+
+
+#: Give an item's slot back to the pool (gold items are outside the pool: untouched).
+_RETURN_SLOT = text(
+    "UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i AND is_gold = FALSE"
+)
 
 
 def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
@@ -69,8 +72,10 @@ def claim(
     lease_seconds: float,
     now: float,
     skip_locked: bool = False,
+    want_gold: bool = False,
 ) -> dict[str, Any] | None:
-    """Lease the next item for ``user_id``: their open lease, a pre-assigned item, or the pool."""
+    """Lease the next item for ``user_id``: their open lease, a pre-assigned item, a gold item
+    (when ``want_gold``), or the pool."""
     expire_leases(conn, now)
     lease = current_lease(conn, project_id, user_id, now)
     if lease:
@@ -89,12 +94,31 @@ def claim(
             {"e": expires, "id": queued.id},
         )
         return _lease_row(conn, queued.id)
+    if want_gold:
+        gold_item = conn.execute(
+            text(
+                "SELECT g.item_id FROM gold g WHERE g.project_id = :p AND NOT EXISTS "
+                "(SELECT 1 FROM assignments a WHERE a.item_id = g.item_id AND a.user_id = :u) "
+                "ORDER BY g.item_id LIMIT 1"
+            ),
+            {"p": project_id, "u": user_id},
+        ).first()
+        if gold_item is not None:
+            aid = conn.execute(
+                text(
+                    "INSERT INTO assignments (project_id, item_id, user_id, status, "
+                    "lease_expires_at, created_at) VALUES (:p, :i, :u, 'leased', :e, :now) "
+                    "RETURNING id"
+                ),
+                {"p": project_id, "i": gold_item.item_id, "u": user_id, "e": expires, "now": now},
+            ).scalar_one()
+            return _lease_row(conn, aid)
     lock = " FOR UPDATE OF i SKIP LOCKED" if skip_locked else ""
     cand = conn.execute(
         text(
             "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
             "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-            "AND a.user_id = :u AND a.status <> 'expired') "
+            "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
             f"ORDER BY i.id LIMIT 1{lock}"
         ),
         {"p": project_id, "u": user_id},
@@ -130,7 +154,7 @@ def _take(
             "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
             "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
             "lease_expires_at = excluded.lease_expires_at "
-            "WHERE assignments.status = 'expired' RETURNING id"
+            "WHERE assignments.status IN ('expired', 'rejected') RETURNING id"
         ),
         {"p": project_id, "i": item_id, "u": user_id, "s": status, "e": expires, "now": now},
     ).scalar()
@@ -139,7 +163,9 @@ def _take(
     conn.execute(
         text(
             "UPDATE items SET n_taken = n_taken + 1, "
-            "open = CASE WHEN n_taken + 1 >= :k THEN 0 ELSE 1 END WHERE id = :i"
+            "open = CASE WHEN is_gold = TRUE OR n_taken + 1 >= COALESCE(target, :k) "
+            "THEN 0 ELSE 1 END "
+            "WHERE id = :i"
         ),
         {"k": overlap, "i": item_id},
     )
@@ -180,7 +206,7 @@ def take_item(
     taken = conn.execute(
         text(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
     ).scalar_one()
-    if taken >= overlap:
+    if taken >= overlap and not is_gold_item(conn, item_id):
         raise Conflict(
             f"Item {item_id} already has {taken} of {overlap} annotators; "
             "raise the project's overlap to add more."
@@ -213,9 +239,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
         text("UPDATE assignments SET status = :s, lease_expires_at = NULL WHERE id = :id"),
         {"s": status, "id": assignment_id},
     )
-    conn.execute(
-        text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i"), {"i": a.item_id}
-    )
+    conn.execute(_RETURN_SLOT, {"i": a.item_id})
 
 
 def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
@@ -276,7 +300,10 @@ def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int
         text("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id"),
         {"id": assignment_id},
     )
-    conn.execute(text("UPDATE items SET n_done = n_done + 1 WHERE id = :i"), {"i": item_id})
+    conn.execute(
+        text("UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE"),
+        {"i": item_id},
+    )
     conn.execute(
         text("DELETE FROM drafts WHERE user_id = :u AND item_id = :i"),
         {"u": user_id, "i": item_id},
@@ -353,3 +380,54 @@ def get_task(
         {"id": task_id, "u": user_id, "p": project_id},
     ).first()
     return dict(row._mapping) if row else None
+
+
+def is_gold_item(conn: Connection, item_id: int) -> bool:
+    return bool(
+        conn.execute(text("SELECT is_gold FROM items WHERE id = :i"), {"i": item_id}).scalar()
+    )
+
+
+def reject(conn: Connection, *, annotation_id: int) -> None:
+    """Send a rejected annotation's item back to the queue (any annotator may take it)."""
+    row = conn.execute(
+        text("SELECT item_id, assignment_id FROM annotations WHERE id = :id"),
+        {"id": annotation_id},
+    ).one()
+    conn.execute(
+        text("UPDATE annotations SET is_current = FALSE WHERE id = :id"), {"id": annotation_id}
+    )
+    if row.assignment_id is not None:
+        conn.execute(
+            text(
+                "UPDATE assignments SET status = 'rejected', lease_expires_at = NULL WHERE id = :id"
+            ),
+            {"id": row.assignment_id},
+        )
+    conn.execute(
+        text(
+            "UPDATE items SET n_taken = n_taken - 1, n_done = n_done - 1, open = 1 "
+            "WHERE id = :i AND is_gold = FALSE"
+        ),
+        {"i": row.item_id},
+    )
+
+
+def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
+    """Adaptive overlap: the item wants ``target`` annotators now."""
+    conn.execute(
+        text(
+            "UPDATE items SET target = :t, open = CASE WHEN n_taken < :t THEN 1 ELSE 0 END "
+            "WHERE id = :i AND is_gold = FALSE"
+        ),
+        {"t": target, "i": item_id},
+    )
+
+
+def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int:
+    return int(
+        conn.execute(
+            text("SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u"),
+            {"p": project_id, "u": user_id},
+        ).scalar_one()
+    )

@@ -137,6 +137,10 @@ items = Table(
     Column("n_taken", Integer, nullable=False, server_default=text("0")),
     Column("n_done", Integer, nullable=False, server_default=text("0")),
     Column("open", Integer, nullable=False, server_default=text("1")),
+    # 0002: gold items are handed out by the gold rate, outside the pool; ``target`` is the
+    # item's own overlap when adaptive overlap raised it (NULL: the project's overlap)
+    Column("is_gold", Boolean, nullable=False, server_default=false()),
+    Column("target", Integer),
     Index(
         "ux_items_external",
         "project_id",
@@ -240,4 +244,72 @@ audit_log = Table(
     Column("object_type", String(40), nullable=False),
     Column("object_id", String(100)),
     Column("detail", Text),
+)
+
+
+# -- 0002: quality assurance ---------------------------------------------------------------
+
+gold = Table(
+    "gold",
+    metadata,
+    Column("item_id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False, index=True),
+    Column("value", Text, nullable=False),
+    Column("source", Text, nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("annotation_id", Integer, nullable=False),
+    Column("stage", Integer, nullable=False),
+    Column("reviewer_id", Integer, nullable=False),
+    Column("decision", String(10), nullable=False),  # accept | reject | correct
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("correction_id", Integer),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("annotation_id", "stage", name="ux_review_stage"),
+    Index("ix_reviews_project", "project_id", "stage"),
+)
+
+adjudications = Table(
+    "adjudications",
+    metadata,
+    Column("item_id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False, index=True),
+    Column("status", String(10), nullable=False),  # open | decided
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("decided_by", Integer),
+    Column("decided_at", Float),
+    Column("value", Text),
+    Column("comment", Text, nullable=False, server_default=""),
+)
+
+ground_truth = Table(
+    "ground_truth",
+    metadata,
+    Column("item_id", Integer, primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("project_id", Integer, nullable=False, index=True),
+    Column("value", Text, nullable=False),
+    Column("confidence", Float),
+    Column("method", String(40), nullable=False),
+    Column("contributors", Text, nullable=False, server_default="[]"),
+    Column("computed_at", Float, nullable=False),
+)
+
+signoffs = Table(
+    "signoffs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False, index=True),
+    Column("user_id", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("evidence", Text, nullable=False),
 )

@@ -1,0 +1,275 @@
+"""The quality report: progress, agreement with intervals, scorecards, confusion, hot spots."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter, defaultdict
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+from truelabel import quality as q
+from truelabel.domain.fields import FieldSpec, RatingField, SpansField
+from truelabel.domain.models import User
+from truelabel.store import qa as qa_store
+
+from .qa import _CATEGORICAL, label_of, wilson
+
+if TYPE_CHECKING:
+    from .project import Project
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else round(x, 4)
+
+
+def field_agreement(
+    f: FieldSpec,
+    anns: list[dict[str, Any]],
+    *,
+    slices: dict[str, dict],
+    n_resamples: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Agreement for one field over non-gold items, with a bootstrap CI and breakdowns."""
+    rows = [a for a in anns if not a["is_gold"] and f.name in a["value"]]
+    if isinstance(f, SpansField):
+        docs: dict[int, dict[str, list]] = defaultdict(dict)
+        texts: dict[int, int] = {}
+        for a in rows:
+            docs[a["item_id"]][a["username"]] = [
+                (s["start"], s["end"], s["label"]) for s in a["value"][f.name]
+            ]
+            texts[a["item_id"]] = max(
+                [texts.get(a["item_id"], 0)] + [s["end"] for s in a["value"][f.name]]
+            )
+        multi = [d for d in docs.values() if len(d) > 1]
+        if not multi:
+            return {"type": f.type, "error": "needs items labelled by two or more annotators"}
+        exact = q.span_f1(multi, match="exact")
+        overlap = q.span_f1(multi, match="overlap")
+        ua = []
+        for item, d in docs.items():
+            if len(d) > 1 and texts[item] > 0:
+                try:
+                    ua.append(q.unitizing_alpha(d, length=texts[item]).alpha)
+                except q.QualityError:
+                    continue
+        ua = [x for x in ua if x is not None and not math.isnan(x)]
+        return {
+            "type": f.type,
+            "metric": "span F1 (pairwise, micro)",
+            "f1_exact": _num(exact.f1),
+            "f1_overlap": _num(overlap.f1),
+            "unitizing_alpha_mean": _num(sum(ua) / len(ua)) if ua else None,
+            "per_label": {str(k): _num(v.f1) for k, v in exact.per_label.items()},
+            "documents": len(multi),
+        }
+    if not isinstance(f, _CATEGORICAL):
+        return {"type": f.type, "error": f"no agreement measure yet for field type {f.type!r}"}
+    if not rows:
+        return {"type": f.type, "error": "no labels yet"}
+    ratings = q.encode_ratings(
+        [a["item_id"] for a in rows],
+        [a["username"] for a in rows],
+        [label_of(f, a["value"][f.name]) for a in rows],
+    )
+    level = "ordinal" if isinstance(f, RatingField) else "nominal"
+    out: dict[str, Any] = {
+        "type": f.type,
+        "metric": f"Krippendorff's alpha ({level})",
+        "level": level,
+        "labels": len(rows),
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ci = q.krippendorff_alpha_ci(ratings, level=level, n_resamples=n_resamples, seed=seed)
+            out.update(
+                alpha=_num(ci.estimate),
+                ci_low=_num(ci.low),
+                ci_high=_num(ci.high),
+                percent_agreement=_num(q.percent_agreement(ratings)),
+            )
+            out["per_label"] = {
+                str(k): _num(v.value) for k, v in q.per_label_agreement(ratings).items()
+            }
+            out["pairs"] = [
+                {
+                    "a": str(p.annotator_a),
+                    "b": str(p.annotator_b),
+                    "n": int(p.n_units),
+                    "kappa": _num(p.value),
+                }
+                for p in q.pairwise_agreement(ratings)
+            ]
+            for key, mapping in slices.items():
+                per = q.slice_agreement(
+                    ratings, {i: mapping.get(i) for i in ratings.units.tolist()}
+                )
+                out.setdefault("slices", {})[key] = {str(k): _num(v.value) for k, v in per.items()}
+    except q.QualityError as exc:
+        out["error"] = str(exc)
+    return out
+
+
+def quality_report(
+    project: Project, *, actor: User | None = None, n_resamples: int = 500
+) -> dict[str, Any]:
+    """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data."""
+    project.require(actor, "quality.read")
+    _, schema = project.schema()
+    wf = project.workflow()
+    anns, gold = project._long_format()
+    with project.db.read() as conn:
+        reviews = qa_store.review_counts(conn, project.id)
+        adjud = qa_store.adjudication_counts(conn, project.id)
+        gt_rows = qa_store.ground_truth(conn, project.id)
+    truth: dict[tuple[int, str], Any] = {}
+    for r in gt_rows:
+        import orjson
+
+        truth[(int(r["item_id"]), r["field"])] = orjson.loads(r["value"])
+    slices: dict[str, dict] = {}
+    if wf.slice_keys:
+        item_ids = {a["item_id"] for a in anns}
+        for key in wf.slice_keys:
+            slices[key] = {i: (project._item_data(i) or {}).get(key) for i in item_ids}
+    fields = {
+        f.name: field_agreement(f, anns, slices=slices, n_resamples=n_resamples)
+        for f in schema.fields
+    }
+    cat_fields = [f for f in schema.fields if isinstance(f, _CATEGORICAL)]
+    # majority vote where no stored ground truth exists yet
+    for f in cat_fields:
+        votes: dict[int, Counter] = defaultdict(Counter)
+        for a in anns:
+            if f.name in a["value"] and not a["is_gold"]:
+                votes[a["item_id"]][label_of(f, a["value"][f.name])] += 1
+        for item, c in votes.items():
+            if (item, f.name) not in truth:
+                top = sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))[0][0]
+                truth[(item, f.name)] = (
+                    top if not isinstance(top, str) or "|" not in top else top.split("|")
+                )
+    cards = scorecards(anns, gold, truth, cat_fields, flag_below=0.6)
+    return {
+        "project": project.name,
+        "progress": {
+            **project.status(),
+            "gold_items": len(gold),
+            "reviews": reviews,
+            "adjudication": adjud,
+            "ground_truth_items": len({i for i, _ in truth}),
+        },
+        "workflow": wf.model_dump(mode="json"),
+        "fields": fields,
+        "annotators": cards,
+        "confusion": {f.name: confusion(f, anns, truth) for f in cat_fields},
+        "hot_spots": hot_spots(anns, cat_fields),
+    }
+
+
+def scorecards(
+    anns: list[dict[str, Any]],
+    gold: dict[int, dict[str, Any]],
+    truth: dict[tuple[int, str], Any],
+    fields: list[FieldSpec],
+    *,
+    flag_below: float,
+) -> list[dict[str, Any]]:
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in anns:
+        if a["origin"] == "human":
+            by_user[a["username"]].append(a)
+    cards = []
+    for user, rows in sorted(by_user.items()):
+        g_n = g_ok = 0
+        agree_n = agree_ok = 0
+        for a in rows:
+            if a["item_id"] in gold:
+                expected = gold[a["item_id"]]
+                g_n += 1
+                g_ok += all(a["value"].get(k) == v for k, v in expected.items())
+                continue
+            for f in fields:
+                t = truth.get((a["item_id"], f.name))
+                if t is not None and f.name in a["value"]:
+                    agree_n += 1
+                    mine = a["value"][f.name]
+                    agree_ok += (mine == t) or (label_of(f, mine) == t)
+        times = [a["time_spent_ms"] for a in rows if a["time_spent_ms"]]
+        acc = g_ok / g_n if g_n else None
+        agreement = agree_ok / agree_n if agree_n else None
+        ci = wilson(g_ok, g_n)
+        flagged = bool(
+            (acc is not None and g_n >= 3 and acc < flag_below)
+            or (agreement is not None and agree_n >= 5 and agreement < flag_below)
+        )
+        cards.append(
+            {
+                "annotator": user,
+                "volume": len(rows),
+                "gold_answered": g_n,
+                "gold_correct": g_ok,
+                "gold_accuracy": _num(acc),
+                "gold_ci": [round(ci[0], 4), round(ci[1], 4)] if ci else None,
+                "agreement_with_aggregate": _num(agreement),
+                "compared": agree_n,
+                "median_seconds": round(median(times) / 1000, 2) if times else None,
+                "flagged": flagged,
+            }
+        )
+    return cards
+
+
+def confusion(
+    f: FieldSpec, anns: list[dict[str, Any]], truth: dict[tuple[int, str], Any]
+) -> dict[str, Any]:
+    """Annotator label (columns) against the aggregated label (rows), non-gold items."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for a in anns:
+        t = truth.get((a["item_id"], f.name))
+        if t is None or a["is_gold"] or f.name not in a["value"]:
+            continue
+        counts[
+            (
+                str(label_of(f, t) if isinstance(t, list) else t),
+                str(label_of(f, a["value"][f.name])),
+            )
+        ] += 1
+    labels = sorted({x for pair in counts for x in pair})
+    return {"labels": labels, "matrix": [[counts[(r, c)] for c in labels] for r in labels]}
+
+
+def hot_spots(
+    anns: list[dict[str, Any]], fields: list[FieldSpec], top: int = 10
+) -> list[dict[str, Any]]:
+    """Items with the lowest majority share on any categorical field."""
+    per_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for a in anns:
+        if not a["is_gold"]:
+            per_item[a["item_id"]].append(a)
+    spots = []
+    for item, rows in per_item.items():
+        if len(rows) < 2:
+            continue
+        for f in fields:
+            labels = [label_of(f, r["value"][f.name]) for r in rows if f.name in r["value"]]
+            if len(labels) < 2:
+                continue
+            share = Counter(labels).most_common(1)[0][1] / len(labels)
+            if share < 1:
+                spots.append(
+                    {
+                        "item_id": item,
+                        "field": f.name,
+                        "majority_share": round(share, 4),
+                        "labels": dict(Counter(map(str, labels))),
+                    }
+                )
+    spots.sort(key=lambda s: (s["majority_share"], s["item_id"]))
+    return spots[:top]
