@@ -15,21 +15,16 @@ class Role(StrEnum):
 #: Permissions per role. ``admin`` may do everything.
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({"*"}),
-    Role.MANAGER: frozenset(
-        {
-            "project.read",
-            "project.edit",
-            "items.read",
-            "items.import",
-            "items.assign",
-            "annotations.read",
-            "annotations.export",
-            "task.work",
-            "members.manage",
-            "jobs.read",
-        }
-    ),
-    Role.REVIEWER: frozenset({"project.read", "items.read", "annotations.read", "task.work"}),
+    Role.MANAGER: frozenset({
+        "project.read", "project.edit", "items.read", "items.import", "items.assign",
+        "annotations.read", "annotations.export", "task.work", "members.manage", "jobs.read",
+        "gold.manage", "quality.read", "quality.aggregate", "quality.signoff",
+        "quality.adjudicate", "review.work",
+    }),
+    Role.REVIEWER: frozenset({
+        "project.read", "items.read", "annotations.read", "task.work", "quality.read",
+        "quality.adjudicate", "review.work",
+    }),
     Role.ANNOTATOR: frozenset({"project.read", "task.work"}),
 }
 

@@ -95,7 +95,9 @@ class JsonlWriter:
             a = by_item.get(item_id)
             out.append(
                 f'{{"id":{item_id},"external_id":{_q(ext)},"data":{data},'
-                f'"annotations":[{",".join(a) if a else ""}]}}\n'
+                f'"annotations":[{",".join(a) if a else ""}],'
+                f'"ground_truth":{truth.get(item_id, "{}")},'
+                f'"gold":{batch.gold.get(item_id, "null")}}}\n'
             )
         self.fh.write("".join(out).encode())
 

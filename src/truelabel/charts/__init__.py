@@ -1,0 +1,1 @@
+"""Server-made SVG charts: pure functions from numbers to SVG text (no I/O)."""
