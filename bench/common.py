@@ -412,6 +412,10 @@ def app_factory():
 def serve(folder: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    si = os.environ.get("TRUELABEL_BENCH_SWITCH_INTERVAL")
+    if si:  # diagnostic only (see README): the GIL hand-off interval, default 0.005 s
+        sys.setswitchinterval(float(si))
+
     if workers > 1:
         os.environ["TRUELABEL_BENCH_FOLDER"] = folder
         sys.path.insert(0, str(HERE))

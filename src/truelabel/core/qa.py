@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
 import warnings
 from collections import Counter, defaultdict
@@ -223,11 +224,18 @@ class QualityMixin:
         return len(prepared)
 
     def _wants_gold(self, user: User, n_assigned: int) -> bool:
+        """Whether the user's next task should be gold.
+
+        Every block of 20 tasks holds round(20 × rate) gold tasks at positions drawn from a
+        per-user, per-block seed: the share is exact, the positions irregular.
+        """
         rate = self.workflow().gold_rate
         if rate <= 0:
             return False
-        h = hashlib.blake2b(f"{self.id}:{user.id}:{n_assigned}".encode(), digest_size=4)
-        return int.from_bytes(h.digest(), "big") / 2**32 < rate
+        block, pos = divmod(n_assigned, 20)
+        seed = hashlib.blake2b(f"{self.id}:{user.id}:{block}".encode(), digest_size=8)
+        rng = random.Random(int.from_bytes(seed.digest(), "big"))
+        return pos in rng.sample(range(20), round(20 * rate))
 
     def gold_feedback(self, item_id: int, value: dict[str, Any]) -> dict[str, Any] | None:
         """For gold items, when the manager turned feedback on: right or wrong, and the answer."""
@@ -605,11 +613,12 @@ class QualityMixin:
         for item, lab, conf in zip(
             res.items.tolist(), res.labels.tolist(), res.confidence.tolist(), strict=True
         ):
-            if lab is None:
+            if item in gold and f.name in gold[item]:  # a known answer is the truth
+                value, conf, how = gold[item][f.name], 1.0, "gold"
+            elif lab is None:
                 continue
-            value = lab.split("|") if isinstance(f, MultiChoiceField) else lab
-            if isinstance(f, MultiChoiceField) and lab == "(none)":
-                value = []
+            else:
+                value, how = _unlabel(f, lab), used
             rows.append(
                 {
                     "item_id": int(item),
@@ -617,7 +626,7 @@ class QualityMixin:
                     "project_id": self.id,
                     "value": orjson.dumps(value).decode(),
                     "confidence": float(conf),
-                    "method": used,
+                    "method": how,
                     "contributors": json.dumps(by_item[item]),
                     "computed_at": now,
                 }
@@ -730,6 +739,13 @@ class QualityMixin:
         with self.db.read() as conn:
             rows = qa_store.signoffs(conn, self.id)
         return [{**r, "evidence": json.loads(r["evidence"])} for r in rows]
+
+
+def _unlabel(f: FieldSpec, label: Any) -> Any:
+    """The field value for an aggregated label (inverse of :func:`label_of`)."""
+    if isinstance(f, MultiChoiceField):
+        return [] if label == "(none)" else str(label).split("|")
+    return label
 
 
 def _csv_value(v: str) -> Any:
