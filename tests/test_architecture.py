@@ -44,11 +44,13 @@ def test_layer_contract_can_fail(tmp_path: Path) -> None:
 
 
 def test_migrations_build_exactly_the_tables(tmp_path: Path) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'm.db'}")
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert diff == []
-    db.migrate()  # idempotent
+    from helpers import open_workspace
+
+    with open_workspace(tmp_path) as ws:  # on the backend under test
+        with ws.db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+        ws.db.migrate()  # idempotent
 
 
 def test_import_truelabel_does_no_work() -> None:
@@ -77,3 +79,30 @@ def test_every_cli_command_has_an_example() -> None:
         if isinstance(cmd, click.Group):
             continue
         assert "Example:" in (cmd.help or ""), f"{name} --help has no Example"
+
+
+def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
+    """A database made by the first release's schema upgrades in place, data intact."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location",
+                        str(ROOT / "src" / "truelabel" / "store" / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)"))
+        conn.execute(text("INSERT INTO items (id, project_id, content_hash, data) "
+                          "VALUES (1, 1, x'00', '{\"text\": \"kept\"}')"))
+    engine.dispose()
+    db = Database.open(url)  # migrates to head
+    with db.read() as conn:
+        row = conn.execute(text("SELECT data, is_gold, target, open FROM items")).one()
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    assert tuple(row) == ('{"text": "kept"}', 0, None, 1)
+    assert version == "0002"
+    assert "ground_truth" in db.table_names()
