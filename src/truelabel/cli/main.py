@@ -409,3 +409,6 @@ def schema_types(json_schema: bool) -> None:
     for name, cls in sorted(field_types().items()):
         t.add_row(name, cls.summary)
     out.print(t)
+
+
+from .answers_cmds import register; register(main)  # noqa: E402, E702, I001

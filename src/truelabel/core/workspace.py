@@ -181,6 +181,8 @@ class Workspace:
         with self.db.write() as conn:
             accounts.update_user(conn, user.id, password_hash=_hasher.hash(password))
             accounts.delete_sessions(conn, user_id=user.id)
+            projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
+                           action="user.password", object_type="user", object_id=user.id)
 
     def set_disabled(self, username: str, disabled: bool, *, actor: User | None = None) -> None:
         self._require_admin(actor)
@@ -188,6 +190,24 @@ class Workspace:
         with self.db.write() as conn:
             accounts.update_user(conn, user.id, disabled=disabled)
             accounts.delete_sessions(conn, user_id=user.id)
+            projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
+                           action="user.disable" if disabled else "user.enable",
+                           object_type="user", object_id=user.id)
+
+    def audit_event(self, action: str, object_type: str, object_id: Any, *,
+                    actor: User | None, detail: dict[str, Any] | None = None) -> None:
+        """Append one entry to the audit log."""
+        with self.db.write() as conn:
+            projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
+                           action=action, object_type=object_type, object_id=object_id,
+                           detail=detail)
+
+    def audit_log(self, *, actor: User | None = None, after: int = 0, limit: int = 100,
+                  action: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries, oldest first after id ``after``. Admins only."""
+        self._require_admin(actor)
+        with self.db.read() as conn:
+            return projects.audit_entries(conn, after=after, limit=limit, action=action)
 
     def _require_admin(self, actor: User | None) -> None:
         if actor is not None and not actor.is_admin:

@@ -19,8 +19,9 @@ from truelabel import __version__
 from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
-from .api import projects, tasks, users
+from .api import admin, projects, quality, tasks, users
 from .jobs import JobRunner
+from .ratelimit import LoginLimiter
 from .pages import routes as pages
 
 STATIC = Path(__file__).parent / "static"
@@ -57,10 +58,14 @@ def create_app(workspace: Workspace) -> FastAPI:
     )
     app.state.workspace = workspace
     app.state.jobs = JobRunner()
+    app.state.login_limiter = LoginLimiter()
 
     @app.exception_handler(TruelabelError)
     async def _domain_error(_: Request, exc: TruelabelError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+        headers = {}
+        if "retry_after" in exc.detail:
+            headers["retry-after"] = str(exc.detail["retry_after"])
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -97,7 +102,7 @@ def create_app(workspace: Workspace) -> FastAPI:
             response.headers.setdefault("cache-control", "no-store")
         return response
 
-    for r in (users.router, projects.router, tasks.router):
+    for r in (users.router, projects.router, tasks.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -22,6 +22,11 @@ class TaskOut(BaseModel):
     lease_expires_at: float | None
     data: dict[str, Any]
     draft: dict[str, Any] | None = None
+    review_comments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="why a reviewer rejected your earlier work on this item (stage, comment, "
+        "reviewer)",
+    )
 
 
 class SubmitIn(BaseModel):
@@ -43,6 +48,10 @@ class AnnotationOut(BaseModel):
     created_at: float
     supersedes_id: int | None = None
     replayed: bool = False
+    feedback: dict[str, Any] | None = Field(
+        default=None,
+        description="gold items in training rounds: {correct, expected, wrong_fields}",
+    )
 
 
 class DraftIn(BaseModel):
@@ -57,6 +66,7 @@ def _task_out(t: Task) -> TaskOut:
         lease_expires_at=t.lease_expires_at,
         data=t.data,
         draft=t.draft,
+        review_comments=t.review_comments,
     )
 
 
@@ -105,6 +115,7 @@ def submit(
         created_at=a.created_at,
         supersedes_id=a.supersedes_id,
         replayed=a.replayed,
+        feedback=a.feedback,
     )
 
 

@@ -49,8 +49,19 @@ def _me(user: User, csrf: str | None = None) -> dict[str, Any]:
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
     """Check the password and set the session cookie; returns the CSRF token for writes."""
     ws = workspace(request)
-    user = ws.authenticate(body.username, body.password)
+    limiter = request.app.state.login_limiter
+    address = request.client.host if request.client else "?"
+    limiter.check(address, body.username)
+    try:
+        user = ws.authenticate(body.username, body.password)
+    except AuthError:
+        limiter.failed(address, body.username)
+        ws.audit_event("login.failed", "user", body.username[:100], actor=None,
+                       detail={"address": address})
+        raise
+    limiter.succeeded(address, body.username)
     token, csrf = ws.create_session(user)
+    ws.audit_event("login", "user", user.id, actor=user, detail={"address": address})
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -105,3 +116,36 @@ def create_token(
     return {
         "token": workspace(request).create_token(user, name=body.name, ttl_seconds=body.ttl_seconds)
     }
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=8, max_length=1000)
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordIn, request: Request, response: Response,
+                    user: User = Depends(current_user)) -> None:
+    """Change your password. Every session of yours ends, this one included."""
+    ws = workspace(request)
+    ws.authenticate(user.username, body.current_password)
+    ws.set_password(user.username, body.new_password, actor=user)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+class UserPatch(BaseModel):
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=1000)
+
+
+@router.patch("/users/{username}", status_code=204)
+def patch_user(username: str, body: UserPatch, request: Request,
+               user: User = Depends(current_user)) -> None:
+    """Admins: disable/enable a user or set a password (their sessions end)."""
+    ws = workspace(request)
+    if not user.is_admin:
+        raise Forbidden("Only an admin can change other users.")
+    if body.disabled is not None:
+        ws.set_disabled(username, body.disabled, actor=user)
+    if body.password is not None:
+        ws.set_password(username, body.password, actor=user)
