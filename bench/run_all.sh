@@ -28,6 +28,7 @@ peer_note="live run"
 if [ -z "${SKIP_PEER:-}" ]; then
   log "peer: Label Studio (N=$n_small / $n_large, seed $seed)"
   rm -f "$peer_json"
+  (cd "$here" && "$py" -c 'import common; print("machine:", common.wait_quiet(180))')
   if ! OUT="$peer_json" bash "$peer_dir/label_studio.sh" --seed "$seed" --n-small "$n_small" \
       --n-large "$n_large" "$@"; then
     echo "peer run FAILED" >&2

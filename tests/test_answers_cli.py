@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,15 @@ from click.testing import CliRunner, Result
 
 from truelabel import Workspace
 from truelabel import quality as q
+from truelabel.cli import answers_cmds
 from truelabel.cli.main import main
 from truelabel.core.answers import aggregate_from_file, agreement_from_file
 from truelabel.domain.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parent.parent
-POSSENT = ROOT.parent / "shared" / "eval" / "crowd" / "d_possent"
+# The shared evaluation data lives next to the repository; override with TRUELABEL_CROWD_DIR.
+CROWD = Path(os.environ.get("TRUELABEL_CROWD_DIR", ROOT.parent / "shared" / "eval" / "crowd"))
+POSSENT = CROWD / "d_possent"
 
 # Three annotators, five items; "i5" has one answer, "i6" only an empty label.
 TABLE = [
@@ -35,6 +39,12 @@ TABLE = [
     ("i4", "ann", "bird"), ("i4", "bob", "cat"), ("i4", "cy", "bird"),
     ("i5", "ann", "cat"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables as on a wide terminal, so a row is one line of output."""
+    monkeypatch.setattr(answers_cmds.out, "width", 200)
 
 
 def run(*args: Any) -> Result:
@@ -195,6 +205,24 @@ def test_unknown_method_lists_known_ones(answers: Path) -> None:
         aggregate_from_file(answers, method="glad")
     with pytest.raises(InvalidInput, match="known: alpha, fleiss, cohen, percent"):
         agreement_from_file(answers, metric="kappa")
+
+
+def test_repeated_answers(tmp_path: Path) -> None:
+    rows = [("i1", "a", "x"), ("i1", "a", "y"), ("i1", "b", "x"), ("i2", "a", "x"),
+            ("i2", "b", "y")]
+    f = write_csv(tmp_path / "dup.csv", ["item", "annotator", "label"], rows)
+    first = run_json("agreement", f, "--resamples", 20)
+    assert first["duplicates"] == {"found": 1, "kept": "first"}
+    assert first["value"] == pytest.approx(
+        q.krippendorff_alpha(engine_ratings(rows).drop_duplicates(keep="first"))
+    )
+    last = run_json("agreement", f, "--resamples", 20, "--duplicates", "last")
+    assert last["value"] == pytest.approx(
+        q.krippendorff_alpha(engine_ratings(rows).drop_duplicates(keep="last"))
+    )
+    assert "repeat an (item, annotator) pair" in fails("agreement", f, "--duplicates", "error")
+    # Aggregation counts every answer, as crowd-kit does.
+    assert run_json("aggregate", f)["results"][0]["answers"] == 3
 
 
 def test_missing_file_and_unknown_output_suffix(answers: Path, tmp_path: Path) -> None:

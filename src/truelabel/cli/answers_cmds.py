@@ -53,7 +53,8 @@ def _column_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--label-col", help="label column [default: label, else answer, value...]"),
         click.option("--gold", "gold", type=click.Path(dir_okay=False),
                      help="known answers: a file with item and label columns"),
-        click.option("--gold-item-col", help="item column of --gold [default: as FILE, item...]"),
+        click.option("--gold-item-col",
+                     help="item column of --gold [default: FILE's item column, else item, q...]"),
         click.option("--gold-label-col",
                      help="label column of --gold [default: label, else truth, gold...]"),
         click.option("--json", "as_json", is_flag=True, help="print JSON"),
@@ -325,7 +326,7 @@ def _print_report(rep: dict[str, Any]) -> None:
                   _fmt(f.get("percent_agreement")), f.get("error", ""))
     out.print(t)
 
-    t = Table("annotator", "answers", "gold accuracy", "gold 95% CI", "agrees with truth",
+    t = Table("annotator", "answers", "gold accuracy", "gold 95% CI", "agrees with consensus",
               "median s", "", title="Annotators", title_justify="left")
     for c in rep["annotators"]:
         gold = (f"{_fmt(c['gold_accuracy'])} ({c['gold_correct']}/{c['gold_answered']})"

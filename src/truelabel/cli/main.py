@@ -262,6 +262,53 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
         run(d.workspace, host=host, port=port)
 
 
+@main.command()
+@click.argument("location")
+@click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
+def backup(location: str, out_path: str) -> None:
+    """Back up a workspace to one .tar.gz, consistent while the server runs.
+
+    Example: truelabel backup myproject backups/myproject-2026-11-26.tar.gz
+    """
+    from truelabel.core.backup import backup as run
+
+    m = run(Workspace.open(location), out_path)
+    rows = sum(m["tables"].values())
+    console.print(f"Backed up {rows:,} rows and {m['blobs']:,} blobs to {out_path}.")
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.argument("location")
+def restore(archive: str, location: str) -> None:
+    """Restore a backup into a new folder (or an empty database URL).
+
+    Example: truelabel restore backups/myproject.tar.gz myproject-restored
+    """
+    from truelabel.core.backup import restore as run
+
+    m = run(archive, location)
+    console.print(f"Restored {sum(m['tables'].values()):,} rows from {archive} into "
+                  f"{location}.")
+
+
+@main.command()
+@click.argument("location")
+def check(location: str) -> None:
+    """Check a workspace's database integrity and truelabel's invariants.
+
+    Example: truelabel check myproject
+    """
+    from truelabel.core.backup import check as run
+
+    problems = run(Workspace.open(location))
+    if problems:
+        for p in problems:
+            console.print(f"[red]problem:[/red] {p}")
+        sys.exit(1)
+    console.print("OK: the database passes its integrity check.")
+
+
 @main.group()
 def user() -> None:
     """Manage users: add, list, token, passwd, disable."""

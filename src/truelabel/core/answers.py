@@ -99,7 +99,7 @@ def _load(
     label_col: str | None,
     gold_item_col: str | None,
     gold_label_col: str | None,
-) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[str, Any]]:
+) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[Hashable, Hashable]]:
     """Answers and gold, with labels coerced to numbers together when all are numeric."""
     table = read_answers(path, item_col=item_col, annotator_col=annotator_col,
                          label_col=label_col)
@@ -109,7 +109,8 @@ def _load(
                       item_hint=table.columns["item"])
     gold_items = list(g.labels) if g else []
     labels, gold_labels = coerce_labels(table.labels, list(g.labels.values()) if g else [])
-    return table, g, labels, dict(zip(gold_items, gold_labels, strict=True))
+    gold_map: dict[Hashable, Hashable] = dict(zip(gold_items, gold_labels, strict=True))
+    return table, g, labels, gold_map
 
 
 def _items_without_label(r: q.Ratings) -> list[Any]:
@@ -121,7 +122,7 @@ def _sample(values: list[Any], n: int = 20) -> list[Any]:
     return values[:n]
 
 
-def _union_classes(answers: list[Any], gold: dict[str, Any]) -> list[Hashable] | None:
+def _union_classes(answers: list[Any], gold: dict[Hashable, Hashable]) -> list[Hashable]:
     """Classes covering answer and gold labels (a gold label nobody gave is still a class)."""
     seen = list(dict.fromkeys([v for v in answers if v is not None] + list(gold.values())))
     try:
@@ -131,7 +132,7 @@ def _union_classes(answers: list[Any], gold: dict[str, Any]) -> list[Hashable] |
 
 
 def _gold_section(
-    r: q.Ratings, gold: GoldTable, gold_labels: dict[str, Any]
+    r: q.Ratings, gold: GoldTable, gold_labels: dict[Hashable, Hashable]
 ) -> tuple[dict[str, Any], q.GoldScores]:
     scores = q.gold_accuracy(r, gold_labels)
     answered = set(r.units[np.bincount(r.unit, minlength=r.n_units) > 0].tolist())
@@ -294,8 +295,13 @@ def agreement_from_file(
                                  f"{confidence}.")
         full = q.encode_ratings(table.items, table.annotators, labels)
         n_dup = full.duplicate_count()
-        if duplicates == "error":
-            full.require_unique("Agreement (--duplicates error)")
+        if duplicates == "error" and n_dup:
+            raise InvalidInput(
+                f"{table.path}: {n_dup} answer(s) repeat an (item, annotator) pair, and "
+                "agreement counts one answer per annotator and item. Keep the first or last "
+                "answer (duplicates='first' or 'last', --duplicates on the command line).",
+                field="duplicates",
+            )
         r = full.drop_duplicates(keep=duplicates) if n_dup else full  # type: ignore[arg-type]
         if metric == "cohen" and r.n_annotators != 2:
             shown = ", ".join(map(str, r.annotators[:5].tolist()))

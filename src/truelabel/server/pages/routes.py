@@ -57,7 +57,21 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
 
 
-def _project_page(request: Request, name: str, template: str, page: str) -> Response:
+#: What each role may see and do on the project pages (links, buttons, forms).
+PAGE_FLAGS = {
+    "can_import": "items.import",
+    "can_export": "annotations.export",
+    "can_review": "review.work",
+    "can_adjudicate": "quality.adjudicate",
+    "can_quality": "quality.read",
+    "can_aggregate": "quality.aggregate",
+    "can_signoff": "quality.signoff",
+    "can_edit": "project.edit",
+}
+
+
+def _project_page(request: Request, name: str, template: str, page: str,
+                  need: str | None = None) -> Response:
     user = optional_user(request)
     if user is None:
         return _to_login(request)
@@ -71,9 +85,13 @@ def _project_page(request: Request, name: str, template: str, page: str) -> Resp
     if role is None:  # visible projects always give a role; be safe anyway
         return _render(request, "not_found.html", page="shell", user=user, status_code=404,
                        message="No such project. Ask a manager to add you to it.")
+    flags = {k: role_allows(role, perm) for k, perm in PAGE_FLAGS.items()}
+    if need is not None and not role_allows(role, need):
+        return _render(request, "forbidden.html", page="shell", user=user, status_code=403,
+                       message=f"Your role in this project ({role.value}) may not open this "
+                       "page. Ask a manager if you need it.", project_name=project.name)
     return _render(request, template, page=page, user=user, project_name=project.name,
-                   role=role.value, can_import=role_allows(role, "items.import"),
-                   can_export=role_allows(role, "annotations.export"))
+                   role=role.value, **flags)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -100,3 +118,19 @@ def browse_page(request: Request, name: str) -> Response:
 @router.get("/p/{name}/label", response_class=HTMLResponse)
 def label_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "label.html", "label")
+
+
+@router.get("/p/{name}/review", response_class=HTMLResponse)
+def review_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "review.html", "review", need="review.work")
+
+
+@router.get("/p/{name}/adjudicate", response_class=HTMLResponse)
+def adjudicate_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "adjudicate.html", "adjudicate",
+                         need="quality.adjudicate")
+
+
+@router.get("/p/{name}/quality", response_class=HTMLResponse)
+def quality_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "quality.html", "quality", need="quality.read")
