@@ -419,3 +419,15 @@ def test_possent_agreement() -> None:
     fleiss = run_json("agreement", POSSENT / "answer.csv", "--metric", "fleiss",
                       "--resamples", 50)
     assert fleiss["value"] == pytest.approx(0.1493, abs=5e-5)
+
+
+def test_tiny_table_value_without_interval(tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "tiny.csv", ["item", "annotator", "label"],
+                  [("i1", "a", "x"), ("i1", "b", "x"), ("i2", "a", "y"), ("i2", "b", "y")])
+    data = run_json("agreement", f, "--resamples", 200)
+    assert data["value"] == 1.0 and data["ci"] is None
+    assert "no confidence interval" in data["note"]
+    same = write_csv(tmp_path / "same.csv", ["item", "annotator", "label"],
+                     [("i1", "a", "x"), ("i1", "b", "x"), ("i2", "a", "x"), ("i2", "b", "x")])
+    assert "percent agreement instead" in fails("agreement", same)
+    assert run_json("agreement", same, "--metric", "percent")["value"] == 1.0

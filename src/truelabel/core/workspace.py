@@ -83,6 +83,9 @@ class Workspace:
     ) -> Workspace:
         """Open a workspace folder or a database URL (``sqlite:///…``, ``postgresql://…``)."""
         loc = str(location)
+        # blob storage: an fsspec URL (s3://bucket/prefix …); S3 endpoint and keys come
+        # from the usual AWS_* environment variables
+        blob_url = blob_url or os.environ.get("TRUELABEL_BLOB_URL") or None
         if "://" in loc:
             url = loc
             blobs = blob_url or str(Path.cwd() / "truelabel-blobs")

@@ -20,7 +20,8 @@ from truelabel.domain.errors import InvalidInput
 
 from .addresses import METADATA, IPAddress
 
-_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 MAX_ENTRIES = 200
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

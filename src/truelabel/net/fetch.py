@@ -78,8 +78,14 @@ class FetchResult:
 
 
 # -- checking -----------------------------------------------------------------------------
-def check_url(url: str, *, allow: Iterable[str] | AllowList | None = ()) -> Target:
-    """Validate ``url`` and resolve its host, without connecting anywhere."""
+def check_url(
+    url: str, *, allow: Iterable[str] | AllowList | None = (), resolve: bool = True
+) -> Target:
+    """Validate ``url`` and resolve its host, without connecting anywhere.
+
+    ``resolve=False`` checks only the URL itself (scheme, spelling, a literal address) and
+    returns no addresses for a host name: a quick check before a background job.
+    """
     allowed = AllowList.parse(allow)
     if not isinstance(url, str) or not url:
         raise InvalidInput("Give the URL to import as text.", reason="syntax")
@@ -128,7 +134,7 @@ def check_url(url: str, *, allow: Iterable[str] | AllowList | None = ()) -> Targ
         host = hx.raw_host.decode("ascii").lower()
     except (httpx.InvalidURL, UnicodeError, ValueError):
         raise _refuse(url, "it is not a valid URL", "syntax") from None
-    if hx.scheme not in _PORTS or hx.host.lower().rstrip(".") != hostname.rstrip("."):
+    if hx.scheme not in _PORTS or not _same_host(hx.host, hostname):
         # The two URL parsers disagree about the host: refuse rather than guess which one the
         # connection would follow.
         raise _refuse(url, "the host of the URL is ambiguous", "syntax")
@@ -137,7 +143,10 @@ def check_url(url: str, *, allow: Iterable[str] | AllowList | None = ()) -> Targ
     port = hx.port or _PORTS[scheme]
 
     literal = _ip_literal(host)
-    addresses = (literal,) if literal is not None else _resolve(url, host, port)
+    if literal is not None:
+        addresses: tuple[IPAddress, ...] = (literal,)
+    else:
+        addresses = _resolve(url, host, port) if resolve else ()
     for ip in addresses:
         why = forbidden_reason(ip)
         if why is None or allowed.allows(host.rstrip("."), port, ip):
@@ -146,6 +155,12 @@ def check_url(url: str, *, allow: Iterable[str] | AllowList | None = ()) -> Targ
         hint = "it cannot be allow-listed" if ip in METADATA else _HINT
         raise _refuse(url, f"it {verb} {ip}, {why}; {hint}", "forbidden_address", address=str(ip))
     return Target(str(hx), scheme, host, port, addresses)
+
+
+def _same_host(a: str, b: str) -> bool:
+    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
+    ia, ib = _ip_literal(a), _ip_literal(b)
+    return a == b if ia is None or ib is None else ia == ib
 
 
 def _ip_literal(host: str) -> IPAddress | None:
@@ -167,7 +182,8 @@ def _resolve(url: str, host: str, port: int) -> tuple[IPAddress, ...]:
         try:
             out[ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])] = None
         except ValueError:
-            raise _refuse(url, f"the host {host} resolves to an unreadable address", "dns") from None
+            why = f"the host {host} resolves to an unreadable address"
+            raise _refuse(url, why, "dns") from None
     if not out:
         raise _refuse(url, f"the host {host} has no address", "dns")
     return tuple(out)
@@ -219,8 +235,8 @@ def safe_fetch(
                     )
                 return _read_body(resp, current, target, max_bytes, deadline, timeout, hops)
         except httpx.TimeoutException:
-            raise _refuse(current, f"the server did not answer within {timeout:g} s", "timeout")\
-                from None
+            why = f"the server did not answer within {timeout:g} s"
+            raise _refuse(current, why, "timeout") from None
         except httpx.HTTPError as exc:
             raise _refuse(
                 current, f"the download failed ({type(exc).__name__})", "connection"

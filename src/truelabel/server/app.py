@@ -19,7 +19,7 @@ from truelabel import __version__
 from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
-from .api import admin, projects, quality, tasks, users
+from .api import admin, projects, quality, remote, tasks, users
 from .jobs import JobRunner
 from .ratelimit import LoginLimiter
 from .pages import routes as pages
@@ -104,6 +104,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     for r in (users.router, projects.router, tasks.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")
+    app.include_router(remote.router, prefix="/api")
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

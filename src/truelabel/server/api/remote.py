@@ -1,0 +1,129 @@
+"""Content from outside: URL import (background job), the URL allow-list, project media.
+
+Media are served so they cannot run script in our origin: the type comes from the bytes,
+``nosniff``, ``Content-Security-Policy: sandbox``, and ``attachment`` for anything that is not
+a passive image, audio or video file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from truelabel.core import url_import
+from truelabel.domain.models import User
+
+from ..auth import current_user
+from ..jobs import Job
+from .common import project_for, workspace
+
+router = APIRouter(tags=["remote"])
+
+DIGEST = Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, lowercase hex")
+MEDIA_CSP = "sandbox; default-src 'none'"
+
+
+class UrlImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    url: str = Field(min_length=1, max_length=2048)
+    format: str | None = None
+    id_field: str | None = "id"
+
+
+class AllowListIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allow: list[str] = Field(
+        max_length=200,
+        description="CIDRs / addresses (any port) and host:port entries an import may reach "
+        "although they are inside the network",
+    )
+
+
+@router.post("/projects/{project}/imports/url", status_code=202)
+def start_url_import(
+    project: str, body: UrlImportIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
+    """Download a file from ``url`` and import it in the background; poll ``/jobs/{id}``.
+
+    Addresses inside the network (loopback, private, link-local, metadata…) are refused
+    unless an admin allow-listed them (``PUT /settings/url-allowlist``).
+    """
+    p = project_for(request, project, user)
+    p.require(user, "items.import")
+    url_import.precheck_url(p.ws, body.url)  # a bad scheme or address: 422 now, not in a job
+
+    def work(job: Job) -> dict[str, Any]:
+        def progress(done: int, total: int | None) -> None:
+            job.done, job.total = done, total
+
+        r = url_import.import_url(
+            p, body.url, actor=user, fmt=body.format or None,
+            id_field=body.id_field or None, progress=progress,
+        )
+        job.message = f"{r.added} items added, {r.skipped} already present"
+        return {
+            "batch_id": r.batch_id,
+            "source": r.source,
+            "read": r.read,
+            "added": r.added,
+            "skipped": r.skipped,
+            "seconds": round(r.seconds, 3),
+        }
+
+    job = request.app.state.jobs.start("import_url", work, user_id=user.id, project_id=p.id)
+    return job.to_dict()
+
+
+@router.get("/settings/url-allowlist")
+def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    return {"allow": url_import.get_url_allowlist(workspace(request), actor=user)}
+
+
+@router.put("/settings/url-allowlist")
+def put_allowlist(
+    body: AllowListIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, Any]:
+    return {"allow": url_import.set_url_allowlist(workspace(request), body.allow, actor=user)}
+
+
+@router.post("/projects/{project}/media", status_code=201)
+def upload_media(
+    project: str,
+    request: Request,
+    user: User = Depends(current_user),
+    file: UploadFile = File(...),
+) -> dict[str, Any]:
+    """Store a file for this project (managers); returns its id, the SHA-256 of its bytes."""
+    p = project_for(request, project, user)
+    p.require(user, "items.import")
+    data = file.file.read(url_import.MAX_MEDIA_BYTES + 1)
+    return url_import.put_media(p, data, actor=user)
+
+
+@router.get("/projects/{project}/media/{digest}")
+def get_media(
+    project: str,
+    request: Request,
+    digest: str = DIGEST,
+    user: User = Depends(current_user),
+) -> Response:
+    """A file of this project, for its members. Never rendered as a page of this site."""
+    p = project_for(request, project, user)
+    data, mt = url_import.get_media(p, digest, actor=user)
+    disposition = "inline" if mt.inline else "attachment"
+    return Response(
+        content=data,
+        media_type=mt.content_type,
+        headers={
+            "content-disposition": f'{disposition}; filename="{digest}.{mt.extension}"',
+            "x-content-type-options": "nosniff",
+            "content-security-policy": MEDIA_CSP,
+            "cross-origin-resource-policy": "same-origin",
+            "cache-control": "private, max-age=3600",
+        },
+    )
