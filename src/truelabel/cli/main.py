@@ -458,4 +458,6 @@ def schema_types(json_schema: bool) -> None:
     out.print(t)
 
 
-from .answers_cmds import register; register(main)  # noqa: E402, E702, I001
+from .answers_cmds import register  # noqa: E402  (registers after main is defined)
+
+register(main)

@@ -59,10 +59,10 @@ def forbidden_reason(ip: IPAddress) -> str | None:
         return "a multicast address"
     if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
         return "a site-local address"
-    if ip.is_private:
-        return "a private address"
     if ip.is_reserved:
         return "a reserved address"
+    if ip.is_private:
+        return "a private address"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _IETF_V4:
         return "a reserved address"
     if not ip.is_global:

@@ -201,3 +201,6 @@ readUrl();
 setupImport();
 loadInfo();
 loadPage();
+// Deep link from elsewhere (the quality dashboard's hot spots): /p/<name>?item=<id>
+const linked = Number(new URLSearchParams(location.search).get("item"));
+if (Number.isInteger(linked) && linked > 0) showItem(linked);

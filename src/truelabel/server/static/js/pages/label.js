@@ -183,6 +183,36 @@ function renderText(task) {
   el("task-text").hidden = parts.length === 0;
 }
 
+// -- quality feedback: reviewers' reasons on a returned item, gold answers in training ------
+function renderReviewComments(task) {
+  const comments = task.review_comments || [];
+  el("review-comments").hidden = comments.length === 0;
+  replace(el("review-comment-list"), comments.map((c) => h("li", {},
+    h("q", { class: "review-comment" }, c.comment), " ",
+    h("span", { class: "muted" }, `— ${c.reviewer}, review stage ${c.stage}`))));
+}
+
+let toastTimer = null;
+function toast(text, kind) {
+  const box = el("toast");
+  box.className = `toast toast-${kind}`;
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+function showFeedback(feedback) {
+  if (!feedback) return;
+  if (feedback.correct) { toast("Gold check: your answer matches the known answer.", "ok"); return; }
+  const fields = (state.info.schema || { fields: [] }).fields;
+  const expected = (feedback.wrong_fields || []).map((name) => {
+    const spec = fields.find((f) => f.name === name) || { name };
+    return `${spec.title || name}: ${JSON.stringify(feedback.expected[name])}`;
+  });
+  toast(`Gold check: not quite. The known answer is ${expected.join("; ")}.`, "wrong");
+}
+
 function buildFields(task) {
   const schema = state.info.schema || { fields: [] };
   const nodes = [];
@@ -208,6 +238,7 @@ function showTask(task) {
   state.key = (local && local.key) || newKey();
   state.shownAt = Date.now();
   renderText(task);
+  renderReviewComments(task);
   renderShortcuts();
   el("task-title").textContent = task.external_id ? `Item ${task.external_id}` : `Item #${task.item_id}`;
   el("task-form").dataset.taskId = String(task.id);
@@ -225,6 +256,7 @@ function showDone() {
   clearInterval(state.leaseTimer);
   el("lease").textContent = "";
   el("task-form").hidden = true;
+  el("review-comments").hidden = true;
   delete el("task-form").dataset.taskId;
   el("task-title").textContent = "No tasks left";
   el("done").hidden = false;
@@ -266,6 +298,7 @@ async function submit() {
       value, idempotency_key: state.key, time_spent_ms: Math.max(0, Date.now() - state.shownAt),
     });
     clearLocal(task.item_id);
+    showFeedback(ann && ann.feedback);
     say(ann && ann.replayed ? "This item was already submitted." : `Submitted ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "success");
     await nextTask();
   } catch (err) {
