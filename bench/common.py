@@ -475,97 +475,126 @@ def _get(d: dict[str, Any] | None, path: str) -> Any:
     return d
 
 
-def compare(results: Path, peer_path: Path, peer_note: str = "live run") -> dict[str, Any]:
-    """Ours vs the peer at the same sizes (+ ours at 1M): print a table, write JSON."""
+def compare(results: Path, peer_path: Path, peer_note: str = "live run",
+            ref_path: Path | None = None) -> dict[str, Any]:
+    """Ours vs the peer at the same sizes (+ ours at 1M): print a table, write JSON.
+
+    ``ref_path``: the peer's reference run (a quiet machine), shown beside the live run.
+    """
 
     def load(name: str) -> dict[str, Any] | None:
         f = results / name
         return json.loads(f.read_text()) if f.exists() else None
 
     peer = json.loads(peer_path.read_text())
+    ref = json.loads(ref_path.read_text()) if ref_path and ref_path != peer_path else None
     ie10, ie100, ie1m = (load(f"import_export_n{n}.json") for n in (10_000, 100_000, 1_000_000))
     cy10, cy100, cy1m = (load(f"cycle_n{n}.json") for n in (10_000, 100_000, 1_000_000))
     hi, lo = "higher", "lower"
+    peer_paths: list[str] = []
+
+    def pg(path: str) -> Any:
+        peer_paths.append(path)
+        return _get(peer, path)
+
     # (metric, better, ours, peer, ours at 1M, note)
     spec = [
         ("import 10k: items/s", hi, _get(ie10, "import.items_per_s"),
-         _get(peer, "import_10k.tasks_per_s"), None, "ours: library; peer: HTTP POST"),
+         pg("import_10k.tasks_per_s"), None, "ours: library; peer: HTTP POST"),
         ("import 100k: items/s", hi, _get(ie100, "import.items_per_s"),
-         _get(peer, "import_100k.tasks_per_s"), _get(ie1m, "import.items_per_s"), ""),
+         pg("import_100k.tasks_per_s"), _get(ie1m, "import.items_per_s"), ""),
         ("import 100k: peak RSS MiB", lo, _get(ie100, "import.peak_rss_mib"),
-         _get(peer, "memory.after_import_large.peak_rss_mib_sum"),
+         pg("memory.after_import_large.peak_rss_mib_sum"),
          _get(ie1m, "import.peak_rss_mib"), "ours: import process; peer: server tree"),
         ("1 client (10k): cycles/s", hi, _get(cy10, "phases.seq.cycles_per_s"),
-         _get(peer, "annotation.seq.cycles_per_s"), _get(cy1m, "phases.seq.cycles_per_s"), ""),
+         pg("annotation.seq.cycles_per_s"), _get(cy1m, "phases.seq.cycles_per_s"), ""),
         ("1 client (10k): next p99 ms", lo, _get(cy10, "phases.seq.next.p99_ms"),
-         _get(peer, "annotation.seq.next.p99_ms"), _get(cy1m, "phases.seq.next.p99_ms"), ""),
+         pg("annotation.seq.next.p99_ms"), _get(cy1m, "phases.seq.next.p99_ms"), ""),
         ("1 client (10k): submit p99 ms", lo, _get(cy10, "phases.seq.submit.p99_ms"),
-         _get(peer, "annotation.seq.submit.p99_ms"), _get(cy1m, "phases.seq.submit.p99_ms"),
+         pg("annotation.seq.submit.p99_ms"), _get(cy1m, "phases.seq.submit.p99_ms"),
          ""),
         ("1 client (10k): cycle p50 ms", lo, _get(cy10, "phases.seq.cycle.p50_ms"),
-         _get(peer, "annotation.seq.cycle.p50_ms"), _get(cy1m, "phases.seq.cycle.p50_ms"), ""),
+         pg("annotation.seq.cycle.p50_ms"), _get(cy1m, "phases.seq.cycle.p50_ms"), ""),
         ("1 client (10k): cycle p99 ms", lo, _get(cy10, "phases.seq.cycle.p99_ms"),
-         _get(peer, "annotation.seq.cycle.p99_ms"), _get(cy1m, "phases.seq.cycle.p99_ms"),
+         pg("annotation.seq.cycle.p99_ms"), _get(cy1m, "phases.seq.cycle.p99_ms"),
          "target at 1M: <= 15 ms"),
         ("1 client (100k): cycles/s", hi, _get(cy100, "phases.seq.cycles_per_s"),
-         _get(peer, "annotation.large_next.cycles_per_s"), None, "peer: large_next"),
+         pg("annotation.large_next.cycles_per_s"), None, "peer: large_next"),
         ("1 client (100k): cycle p99 ms", lo, _get(cy100, "phases.seq.cycle.p99_ms"),
-         _get(peer, "annotation.large_next.cycle.p99_ms"), None, ""),
+         pg("annotation.large_next.cycle.p99_ms"), None, ""),
         ("8 clients (10k): cycles/s", hi, _get(cy10, "phases.conc.cycles_per_s"),
-         _get(peer, "annotation.conc_users.cycles_per_s"),
+         pg("annotation.conc_users.cycles_per_s"),
          _get(cy1m, "phases.conc.cycles_per_s"), "target at 1M: >= 400"),
         ("8 clients (10k): next p99 ms", lo, _get(cy10, "phases.conc.next.p99_ms"),
-         _get(peer, "annotation.conc_users.next.p99_ms"), _get(cy1m, "phases.conc.next.p99_ms"),
+         pg("annotation.conc_users.next.p99_ms"), _get(cy1m, "phases.conc.next.p99_ms"),
          ""),
         ("8 clients (10k): cycle p99 ms", lo, _get(cy10, "phases.conc.cycle.p99_ms"),
-         _get(peer, "annotation.conc_users.cycle.p99_ms"),
+         pg("annotation.conc_users.cycle.p99_ms"),
          _get(cy1m, "phases.conc.cycle.p99_ms"), ""),
         ("8 clients: items to >1 client", lo,
          _get(cy10, "phases.conc.items_served_to_more_than_one_client"),
-         _get(peer, "annotation.conc_users.tasks_served_to_more_than_one_client"),
+         pg("annotation.conc_users.tasks_served_to_more_than_one_client"),
          _get(cy1m, "phases.conc.items_served_to_more_than_one_client"), "overlap 1"),
         ("items with >1 annotation", lo, _get(cy10, "integrity.items_with_2plus_annotations"),
-         _get(peer, "integrity.tasks_with_more_than_one_annotation"),
+         pg("integrity.tasks_with_more_than_one_annotation"),
          _get(cy1m, "integrity.items_with_2plus_annotations"), ""),
         ("lost annotations", lo, _get(cy10, "integrity.lost_annotations"),
-         _get(peer, "integrity.lost_annotations"), _get(cy1m, "integrity.lost_annotations"), ""),
+         pg("integrity.lost_annotations"), _get(cy1m, "integrity.lost_annotations"), ""),
         ("8 clients: server CPU cores", lo, _get(cy10, "phases.conc.cpu.server_cores"),
-         _get(peer, "cpu.conc_users.server_cores"), _get(cy1m, "phases.conc.cpu.server_cores"),
+         pg("cpu.conc_users.server_cores"), _get(cy1m, "phases.conc.cpu.server_cores"),
          ""),
         ("8 clients: other processes' cores", lo,
          _get(cy10, "phases.conc.cpu.other_processes_cores"),
-         _get(peer, "cpu.conc_users.other_processes_cores"),
+         pg("cpu.conc_users.other_processes_cores"),
          _get(cy1m, "phases.conc.cpu.other_processes_cores"), "noise on this shared machine"),
         ("export 10k JSON(L): items/s", hi, _get(ie10, "export.jsonl.items_per_s"),
-         _get(peer, "export_10k.tasks_per_s"), _get(ie1m, "export.jsonl.items_per_s"),
+         pg("export_10k.tasks_per_s"), _get(ie1m, "export.jsonl.items_per_s"),
          "ours: all items annotated"),
         ("export 10k Parquet: items/s", hi, _get(ie10, "export.parquet.items_per_s"),
-         _get(peer, "export_10k.tasks_per_s"), _get(ie1m, "export.parquet.items_per_s"),
+         pg("export_10k.tasks_per_s"), _get(ie1m, "export.parquet.items_per_s"),
          "peer has no Parquet: vs its JSON"),
         ("server RSS idle MiB", lo, _get(cy10, "memory.server_start.peak_rss_mib"),
-         _get(peer, "memory.start.peak_rss_mib_sum"),
+         pg("memory.start.peak_rss_mib_sum"),
          _get(cy1m, "memory.server_start.peak_rss_mib"), ""),
         ("server peak RSS after 8 clients", lo, _get(cy10, "memory.after_conc.peak_rss_mib"),
-         _get(peer, "memory.after_conc_users.peak_rss_mib_sum"),
+         pg("memory.after_conc_users.peak_rss_mib_sum"),
          _get(cy1m, "memory.after_conc.peak_rss_mib"), "MiB"),
     ]
+    def ratio(a: Any, b: Any) -> float | None:
+        if isinstance(a, int | float) and isinstance(b, int | float) and b:
+            return round(a / b, 3)
+        return None
+
+    def rfmt(r: float | None) -> str:
+        return "-" if r is None else f"{r:,.3g}x"
+
     rows_out = []
-    for metric, better, ours, theirs, big, note in spec:
-        ratio = None
-        if isinstance(ours, int | float) and isinstance(theirs, int | float) and theirs:
-            ratio = round(ours / theirs, 3)
-        rows_out.append({"metric": metric, "better": better, "ours": ours, "peer": theirs,
-                         "ratio_ours_over_peer": ratio, "ours_1m": big, "note": note})
-    heads = ("metric", "ours", "peer", "ours/peer", "better", "ours @1M", "note")
-    table = [heads] + [(r["metric"], fmt(r["ours"]), fmt(r["peer"]),
-                        "-" if r["ratio_ours_over_peer"] is None
-                        else f"{r['ratio_ours_over_peer']:,.3g}x",
-                        r["better"], fmt(r["ours_1m"]), r["note"]) for r in rows_out]
+    for (metric, better, ours, theirs, big, note), ppath in zip(spec, peer_paths, strict=True):
+        row = {"metric": metric, "better": better, "ours": ours, "peer": theirs,
+               "ratio_ours_over_peer": ratio(ours, theirs), "ours_1m": big, "note": note}
+        if ref is not None:
+            row["peer_reference"] = _get(ref, ppath)
+            row["ratio_ours_over_peer_reference"] = ratio(ours, row["peer_reference"])
+        rows_out.append(row)
+    if ref is not None:
+        heads = ("metric", "ours", "peer", "ours/peer", "peer ref", "ours/ref", "better",
+                 "ours @1M", "note")
+        table = [heads] + [(r["metric"], fmt(r["ours"]), fmt(r["peer"]),
+                            rfmt(r["ratio_ours_over_peer"]), fmt(r["peer_reference"]),
+                            rfmt(r["ratio_ours_over_peer_reference"]), r["better"],
+                            fmt(r["ours_1m"]), r["note"]) for r in rows_out]
+    else:
+        heads = ("metric", "ours", "peer", "ours/peer", "better", "ours @1M", "note")
+        table = [heads] + [(r["metric"], fmt(r["ours"]), fmt(r["peer"]),
+                            rfmt(r["ratio_ours_over_peer"]), r["better"], fmt(r["ours_1m"]),
+                            r["note"]) for r in rows_out]
     widths = [max(len(str(row[i])) for row in table) + 2 for i in range(len(heads))]
     line = "=" * sum(widths)
     print("\n" + line)
     print(f"truelabel vs Label Studio {peer.get('server_version', '?')} ({peer_note}: "
           f"{peer_path}), same N / seeds / client counts")
+    if ref is not None:
+        print(f"peer ref = the peer's reference run on a quiet machine ({ref_path})")
     print(line)
     for i, row in enumerate(table):
         print("".join(f"{str(c):<{w}}" for c, w in zip(row, widths, strict=True)))
@@ -573,6 +602,7 @@ def compare(results: Path, peer_path: Path, peer_note: str = "live run") -> dict
             print("-" * sum(widths))
     print(line, flush=True)
     out = {"peer_file": str(peer_path), "peer_note": peer_note,
+           "peer_reference_file": str(ref_path) if ref is not None else None,
            "peer_version": peer.get("server_version"),
            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": rows_out}
     write_json(results / "comparison.json", out)
@@ -582,10 +612,11 @@ def compare(results: Path, peer_path: Path, peer_note: str = "live run") -> dict
 if __name__ == "__main__":
     if len(sys.argv) in (4, 5) and sys.argv[1] == "serve":
         serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) == 5 else 1)
-    elif len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
-        compare(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:])
+    elif len(sys.argv) in (4, 5, 6) and sys.argv[1] == "compare":
+        compare(Path(sys.argv[2]), Path(sys.argv[3]), *sys.argv[4:5],
+                *[Path(a) for a in sys.argv[5:6]])
     else:
         print("usage: python bench/common.py serve FOLDER PORT [WORKERS]\n"
-              "       python bench/common.py compare RESULTS_DIR PEER_JSON [NOTE]",
+              "       python bench/common.py compare RESULTS_DIR PEER_JSON [NOTE [REF_JSON]]",
               file=sys.stderr)
         sys.exit(2)

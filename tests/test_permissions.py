@@ -47,6 +47,7 @@ from truelabel.core import Project, url_import
 from truelabel.domain.models import User
 from truelabel.domain.roles import PERMISSIONS, Role, role_allows
 from truelabel.server.app import create_app
+from truelabel.server.pages import routes as page_routes
 from truelabel.store import queue
 from truelabel.store import tables as t
 
@@ -334,6 +335,7 @@ def populate(p: Project, workers: dict[str, User], ann: User, ann2: User, manage
         p.annotate(disputed, {"intent": "shipping"}, ann2, key=f"d2-{p.name}-{name}")
         d["adjudication_item"] = disputed
         d["gold_item"] = next(ids)
+        p.set_gold(d["gold_item"], {"intent": "other"})
     # history the attempts must not touch
     p.set_gold(next(ids), {"intent": "refund"})
     accepted = p.annotate(next(ids), {"intent": "other"}, ann, key=f"h1-{p.name}")
@@ -448,7 +450,10 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
     """The values for one call and, for a ghost call, ghost value → the real value it stands in."""
     path_project = w.foreign if variant == "foreign" else w.own
     victim = w.own if variant == "own" else w.foreign
-    mine = victim.per.get(principal) or victim.per[victim.default]
+    # cross-project attempts all use the same foreign objects (never touched by the foreign
+    # variant's allowed calls), so a leak through any of them would show in the rows
+    mine = (victim.per.get(principal) if variant != "cross" else None) or \
+        victim.per[victim.default]
     objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare, "ext_id": victim.ext_id,
                             "job": victim.job, "digest": victim.digest,
                             "project": path_project.name,
@@ -491,6 +496,8 @@ def call(w: World, op: Operation, principal: str, variant: str, *, ghost: bool =
         kwargs["json"] = route.body(ctx)
     response = client.request(op.method, path, **kwargs)
     client.cookies.clear()
+    if response.status_code == 202:  # a background job: let it finish before any snapshot
+        w.app.state.jobs.wait(response.json()["id"])
     return response, swaps
 
 
@@ -604,11 +611,25 @@ def test_foreign_project_pages_look_like_missing_ones(world: World) -> None:
     c = TestClient(world.app)
     assert c.post("/api/login", json={"username": "outsider", "password": PASSWORD}
                   ).status_code == 200
-    pages = [r.path for r in world.app.routes
-             if "{name}" in getattr(r, "path", "") and not r.path.startswith("/api/")]
-    assert pages
+    pages = [r.path for r in page_routes.router.routes if "{name}" in getattr(r, "path", "")]
+    assert len(pages) >= 2
     for path in pages:
         real = c.get(path.replace("{name}", "foreign"))
         ghost = c.get(path.replace("{name}", GHOST_PROJECT))
         assert real.status_code == 404, path
         assert real.content == ghost.content.replace(GHOST_PROJECT.encode(), b"foreign"), path
+
+
+def test_idempotency_key_reused_in_another_project(world: World) -> None:
+    """A key one user already spent in project A, sent again to project B: a clear 409, never
+    a 500 and never A's annotation."""
+    own_key = "a-own-admin"  # admin's own-project annotation was stored under this key
+    target = world.foreign.per["admin"]["annotation"]
+    r = world.clients["admin"].put(f"/api/projects/foreign/annotations/{target}",
+                                   json={"value": {"intent": "other"}, "idempotency_key": own_key})
+    assert r.status_code == 409, r.text
+    assert b"own-" not in r.content
+    task = world.foreign.per["admin"]["task"]
+    r = world.clients["admin"].post(f"/api/projects/foreign/tasks/{task}/submit",
+                                    json={"value": {"intent": "other"}, "idempotency_key": own_key})
+    assert r.status_code == 409, r.text

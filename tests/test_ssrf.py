@@ -72,6 +72,7 @@ class Loopback:
         self.port = self.v4.server_address[1]
         self.servers = [self.v4]
         try:
+
             class V6(ThreadingHTTPServer):
                 address_family = socket.AF_INET6
 
@@ -224,7 +225,9 @@ def test_allowlisted_loopback_server_imports(
     """The canary is alive: allow-listed, the same server imports fine."""
     before = len(project.items(limit=500))
     r = import_url(
-        project, f"http://127.0.0.1:{canary.port}/data.jsonl?sig=secret", actor=None,
+        project,
+        f"http://127.0.0.1:{canary.port}/data.jsonl?sig=secret",
+        actor=None,
         allow=[f"127.0.0.1:{canary.port}"],
     )
     assert (r.read, r.added, r.format) == (3, 3, "jsonl")
@@ -234,7 +237,9 @@ def test_allowlisted_loopback_server_imports(
     assert {"url0", "url1", "url2"} <= ids
     assert len(project.items(limit=500)) == before + 3
     again = import_url(
-        project, f"http://127.0.0.1:{canary.port}/data.jsonl", actor=None,
+        project,
+        f"http://127.0.0.1:{canary.port}/data.jsonl",
+        actor=None,
         allow=[f"127.0.0.1:{canary.port}"],
     )
     assert again.added == 0  # dedup holds for URL imports too
@@ -242,7 +247,9 @@ def test_allowlisted_loopback_server_imports(
 
 def test_allow_entry_is_for_one_port(canary: Loopback, server: Loopback) -> None:
     _refused(
-        "forbidden_address", fetch, f"http://127.0.0.1:{canary.port}/",
+        "forbidden_address",
+        fetch,
+        f"http://127.0.0.1:{canary.port}/",
         allow=[f"127.0.0.1:{server.port}"],
     )
     assert canary.hits == 0
@@ -264,8 +271,12 @@ def test_redirect_to_canary_is_refused_at_the_hop(
 ) -> None:
     server.routes["/go"] = (302, {"Location": target.format(port=canary.port)}, b"", 0)
     err = _refused(
-        "forbidden_address", import_url, project, f"http://127.0.0.1:{server.port}/go",
-        actor=None, allow=[f"127.0.0.1:{server.port}"],
+        "forbidden_address",
+        import_url,
+        project,
+        f"http://127.0.0.1:{server.port}/go",
+        actor=None,
+        allow=[f"127.0.0.1:{server.port}"],
     )
     assert str(canary.port) in err.message
     assert server.hits == 1
@@ -280,8 +291,9 @@ def test_redirect_to_other_scheme_is_refused(
     location: str, server: Loopback, connects: list[str]
 ) -> None:
     server.routes["/go"] = (302, {"Location": location}, b"", 0)
-    err = _refused("scheme", fetch, f"http://127.0.0.1:{server.port}/go",
-                   allow=[f"127.0.0.1:{server.port}"])
+    err = _refused(
+        "scheme", fetch, f"http://127.0.0.1:{server.port}/go", allow=[f"127.0.0.1:{server.port}"]
+    )
     assert location in err.message
     assert server.hits == 1 and connects == [f"127.0.0.1:{server.port}"]
 
@@ -289,7 +301,9 @@ def test_redirect_to_other_scheme_is_refused(
 def test_redirect_within_allowlisted_server_is_followed(server: Loopback, project: Project) -> None:
     server.routes["/go"] = (301, {"Location": "/files/data.jsonl"}, b"", 0)
     r = import_url(
-        project, f"http://127.0.0.1:{server.port}/go", actor=None,
+        project,
+        f"http://127.0.0.1:{server.port}/go",
+        actor=None,
         allow=[f"127.0.0.1:{server.port}"],
     )
     assert r.added == 3
@@ -298,8 +312,13 @@ def test_redirect_within_allowlisted_server_is_followed(server: Loopback, projec
 
 def test_redirect_loop_is_capped(server: Loopback) -> None:
     server.routes["/loop"] = (302, {"Location": "/loop"}, b"", 0)
-    _refused("redirect", fetch, f"http://127.0.0.1:{server.port}/loop",
-             allow=[f"127.0.0.1:{server.port}"], max_redirects=3)
+    _refused(
+        "redirect",
+        fetch,
+        f"http://127.0.0.1:{server.port}/loop",
+        allow=[f"127.0.0.1:{server.port}"],
+        max_redirects=3,
+    )
     assert server.hits == 4
 
 
@@ -309,10 +328,10 @@ def test_oversize_response_is_refused(server: Loopback) -> None:
     server.routes["/big"] = (200, {"Content-Length": str(len(big))}, big, 0)
     server.routes["/stream"] = (200, {}, big, 0)  # no Content-Length: counted while reading
     allow = [f"127.0.0.1:{server.port}"]
-    _refused("too_large", fetch, f"http://127.0.0.1:{server.port}/big", allow=allow,
-             max_bytes=1000)
-    _refused("too_large", fetch, f"http://127.0.0.1:{server.port}/stream", allow=allow,
-             max_bytes=1000)
+    _refused("too_large", fetch, f"http://127.0.0.1:{server.port}/big", allow=allow, max_bytes=1000)
+    _refused(
+        "too_large", fetch, f"http://127.0.0.1:{server.port}/stream", allow=allow, max_bytes=1000
+    )
     with fetch(f"http://127.0.0.1:{server.port}/stream", allow=allow, max_bytes=5000) as got:
         assert got.size == 5000 and got.file.read() == big
 
@@ -320,15 +339,24 @@ def test_oversize_response_is_refused(server: Loopback) -> None:
 def test_slow_server_times_out(server: Loopback) -> None:
     server.routes["/slow"] = (200, {}, b"{}", 3)
     started = time.monotonic()
-    _refused("timeout", fetch, f"http://127.0.0.1:{server.port}/slow",
-             allow=[f"127.0.0.1:{server.port}"], timeout=0.5)
+    _refused(
+        "timeout",
+        fetch,
+        f"http://127.0.0.1:{server.port}/slow",
+        allow=[f"127.0.0.1:{server.port}"],
+        timeout=0.5,
+    )
     assert time.monotonic() - started < 2.5
 
 
 def test_error_never_echoes_the_response_body(server: Loopback) -> None:
     server.routes["/err"] = (500, {"Content-Length": "27"}, b"INTERNAL-SECRET aws_key=AKIA", 0)
-    err = _refused("http_status", fetch, f"http://127.0.0.1:{server.port}/err",
-                   allow=[f"127.0.0.1:{server.port}"])
+    err = _refused(
+        "http_status",
+        fetch,
+        f"http://127.0.0.1:{server.port}/err",
+        allow=[f"127.0.0.1:{server.port}"],
+    )
     text = json.dumps(err.to_dict())
     assert "500" in text and "SECRET" not in text and "AKIA" not in text
 
@@ -401,15 +429,26 @@ def test_private_resolutions_are_refused_without_connecting(
     fake_dns["internal.test"] = ips
     err = _refused("forbidden_address", fetch, "http://internal.test/data.jsonl")
     assert words in err.message and "http://internal.test/data.jsonl" in err.message
-    _refused("forbidden_address", import_url, project, "https://internal.test/d.jsonl",
-             actor=None, allow=[])
+    _refused(
+        "forbidden_address",
+        import_url,
+        project,
+        "https://internal.test/d.jsonl",
+        actor=None,
+        allow=[],
+    )
 
 
-@pytest.mark.parametrize("ip", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946",
-                                "::ffff:93.184.216.34", "2002:5db8:d822::1"])
-def test_public_resolution_passes_validation(
-    ip: str, fake_dns: FakeDNS, no_connect: None
-) -> None:
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "93.184.216.34",
+        "2606:2800:220:1:248:1893:25c8:1946",
+        "::ffff:93.184.216.34",
+        "2002:5db8:d822::1",
+    ],
+)
+def test_public_resolution_passes_validation(ip: str, fake_dns: FakeDNS, no_connect: None) -> None:
     fake_dns["public.test"] = [ip]
     target = check_url("https://public.test/data.jsonl")
     assert [str(a) for a in target.addresses] == [str(__import__("ipaddress").ip_address(ip))]
@@ -426,8 +465,12 @@ def test_allowlist_admits_internal_network_but_never_metadata(
     assert check_url("http://data.test:8443/x", allow=["10.0.0.5:8443"]).addresses
     _refused("forbidden_address", check_url, "http://data.test:8444/x", allow=["data.test:8443"])
     _refused("forbidden_address", check_url, "http://data.test/x", allow=["192.168.0.0/16"])
-    _refused("forbidden_address", check_url, "http://meta.test/x",
-             allow=["169.254.0.0/16", "0.0.0.0/0", "meta.test:80", "169.254.169.254"])
+    _refused(
+        "forbidden_address",
+        check_url,
+        "http://meta.test/x",
+        allow=["169.254.0.0/16", "0.0.0.0/0", "meta.test:80", "169.254.169.254"],
+    )
 
 
 def test_dns_rebinding_connects_to_the_vetted_address(
@@ -519,8 +562,18 @@ def test_forbidden_reason_public_and_private() -> None:
 
     for public in ("93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"):
         assert forbidden_reason(ipaddress.ip_address(public)) is None, public
-    for private in ("127.0.0.1", "10.1.2.3", "::1", "fc00::1", "198.18.0.1", "192.0.0.8",
-                    "::127.0.0.1", "64:ff9b:1::1", "2001:db8::1", "100.127.255.255"):
+    for private in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "::1",
+        "fc00::1",
+        "198.18.0.1",
+        "192.0.0.8",
+        "::127.0.0.1",
+        "64:ff9b:1::1",
+        "2001:db8::1",
+        "100.127.255.255",
+    ):
         assert forbidden_reason(ipaddress.ip_address(private)), private
 
 
@@ -540,7 +593,8 @@ def test_allowlist_setting_is_admin_only(ws: Any, users: dict[str, User]) -> Non
     with pytest.raises(Forbidden):
         set_url_allowlist(ws, ["10.0.0.0/8"], actor=users["manager"])
     assert set_url_allowlist(ws, ["10.0.0.0/8", " Data.Internal:8443 "], actor=users["admin"]) == [
-        "10.0.0.0/8", "data.internal:8443"
+        "10.0.0.0/8",
+        "data.internal:8443",
     ]
 
 
@@ -561,15 +615,19 @@ def test_api_url_import(
     assert r.status_code == 403
 
     # a bad scheme and a literal loopback address are refused at once (422), no job
-    for bad in ("file:///etc/passwd", f"http://127.0.0.1:{canary.port}/x.jsonl",
-                f"http://2130706433:{canary.port}/x.jsonl"):
+    for bad in (
+        "file:///etc/passwd",
+        f"http://127.0.0.1:{canary.port}/x.jsonl",
+        f"http://2130706433:{canary.port}/x.jsonl",
+    ):
         r = manager.post("/api/projects/support/imports/url", json={"url": bad})
         assert r.status_code == 422, bad
         assert r.json()["error"] == "invalid_input"
 
     # a name that resolves to loopback: refused in the job
-    r = manager.post("/api/projects/support/imports/url",
-                     json={"url": f"http://localhost:{canary.port}/x.jsonl"})
+    r = manager.post(
+        "/api/projects/support/imports/url", json={"url": f"http://localhost:{canary.port}/x.jsonl"}
+    )
     assert r.status_code == 202
     job = app.state.jobs.wait(r.json()["id"])
     body = manager.get(f"/api/jobs/{job.id}").json()
@@ -578,11 +636,14 @@ def test_api_url_import(
     assert canary.hits == 0 and server.hits == 0
 
     # allow-listed by the admin: imported
-    r = admin.put("/api/settings/url-allowlist",
-                  json={"allow": [f"127.0.0.1:{server.port}", f"[::1]:{server.port}"]})
+    r = admin.put(
+        "/api/settings/url-allowlist",
+        json={"allow": [f"127.0.0.1:{server.port}", f"[::1]:{server.port}"]},
+    )
     assert r.status_code == 200
-    r = manager.post("/api/projects/support/imports/url",
-                     json={"url": url, "format": "jsonl", "id_field": "id"})
+    r = manager.post(
+        "/api/projects/support/imports/url", json={"url": url, "format": "jsonl", "id_field": "id"}
+    )
     assert r.status_code == 202
     job = app.state.jobs.wait(r.json()["id"])
     body = manager.get(f"/api/jobs/{job.id}").json()

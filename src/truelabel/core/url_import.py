@@ -54,9 +54,7 @@ def get_url_allowlist(ws: Workspace, *, actor: User | None = None) -> list[str]:
     return list(_allowlist(ws).entries)
 
 
-def set_url_allowlist(
-    ws: Workspace, entries: list[str], *, actor: User | None = None
-) -> list[str]:
+def set_url_allowlist(ws: Workspace, entries: list[str], *, actor: User | None = None) -> list[str]:
     """Replace the allow-list; every entry is checked first. Audited."""
     _require_admin(actor)
     parsed = AllowList.parse(entries)

@@ -103,12 +103,14 @@ def check_url(
     scheme = parts.scheme.lower()
     if scheme not in _PORTS:
         raise _refuse(
-            url, f"only http and https URLs can be imported (this one is {scheme or 'relative'})",
+            url,
+            f"only http and https URLs can be imported (this one is {scheme or 'relative'})",
             "scheme",
         )
     if has_userinfo:
         raise _refuse(
-            url, "credentials in the URL are not supported (they would be stored and logged)",
+            url,
+            "credentials in the URL are not supported (they would be stored and logged)",
             "credentials",
         )
     if not hostname:
@@ -213,13 +215,16 @@ def safe_fetch(
             raise _refuse(url, f"it took longer than {timeout:g} s", "timeout")
         limits = httpx.Timeout(min(remaining, timeout), connect=min(remaining, connect_timeout))
         try:
-            with httpx.Client(
-                transport=_pinned_transport(target),
-                timeout=limits,
-                follow_redirects=False,
-                trust_env=False,  # no proxy from the environment: it would connect elsewhere
-                headers={"user-agent": USER_AGENT, "accept": "*/*"},
-            ) as client, client.stream("GET", target.url) as resp:
+            with (
+                httpx.Client(
+                    transport=_pinned_transport(target),
+                    timeout=limits,
+                    follow_redirects=False,
+                    trust_env=False,  # no proxy from the environment: it would connect elsewhere
+                    headers={"user-agent": USER_AGENT, "accept": "*/*"},
+                ) as client,
+                client.stream("GET", target.url) as resp,
+            ):
                 if resp.status_code in REDIRECTS:
                     location = resp.headers.get("location")
                     if not location:
@@ -230,7 +235,9 @@ def safe_fetch(
                     continue
                 if not 200 <= resp.status_code < 300:
                     raise _refuse(
-                        current, f"the server answered HTTP {resp.status_code}", "http_status",
+                        current,
+                        f"the server answered HTTP {resp.status_code}",
+                        "http_status",
                         status=resp.status_code,
                     )
                 return _read_body(resp, current, target, max_bytes, deadline, timeout, hops)

@@ -21,8 +21,9 @@ from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
 from .jobs import JobRunner
-from .ratelimit import LoginLimiter
+from .pages import admin as admin_pages
 from .pages import routes as pages
+from .ratelimit import LoginLimiter
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("truelabel.server")
@@ -106,5 +107,6 @@ def create_app(workspace: Workspace) -> FastAPI:
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
     app.include_router(pages.router)
+    app.include_router(admin_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -62,8 +62,12 @@ def start_url_import(
             job.done, job.total = done, total
 
         r = url_import.import_url(
-            p, body.url, actor=user, fmt=body.format or None,
-            id_field=body.id_field or None, progress=progress,
+            p,
+            body.url,
+            actor=user,
+            fmt=body.format or None,
+            id_field=body.id_field or None,
+            progress=progress,
         )
         job.message = f"{r.added} items added, {r.skipped} already present"
         return {

@@ -34,7 +34,8 @@ function renderList() {
       type: "button", class: "link-button", dataset: { itemId: String(entry.item_id) },
       "aria-current": state.current && state.current.item_id === entry.item_id ? "true" : undefined,
       on: { click: () => show(entry) },
-    }, `#${entry.item_id}`), " ", h("span", { class: "muted" }, entry.reason || ""))));
+    }, entry.external_id ? entry.external_id : `#${entry.item_id}`), " ",
+    h("span", { class: "muted" }, entry.reason || ""))));
 }
 
 // -- one item ----------------------------------------------------------------------------
@@ -109,6 +110,7 @@ async function fillExternalId(entry) {
     const item = await api.get(projectUrl(project, `/items/${entry.item_id}`));
     entry.external_id = item.external_id;
     if (state.current === entry) el("adj-title").textContent = titleOf(entry);
+    renderList();
   } catch { entry.external_id = null; }
 }
 

@@ -3,6 +3,7 @@ import { api, projectUrl, errorMessage, ApiError } from "../api.js";
 import { h, replace, debounce, isTyping } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { createField, knownFieldTypes } from "../fields/index.js";
+import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
 
 initShell();
@@ -193,10 +194,10 @@ function renderReviewComments(task) {
 }
 
 let toastTimer = null;
-function toast(text, kind) {
+function toast(kind, ...parts) {
   const box = el("toast");
   box.className = `toast toast-${kind}`;
-  box.textContent = text;
+  replace(box, ...parts);
   box.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
@@ -204,13 +205,13 @@ function toast(text, kind) {
 
 function showFeedback(feedback) {
   if (!feedback) return;
-  if (feedback.correct) { toast("Gold check: your answer matches the known answer.", "ok"); return; }
+  if (feedback.correct) { toast("ok", "Gold check: your answer matches the known answer."); return; }
   const fields = (state.info.schema || { fields: [] }).fields;
   const expected = (feedback.wrong_fields || []).map((name) => {
-    const spec = fields.find((f) => f.name === name) || { name };
-    return `${spec.title || name}: ${JSON.stringify(feedback.expected[name])}`;
+    const spec = fields.find((f) => f.name === name) || { name, type: "" };
+    return h("li", {}, `${spec.title || name}: `, formatValue(spec, feedback.expected[name], state.lastData || {}));
   });
-  toast(`Gold check: not quite. The known answer is ${expected.join("; ")}.`, "wrong");
+  toast("wrong", h("strong", {}, "Gold check: not quite. The known answer is"), h("ul", {}, expected));
 }
 
 function buildFields(task) {
@@ -298,6 +299,7 @@ async function submit() {
       value, idempotency_key: state.key, time_spent_ms: Math.max(0, Date.now() - state.shownAt),
     });
     clearLocal(task.item_id);
+    state.lastData = task.data;
     showFeedback(ann && ann.feedback);
     say(ann && ann.replayed ? "This item was already submitted." : `Submitted ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "success");
     await nextTask();

@@ -1,0 +1,21 @@
+"""Admin pages: the audit log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from ..auth import optional_user
+from .routes import _render, _to_login
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request) -> Response:
+    user = optional_user(request)
+    if user is None:
+        return _to_login(request)
+    if not user.is_admin:
+        return _render(request, "forbidden.html", page="shell", user=user, status_code=403)
+    return _render(request, "audit.html", page="audit", user=user)

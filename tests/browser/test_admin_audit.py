@@ -1,0 +1,44 @@
+"""The audit log page: admins see who did what; everybody else is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from truelabel import Workspace
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser-pass-1"
+
+
+def test_admin_reads_and_filters_the_audit_log(browser_ws: Workspace, page: Page,
+                                               login: Callable[..., None],
+                                               new_page: Callable[[], Page],
+                                               guard: Any) -> None:
+    try:
+        browser_ws.get_user("root-admin")
+    except Exception:
+        browser_ws.add_user("root-admin", PASSWORD, role="admin")
+    browser_ws.audit_event("demo.marker", "user", "<img src=x onerror=alert(1)>", actor=None,
+                           detail={"note": "<script>alert(1)</script>"})
+    login(page, "root-admin", "/admin/audit")
+    page.wait_for_selector("#audit-rows tr")
+    text = page.inner_text("#audit-table")
+    assert "login" in text and "demo.marker" in text
+    assert "<img src=x onerror=alert(1)>" in text  # shown as text
+    assert page.locator("#audit-table img, #audit-table script").count() == 0
+    page.fill("#audit-action", "demo.marker")
+    page.click("#audit-filter button")
+    page.wait_for_function("document.querySelectorAll('#audit-rows tr').length === 1")
+    assert page.get_attribute("#audit-export", "href") == "/api/audit/export"
+
+    other = new_page()
+    login(other, "ann", "/")
+    assert other.locator("a[href='/admin/audit']").count() == 0
+    guard.allow(r"status of 403")  # the refusal itself is the expected outcome
+    resp = other.goto("/admin/audit")
+    assert resp is not None and resp.status == 403
