@@ -15,7 +15,6 @@ import random
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -213,6 +212,7 @@ def test_quality_loop_end_to_end(
     expect(ann.locator("#review-comment-list li")).to_contain_text(comment)
     expect(ann.locator("#review-comment-list li")).to_contain_text("rev")
     expect(ann.locator("#review-comments b")).to_have_count(0)
+    shot(ann, "label-comment")
     label_via_keyboard(ann, truth)
     expect(ann.locator("#review-comments")).to_be_hidden()
 
@@ -300,3 +300,72 @@ def test_quality_loop_end_to_end(
     assert rows_out[gold[0]]["gold"] == {"intent": truth(gold[0])}
     for c in (mia, ann_api, ann2_api, randy_api):
         c.close()
+
+
+HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+def test_gold_feedback_toast_roles_and_hostile_text(
+        new_page: Callable[[], Page], make_project: Callable[..., Project],
+        login: Callable[..., None], browser_ws: Workspace) -> None:
+    project = make_project([{"id": "g1", "text": f"Gold one {HOSTILE}"},
+                            {"id": "g2", "text": "Gold two"},
+                            {"id": "p1", "text": f"Plain {HOSTILE}"}])
+    ensure_member(browser_ws, project, "rev", "reviewer")
+    ids = {r["external_id"]: r["id"] for r in project.items()}
+    for ext in ("g1", "g2"):
+        project.set_gold(ids[ext], {"intent": "question"})
+    project.set_workflow(gold_rate=1.0, gold_feedback=True,
+                         review_stages=[{"name": "check"}])
+
+    # gold feedback after submit, as a brief toast: wrong, then right
+    ann = new_page()
+    login(ann, "ann", f"/p/{project.name}/label")
+    expect(ann.locator("#task-title")).to_have_text("Item g1")
+    ann.keyboard.press("3")
+    ann.keyboard.press("Enter")
+    toast = ann.locator("#toast")
+    expect(toast).to_be_visible()
+    expect(toast).to_have_class("toast toast-wrong")
+    expect(toast).to_contain_text("not quite")
+    expect(toast.locator("li")).to_have_text("Intent: Question")
+    expect(ann.locator("#task-title")).to_have_text("Item g2")
+    ann.keyboard.press("1")
+    ann.keyboard.press("Enter")
+    expect(toast).to_have_class("toast toast-ok")
+    expect(toast).to_contain_text("matches the known answer")
+    expect(ann.locator("#task-title")).to_have_text("Item p1")
+    ann.keyboard.press("2")
+    ann.keyboard.press("Enter")
+    expect(ann.locator("#task-title")).to_have_text("No tasks left")
+
+    # an annotator gets no quality links and a 403 page, with no inline code anywhere
+    ann.goto(f"/p/{project.name}")
+    expect(ann.locator("#nav-items")).to_be_visible()
+    for link in ("#nav-review", "#nav-adjudicate", "#nav-quality"):
+        expect(ann.locator(link)).to_have_count(0)
+    for path in ("review", "adjudicate", "quality"):
+        res = ann.request.get(f"/p/{project.name}/{path}")
+        assert res.status == 403 and "may not open this page" in res.text()
+    manager = new_page()
+    login(manager, "mia", f"/p/{project.name}")
+    for link, path in (("#nav-review", "review"), ("#nav-adjudicate", "adjudicate"),
+                       ("#nav-quality", "quality")):
+        expect(manager.locator(link)).to_have_attribute("href", f"/p/{project.name}/{path}")
+        html = manager.request.get(f"/p/{project.name}/{path}").text()
+        assert "script-src 'self'" in manager.request.get(
+            f"/p/{project.name}/{path}").headers["content-security-policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=\"/static/)", html), path
+        assert not re.search(r"\s(on[a-z]+|style)=", html), path
+
+    # the reviewer sees hostile item text as text
+    rev = new_page()
+    login(rev, "rev", f"/p/{project.name}/review")
+    expect(rev.locator("#item-title")).to_have_text("Item p1")
+    expect(rev.locator("#item-text")).to_have_text(f"Plain {HOSTILE}")
+    for sel in ("main img", "main script", "[onerror]"):
+        expect(rev.locator(sel)).to_have_count(0)
+    # the dashboard's hot-spot link opens the item on the project page
+    manager.goto(f"/p/{project.name}?item={ids['p1']}")
+    expect(manager.locator("#item-dialog")).to_be_visible()
+    expect(manager.locator("#item-dialog pre").first).to_contain_text("<script>alert(2)</script>")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +28,7 @@ from truelabel.domain.fields import SpansField
 from truelabel.domain.models import Annotation, ExportResult, ImportResult, Task, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
+from truelabel.domain.workflow import Workflow
 from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
@@ -36,6 +38,17 @@ from .qa import QualityMixin
 from .workspace import Workspace
 
 _MAX_KEY = 100
+
+
+@dataclass(slots=True)
+class _Ctx:
+    role: Role
+    row: dict[str, Any]
+    schema_id: int
+    schema_version: int
+    schema: LabelSchema
+    guideline_id: int | None
+    workflow: Workflow
 
 
 class Project(QualityMixin):
@@ -78,6 +91,26 @@ class Project(QualityMixin):
         if not role_allows(role, permission):
             raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
         return role
+
+    def _context(self, conn: Any, actor: User | None, permission: str) -> _Ctx:
+        """Everything a hot path needs, read in the caller's transaction: the actor's role
+        (checked against ``permission``), settings, workflow, current schema and guideline."""
+        if actor is None or actor.is_admin:
+            role: Role | None = Role.ADMIN
+        else:
+            r = accounts.member_role(conn, project_id=self.id, user_id=actor.id)
+            role = Role(r) if r else None
+        if role is None:
+            raise NotFound("No such project. Ask a manager to add you to it.")
+        if not role_allows(role, permission):
+            raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
+        row = project_store.get_project(conn, project_id=self.id)
+        sv = project_store.latest_schema(conn, self.id)
+        gv = project_store.latest_guideline(conn, self.id)
+        assert row is not None and sv is not None
+        raw = json.loads(row["settings"] or "{}").get("workflow", {})
+        return _Ctx(role, row, int(sv["id"]), int(sv["version"]), self._schema_for(sv),
+                    int(gv["id"]) if gv else None, Workflow.model_validate(raw))
 
     # -- settings -------------------------------------------------------------------------
     def info(self, actor: User | None = None) -> dict[str, Any]:
@@ -263,7 +296,10 @@ class Project(QualityMixin):
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
 
-        buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
+        try:
+            buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
+        except TypeError as exc:
+            raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
         return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor)
 
     def export(
@@ -385,20 +421,18 @@ class Project(QualityMixin):
 
     def next_task(self, actor: User) -> Task | None:
         """Lease the next item to ``actor`` (their open lease first). None when done."""
-        self.require(actor, "task.work")
-        p = self._settings()
-        wants_gold = False
-        if self.workflow().gold_rate > 0:
-            with self.db.read() as conn:
-                n = queue.count_assignments(conn, project_id=self.id, user_id=actor.id)
-            wants_gold = self._wants_gold(actor, n)
-        with self.db.write() as conn:
+        with self.db.read() as conn:
+            ctx = self._context(conn, actor, "task.work")
+            wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
+                actor, queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
+                rate=ctx.workflow.gold_rate)
+        with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             lease = queue.claim(
                 conn,
                 project_id=self.id,
                 user_id=actor.id,
-                overlap=int(p["overlap"]),
-                lease_seconds=p["lease_seconds"],
+                overlap=int(ctx.row["overlap"]),
+                lease_seconds=ctx.row["lease_seconds"],
                 now=time.time(),
                 skip_locked=not self.db.is_sqlite,
                 want_gold=wants_gold,
@@ -441,6 +475,7 @@ class Project(QualityMixin):
         with self.db.read() as conn:
             item = item_store.get_item(conn, self.id, lease["item_id"])
             draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
+            comments = self.review_comments(lease["item_id"], actor, conn=conn)
         assert item is not None
         return Task(
             id=lease["id"],
@@ -450,7 +485,7 @@ class Project(QualityMixin):
             data=orjson.loads(item["data"]),
             external_id=item["external_id"],
             draft=orjson.loads(draft) if draft else None,
-            review_comments=self.review_comments(lease["item_id"], actor),
+            review_comments=comments,
         )
 
     def skip(self, task_id: int, actor: User) -> None:
@@ -468,10 +503,13 @@ class Project(QualityMixin):
     def save_draft(self, task_id: int, value: dict[str, Any], actor: User) -> None:
         """Keep unsubmitted work on the server so a closed tab loses nothing."""
         self.require(actor, "task.work")
-        blob = orjson.dumps(value)
+        try:
+            blob = orjson.dumps(value)
+        except TypeError as exc:  # e.g. integers past 64 bits
+            raise InvalidInput(f"The draft cannot be stored as JSON: {exc}.") from None
         if len(blob) > 1_000_000:
             raise InvalidInput("A draft is limited to 1 MB.")
-        with self.db.write() as conn:
+        with self.db.write(durable=False) as conn:
             row = self._own_task(conn, task_id, actor)
             queue.save_draft(
                 conn, user_id=actor.id, item_id=row["item_id"], value=blob.decode(), now=time.time()
@@ -491,19 +529,18 @@ class Project(QualityMixin):
         Idempotent on ``key``: sending the same key again returns the stored annotation.
         A submit on an expired lease raises :class:`LeaseExpired` (409).
         """
-        self.require(actor, "task.work")
         key = _check_key(key)
         with self.db.read() as conn:
+            ctx = self._context(conn, actor, "task.work")
             prior = queue.find_by_key(conn, actor.id, key)
             row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+            item_row = item_store.get_item(conn, self.id, row["item_id"]) if row else None
         if prior is not None:
             return self._replay(prior, task_id)
-        if row is None:
+        if row is None or item_row is None:
             raise NotFound(f"No task {task_id} for you in this project.")
-        item = self._item_data(row["item_id"])
-        sid, sch = self.schema()
-        clean = sch.validate_annotation(value, item)
-        gv = self._guideline_id()
+        sid, sch, gv = ctx.schema_id, ctx.schema, ctx.guideline_id
+        clean = sch.validate_annotation(value, orjson.loads(item_row["data"]))
         now = time.time()
         try:
             with self.db.write() as conn:
@@ -539,15 +576,17 @@ class Project(QualityMixin):
                 raise
         if prior is not None:
             return self._replay(prior, task_id)
-        self.after_submit(lease["item_id"])
+        wf = ctx.workflow
+        if wf.adaptive or wf.adjudication_threshold is not None:
+            self.after_submit(lease["item_id"])
         return Annotation(
             aid,
             lease["item_id"],
             actor.id,
             clean,
-            self._schema_version(sid),
+            ctx.schema_version,
             now,
-            feedback=self.gold_feedback(lease["item_id"], clean),
+            feedback=self.gold_feedback(lease["item_id"], clean) if wf.gold_feedback else None,
         )
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:

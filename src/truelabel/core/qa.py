@@ -223,13 +223,13 @@ class QualityMixin:
                 )
         return len(prepared)
 
-    def _wants_gold(self, user: User, n_assigned: int) -> bool:
+    def _wants_gold(self, user: User, n_assigned: int, *, rate: float | None = None) -> bool:
         """Whether the user's next task should be gold.
 
         Every block of 20 tasks holds round(20 × rate) gold tasks at positions drawn from a
         per-user, per-block seed: the share is exact, the positions irregular.
         """
-        rate = self.workflow().gold_rate
+        rate = self.workflow().gold_rate if rate is None else rate
         if rate <= 0:
             return False
         block, pos = divmod(n_assigned, 20)
@@ -445,15 +445,16 @@ class QualityMixin:
             )
         return {"id": rid, "decision": decision, "stage": idx, "correction_id": correction_id}
 
-    def review_comments(self, item_id: int, user: User) -> list[dict[str, Any]]:
+    def review_comments(self, item_id: int, user: User, *, conn: Any = None
+                        ) -> list[dict[str, Any]]:
         """Rejections of this user's earlier work on the item (shown beside the task)."""
-        with self.db.read() as conn:
+        if conn is None:
+            with self.db.read() as c:
+                rows = qa_store.reviews_for_item(c, item_id)
+        else:
             rows = qa_store.reviews_for_item(conn, item_id)
-        return [
-            {"stage": r["stage"], "comment": r["comment"], "reviewer": r["reviewer"]}
-            for r in rows
-            if r["decision"] == "reject" and r["annotator_id"] == user.id
-        ]
+        return [{"stage": r["stage"], "comment": r["comment"], "reviewer": r["reviewer"]}
+                for r in rows if r["decision"] == "reject" and r["annotator_id"] == user.id]
 
     # -- adjudication ---------------------------------------------------------------------
     def adjudication_queue(

@@ -109,7 +109,25 @@ class LabelSchema(BaseModel):
                     )
                 continue
             out[f.name] = f.validate_value(value[f.name], item)
+            _check_numbers(out[f.name], f.name)
         return out
+
+
+_INT_LIMIT = 2**53  # integers JSON readers everywhere round-trip exactly
+
+
+def _check_numbers(value: Any, field: str) -> None:
+    """Refuse integers no JSON consumer can hold exactly (and the database cannot store)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -_INT_LIMIT <= value <= _INT_LIMIT:
+            raise AnnotationInvalid(f"Field {field!r}: the number {value} is too large.",
+                                    field=field)
+    elif isinstance(value, list):
+        for v in value:
+            _check_numbers(v, field)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_numbers(v, field)
 
 
 def schema_json_schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ PostgreSQL uses the same calls; the lock is skipped there and row locks do the w
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,12 +60,14 @@ class Database:
         return inspect(self.engine).get_table_names()
 
     @contextmanager
-    def write(self, *, bulk: bool = False) -> Iterator[Connection]:
+    def write(self, *, bulk: bool = False, durable: bool = True) -> Iterator[Connection]:
         """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, committed on success.
 
-        ``bulk`` (imports): the commit is still atomic but not fsynced at once
-        (``synchronous=NORMAL``); a power cut may lose the whole import, never half of it.
+        ``bulk`` (imports) or ``durable=False`` (leases, drafts): the commit is still atomic
+        but not fsynced at once (``synchronous=NORMAL``); a power cut may lose that last
+        transaction whole, never half of it. Submits stay fully durable.
         """
+        bulk = bulk or not durable
         if self.is_sqlite:
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["tl_write"] = True
@@ -80,6 +83,8 @@ class Database:
                         raw.execute("PRAGMA synchronous=FULL")
         else:
             with self.engine.begin() as conn:
+                if bulk:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield conn
 
     @contextmanager
@@ -90,6 +95,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.lru_cache(maxsize=1024)
+def sql(statement: str) -> TextClause:
+    """A cached ``text()`` construct: hot paths skip re-parsing their SQL on every call."""
+    return text(statement)
 
 
 def _sqlite_setup(engine: Engine) -> None:

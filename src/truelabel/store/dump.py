@@ -28,8 +28,7 @@ def snapshot(conn: Connection, *, batch: int = 20_000) -> Iterator[tuple[str, li
     for table in metadata.sorted_tables:
         binary = [c.name for c in table.columns if isinstance(c.type, LargeBinary)]
         pk = list(table.primary_key.columns)
-        result = conn.execution_options(yield_per=batch).execute(
-            select(table).order_by(*pk))
+        result = conn.execution_options(yield_per=batch).execute(select(table).order_by(*pk))
         for part in result.partitions(batch):
             rows = []
             for r in part:
@@ -65,13 +64,21 @@ def reset_sequences(conn: Connection) -> None:
         return
     for table in metadata.sorted_tables:
         cols = [c for c in table.primary_key.columns]
-        if len(cols) == 1 and cols[0].autoincrement is not False and \
-                str(cols[0].type).startswith("INTEGER"):
-            seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                               {"t": table.name, "c": cols[0].name}).scalar()
+        if (
+            len(cols) == 1
+            and cols[0].autoincrement is not False
+            and str(cols[0].type).startswith("INTEGER")
+        ):
+            seq = conn.execute(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": cols[0].name}
+            ).scalar()
             if seq:
-                conn.execute(text(f"SELECT setval('{seq}', COALESCE((SELECT MAX({cols[0].name}) "
-                                  f"FROM {table.name}), 0) + 1, false)"))
+                conn.execute(
+                    text(
+                        f"SELECT setval('{seq}', COALESCE((SELECT MAX({cols[0].name}) "
+                        f"FROM {table.name}), 0) + 1, false)"
+                    )
+                )
 
 
 def integrity_errors(conn: Connection) -> list[str]:
@@ -82,17 +89,23 @@ def integrity_errors(conn: Connection) -> list[str]:
         if res != ["ok"]:
             errors += res
     checks: list[tuple[str, str]] = [
-        ("items whose n_done differs from their current annotations",
-         "SELECT COUNT(*) FROM items i WHERE i.is_gold = FALSE AND i.n_done <> "
-         "(SELECT COUNT(*) FROM annotations a WHERE a.item_id = i.id AND a.is_current = TRUE "
-         "AND a.assignment_id IS NOT NULL)"),
-        ("items with more taken slots than active assignments",
-         "SELECT COUNT(*) FROM items i WHERE i.is_gold = FALSE AND i.n_taken <> "
-         "(SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id "
-         "AND a.status IN ('queued', 'leased', 'submitted'))"),
-        ("annotations sharing one idempotency key",
-         "SELECT COUNT(*) FROM (SELECT user_id, idempotency_key FROM annotations "
-         "GROUP BY user_id, idempotency_key HAVING COUNT(*) > 1) d"),
+        (
+            "items whose n_done differs from their current annotations",
+            "SELECT COUNT(*) FROM items i WHERE i.is_gold = FALSE AND i.n_done <> "
+            "(SELECT COUNT(*) FROM annotations a WHERE a.item_id = i.id AND a.is_current = TRUE "
+            "AND a.assignment_id IS NOT NULL)",
+        ),
+        (
+            "items with more taken slots than active assignments",
+            "SELECT COUNT(*) FROM items i WHERE i.is_gold = FALSE AND i.n_taken <> "
+            "(SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id "
+            "AND a.status IN ('queued', 'leased', 'submitted'))",
+        ),
+        (
+            "annotations sharing one idempotency key",
+            "SELECT COUNT(*) FROM (SELECT user_id, idempotency_key FROM annotations "
+            "GROUP BY user_id, idempotency_key HAVING COUNT(*) > 1) d",
+        ),
     ]
     for what, sql in checks:
         n = conn.execute(text(sql)).scalar()

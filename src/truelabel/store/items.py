@@ -6,7 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from .db import sql
 
 ItemRow = tuple[int, str | None, bytes, str, str | None, int, int]
 """(project_id, external_id, content_hash, data_json, meta_json, batch_id, source_line)"""
@@ -30,7 +32,7 @@ def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
 
 def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] | None:
     row = conn.execute(
-        text(
+        sql(
             "SELECT i.id, i.external_id, i.data, i.meta, i.batch_id, i.source_line, i.n_taken, "
             "i.n_done, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
             "WHERE i.id = :id AND i.project_id = :p"
@@ -78,16 +80,16 @@ def browse(
             "AND a.status <> 'expired')"
         )
         params["u"] = user_id
-    sql = (
+    query = (
         "SELECT i.id, i.external_id, i.data, i.n_taken, i.n_done, i.batch_id, i.source_line "
         f"FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
     )
-    return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+    return [dict(r._mapping) for r in conn.execute(sql(query), params)]
 
 
 def counts(conn: Connection, project_id: int) -> dict[str, int]:
     row = conn.execute(
-        text(
+        sql(
             "SELECT COUNT(*) AS items, "
             "COALESCE(SUM(CASE WHEN n_done > 0 THEN 1 ELSE 0 END), 0) AS labeled, "
             "COALESCE(SUM(CASE WHEN n_taken > n_done THEN 1 ELSE 0 END), 0) AS in_progress, "
@@ -107,22 +109,22 @@ def iter_export_batches(
     Keyset pagination keeps each query a bounded, indexed range scan.
     """
     labeled = " AND n_done > 0" if only_labeled else ""
-    item_sql = text(
+    item_sql = sql(
         "SELECT id, external_id, data FROM items WHERE project_id = :p AND id > :last"
         f"{labeled} ORDER BY id LIMIT :n"
     )
-    ann_sql = text(
+    ann_sql = sql(
         "SELECT a.item_id, a.id, u.username, a.value, a.created_at, sv.version, a.origin "
         "FROM annotations a JOIN users u ON u.id = a.user_id "
         "JOIN schema_versions sv ON sv.id = a.schema_version_id "
         "WHERE a.project_id = :p AND a.item_id > :lo AND a.item_id <= :hi "
         "AND a.is_current = TRUE ORDER BY a.item_id, a.id"
     )
-    gt_sql = text(
+    gt_sql = sql(
         "SELECT item_id, field, value, confidence, method FROM ground_truth "
         "WHERE project_id = :p AND item_id > :lo AND item_id <= :hi ORDER BY item_id, field"
     )
-    gold_sql = text(
+    gold_sql = sql(
         "SELECT item_id, value FROM gold WHERE project_id = :p AND item_id > :lo AND item_id <= :hi"
     )
     last = 0
@@ -159,7 +161,7 @@ def item_annotations(
     conn: Connection, *, project_id: int, item_id: int, current_only: bool = True
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT a.id, a.user_id, u.username, a.value, a.created_at, sv.version AS "
             "schema_version, a.supersedes_id, a.is_current, a.time_spent_ms, a.origin, "
             "a.assignment_id FROM annotations a JOIN users u ON u.id = a.user_id "
@@ -177,7 +179,7 @@ def get_annotation(
     conn: Connection, *, project_id: int, annotation_id: int
 ) -> dict[str, Any] | None:
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, item_id, user_id, assignment_id, is_current FROM annotations "
             "WHERE id = :id AND project_id = :p"
         ),

@@ -193,13 +193,18 @@ def set_setting(conn: Connection, key: str, value: str) -> None:
     conn.execute(insert(settings).values(key=key, value=value))
 
 
-def audit_entries(conn: Connection, *, after: int = 0, limit: int = 100,
-                  action: str | None = None) -> list[dict[str, Any]]:
+def audit_entries(
+    conn: Connection, *, after: int = 0, limit: int = 100, action: str | None = None
+) -> list[dict[str, Any]]:
     from .tables import users
 
-    q = (select(audit_log, users.c.username)
-         .join(users, users.c.id == audit_log.c.user_id, isouter=True)
-         .where(audit_log.c.id > after).order_by(audit_log.c.id).limit(limit))
+    q = (
+        select(audit_log, users.c.username)
+        .join(users, users.c.id == audit_log.c.user_id, isouter=True)
+        .where(audit_log.c.id > after)
+        .order_by(audit_log.c.id)
+        .limit(limit)
+    )
     if action:
         q = q.where(audit_log.c.action == action)
     keys = [str(c.name) for c in audit_log.c] + ["username"]

@@ -5,28 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
+
+from .db import sql
 
 
 def set_gold(
     conn: Connection, *, project_id: int, item_id: int, value: str, source: str, now: float
 ) -> None:
     """Make ``item_id`` a gold item with the known answer ``value`` (JSON text)."""
-    conn.execute(text("DELETE FROM gold WHERE item_id = :i"), {"i": item_id})
+    conn.execute(sql("DELETE FROM gold WHERE item_id = :i"), {"i": item_id})
     conn.execute(
-        text(
+        sql(
             "INSERT INTO gold (item_id, project_id, value, source, created_at) "
             "VALUES (:i, :p, :v, :s, :t)"
         ),
         {"i": item_id, "p": project_id, "v": value, "s": source, "t": now},
     )
-    conn.execute(text("UPDATE items SET is_gold = TRUE, open = 0 WHERE id = :i"), {"i": item_id})
+    conn.execute(sql("UPDATE items SET is_gold = TRUE, open = 0 WHERE id = :i"), {"i": item_id})
 
 
 def unset_gold(conn: Connection, *, item_id: int, overlap: int) -> None:
-    conn.execute(text("DELETE FROM gold WHERE item_id = :i"), {"i": item_id})
+    conn.execute(sql("DELETE FROM gold WHERE item_id = :i"), {"i": item_id})
     conn.execute(
-        text(
+        sql(
             "UPDATE items SET is_gold = FALSE, open = CASE WHEN n_taken < "
             "COALESCE(target, :k) THEN 1 ELSE 0 END WHERE id = :i"
         ),
@@ -36,13 +38,13 @@ def unset_gold(conn: Connection, *, item_id: int, overlap: int) -> None:
 
 def gold_answers(conn: Connection, project_id: int) -> dict[int, str]:
     rows = conn.execute(
-        text("SELECT item_id, value FROM gold WHERE project_id = :p"), {"p": project_id}
+        sql("SELECT item_id, value FROM gold WHERE project_id = :p"), {"p": project_id}
     )
     return {int(r.item_id): r.value for r in rows}
 
 
 def gold_value(conn: Connection, item_id: int) -> str | None:
-    return conn.execute(text("SELECT value FROM gold WHERE item_id = :i"), {"i": item_id}).scalar()
+    return conn.execute(sql("SELECT value FROM gold WHERE item_id = :i"), {"i": item_id}).scalar()
 
 
 def item_ids_by_external(
@@ -55,7 +57,7 @@ def item_ids_by_external(
         params = {f"e{j}": e for j, e in enumerate(chunk)}
         marks = ", ".join(f":e{j}" for j in range(len(chunk)))
         for r in conn.execute(
-            text(
+            sql(
                 f"SELECT id, external_id FROM items WHERE project_id = :p "
                 f"AND external_id IN ({marks})"
             ),
@@ -75,7 +77,7 @@ def current_annotations(
         where += " AND a.item_id = :i"
         params["i"] = item_id
     rows = conn.execute(
-        text(
+        sql(
             "SELECT a.id, a.item_id, a.user_id, u.username, a.value, a.origin, a.time_spent_ms, "
             "a.created_at, i.is_gold FROM annotations a JOIN users u ON u.id = a.user_id "
             f"JOIN items i ON i.id = a.item_id WHERE {where} ORDER BY a.item_id, a.id"
@@ -86,9 +88,7 @@ def current_annotations(
 
 
 def item_target(conn: Connection, item_id: int) -> tuple[int | None, bool]:
-    row = conn.execute(
-        text("SELECT target, is_gold FROM items WHERE id = :i"), {"i": item_id}
-    ).one()
+    row = conn.execute(sql("SELECT target, is_gold FROM items WHERE id = :i"), {"i": item_id}).one()
     return row.target, bool(row.is_gold)
 
 
@@ -110,7 +110,7 @@ def next_for_review(
             "((r.annotation_id = a.id AND r.decision = 'accept') OR r.correction_id = a.id))"
         )
     row = conn.execute(
-        text(
+        sql(
             "SELECT a.id FROM annotations a JOIN items i ON i.id = a.item_id "
             "WHERE a.project_id = :p AND a.is_current = TRUE AND i.is_gold = FALSE "
             "AND a.user_id <> :me AND a.origin = 'human' "
@@ -136,14 +136,14 @@ def add_review(conn: Connection, values: dict[str, Any]) -> int:
     marks = ", ".join(f":{k}" for k in values)
     return int(
         conn.execute(
-            text(f"INSERT INTO reviews ({cols}) VALUES ({marks}) RETURNING id"), values
+            sql(f"INSERT INTO reviews ({cols}) VALUES ({marks}) RETURNING id"), values
         ).scalar_one()
     )
 
 
 def review_counts(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT stage, decision, COUNT(*) AS n FROM reviews "
             "WHERE project_id = :p GROUP BY stage, decision ORDER BY stage"
         ),
@@ -154,7 +154,7 @@ def review_counts(conn: Connection, project_id: int) -> list[dict[str, Any]]:
 
 def reviews_for_item(conn: Connection, item_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT r.id, r.annotation_id, r.stage, r.decision, r.comment, r.correction_id, "
             "r.created_at, u.username AS reviewer, a.user_id AS annotator_id FROM reviews r "
             "JOIN users u ON u.id = r.reviewer_id JOIN annotations a ON a.id = r.annotation_id "
@@ -172,11 +172,11 @@ def open_adjudication(
     conn: Connection, *, project_id: int, item_id: int, reason: str, now: float
 ) -> None:
     exists = conn.execute(
-        text("SELECT 1 FROM adjudications WHERE item_id = :i"), {"i": item_id}
+        sql("SELECT 1 FROM adjudications WHERE item_id = :i"), {"i": item_id}
     ).first()
     if exists is None:
         conn.execute(
-            text(
+            sql(
                 "INSERT INTO adjudications (item_id, project_id, status, reason, "
                 "created_at) VALUES (:i, :p, 'open', :r, :t)"
             ),
@@ -188,7 +188,7 @@ def adjudication_queue(
     conn: Connection, project_id: int, *, status: str = "open", limit: int = 100
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT item_id, status, reason, created_at, decided_by, value, "
             "comment FROM adjudications WHERE project_id = :p AND status = :s "
             "ORDER BY created_at, item_id LIMIT :n"
@@ -202,7 +202,7 @@ def decide_adjudication(
     conn: Connection, *, item_id: int, user_id: int, value: str, comment: str, now: float
 ) -> bool:
     cur = conn.execute(
-        text(
+        sql(
             "UPDATE adjudications SET status = 'decided', decided_by = :u, "
             "decided_at = :t, value = :v, comment = :c "
             "WHERE item_id = :i AND status = 'open'"
@@ -214,7 +214,7 @@ def decide_adjudication(
 
 def adjudication_counts(conn: Connection, project_id: int) -> dict[str, int]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT status, COUNT(*) AS n FROM adjudications WHERE project_id = :p GROUP BY status"
         ),
         {"p": project_id},
@@ -239,7 +239,7 @@ def replace_ground_truth(
     kept = {
         int(r.item_id)
         for r in conn.execute(
-            text(
+            sql(
                 f"SELECT item_id FROM ground_truth WHERE project_id = :p AND field = :f "
                 f"AND method IN ({marks})"
             ),
@@ -247,7 +247,7 @@ def replace_ground_truth(
         )
     }
     conn.execute(
-        text(
+        sql(
             f"DELETE FROM ground_truth WHERE project_id = :p AND field = :f "
             f"AND method NOT IN ({marks})"
         ),
@@ -256,7 +256,7 @@ def replace_ground_truth(
     fresh = [r for r in rows if r["item_id"] not in kept]
     if fresh:
         conn.execute(
-            text(
+            sql(
                 "INSERT INTO ground_truth (item_id, field, project_id, value, "
                 "confidence, method, contributors, computed_at) VALUES (:item_id, "
                 ":field, :project_id, :value, :confidence, :method, :contributors, "
@@ -267,9 +267,9 @@ def replace_ground_truth(
 
 
 def upsert_ground_truth(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(text("DELETE FROM ground_truth WHERE item_id = :item_id AND field = :field"), row)
+    conn.execute(sql("DELETE FROM ground_truth WHERE item_id = :item_id AND field = :field"), row)
     conn.execute(
-        text(
+        sql(
             "INSERT INTO ground_truth (item_id, field, project_id, value, confidence, "
             "method, contributors, computed_at) VALUES (:item_id, :field, "
             ":project_id, :value, :confidence, :method, :contributors, "
@@ -289,7 +289,7 @@ def ground_truth(
             return []
         where += f" AND item_id IN ({', '.join(str(int(i)) for i in item_ids)})"
     rows = conn.execute(
-        text(
+        sql(
             f"SELECT item_id, field, value, confidence, method, contributors "
             f"FROM ground_truth WHERE {where} ORDER BY item_id, field"
         ),
@@ -302,7 +302,7 @@ def ground_truth_range(
     conn: Connection, project_id: int, lo: int, hi: int
 ) -> list[tuple[Any, ...]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT item_id, field, value, confidence, method FROM ground_truth "
             "WHERE project_id = :p AND item_id > :lo AND item_id <= :hi "
             "ORDER BY item_id, field"
@@ -320,7 +320,7 @@ def add_signoff(
 ) -> int:
     return int(
         conn.execute(
-            text(
+            sql(
                 "INSERT INTO signoffs (project_id, user_id, created_at, comment, evidence) "
                 "VALUES (:p, :u, :t, :c, :e) RETURNING id"
             ),
@@ -331,7 +331,7 @@ def add_signoff(
 
 def signoffs(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        text(
+        sql(
             "SELECT s.id, s.created_at, s.comment, s.evidence, u.username FROM signoffs s "
             "JOIN users u ON u.id = s.user_id WHERE s.project_id = :p ORDER BY s.id"
         ),

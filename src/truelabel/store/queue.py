@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
+
+from .db import sql
 
 
 def expire_leases(conn: Connection, now: float) -> int:
@@ -22,7 +24,7 @@ def expire_leases(conn: Connection, now: float) -> int:
     """
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     rows = conn.execute(
-        text(
+        sql(
             "UPDATE assignments SET status = 'expired' WHERE status = 'leased' AND id IN "
             "(SELECT id FROM assignments WHERE status = 'leased' AND lease_expires_at < :now "
             f"LIMIT 1000{lock}) RETURNING item_id"
@@ -36,14 +38,14 @@ def expire_leases(conn: Connection, now: float) -> int:
 
 
 #: Give an item's slot back to the pool (gold items are outside the pool: untouched).
-_RETURN_SLOT = text(
+_RETURN_SLOT = sql(
     "UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i AND is_gold = FALSE"
 )
 
 
 def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, item_id, project_id, user_id, status, lease_expires_at "
             "FROM assignments WHERE id = :id"
         ),
@@ -54,7 +56,7 @@ def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
 
 def current_lease(conn: Connection, project_id: int, user_id: int, now: float) -> dict | None:
     row = conn.execute(
-        text(
+        sql(
             "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
             "AND status = 'leased' AND lease_expires_at > :now ORDER BY id LIMIT 1"
         ),
@@ -82,7 +84,7 @@ def claim(
         return lease
     expires = now + lease_seconds
     queued = conn.execute(
-        text(
+        sql(
             "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
             "AND status = 'queued' ORDER BY id LIMIT 1"
         ),
@@ -90,13 +92,13 @@ def claim(
     ).first()
     if queued:
         conn.execute(
-            text("UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"),
+            sql("UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"),
             {"e": expires, "id": queued.id},
         )
         return _lease_row(conn, queued.id)
     if want_gold:
         gold_item = conn.execute(
-            text(
+            sql(
                 "SELECT g.item_id FROM gold g WHERE g.project_id = :p AND NOT EXISTS "
                 "(SELECT 1 FROM assignments a WHERE a.item_id = g.item_id AND a.user_id = :u) "
                 "ORDER BY g.item_id LIMIT 1"
@@ -105,7 +107,7 @@ def claim(
         ).first()
         if gold_item is not None:
             aid = conn.execute(
-                text(
+                sql(
                     "INSERT INTO assignments (project_id, item_id, user_id, status, "
                     "lease_expires_at, created_at) VALUES (:p, :i, :u, 'leased', :e, :now) "
                     "RETURNING id"
@@ -115,7 +117,7 @@ def claim(
             return _lease_row(conn, aid)
     lock = " FOR UPDATE OF i SKIP LOCKED" if skip_locked else ""
     cand = conn.execute(
-        text(
+        sql(
             "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
             "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
             "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
@@ -149,7 +151,7 @@ def _take(
     now: float,
 ) -> dict[str, Any]:
     aid = conn.execute(
-        text(
+        sql(
             "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
             "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
             "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
@@ -161,7 +163,7 @@ def _take(
     if aid is None:
         raise Conflict(f"Item {item_id} is already assigned to this user.")
     conn.execute(
-        text(
+        sql(
             "UPDATE items SET n_taken = n_taken + 1, "
             "open = CASE WHEN is_gold = TRUE OR n_taken + 1 >= COALESCE(target, :k) "
             "THEN 0 ELSE 1 END "
@@ -185,13 +187,13 @@ def take_item(
 ) -> dict[str, Any]:
     """Assign one given item to a user (``queued`` for later, or ``leased`` now)."""
     existing = conn.execute(
-        text("SELECT id, status FROM assignments WHERE item_id = :i AND user_id = :u"),
+        sql("SELECT id, status FROM assignments WHERE item_id = :i AND user_id = :u"),
         {"i": item_id, "u": user_id},
     ).first()
     if existing and existing.status in ("queued", "leased"):
         if status == "leased" and lease_seconds is not None:
             conn.execute(
-                text(
+                sql(
                     "UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"
                 ),
                 {"e": now + lease_seconds, "id": existing.id},
@@ -204,7 +206,7 @@ def take_item(
         )
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     taken = conn.execute(
-        text(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
+        sql(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
     ).scalar_one()
     if taken >= overlap and not is_gold_item(conn, item_id):
         raise Conflict(
@@ -228,7 +230,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
     """End a lease without an annotation (``skipped``), returning the slot to the pool."""
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     a = conn.execute(
-        text(f"SELECT id, item_id, status FROM assignments WHERE id = :id AND user_id = :u{lock}"),
+        sql(f"SELECT id, item_id, status FROM assignments WHERE id = :id AND user_id = :u{lock}"),
         {"id": assignment_id, "u": user_id},
     ).first()
     if a is None:
@@ -236,7 +238,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
     if a.status not in ("leased", "queued"):
         raise Conflict(f"Task {assignment_id} is {a.status}; only an open task can be skipped.")
     conn.execute(
-        text("UPDATE assignments SET status = :s, lease_expires_at = NULL WHERE id = :id"),
+        sql("UPDATE assignments SET status = :s, lease_expires_at = NULL WHERE id = :id"),
         {"s": status, "id": assignment_id},
     )
     conn.execute(_RETURN_SLOT, {"i": a.item_id})
@@ -244,7 +246,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
 
 def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, item_id, assignment_id, supersedes_id FROM annotations "
             "WHERE user_id = :u AND idempotency_key = :k"
         ),
@@ -258,7 +260,7 @@ def lock_assignment(
 ) -> dict[str, Any]:
     """The caller's assignment, row-locked on PostgreSQL so racing submits queue up."""
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, item_id, project_id, status, lease_expires_at FROM assignments "
             "WHERE id = :id AND user_id = :u" + (" FOR UPDATE" if lock else "")
         ),
@@ -290,22 +292,22 @@ def insert_annotation(conn: Connection, values: dict[str, Any]) -> int:
     params = ", ".join(f":{k}" for k in values)
     return int(
         conn.execute(
-            text(f"INSERT INTO annotations ({cols}) VALUES ({params}) RETURNING id"), values
+            sql(f"INSERT INTO annotations ({cols}) VALUES ({params}) RETURNING id"), values
         ).scalar_one()
     )
 
 
 def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int) -> None:
     conn.execute(
-        text("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id"),
+        sql("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id"),
         {"id": assignment_id},
     )
     conn.execute(
-        text("UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE"),
+        sql("UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE"),
         {"i": item_id},
     )
     conn.execute(
-        text("DELETE FROM drafts WHERE user_id = :u AND item_id = :i"),
+        sql("DELETE FROM drafts WHERE user_id = :u AND item_id = :i"),
         {"u": user_id, "i": item_id},
     )
 
@@ -313,12 +315,12 @@ def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int
 def supersede(conn: Connection, *, old_id: int, values: dict[str, Any]) -> int:
     """Append a new annotation that replaces ``old_id``; 409 if ``old_id`` is not current."""
     cur = conn.execute(
-        text("UPDATE annotations SET is_current = FALSE WHERE id = :id AND is_current = TRUE"),
+        sql("UPDATE annotations SET is_current = FALSE WHERE id = :id AND is_current = TRUE"),
         {"id": old_id},
     )
     if cur.rowcount != 1:
         newer = conn.execute(
-            text("SELECT id FROM annotations WHERE supersedes_id = :id"), {"id": old_id}
+            sql("SELECT id FROM annotations WHERE supersedes_id = :id"), {"id": old_id}
         ).scalar()
         raise StaleVersion(
             f"Annotation {old_id} was already replaced by annotation {newer}; "
@@ -330,7 +332,7 @@ def supersede(conn: Connection, *, old_id: int, values: dict[str, Any]) -> int:
 
 def save_draft(conn: Connection, *, user_id: int, item_id: int, value: str, now: float) -> None:
     conn.execute(
-        text(
+        sql(
             "INSERT INTO drafts (user_id, item_id, value, updated_at) VALUES (:u, :i, :v, :t) "
             "ON CONFLICT (user_id, item_id) DO UPDATE SET value = excluded.value, "
             "updated_at = excluded.updated_at"
@@ -341,7 +343,7 @@ def save_draft(conn: Connection, *, user_id: int, item_id: int, value: str, now:
 
 def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
     return conn.execute(
-        text("SELECT value FROM drafts WHERE user_id = :u AND item_id = :i"),
+        sql("SELECT value FROM drafts WHERE user_id = :u AND item_id = :i"),
         {"u": user_id, "i": item_id},
     ).scalar()
 
@@ -349,7 +351,7 @@ def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
 def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
     return (
         conn.execute(
-            text(
+            sql(
                 "SELECT 1 FROM assignments WHERE user_id = :u AND item_id = :i "
                 "AND status <> 'expired'"
             ),
@@ -362,8 +364,9 @@ def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
 def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
     """Recompute ``open`` after the project's overlap changed."""
     conn.execute(
-        text(
-            "UPDATE items SET open = CASE WHEN n_taken < :k THEN 1 ELSE 0 END WHERE project_id = :p"
+        sql(
+            "UPDATE items SET open = CASE WHEN is_gold = FALSE AND n_taken < "
+            "COALESCE(target, :k) THEN 1 ELSE 0 END WHERE project_id = :p"
         ),
         {"k": overlap, "p": project_id},
     )
@@ -373,7 +376,7 @@ def get_task(
     conn: Connection, *, task_id: int, user_id: int, project_id: int
 ) -> dict[str, Any] | None:
     row = conn.execute(
-        text(
+        sql(
             "SELECT id, item_id, lease_expires_at, status FROM assignments "
             "WHERE id = :id AND user_id = :u AND project_id = :p"
         ),
@@ -384,28 +387,28 @@ def get_task(
 
 def is_gold_item(conn: Connection, item_id: int) -> bool:
     return bool(
-        conn.execute(text("SELECT is_gold FROM items WHERE id = :i"), {"i": item_id}).scalar()
+        conn.execute(sql("SELECT is_gold FROM items WHERE id = :i"), {"i": item_id}).scalar()
     )
 
 
 def reject(conn: Connection, *, annotation_id: int) -> None:
     """Send a rejected annotation's item back to the queue (any annotator may take it)."""
     row = conn.execute(
-        text("SELECT item_id, assignment_id FROM annotations WHERE id = :id"),
+        sql("SELECT item_id, assignment_id FROM annotations WHERE id = :id"),
         {"id": annotation_id},
     ).one()
     conn.execute(
-        text("UPDATE annotations SET is_current = FALSE WHERE id = :id"), {"id": annotation_id}
+        sql("UPDATE annotations SET is_current = FALSE WHERE id = :id"), {"id": annotation_id}
     )
     if row.assignment_id is not None:
         conn.execute(
-            text(
+            sql(
                 "UPDATE assignments SET status = 'rejected', lease_expires_at = NULL WHERE id = :id"
             ),
             {"id": row.assignment_id},
         )
     conn.execute(
-        text(
+        sql(
             "UPDATE items SET n_taken = n_taken - 1, n_done = n_done - 1, open = 1 "
             "WHERE id = :i AND is_gold = FALSE"
         ),
@@ -416,7 +419,7 @@ def reject(conn: Connection, *, annotation_id: int) -> None:
 def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
     """Adaptive overlap: the item wants ``target`` annotators now."""
     conn.execute(
-        text(
+        sql(
             "UPDATE items SET target = :t, open = CASE WHEN n_taken < :t THEN 1 ELSE 0 END "
             "WHERE id = :i AND is_gold = FALSE"
         ),
@@ -427,7 +430,7 @@ def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
 def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int:
     return int(
         conn.execute(
-            text("SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u"),
+            sql("SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u"),
             {"p": project_id, "u": user_id},
         ).scalar_one()
     )

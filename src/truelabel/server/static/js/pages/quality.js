@@ -37,7 +37,7 @@ function renderProgress(p) {
   const adj = p.adjudication || {};
   replace(el("progress"),
     stat("Items", p.items, "items"),
-    stat("Labelled", p.labeled, "labeled"),
+    stat("Labelled (gold aside)", `${p.labeled} of ${p.items - (p.gold_items || 0)}`, "labeled"),
     stat("In progress", p.in_progress, "in_progress"),
     stat("Annotations", p.submitted, "submitted"),
     stat("Gold items", p.gold_items, "gold_items"),
@@ -159,7 +159,7 @@ function setupAggregate() {
 // -- sign-off ----------------------------------------------------------------------------
 function evidenceSummary(ev) {
   const p = ev.progress || {};
-  const rows = [h("li", {}, `${p.labeled ?? "?"} of ${p.items ?? "?"} items labelled, ${p.gold_items ?? 0} gold, ${p.ground_truth_items ?? 0} with ground truth`)];
+  const rows = [h("li", {}, `${p.labeled ?? "?"} of ${(p.items ?? 0) - (p.gold_items ?? 0)} items labelled (plus ${p.gold_items ?? 0} gold), ${p.ground_truth_items ?? 0} with ground truth`)];
   for (const [name, f] of Object.entries(ev.fields || {})) {
     if (f.alpha !== undefined && f.alpha !== null) rows.push(h("li", {}, `${name}: alpha ${num(f.alpha)} (95% ${interval(f.ci_low, f.ci_high)})`));
     else if (f.f1_exact !== undefined && f.f1_exact !== null) rows.push(h("li", {}, `${name}: span F1 ${num(f.f1_exact)}`));

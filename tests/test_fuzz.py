@@ -1,0 +1,156 @@
+"""Property-based fuzzing of every API operation from the OpenAPI document (schemathesis).
+
+Each operation gets ``MAX_EXAMPLES`` generated requests (valid and invalid: schemathesis' positive
+and negative modes), derandomized so a run is repeatable. Every request is sent in-process to
+the ASGI app twice, as an admin and as an annotator (API tokens), and then once more with the
+path parameters swapped for real objects (a real project, item, task, annotation, job, media
+digest), so the fuzzed queries and bodies reach the code behind the lookups.
+
+Checked on every answer: no 5xx (``not_a_server_error``) and the body matches the response
+schema the OpenAPI document declares for that status (``response_schema_conformance``).
+
+Nothing is excluded. The one stub: a URL import's download (``url_import.safe_fetch``) refuses
+without touching the network, so generated URLs never leave the machine; the URL checks before
+it, the route and the job all run for real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from helpers import PASSWORD, SCHEMA, make_items, open_workspace
+from truelabel import Workspace
+from truelabel.core import url_import
+from truelabel.domain.errors import InvalidInput
+from truelabel.server.app import create_app
+
+MAX_EXAMPLES = 12
+
+
+def conforms_except_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
+    """``response_schema_conformance``, except for 422 answers in the app's own error shape:
+    FastAPI documents them as ``HTTPValidationError``, which they are not (see
+    ``test_validation_errors_match_their_documented_schema``)."""
+    if response.status_code == 422 and _is_error_shape(response):
+        return None
+    return response_schema_conformance(ctx, response, case)
+
+
+def _is_error_shape(response: Any) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return (isinstance(body, dict) and {"error", "message"} <= set(body)
+            and set(body) <= {"error", "message", "detail"})
+
+
+CHECKS = [not_a_server_error, conforms_except_error_shape]
+
+# The OpenAPI document does not touch the workspace: load it from an app without one, and
+# send the requests to the fixture's app (``case.call(app=...)``).
+schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(cast(Workspace, None)))
+
+
+@dataclass
+class Target:
+    app: Any
+    tokens: dict[str, str]
+    real: dict[str, dict[str, Any]]  # who → path parameter → a real value
+
+
+def _no_network(*_: Any, **__: Any) -> Any:
+    raise InvalidInput("Downloads are switched off in the fuzz tests.")
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    mp = pytest.MonkeyPatch()
+    mp.setattr(url_import, "safe_fetch", _no_network)
+    with open_workspace(tmp_path_factory.mktemp("fuzz")) as ws:
+        admin = ws.add_user("admin", PASSWORD, role="admin")
+        ann = ws.add_user("ann", PASSWORD, role="annotator")
+        ann2 = ws.add_user("ann2", PASSWORD, role="annotator")
+        ws.add_user("victim", PASSWORD, role="annotator")
+        p = ws.create_project("fuzz", SCHEMA, overlap=2, guidelines="# Fuzz")
+        p.add_member(ann, "annotator")
+        p.add_member(ann2, "annotator")
+        p.set_workflow(review_stages=[{"name": "check", "role": "reviewer"}],
+                       adjudication_threshold=0.4, gold_rate=0.1)
+        p.import_records(make_items(40))
+        ids = [r["id"] for r in p.items(limit=100)]
+        p.set_gold(ids[-1], {"intent": "refund"})
+        for i in ids[:6]:
+            p.annotate(i, {"intent": "refund", "tags": ["vip"]}, ann2, key=f"k2-{i}")
+        p.annotate(ids[0], {"intent": "shipping"}, ann, key="k1")  # disputed: adjudication
+        p.aggregate(method="majority")
+        app = create_app(ws)
+        tokens = {"admin": ws.create_token(admin), "annotator": ws.create_token(ann)}
+        real: dict[str, dict[str, Any]] = {}
+        job = app.state.jobs.start("import", lambda j: {}, user_id=admin.id, project_id=p.id).id
+        media = url_import.put_media(p, b"\x89PNG\r\n\x1a\nfuzz", actor=None)
+        for who in ("admin", "annotator"):
+            c = TestClient(app, headers={"Authorization": f"Bearer {tokens[who]}"})
+            task = c.post("/api/projects/fuzz/tasks/next").json()
+            sub = c.post(f"/api/projects/fuzz/tasks/{task['id']}/submit",
+                         json={"value": {"intent": "other"}, "idempotency_key": f"s-{who}"})
+            assert sub.status_code == 200, sub.text
+            task = c.post("/api/projects/fuzz/tasks/next").json()
+            real[who] = {"project": "fuzz", "item_id": ids[1], "task_id": task["id"],
+                         "annotation_id": sub.json()["id"], "job_id": job,
+                         "digest": media["digest"], "username": "victim"}
+            c.close()
+        yield Target(app, tokens, real)
+        for job in list(app.state.jobs._jobs):
+            app.state.jobs.wait(job, timeout=10)
+    mp.undo()
+
+
+def _real_path(generated: dict[str, Any], values: dict[str, Any]) -> dict[str, Any] | None:
+    """The path parameters with real objects in, or None if there are none to swap."""
+    params = dict(generated)
+    if not params:
+        return None
+    for name, generated in params.items():
+        if name == "name":  # a chart name: one of the real ones, picked from the generated one
+            charts = ("agreement", "annotators", "confusion", "per-label")
+            digest = hashlib.blake2b(str(generated).encode(), digest_size=1).digest()[0]
+            params[name] = charts[digest % len(charts)]
+        else:
+            params[name] = values[name]
+    return params
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=list(HealthCheck))
+def test_api_fuzz(case: Any, target: Target) -> None:
+    generated = dict(case.path_parameters or {})
+    for who, token in target.tokens.items():
+        headers = {"Authorization": f"Bearer {token}"}
+        calls = [_real_path(generated, target.real[who])]
+        if who == "admin" or calls[0] is None:
+            calls.insert(0, generated)
+        for params in calls:
+            case.path_parameters = dict(params or {})
+            response = case.call(app=target.app, headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=headers)
+
+def test_validation_errors_match_their_documented_schema(target: Target) -> None:
+    """A 422 answer must match the schema the OpenAPI document declares for it."""
+    case = schema["/api/login"]["POST"].Case(body={})
+    response = case.call(app=target.app)
+    assert response.status_code == 422
+    assert _is_error_shape(response)
+    case.validate_response(response, checks=[response_schema_conformance])
