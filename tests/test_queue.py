@@ -187,3 +187,16 @@ def test_non_member_cannot_see_project(ws: Workspace, project: Project, tmp_path
     with pytest.raises(NotFound):
         ws.project("support", actor=outsider)
     assert ws.list_projects(actor=outsider) == []
+
+
+def test_idempotency_key_reused_in_another_project_is_409(ws: Workspace, project: Project,
+                                                          users: dict[str, User]) -> None:
+    other = ws.create_project("other", {"fields": [{"name": "x", "type": "text"}]})
+    other.import_records([{"text": "elsewhere"}])
+    other.add_member(users["ann1"], "annotator")
+    t = project.next_task(users["ann1"])
+    project.submit(t.id, VALUE, users["ann1"], key="shared-key")
+    t2 = other.next_task(users["ann1"])
+    with pytest.raises(Conflict, match="already used"):
+        other.submit(t2.id, {"x": "y"}, users["ann1"], key="shared-key")
+    assert other.annotations(t2.item_id) == []

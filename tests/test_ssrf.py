@@ -388,6 +388,7 @@ def test_non_http_schemes_are_refused(url: str, project: Project, no_connect: No
         ("http:///x", "syntax"),
         ("http://[fe80::1%25eth0]/x", "syntax"),
         ("http://example.test:99999/x", "syntax"),
+        ("http://example.test:0/x", "syntax"),
         ("http://" + "a" * 3000 + ".test/", "syntax"),
     ],
 )
@@ -453,6 +454,16 @@ def test_public_resolution_passes_validation(ip: str, fake_dns: FakeDNS, no_conn
     target = check_url("https://public.test/data.jsonl")
     assert [str(a) for a in target.addresses] == [str(__import__("ipaddress").ip_address(ip))]
     assert (target.host, target.port) == ("public.test", 443)
+
+
+@pytest.mark.parametrize("url", ["http://xn--bcher-kva.test/a", "http://bücher.test/a"])
+def test_international_names_are_resolved_in_idna_form(
+    url: str, fake_dns: FakeDNS, no_connect: None
+) -> None:
+    fake_dns["xn--bcher-kva.test"] = ["10.0.0.5"]
+    err = _refused("forbidden_address", check_url, url)
+    assert "10.0.0.5" in err.message
+    assert fake_dns.calls == ["xn--bcher-kva.test"]
 
 
 def test_allowlist_admits_internal_network_but_never_metadata(

@@ -258,7 +258,8 @@ def test_quality_loop_end_to_end(
     # the charts are server-made SVG images that loaded
     for img in lead.locator("#confusion img, #agreement-chart, #annotators-chart").all():
         expect(img).to_be_visible()
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+        expect(img).to_have_js_property("complete", True)  # (re)loaded after aggregation
+        assert img.evaluate("i => i.naturalWidth") > 0
     expect(lead.locator("#hot-spots tr").first).to_be_visible()
     expect(lead.locator(f"#hot-spots tr[data-item-id='{ids[disputed]}'] a")).to_have_attribute(
         "href", f"/p/{project.name}?item={ids[disputed]}")
@@ -365,6 +366,18 @@ def test_gold_feedback_toast_roles_and_hostile_text(
     expect(rev.locator("#item-text")).to_have_text(f"Plain {HOSTILE}")
     for sel in ("main img", "main script", "[onerror]"):
         expect(rev.locator(sel)).to_have_count(0)
+    # c: correct with the field components (prefilled), a key changes it, Enter saves
+    rev.keyboard.press("c")
+    expect(rev.locator("#correct-fields tl-choice input[value=complaint]")).to_be_checked()
+    rev.keyboard.press("1")
+    expect(rev.locator("#correct-fields tl-choice input[value=question]")).to_be_checked()
+    with rev.expect_response(lambda r: r.url.endswith("/reviews")) as corrected:
+        rev.keyboard.press("Enter")
+    assert corrected.value.status == 201
+    expect(rev.locator("#message")).to_contain_text("Corrected annotation")
+    expect(rev.locator("#review-done")).to_be_visible()
+    [current] = project.annotations(ids["p1"])
+    assert current["value"]["intent"] == "question" and current["origin"] == "review:check"
     # the dashboard's hot-spot link opens the item on the project page
     manager.goto(f"/p/{project.name}?item={ids['p1']}")
     expect(manager.locator("#item-dialog")).to_be_visible()

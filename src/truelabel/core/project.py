@@ -590,7 +590,9 @@ class Project(QualityMixin):
         )
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
-        if task_id is not None and prior["assignment_id"] not in (task_id, None):
+        if prior["project_id"] != self.id or (
+            task_id is not None and prior["assignment_id"] not in (task_id, None)
+        ):
             raise Conflict(
                 "This idempotency key was already used for another task; "
                 "send a new key for each annotation."

@@ -136,12 +136,16 @@ def check_url(
         host = hx.raw_host.decode("ascii").lower()
     except (httpx.InvalidURL, UnicodeError, ValueError):
         raise _refuse(url, "it is not a valid URL", "syntax") from None
-    if hx.scheme not in _PORTS or not _same_host(hx.host, hostname):
+    if hx.scheme not in _PORTS or not (
+        _same_host(hx.host, hostname) or _same_host(host, hostname)  # unicode or IDNA spelling
+    ):
         # The two URL parsers disagree about the host: refuse rather than guess which one the
         # connection would follow.
         raise _refuse(url, "the host of the URL is ambiguous", "syntax")
     if "%" in host:
         raise _refuse(url, "IPv6 zone identifiers are not allowed", "syntax")
+    if hx.port == 0:
+        raise _refuse(url, "port 0 cannot be fetched", "syntax")
     port = hx.port or _PORTS[scheme]
 
     literal = _ip_literal(host)

@@ -247,7 +247,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
 def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
     row = conn.execute(
         sql(
-            "SELECT id, item_id, assignment_id, supersedes_id FROM annotations "
+            "SELECT id, project_id, item_id, assignment_id, supersedes_id FROM annotations "
             "WHERE user_id = :u AND idempotency_key = :k"
         ),
         {"u": user_id, "k": key},
