@@ -104,5 +104,5 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
         row = conn.execute(text("SELECT data, is_gold, target, open FROM items")).one()
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert tuple(row) == ('{"text": "kept"}', 0, None, 1)
-    assert version == "0003"
+    assert version == "0004"
     assert "ground_truth" in db.table_names()

@@ -368,3 +368,22 @@ def test_svg_charts_escape_hostile_labels(corpus: Corpus, open_as: Callable[[str
         assert not guard.dialogs, (url, guard.dialogs)
         assert page.evaluate("() => window.__xss") is None, url
     assert shown >= 2, "the hostile labels should appear in the charts as text"
+
+
+def test_the_checks_catch_an_injection(corpus: Corpus, open_as: Callable[[str, str], Page],
+                                       guard: Guard) -> None:
+    """The page checks are not vacuous: markup put into the page the way a bug would is seen."""
+    page = open_as(MANAGER, "/")
+    assert_clean(page, guard, "before")
+    page.evaluate("(html) => document.querySelector('main').insertAdjacentHTML('beforeend', html)",
+                  XSS[1] + XSS[10] + XSS[9])
+    page.wait_for_timeout(200)
+    with pytest.raises(AssertionError) as caught:
+        assert_clean(page, guard, "after")
+    message = str(caught.value)
+    assert "CSP violations" in message or "elements from the payloads" in message, message
+    injected = page.evaluate(FIND_INJECTED)
+    assert any("onerror" in x for x in injected) and any("ontoggle" in x for x in injected)
+    assert any("javascript:" in x for x in injected), injected
+    assert page.evaluate("() => window.__csp").__len__() >= 1  # CSP blocked the handlers
+    guard.errors.clear()  # the CSP reports this test provoked on purpose

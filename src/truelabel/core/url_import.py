@@ -5,8 +5,7 @@
   refused unless the workspace allow-list (setting ``url_allowlist``, JSON list, set by an
   admin with :func:`set_url_allowlist`) admits them.
 - :func:`put_media` / :func:`get_media`: files in the workspace's content-addressed blob
-  store, owned per project. Until a ``media`` table exists, ownership is one settings row per
-  (project, blob): key ``media:<project id>:<sha256>``.
+  store, owned per project (the ``media`` table records which project may serve which blob).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from truelabel.domain.errors import Forbidden, InvalidInput, NotFound, UnknownCo
 from truelabel.domain.models import ImportResult, User
 from truelabel.formats.readers import READERS, detect_format
 from truelabel.net import AllowList, MediaType, check_url, media_type, safe_fetch
+from truelabel.store import media as media_store
 from truelabel.store import projects as project_store
 
 from . import transfer
@@ -146,10 +146,6 @@ def _format(url: str, content_type: str, fmt: str | None) -> str:
 
 
 # -- media ----------------------------------------------------------------------------------
-def _media_key(project_id: int, digest: str) -> str:
-    return f"media:{project_id}:{digest}"
-
-
 def put_media(project: Project, data: bytes, *, actor: User | None) -> dict[str, Any]:
     """Store a file for ``project``; return its id (SHA-256), type and size."""
     project.require(actor, "items.import")
@@ -161,10 +157,9 @@ def put_media(project: Project, data: bytes, *, actor: User | None) -> dict[str,
     mt = media_type(data[:4096])
     now = time.time()
     with project.db.write() as conn:
-        key = _media_key(project.id, digest)
-        if project_store.get_setting(conn, key) is None:
-            meta = {"by": actor.id if actor else None, "at": now, "size": len(data)}
-            project_store.set_setting(conn, key, json.dumps(meta))
+        if media_store.add(conn, project_id=project.id, digest=digest, size=len(data),
+                           content_type=mt.content_type,
+                           user_id=actor.id if actor else None, now=now):
             project_store.audit(
                 conn,
                 at=now,
@@ -184,7 +179,7 @@ def get_media(project: Project, digest: str, *, actor: User | None) -> tuple[byt
     if not (len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
         raise missing
     with project.db.read() as conn:
-        owned = project_store.get_setting(conn, _media_key(project.id, digest)) is not None
+        owned = media_store.owns(conn, project_id=project.id, digest=digest)
     if not owned:
         raise missing
     try:

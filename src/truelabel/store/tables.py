@@ -313,3 +313,16 @@ signoffs = Table(
     Column("comment", Text, nullable=False, server_default=""),
     Column("evidence", Text, nullable=False),
 )
+
+# -- 0004: media owned by projects ---------------------------------------------------------
+
+media = Table(
+    "media",
+    metadata,
+    Column("project_id", Integer, primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("uploaded_by", Integer),
+    Column("created_at", Float, nullable=False),
+)
