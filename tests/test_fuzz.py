@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,9 +33,11 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from helpers import PASSWORD, SCHEMA, make_items, open_workspace
 from truelabel import Workspace
-from truelabel.core import url_import
+from truelabel.core import Project, url_import
 from truelabel.domain.errors import InvalidInput
+from truelabel.domain.models import User
 from truelabel.server.app import create_app
+from truelabel.store import queue
 
 MAX_EXAMPLES = 12
 
@@ -68,6 +72,8 @@ class Target:
     app: Any
     tokens: dict[str, str]
     real: dict[str, dict[str, Any]]  # who → path parameter → a real value
+    project: Project
+    admin: User
 
 
 def _no_network(*_: Any, **__: Any) -> Any:
@@ -111,7 +117,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
                          "annotation_id": sub.json()["id"], "job_id": job,
                          "digest": media["digest"], "username": "victim"}
             c.close()
-        yield Target(app, tokens, real)
+        yield Target(app, tokens, real, p, admin)
         for job in list(app.state.jobs._jobs):
             app.state.jobs.wait(job, timeout=10)
     mp.undo()
@@ -163,6 +169,22 @@ def _client(target: Target, who: str = "admin") -> TestClient:
                       headers={"Authorization": f"Bearer {target.tokens[who]}"})
 
 
+def fresh_objects(target: Target) -> dict[str, Any]:
+    """A new item with an admin lease on it and an admin annotation on another: objects the
+    fuzzer has never touched (it may have submitted or skipped the shared ones)."""
+    p, admin = target.project, target.admin
+    tag = uuid.uuid4().hex[:8]
+    p.import_records([{"id": f"{tag}-a", "text": "fresh a"},
+                      {"id": f"{tag}-b", "text": "fresh b"}])
+    ids = {r["external_id"]: r["id"] for r in p.items(limit=500, search="fresh")}
+    with p.db.write() as conn:
+        lease = queue.take_item(conn, project_id=p.id, item_id=ids[f"{tag}-a"], user_id=admin.id,
+                                overlap=2, status="leased", lease_seconds=3600, now=time.time())
+    annotation = p.annotate(ids[f"{tag}-b"], {"intent": "refund"}, admin, key=f"fresh-{tag}")
+    return {**target.real["admin"], "task_id": lease["id"], "annotation_id": annotation.id,
+            "item_id": ids[f"{tag}-a"]}
+
+
 def _raw(body: str) -> dict[str, Any]:
     return {"content": body.encode(), "headers": {"content-type": "application/json"}}
 
@@ -186,7 +208,8 @@ SURROGATE_SINKS = [
      '{"value": {"intent": "refund", "note": %s}, "idempotency_key": "sur-1"}'),
     ("PUT", "/api/projects/fuzz/annotations/{annotation_id}",
      '{"value": {"intent": "refund", "note": %s}, "idempotency_key": "sur-2"}'),
-    ("PUT", "/api/projects/fuzz/items/{item_id}/gold", '{"value": {"intent": "refund", "note": %s}}'),
+    ("PUT", "/api/projects/fuzz/items/{item_id}/gold",
+     '{"value": {"intent": "refund", "note": %s}}'),
     ("PUT", "/api/projects/fuzz/tasks/{task_id}/draft", '{"value": {"note": %s}}'),
     ("PATCH", "/api/projects/fuzz/workflow", '{"slice_keys": [%s]}'),
     ("PUT", "/api/settings/url-allowlist", '{"allow": [%s]}'),
@@ -197,15 +220,17 @@ SURROGATE_SINKS = [
 
 
 def _sink_id(method: str, path: str, body: str) -> str:
-    found = re.search(r'"(\w+)": \[?%s', body)
-    return f"{method} {path} {found.group(1) if found else '?'}"
+    found = re.search(r'"(\w+)": (\{"(\w+)": )?\[?%s', body)
+    assert found, body
+    name = f"{found.group(1)}.{found.group(3)}" if found.group(3) else found.group(1)
+    return f"{method} {path} {name}"
 
 
 @pytest.mark.parametrize(("method", "path", "body"), SURROGATE_SINKS,
                          ids=[_sink_id(*s) for s in SURROGATE_SINKS])
 def test_lone_surrogates_are_refused_not_500(target: Target, method: str, path: str,
                                              body: str) -> None:
-    real = target.real["admin"]
+    real = fresh_objects(target)
     path = path.format(**real)
     body = (body % SURROGATE).replace("{annotation_id}", str(real["annotation_id"]))
     r = _client(target).request(method, path, **_raw(body))
@@ -242,6 +267,6 @@ HUGE = 2**70
 ])
 def test_out_of_range_numbers_are_refused_not_500(target: Target, method: str, path: str,
                                                   kwargs: dict[str, Any]) -> None:
-    path = path.format(**target.real["admin"])
+    path = path.format(**fresh_objects(target))
     r = _client(target).request(method, path, **kwargs)
     assert r.status_code < 500, f"{method} {path} {kwargs}: {r.status_code} {r.text}"

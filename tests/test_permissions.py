@@ -327,7 +327,8 @@ def populate(p: Project, workers: dict[str, User], ann: User, ann2: User, manage
         d = per[name] = {}
         for kind in ("task", "submit_task", "skip_task"):
             d[kind] = _lease(p, next(ids), u)
-        d["annotation"] = p.annotate(next(ids), {"intent": "refund"}, u, key=f"a-{p.name}-{name}").id
+        d["annotation"] = p.annotate(next(ids), {"intent": "refund"}, u,
+                                     key=f"a-{p.name}-{name}").id
         d["review_annotation"] = p.annotate(next(ids), {"intent": "refund"}, ann2,
                                             key=f"r-{p.name}-{name}").id
         disputed = next(ids)
@@ -392,8 +393,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 clients[name] = TestClient(app, raise_server_exceptions=False,
                                            headers={"Authorization": f"Bearer {token}"})
         for objs, owner in ((own_objs, "manager"), (foreign_objs, "fmanager")):
-            r = clients[owner].post(f"/api/projects/{objs.name}/imports",
-                                    files={"file": ("jobs.jsonl", _jsonl({"id": "j", "text": "x"}))})
+            upload = {"file": ("jobs.jsonl", _jsonl({"id": "j", "text": "x"}))}
+            r = clients[owner].post(f"/api/projects/{objs.name}/imports", files=upload)
             assert r.status_code == 202, r.text
             objs.job, objs.job_owner = r.json()["id"], owner
             assert app.state.jobs.wait(objs.job).status == "done"
@@ -454,8 +455,8 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
     # variant's allowed calls), so a leak through any of them would show in the rows
     mine = (victim.per.get(principal) if variant != "cross" else None) or \
         victim.per[victim.default]
-    objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare, "ext_id": victim.ext_id,
-                            "job": victim.job, "digest": victim.digest,
+    objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare,
+                            "ext_id": victim.ext_id, "job": victim.job, "digest": victim.digest,
                             "project": path_project.name,
                             "username": "victim", "chart": "agreement"}
     swaps: dict[str, str] = {}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from truelabel import Workspace
 
@@ -33,7 +33,7 @@ def test_admin_reads_and_filters_the_audit_log(browser_ws: Workspace, page: Page
     assert page.locator("#audit-table img, #audit-table script").count() == 0
     page.fill("#audit-action", "demo.marker")
     page.click("#audit-filter button")
-    page.wait_for_function("document.querySelectorAll('#audit-rows tr').length === 1")
+    expect(page.locator("#audit-rows tr")).to_have_count(1)
     assert page.get_attribute("#audit-export", "href") == "/api/audit/export"
 
     other = new_page()

@@ -293,6 +293,7 @@ class QualityMixin:
 
     # -- review ---------------------------------------------------------------------------
     def _stage(self, stage: int | str | None, actor: User | None) -> tuple[int, Any]:
+        role = self.require(actor, "review.work")
         stages = self.workflow().review_stages
         if not stages:
             raise InvalidInput(
@@ -311,7 +312,6 @@ class QualityMixin:
             if not 1 <= idx <= len(stages):
                 raise InvalidInput(f"Review stage must be 1..{len(stages)}.")
         spec = stages[idx - 1]
-        role = self.require(actor, "review.work")
         order = [Role.ANNOTATOR, Role.REVIEWER, Role.MANAGER, Role.ADMIN]
         if order.index(role) < order.index(spec.role):
             raise InvalidInput(f"Stage {spec.name!r} is for {spec.role.value}s.")

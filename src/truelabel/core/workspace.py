@@ -138,6 +138,8 @@ class Workspace:
         username = username.strip()
         if not username or len(username) > 100 or any(c.isspace() for c in username):
             raise InvalidInput("A username is 1-100 characters without spaces.", field="username")
+        if len(display_name) > 200:
+            raise InvalidInput("A display name is at most 200 characters.", field="display_name")
         _check_password(password)
         pw_hash = _hasher.hash(password)
         try:
@@ -312,6 +314,8 @@ class Workspace:
             )
         if overlap < 1:
             raise InvalidInput("overlap must be at least 1.", field="overlap")
+        if len(title) > 300:
+            raise InvalidInput("A project title is at most 300 characters.", field="title")
         sch = _as_schema(schema)
         now = time.time()
         try:

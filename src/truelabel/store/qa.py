@@ -189,9 +189,10 @@ def adjudication_queue(
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
         sql(
-            "SELECT item_id, status, reason, created_at, decided_by, value, "
-            "comment FROM adjudications WHERE project_id = :p AND status = :s "
-            "ORDER BY created_at, item_id LIMIT :n"
+            "SELECT d.item_id, i.external_id, d.status, d.reason, d.created_at, d.decided_by, "
+            "d.value, d.comment FROM adjudications d JOIN items i ON i.id = d.item_id "
+            "WHERE d.project_id = :p AND d.status = :s "
+            "ORDER BY d.created_at, d.item_id LIMIT :n"
         ),
         {"p": project_id, "s": status, "n": limit},
     )
