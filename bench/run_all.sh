@@ -4,7 +4,7 @@
 # peer's sizes and at 1M, then prints a comparison table (ours / peer) and writes JSON to
 # bench/results/. Extra arguments go to the peer's benchmark (e.g. --n-large 100000).
 #
-#   bash bench/run_all.sh                 # everything (~10 min once Label Studio is installed)
+#   bash bench/run_all.sh                 # everything (~25 min once Label Studio is installed)
 #   SKIP_PEER=1 bash bench/run_all.sh     # ours only; compares with the reference peer run
 #   REUSE_PEER=1 bash bench/run_all.sh    # ours only; keeps results/label_studio.json of an
 #                                         # earlier live peer run (if there is one)

@@ -1,22 +1,31 @@
 """Property-based fuzzing of every API operation from the OpenAPI document (schemathesis).
 
-Each operation gets ``MAX_EXAMPLES`` generated requests (valid and invalid: schemathesis' positive
-and negative modes), derandomized so a run is repeatable. Every request is sent in-process to
-the ASGI app twice, as an admin and as an annotator (API tokens), and then once more with the
-path parameters swapped for real objects (a real project, item, task, annotation, job, media
-digest), so the fuzzed queries and bodies reach the code behind the lookups.
+Each operation gets up to ``MAX_EXAMPLES`` generated requests from the fuzzing phase, plus the
+deterministic boundary cases of schemathesis' coverage phase, valid and invalid (positive and
+negative modes), derandomized so a run is repeatable. Every request is sent in-process to the
+ASGI app as an admin (API token) with the generated path parameters, then again with the path
+parameters swapped for real objects (a real project, item, task, annotation, job, media digest)
+so the fuzzed queries and bodies reach the code behind the lookups; and as an annotator with
+the real objects (the generated ones only reach 404s).
 
 Checked on every answer: no 5xx (``not_a_server_error``) and the body matches the response
-schema the OpenAPI document declares for that status (``response_schema_conformance``).
+schema the OpenAPI document declares for that status (``response_schema_conformance``; 422
+answers in the app's error shape are checked once, in
+``test_validation_errors_match_their_documented_schema``).
 
 Nothing is excluded. The one stub: a URL import's download (``url_import.safe_fetch``) refuses
 without touching the network, so generated URLs never leave the machine; the URL checks before
 it, the route and the job all run for real.
+
+Below the fuzzer: deterministic cases around what it found, and inputs it does not generate
+(lone UTF-16 surrogates in JSON, non-ASCII digits, numbers past 64 bits, text longer than its
+column), so a regression fails every run, not only when the generator happens to hit it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 import uuid
@@ -31,7 +40,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from helpers import PASSWORD, SCHEMA, make_items, open_workspace
+from helpers import PASSWORD, PG_URL, SCHEMA, make_items, open_workspace
 from truelabel import Workspace
 from truelabel.core import Project, url_import
 from truelabel.domain.errors import InvalidInput
@@ -154,6 +163,9 @@ def test_api_fuzz(case: Any, target: Target) -> None:
             response = case.call(app=target.app, headers=headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
 
+@pytest.mark.xfail(strict=True, reason="bug: every 422 is documented as FastAPI's "
+                   "HTTPValidationError ({detail: [...]}) but answers {error, message, detail: "
+                   "{errors: [...]}}")
 def test_validation_errors_match_their_documented_schema(target: Target) -> None:
     """A 422 answer must match the schema the OpenAPI document declares for it."""
     case = schema["/api/login"]["POST"].Case(body={})
@@ -164,6 +176,12 @@ def test_validation_errors_match_their_documented_schema(target: Target) -> None
 
 
 # -- inputs the generator does not make, found by hand around the fuzzer's finds -------------
+def bug(reason: str, *, pg_only: bool = False) -> pytest.MarkDecorator:
+    """An open bug (see the report): the test fails until it is fixed, then must be unmarked."""
+    return pytest.mark.xfail(condition=bool(PG_URL) or not pg_only, strict=True,
+                             reason=f"bug: {reason}")
+
+
 def _client(target: Target, who: str = "admin") -> TestClient:
     return TestClient(target.app, raise_server_exceptions=False,
                       headers={"Authorization": f"Bearer {target.tokens[who]}"})
@@ -226,8 +244,16 @@ def _sink_id(method: str, path: str, body: str) -> str:
     return f"{method} {path} {name}"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), SURROGATE_SINKS,
-                         ids=[_sink_id(*s) for s in SURROGATE_SINKS])
+#: Sinks that already refuse a lone surrogate (422); every other one answers 500.
+SURROGATE_REFUSED = {"draft", "/reviews", "/signoffs"}
+SURROGATE_BUG = bug("a lone surrogate escape (\\ud800) in a stored JSON string field is "
+                    "accepted by the request model and fails when stored/serialised: 500")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    pytest.param(*sink, id=_sink_id(*sink),
+                 marks=[] if any(k in sink[1] for k in SURROGATE_REFUSED) else [SURROGATE_BUG])
+    for sink in SURROGATE_SINKS])
 def test_lone_surrogates_are_refused_not_500(target: Target, method: str, path: str,
                                              body: str) -> None:
     real = fresh_objects(target)
@@ -237,12 +263,17 @@ def test_lone_surrogates_are_refused_not_500(target: Target, method: str, path: 
     assert r.status_code < 500, f"{method} {path} {body}: {r.status_code} {r.text}"
 
 
+DIGIT_BUG = bug('str.isdigit() is True for "²" but int("²") raises ValueError: 500')
+
+
 @pytest.mark.parametrize(("method", "path", "kwargs"), [
-    ("GET", "/api/projects/%C2%B2", {}),  # "²".isdigit() is True, int("²") fails
-    ("GET", "/api/projects/fuzz/reviews/next", {"params": {"stage": "²"}}),
-    ("POST", "/api/projects/fuzz/reviews",
-     {"json": {"annotation_id": 1, "decision": "accept", "stage": "²"}}),
-], ids=["project name", "review stage query", "review stage body"])
+    pytest.param("GET", "/api/projects/%C2%B2", {}, id="project name", marks=DIGIT_BUG),
+    pytest.param("GET", "/api/projects/fuzz/reviews/next", {"params": {"stage": "²"}},
+                 id="review stage query", marks=DIGIT_BUG),
+    pytest.param("POST", "/api/projects/fuzz/reviews",
+                 {"json": {"annotation_id": 1, "decision": "accept", "stage": "²"}},
+                 id="review stage body", marks=DIGIT_BUG),
+])
 def test_unicode_digits_are_not_ids(target: Target, method: str, path: str,
                                     kwargs: dict[str, Any]) -> None:
     r = _client(target).request(method, path, **kwargs)
@@ -270,3 +301,50 @@ def test_out_of_range_numbers_are_refused_not_500(target: Target, method: str, p
     path = path.format(**fresh_objects(target))
     r = _client(target).request(method, path, **kwargs)
     assert r.status_code < 500, f"{method} {path} {kwargs}: {r.status_code} {r.text}"
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/users", {"username": "long-dn", "password": PASSWORD, "display_name": "d" * 300},
+     "display_name"),
+    pytest.param("/api/tokens", {"name": "n" * 300}, "name",
+                 marks=bug("TokenIn.name has no max_length; PostgreSQL refuses >200 characters "
+                           "and the DataError becomes 'A number in the request is out of range'",
+                           pg_only=True)),
+    ("/api/projects", {"name": "long-title", "title": "t" * 400,
+                       "schema": {"fields": [{"name": "q", "type": "text"}]}}, "title"),
+])
+def test_text_longer_than_its_column_is_refused_clearly(target: Target, path: str,
+                                                        body: dict[str, Any], field: str) -> None:
+    """Either stored, or a 422 that names the field (PostgreSQL enforces VARCHAR lengths,
+    SQLite does not: the API must not let the backend decide)."""
+    r = _client(target).post(path, json=body)
+    assert r.status_code < 500, r.text
+    if r.status_code == 422:
+        assert "number" not in r.json()["message"], r.text
+        assert field in r.text, r.text
+
+
+@bug("external ids are not length-checked on import; on PostgreSQL a >200-character id fails "
+     "the job with the raw SQL error (statement and parameters) as its message", pg_only=True)
+def test_import_errors_never_show_sql(target: Target) -> None:
+    """An external id longer than its column: the import fails or succeeds, but a failure
+    says what is wrong with the file, not the SQL statement."""
+    c = _client(target)
+    row = json.dumps({"id": "e" * 300, "text": "long id"}) + "\n"
+    r = c.post("/api/projects/fuzz/imports", files={"file": ("long.jsonl", row.encode())})
+    assert r.status_code == 202, r.text
+    job = target.app.state.jobs.wait(r.json()["id"])
+    if job.status == "failed":
+        for leak in ("[SQL:", "psycopg", "sqlalchemy", "INSERT INTO", "sqlite3"):
+            assert leak not in job.message, job.message
+
+
+@bug("POST /gold error messages and detail.file name the server's temp file "
+     "(/tmp/tl-gold-…-name), not the uploaded file")
+def test_gold_upload_errors_name_the_uploaded_file(target: Target) -> None:
+    """A bad gold file: the message names the file the user sent, not a server temp path."""
+    r = _client(target).post("/api/projects/fuzz/gold",
+                             files={"file": ("my-gold.jsonl", b'{"id": "nope", "intent": "x"}\n')})
+    assert r.status_code == 422, r.text
+    assert "my-gold.jsonl" in r.json()["message"], r.text
+    assert "/tmp" not in r.text and "tl-gold-" not in r.text, r.text

@@ -40,6 +40,11 @@ from .workspace import Workspace
 _MAX_KEY = 100
 
 
+NO_PROJECT = "No such project, or you are not a member of it. Ask a manager to add you."
+#: Parsed workflow settings by their JSON text (settings change rarely; parsing is not free).
+_WORKFLOWS: dict[str, Workflow] = {}
+
+
 @dataclass(slots=True)
 class _Ctx:
     role: Role
@@ -87,7 +92,7 @@ class Project(QualityMixin):
         """The actor's role, if it allows ``permission``; NotFound for non-members."""
         role = self.role_of(actor)
         if role is None:
-            raise NotFound("No such project. Ask a manager to add you to it.")
+            raise NotFound(NO_PROJECT)
         if not role_allows(role, permission):
             raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
         return role
@@ -95,22 +100,29 @@ class Project(QualityMixin):
     def _context(self, conn: Any, actor: User | None, permission: str) -> _Ctx:
         """Everything a hot path needs, read in the caller's transaction: the actor's role
         (checked against ``permission``), settings, workflow, current schema and guideline."""
+        row = project_store.hot_context(conn, project_id=self.id,
+                                        user_id=actor.id if actor else None)
+        if row is None:
+            raise NotFound(NO_PROJECT)
         if actor is None or actor.is_admin:
             role: Role | None = Role.ADMIN
         else:
-            r = accounts.member_role(conn, project_id=self.id, user_id=actor.id)
-            role = Role(r) if r else None
+            role = Role(row["member_role"]) if row["member_role"] else None
         if role is None:
-            raise NotFound("No such project. Ask a manager to add you to it.")
+            raise NotFound(NO_PROJECT)
         if not role_allows(role, permission):
             raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
-        row = project_store.get_project(conn, project_id=self.id)
-        sv = project_store.latest_schema(conn, self.id)
-        gv = project_store.latest_guideline(conn, self.id)
-        assert row is not None and sv is not None
-        raw = json.loads(row["settings"] or "{}").get("workflow", {})
-        return _Ctx(role, row, int(sv["id"]), int(sv["version"]), self._schema_for(sv),
-                    int(gv["id"]) if gv else None, Workflow.model_validate(raw))
+        sid = int(row["schema_id"])
+        schema = self._schema_cache.get(sid)
+        if schema is None:
+            sv = project_store.schema_by_id(conn, sid)
+            assert sv is not None
+            schema = self._schema_for(sv)
+        raw = row["settings"] or "{}"
+        wf = _WORKFLOWS.get(raw)
+        if wf is None:
+            wf = _WORKFLOWS[raw] = Workflow.model_validate(json.loads(raw).get("workflow", {}))
+        return _Ctx(role, row, sid, int(row["schema_version"]), schema, row["guideline_id"], wf)
 
     # -- settings -------------------------------------------------------------------------
     def info(self, actor: User | None = None) -> dict[str, Any]:

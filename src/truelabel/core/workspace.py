@@ -64,6 +64,7 @@ class Workspace:
         self.location = location
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
+        self._names: dict[str, int] = {}  # project names never change
         self._lock = threading.Lock()
 
     # -- opening --------------------------------------------------------------------------
@@ -280,17 +281,32 @@ class Workspace:
 
     def token_user(self, token: str) -> User:
         with self.db.read() as conn:
-            t = accounts.get_token(conn, _digest(token))
-            row = accounts.get_user(conn, user_id=t["user_id"]) if t else None
-        if t is None or row is None or t["revoked"]:
+            row = accounts.token_user(conn, _digest(token))
+        if row is None or row["revoked"]:
             raise AuthError("Unknown API token; create one with: truelabel user token NAME")
-        if t["expires_at"] is not None and t["expires_at"] < time.time():
+        if row["expires_at"] is not None and row["expires_at"] < time.time():
             raise AuthError(
                 "This API token has expired; create a new one with: truelabel user token NAME"
             )
         if row["disabled"]:
             raise AuthError("This account is disabled; ask an admin to enable it.")
         return _user(row)
+
+    def project_by_name(self, name: str) -> Project:
+        """The project called ``name`` without a membership check: for callers that go on to
+        a ``Project`` method, which checks the caller's role itself (404 for non-members)."""
+        from .project import NO_PROJECT, Project
+
+        pid = self._names.get(name)
+        if pid is None:
+            with self.db.read() as conn:
+                row = projects.get_project(conn, name=name)
+            if row is None:
+                raise NotFound(NO_PROJECT)
+            pid = self._names[name] = int(row["id"])
+        if pid not in self._projects:
+            self._projects[pid] = Project(self, pid)
+        return self._projects[pid]
 
     # -- projects -------------------------------------------------------------------------
     def create_project(
@@ -362,8 +378,13 @@ class Workspace:
                 if accounts.member_role(conn, project_id=row["id"], user_id=actor.id) is None:
                     row = None
         if row is None:
-            raise NotFound(f"No project {ref!r}. List projects with: truelabel status")
-        return Project(self, row["id"])
+            from .project import NO_PROJECT
+
+            raise NotFound(NO_PROJECT)
+        pid = int(row["id"])
+        if pid not in self._projects:  # reused: keeps each project's parsed schemas
+            self._projects[pid] = Project(self, pid)
+        return self._projects[pid]
 
     def list_projects(self, *, actor: User | None = None) -> list[dict[str, Any]]:
         with self.db.read() as conn:

@@ -40,6 +40,31 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Plain ASGI middleware (no per-request wrapper objects): adds the security headers to
+    every response that does not set its own, and ``no-store`` to API answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._base = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._base + ([(b"cache-control", b"no-store")]
+                              if scope["path"].startswith("/api/") else [])
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in extra if k not in present]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}
     if detail is not None:
@@ -102,14 +127,7 @@ def create_app(workspace: Workspace) -> FastAPI:
             "its log. Nothing was half-written.",
         )
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("cache-control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     for r in (users.router, projects.router, tasks.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")

@@ -15,7 +15,12 @@ CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
+    """FastAPI dependency: resolved on the event loop (one indexed lookup), no thread hop."""
+    return authenticate(request)
+
+
+def authenticate(request: Request) -> User:
     """The authenticated user, or 401. Cookie-authenticated writes need the CSRF header."""
     cached = getattr(request.state, "user", None)
     if cached is not None:
@@ -42,6 +47,6 @@ def current_user(request: Request) -> User:
 
 def optional_user(request: Request) -> User | None:
     try:
-        return current_user(request)
+        return authenticate(request)
     except (AuthError, Forbidden):
         return None

@@ -209,3 +209,25 @@ def audit_entries(
         q = q.where(audit_log.c.action == action)
     keys = [str(c.name) for c in audit_log.c] + ["username"]
     return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+
+
+def hot_context(conn: Connection, *, project_id: int, user_id: int | None
+                ) -> dict[str, Any] | None:
+    """One statement for the annotators' loop: the project row, the user's role in it, and
+    the ids of the current schema and guideline versions."""
+    from . import fast
+
+    return fast.one(
+        conn,
+        "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, "
+        "(SELECT m.role FROM members m WHERE m.project_id = p.id AND m.user_id = :u) "
+        "AS member_role, "
+        "(SELECT s.id FROM schema_versions s WHERE s.project_id = p.id "
+        "ORDER BY s.version DESC LIMIT 1) AS schema_id, "
+        "(SELECT s.version FROM schema_versions s WHERE s.project_id = p.id "
+        "ORDER BY s.version DESC LIMIT 1) AS schema_version, "
+        "(SELECT g.id FROM guideline_versions g WHERE g.project_id = p.id "
+        "ORDER BY g.version DESC LIMIT 1) AS guideline_id "
+        "FROM projects p WHERE p.id = :p",
+        {"p": project_id, "u": user_id or 0},
+    )

@@ -13,7 +13,10 @@ from sqlalchemy import Connection
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
 
+from . import fast
 from .db import sql
+
+_LEASE_COLS = "id, item_id, project_id, user_id, status, lease_expires_at"
 
 
 def expire_leases(conn: Connection, now: float) -> int:
@@ -23,46 +26,43 @@ def expire_leases(conn: Connection, now: float) -> int:
     never return one slot twice (the second one's UPDATE skips rows already expired).
     """
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
-    rows = conn.execute(
-        sql(
-            "UPDATE assignments SET status = 'expired' WHERE status = 'leased' AND id IN "
-            "(SELECT id FROM assignments WHERE status = 'leased' AND lease_expires_at < :now "
-            f"LIMIT 1000{lock}) RETURNING item_id"
-        ),
+    items = fast.rows(
+        conn,
+        "UPDATE assignments SET status = 'expired' WHERE status = 'leased' AND id IN "
+        "(SELECT id FROM assignments WHERE status = 'leased' AND lease_expires_at < :now "
+        f"LIMIT 1000{lock}) RETURNING item_id",
         {"now": now},
-    ).all()
-    if not rows:
-        return 0
-    conn.execute(_RETURN_SLOT, [{"i": r.item_id} for r in rows])
-    return len(rows)
+    )
+    for r in items:
+        fast.execute(conn, _RETURN_SLOT, {"i": r["item_id"]})
+    return len(items)
 
 
 #: Give an item's slot back to the pool (gold items are outside the pool: untouched).
-_RETURN_SLOT = sql(
+_RETURN_SLOT = (
     "UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i AND is_gold = FALSE"
 )
 
 
 def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
-    row = conn.execute(
-        sql(
-            "SELECT id, item_id, project_id, user_id, status, lease_expires_at "
-            "FROM assignments WHERE id = :id"
-        ),
-        {"id": assignment_id},
-    ).one()
-    return dict(row._mapping)
+    row = fast.one(
+        conn, f"SELECT {_LEASE_COLS} FROM assignments WHERE id = :id", {"id": assignment_id}
+    )
+    assert row is not None
+    return row
 
 
 def current_lease(conn: Connection, project_id: int, user_id: int, now: float) -> dict | None:
-    row = conn.execute(
-        sql(
-            "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
-            "AND status = 'leased' AND lease_expires_at > :now ORDER BY id LIMIT 1"
-        ),
+    return fast.one(
+        conn,
+        f"SELECT {_LEASE_COLS} FROM assignments WHERE user_id = :u AND project_id = :p "
+        "AND status = 'leased' AND lease_expires_at > :now ORDER BY id LIMIT 1",
         {"u": user_id, "p": project_id, "now": now},
-    ).first()
-    return _lease_row(conn, row.id) if row else None
+    )
+
+
+#: When each database last swept expired leases (one sweep a second is plenty).
+_last_sweep: dict[int, float] = {}
 
 
 def claim(
@@ -78,59 +78,58 @@ def claim(
 ) -> dict[str, Any] | None:
     """Lease the next item for ``user_id``: their open lease, a pre-assigned item, a gold item
     (when ``want_gold``), or the pool."""
-    expire_leases(conn, now)
-    lease = current_lease(conn, project_id, user_id, now)
-    if lease:
-        return lease
+    key = id(conn.engine)
+    if now - _last_sweep.get(key, 0.0) >= 1.0:
+        _last_sweep[key] = now
+        expire_leases(conn, now)
+    mine = fast.one(
+        conn,
+        f"SELECT {_LEASE_COLS} FROM assignments WHERE user_id = :u AND project_id = :p "
+        "AND ((status = 'leased' AND lease_expires_at > :now) OR status = 'queued') "
+        "ORDER BY CASE WHEN status = 'leased' THEN 0 ELSE 1 END, id LIMIT 1",
+        {"u": user_id, "p": project_id, "now": now},
+    )
     expires = now + lease_seconds
-    queued = conn.execute(
-        sql(
-            "SELECT id FROM assignments WHERE user_id = :u AND project_id = :p "
-            "AND status = 'queued' ORDER BY id LIMIT 1"
-        ),
-        {"u": user_id, "p": project_id},
-    ).first()
-    if queued:
-        conn.execute(
-            sql("UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id"),
-            {"e": expires, "id": queued.id},
-        )
-        return _lease_row(conn, queued.id)
+    if mine is not None:
+        if mine["status"] == "queued":
+            fast.execute(
+                conn,
+                "UPDATE assignments SET status = 'leased', lease_expires_at = :e WHERE id = :id",
+                {"e": expires, "id": mine["id"]},
+            )
+            mine.update(status="leased", lease_expires_at=expires)
+        return mine
     if want_gold:
-        gold_item = conn.execute(
-            sql(
-                "SELECT g.item_id FROM gold g WHERE g.project_id = :p AND NOT EXISTS "
-                "(SELECT 1 FROM assignments a WHERE a.item_id = g.item_id AND a.user_id = :u) "
-                "ORDER BY g.item_id LIMIT 1"
-            ),
+        gold_item = fast.value(
+            conn,
+            "SELECT g.item_id FROM gold g WHERE g.project_id = :p AND NOT EXISTS "
+            "(SELECT 1 FROM assignments a WHERE a.item_id = g.item_id AND a.user_id = :u) "
+            "ORDER BY g.item_id LIMIT 1",
             {"p": project_id, "u": user_id},
-        ).first()
+        )
         if gold_item is not None:
-            aid = conn.execute(
-                sql(
-                    "INSERT INTO assignments (project_id, item_id, user_id, status, "
-                    "lease_expires_at, created_at) VALUES (:p, :i, :u, 'leased', :e, :now) "
-                    "RETURNING id"
-                ),
-                {"p": project_id, "i": gold_item.item_id, "u": user_id, "e": expires, "now": now},
-            ).scalar_one()
-            return _lease_row(conn, aid)
+            return fast.one(
+                conn,
+                "INSERT INTO assignments (project_id, item_id, user_id, status, "
+                "lease_expires_at, created_at) VALUES (:p, :i, :u, 'leased', :e, :now) "
+                f"RETURNING {_LEASE_COLS}",
+                {"p": project_id, "i": gold_item, "u": user_id, "e": expires, "now": now},
+            )
     lock = " FOR UPDATE OF i SKIP LOCKED" if skip_locked else ""
-    cand = conn.execute(
-        sql(
-            "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
-            "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-            "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
-            f"ORDER BY i.id LIMIT 1{lock}"
-        ),
+    cand = fast.value(
+        conn,
+        "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
+        "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
+        f"ORDER BY i.id LIMIT 1{lock}",
         {"p": project_id, "u": user_id},
-    ).first()
+    )
     if cand is None:
         return None
     return _take(
         conn,
         project_id=project_id,
-        item_id=cand.id,
+        item_id=cand,
         user_id=user_id,
         overlap=overlap,
         status="leased",
@@ -150,28 +149,25 @@ def _take(
     expires: float | None,
     now: float,
 ) -> dict[str, Any]:
-    aid = conn.execute(
-        sql(
-            "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
-            "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
-            "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
-            "lease_expires_at = excluded.lease_expires_at "
-            "WHERE assignments.status IN ('expired', 'rejected') RETURNING id"
-        ),
+    lease = fast.one(
+        conn,
+        "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
+        "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
+        "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
+        "lease_expires_at = excluded.lease_expires_at "
+        f"WHERE assignments.status IN ('expired', 'rejected') RETURNING {_LEASE_COLS}",
         {"p": project_id, "i": item_id, "u": user_id, "s": status, "e": expires, "now": now},
-    ).scalar()
-    if aid is None:
+    )
+    if lease is None:
         raise Conflict(f"Item {item_id} is already assigned to this user.")
-    conn.execute(
-        sql(
-            "UPDATE items SET n_taken = n_taken + 1, "
-            "open = CASE WHEN is_gold = TRUE OR n_taken + 1 >= COALESCE(target, :k) "
-            "THEN 0 ELSE 1 END "
-            "WHERE id = :i"
-        ),
+    fast.execute(
+        conn,
+        "UPDATE items SET n_taken = n_taken + 1, "
+        "open = CASE WHEN is_gold = TRUE OR n_taken + 1 >= COALESCE(target, :k) "
+        "THEN 0 ELSE 1 END WHERE id = :i",
         {"k": overlap, "i": item_id},
     )
-    return _lease_row(conn, aid)
+    return lease
 
 
 def take_item(
@@ -241,34 +237,31 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
         sql("UPDATE assignments SET status = :s, lease_expires_at = NULL WHERE id = :id"),
         {"s": status, "id": assignment_id},
     )
-    conn.execute(_RETURN_SLOT, {"i": a.item_id})
+    fast.execute(conn, _RETURN_SLOT, {"i": a.item_id})
 
 
 def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        sql(
-            "SELECT id, project_id, item_id, assignment_id, supersedes_id FROM annotations "
-            "WHERE user_id = :u AND idempotency_key = :k"
-        ),
+    return fast.one(
+        conn,
+        "SELECT id, project_id, item_id, assignment_id, supersedes_id FROM annotations "
+        "WHERE user_id = :u AND idempotency_key = :k",
         {"u": user_id, "k": key},
-    ).first()
-    return dict(row._mapping) if row else None
+    )
 
 
 def lock_assignment(
     conn: Connection, *, assignment_id: int, user_id: int, lock: bool = False
 ) -> dict[str, Any]:
     """The caller's assignment, row-locked on PostgreSQL so racing submits queue up."""
-    row = conn.execute(
-        sql(
-            "SELECT id, item_id, project_id, status, lease_expires_at FROM assignments "
-            "WHERE id = :id AND user_id = :u" + (" FOR UPDATE" if lock else "")
-        ),
+    row = fast.one(
+        conn,
+        "SELECT id, item_id, project_id, status, lease_expires_at FROM assignments "
+        "WHERE id = :id AND user_id = :u" + (" FOR UPDATE" if lock else ""),
         {"id": assignment_id, "u": user_id},
-    ).first()
+    )
     if row is None:
         raise NotFound(f"No task {assignment_id} for you. Ask for the next task.")
-    return dict(row._mapping)
+    return row
 
 
 def ensure_leased(row: dict[str, Any], now: float) -> None:
@@ -291,24 +284,23 @@ def insert_annotation(conn: Connection, values: dict[str, Any]) -> int:
     cols = ", ".join(values)
     params = ", ".join(f":{k}" for k in values)
     return int(
-        conn.execute(
-            sql(f"INSERT INTO annotations ({cols}) VALUES ({params}) RETURNING id"), values
-        ).scalar_one()
+        fast.value(conn, f"INSERT INTO annotations ({cols}) VALUES ({params}) RETURNING id", values)
     )
 
 
 def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int) -> None:
-    conn.execute(
-        sql("UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id"),
+    fast.execute(
+        conn,
+        "UPDATE assignments SET status = 'submitted', lease_expires_at = NULL WHERE id = :id",
         {"id": assignment_id},
     )
-    conn.execute(
-        sql("UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE"),
+    fast.execute(
+        conn,
+        "UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE",
         {"i": item_id},
     )
-    conn.execute(
-        sql("DELETE FROM drafts WHERE user_id = :u AND item_id = :i"),
-        {"u": user_id, "i": item_id},
+    fast.execute(
+        conn, "DELETE FROM drafts WHERE user_id = :u AND item_id = :i", {"u": user_id, "i": item_id}
     )
 
 
@@ -342,10 +334,11 @@ def save_draft(conn: Connection, *, user_id: int, item_id: int, value: str, now:
 
 
 def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
-    return conn.execute(
-        sql("SELECT value FROM drafts WHERE user_id = :u AND item_id = :i"),
+    return fast.value(
+        conn,
+        "SELECT value FROM drafts WHERE user_id = :u AND item_id = :i",
         {"u": user_id, "i": item_id},
-    ).scalar()
+    )
 
 
 def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
@@ -375,14 +368,12 @@ def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
 def get_task(
     conn: Connection, *, task_id: int, user_id: int, project_id: int
 ) -> dict[str, Any] | None:
-    row = conn.execute(
-        sql(
-            "SELECT id, item_id, lease_expires_at, status FROM assignments "
-            "WHERE id = :id AND user_id = :u AND project_id = :p"
-        ),
+    return fast.one(
+        conn,
+        "SELECT id, item_id, lease_expires_at, status FROM assignments "
+        "WHERE id = :id AND user_id = :u AND project_id = :p",
         {"id": task_id, "u": user_id, "p": project_id},
-    ).first()
-    return dict(row._mapping) if row else None
+    )
 
 
 def is_gold_item(conn: Connection, item_id: int) -> bool:
@@ -429,8 +420,9 @@ def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
 
 def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int:
     return int(
-        conn.execute(
-            sql("SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u"),
+        fast.value(
+            conn,
+            "SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u",
             {"p": project_id, "u": user_id},
-        ).scalar_one()
+        )
     )

@@ -16,3 +16,11 @@ def workspace(request: Request) -> Workspace:
 def project_for(request: Request, ref: str, user: User) -> Project:
     """The project named ``ref`` if ``user`` may see it (404 otherwise)."""
     return workspace(request).project(ref, actor=user)
+
+
+def project_for_task(request: Request, ref: str) -> Project:
+    """The project for the annotators' loop: resolved by name only, because every Project
+    method these routes call checks the caller's role first (non-members get the same 404)."""
+    if ref.isdigit():
+        return workspace(request).project(int(ref))
+    return workspace(request).project_by_name(ref)

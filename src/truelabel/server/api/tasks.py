@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from truelabel.domain.models import Task, User
 
 from ..auth import current_user
-from .common import project_for
+from .common import project_for, project_for_task
 
 router = APIRouter(tags=["tasks"])
+T = TypeVar("T")
+
+
+async def in_lane(request: Request, fn: Callable[[], T]) -> T:
+    """Run the annotators' loop in one worker thread, in arrival order.
+
+    Each next/submit is short and writes. Running them all on one thread (rather than the
+    shared pool of forty) keeps the GIL and the database write lock from bouncing between
+    threads while one of them holds the lock — the convoy that made eight clients slower
+    than one.
+    """
+    lane = getattr(request.app.state, "task_lane", None)
+    if lane is None:
+        lane = request.app.state.task_lane = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(fn, limiter=lane)
 
 
 class TaskOut(BaseModel):
@@ -75,9 +92,9 @@ def _task_out(t: Task) -> TaskOut:
     response_model=TaskOut,
     responses={204: {"description": "no task left for you"}},
 )
-def next_task(project: str, request: Request, user: User = Depends(current_user)) -> Any:
+async def next_task(project: str, request: Request, user: User = Depends(current_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
-    task = project_for(request, project, user).next_task(user)
+    task = await in_lane(request, lambda: project_for_task(request, project).next_task(user))
     if task is None:
         return Response(status_code=204)
     return _task_out(task)
@@ -91,21 +108,26 @@ def get_task(
 
 
 @router.put("/projects/{project}/tasks/{task_id}/draft", status_code=204)
-def save_draft(
+async def save_draft(
     project: str, task_id: int, body: DraftIn, request: Request, user: User = Depends(current_user)
 ) -> Response:
     """Autosave unsubmitted work (kept until submit)."""
-    project_for(request, project, user).save_draft(task_id, body.value, user)
+    await in_lane(
+        request, lambda: project_for_task(request, project).save_draft(task_id, body.value, user)
+    )
     return Response(status_code=204)
 
 
 @router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut)
-def submit(
+async def submit(
     project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(current_user)
 ) -> AnnotationOut:
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
-    a = project_for(request, project, user).submit(
-        task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms
+    a = await in_lane(
+        request,
+        lambda: project_for_task(request, project).submit(
+            task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms
+        ),
     )
     return AnnotationOut(
         id=a.id,
@@ -120,10 +142,10 @@ def submit(
 
 
 @router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204)
-def skip(
+async def skip(
     project: str, task_id: int, request: Request, user: User = Depends(current_user)
 ) -> Response:
-    project_for(request, project, user).skip(task_id, user)
+    await in_lane(request, lambda: project_for_task(request, project).skip(task_id, user))
     return Response(status_code=204)
 
 

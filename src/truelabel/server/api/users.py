@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import User
 
-from ..auth import SESSION_COOKIE, current_user
+from ..auth import SESSION_COOKIE, authenticate, current_user
 from .common import workspace
 
 router = APIRouter(tags=["users"])
@@ -80,7 +80,7 @@ def logout(request: Request, response: Response) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         try:
-            current_user(request)  # raises Forbidden without the right CSRF header
+            authenticate(request)  # raises Forbidden without the right CSRF header
         except AuthError:
             pass  # already ended: just clear the cookie
         else:
