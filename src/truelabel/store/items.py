@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from . import fast
 from .db import sql
 
 ItemRow = tuple[int, str | None, bytes, str, str | None, int, int]
@@ -31,15 +32,13 @@ def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
 
 
 def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] | None:
-    row = conn.execute(
-        sql(
-            "SELECT i.id, i.external_id, i.data, i.meta, i.batch_id, i.source_line, i.n_taken, "
-            "i.n_done, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
-            "WHERE i.id = :id AND i.project_id = :p"
-        ),
+    return fast.one(
+        conn,
+        "SELECT i.id, i.external_id, i.data, i.meta, i.batch_id, i.source_line, i.n_taken, "
+        "i.n_done, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
+        "WHERE i.id = :id AND i.project_id = :p",
         {"id": item_id, "p": project_id},
-    ).first()
-    return dict(row._mapping) if row else None
+    )
 
 
 def browse(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from . import fast
 from .db import sql
 
 
@@ -153,19 +154,14 @@ def review_counts(conn: Connection, project_id: int) -> list[dict[str, Any]]:
 
 
 def reviews_for_item(conn: Connection, item_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sql(
-            "SELECT r.id, r.annotation_id, r.stage, r.decision, r.comment, r.correction_id, "
-            "r.created_at, u.username AS reviewer, a.user_id AS annotator_id FROM reviews r "
-            "JOIN users u ON u.id = r.reviewer_id JOIN annotations a ON a.id = r.annotation_id "
-            "WHERE r.item_id = :i ORDER BY r.id"
-        ),
+    return fast.rows(
+        conn,
+        "SELECT r.id, r.annotation_id, r.stage, r.decision, r.comment, r.correction_id, "
+        "r.created_at, u.username AS reviewer, a.user_id AS annotator_id FROM reviews r "
+        "JOIN users u ON u.id = r.reviewer_id JOIN annotations a ON a.id = r.annotation_id "
+        "WHERE r.item_id = :i ORDER BY r.id",
         {"i": item_id},
     )
-    return [dict(r._mapping) for r in rows]
-
-
-# -- adjudication --------------------------------------------------------------------------
 
 
 def open_adjudication(
