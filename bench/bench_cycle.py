@@ -210,7 +210,7 @@ def clean_phase(args: argparse.Namespace, port: int, tokens: dict[str, str], tot
     return best
 
 
-def integrity(folder: Path, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def integrity(folder: Any, phases: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Cross-check the store against what the clients saw (through the library)."""
     from sqlalchemy import text
 
@@ -229,10 +229,10 @@ def integrity(folder: Path, phases: dict[str, dict[str, Any]]) -> dict[str, Any]
                 "items_with_annotations": "SELECT COUNT(DISTINCT item_id) FROM annotations "
                                           "WHERE project_id = :p",
                 "items_with_2plus_annotations": "SELECT COUNT(*) FROM (SELECT item_id FROM "
-                    "annotations WHERE project_id = :p GROUP BY item_id HAVING COUNT(*) > 1)",
+                    "annotations WHERE project_id = :p GROUP BY item_id HAVING COUNT(*) > 1) d",
                 "items_with_2plus_live_assignments": "SELECT COUNT(*) FROM (SELECT item_id "
                     "FROM assignments WHERE project_id = :p AND status <> 'expired' "
-                    "GROUP BY item_id HAVING COUNT(*) > 1)",
+                    "GROUP BY item_id HAVING COUNT(*) > 1) d",
                 "items_n_taken_above_overlap": "SELECT COUNT(*) FROM items "
                                                "WHERE project_id = :p AND n_taken > 1",
             }
@@ -282,6 +282,10 @@ def main() -> int:
                     help="repeat a phase up to this many times if other processes were busy")
     ap.add_argument("--max-others", type=float, default=0.3,
                     help="cores other processes may use during a phase before it is repeated")
+    ap.add_argument("--db-url", default=None,
+                    help="PostgreSQL URL of a database the bench may create others beside, "
+                         "e.g. postgresql+psycopg://truelabel:truelabel@127.0.0.1/truelabel_test "
+                         "(default: embedded SQLite in a temp folder)")
     ap.add_argument("--quiet-wait", type=float, default=180.0,
                     help="wait up to this many seconds for other processes to go idle first")
     args = ap.parse_args()
@@ -298,7 +302,13 @@ def main() -> int:
         src, gen = common.items_file(args.n, args.seed, tmp, args.data_cache)
         res["data"] = gen
         folder = tmp / "ws"
-        ws, p = common.new_project(folder)
+        location: Any = folder
+        if args.db_url:
+            location = common.fresh_pg_database(args.db_url, f"truelabel_bench_{run_id}")
+            res["backend"] = "postgresql"
+        else:
+            res["backend"] = "sqlite"
+        ws, p = common.new_project(folder, db_url=args.db_url and location)
         t0 = time.perf_counter()
         r = p.import_file(src)
         res["setup"] = {"import_s": round(time.perf_counter() - t0, 2), "items": r.added}
@@ -308,7 +318,7 @@ def main() -> int:
         print(f"set-up: {res['setup']}; starting uvicorn ...", flush=True)
 
         res["quiet"] = common.wait_quiet(args.quiet_wait)
-        server = common.Server(folder, log=tmp / "server.log", workers=args.workers).start()
+        server = common.Server(location, log=tmp / "server.log", workers=args.workers).start()
         res["server"] = {"port": server.port, "pid": server.pid, "workers": args.workers,
                          "cmd": "uvicorn.run(create_app(ws), host='127.0.0.1', "
                                 "log_level='warning', access_log=False)" if args.workers == 1
@@ -336,10 +346,12 @@ def main() -> int:
         res["server_log_errors"] = log.count("Traceback")
         server = None
         res["phases"] = phases
-        res["integrity"] = integrity(folder, phases)
+        res["integrity"] = integrity(location, phases)
     finally:
         if server is not None:
             server.stop()
+        if args.db_url:
+            common.drop_pg_database(args.db_url, f"truelabel_bench_{run_id}")
         shutil.rmtree(tmp, ignore_errors=True)
 
     res["targets"] = targets(res)

@@ -263,11 +263,37 @@ def machine_info() -> dict[str, Any]:
 # --------------------------------------------------------------------------- workspace set-up
 
 
-def new_project(folder: Path, *, overlap: int = 1):
-    """A fresh workspace in ``folder`` with project ``bench`` (the peer's 3-choice config)."""
+def fresh_pg_database(admin_url: str, name: str) -> str:
+    """Create an empty PostgreSQL database ``name`` (dropped first if left over); its URL."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
+
+
+def new_project(folder: Path, *, overlap: int = 1, db_url: str | None = None):
+    """A fresh workspace in ``folder`` (or at ``db_url``, blobs in ``folder``) with project
+    ``bench`` (the peer's 3-choice config)."""
     from truelabel import Workspace
 
-    ws = Workspace.init(folder)
+    if db_url:
+        folder.mkdir(parents=True, exist_ok=True)
+        ws = Workspace.open(db_url, blob_url=str(folder / "blobs"))
+    else:
+        ws = Workspace.init(folder)
     p = ws.create_project(PROJECT, SCHEMA, overlap=overlap)
     return ws, p
 
