@@ -149,8 +149,11 @@ class QualityMixin:
 
     def unset_gold(self, item_id: int, *, actor: User | None = None) -> None:
         self.require(actor, "gold.manage")
+        if self._item_data(item_id) is None:
+            raise NotFound(f"No item {item_id} in this project.")
         with self.db.write() as conn:
-            qa_store.unset_gold(conn, item_id=item_id, overlap=int(self._settings()["overlap"]))
+            qa_store.unset_gold(conn, project_id=self.id, item_id=item_id,
+                                overlap=int(self._settings()["overlap"]))
 
     def gold(self, *, actor: User | None = None) -> dict[int, dict[str, Any]]:
         """Item id → known answer. Managers and admins only."""
@@ -174,15 +177,17 @@ class QualityMixin:
         id_field: str = "id",
         fmt: str | None = None,
         actor: User | None = None,
+        source: str | None = None,
     ) -> int:
         """Import known answers: one record per item, ``id_field`` = the item's external id,
         other keys = field values (or a ``value`` object). All or nothing."""
         self.require(actor, "gold.manage")
         p = Path(path)
+        shown = source or str(p)  # the name users know (an upload's, not a temp path)
         fmt = detect_format(p, fmt)
         rows: list[tuple[int, str, dict[str, Any]]] = []
         with p.open("rb") as fh:
-            for batch in open_records(fh, fmt, path=str(p), required=(id_field,)):
+            for batch in open_records(fh, fmt, path=shown, required=(id_field,)):
                 for rec in batch:
                     ext = str(rec.data.pop(id_field))
                     raw = rec.data.pop("value", None) if "value" in rec.data else rec.data
@@ -195,17 +200,17 @@ class QualityMixin:
         for line, ext, raw in rows:
             if ext not in ids:
                 raise ImportFailed(
-                    f"{p}, line {line}: no item with id {ext!r} in this project. "
+                    f"{shown}, line {line}: no item with id {ext!r} in this project. "
                     "Import the items first. No gold was imported.",
-                    file=str(p),
+                    file=shown,
                     line=line,
                 )
             try:
                 clean = self._validate_gold(raw, self._item_data(ids[ext]) or {})
             except AnnotationInvalid as exc:
                 raise ImportFailed(
-                    f"{p}, line {line}: {exc.message} No gold was imported.",
-                    file=str(p),
+                    f"{shown}, line {line}: {exc.message} No gold was imported.",
+                    file=shown,
                     line=line,
                     field=exc.detail.get("field"),
                 ) from None
@@ -218,7 +223,7 @@ class QualityMixin:
                     project_id=self.id,
                     item_id=item_id,
                     value=orjson.dumps(clean).decode(),
-                    source=str(p),
+                    source=shown,
                     now=now,
                 )
         return len(prepared)
@@ -302,7 +307,7 @@ class QualityMixin:
             )
         if stage is None:
             stage = 1
-        if isinstance(stage, str) and not stage.isdigit():
+        if isinstance(stage, str) and not (stage.isascii() and stage.isdecimal()):
             names = [s.name for s in stages]
             if stage not in names:
                 raise InvalidInput(f"No review stage {stage!r}; stages are {names}.")

@@ -99,6 +99,10 @@ def _rows(
                     line=rec.line,
                 )
             ext = str(ext)
+            if len(ext) > 200:
+                raise ImportFailed(
+                    f"{source}, line {rec.line}: the id is {len(ext)} characters; ids are at "
+                    "most 200. Nothing was imported.", file=source, line=rec.line)
         try:
             blob = dumps(data, option=_DUMPS_OPTS)
         except TypeError as exc:

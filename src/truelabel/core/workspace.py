@@ -370,7 +370,8 @@ class Workspace:
                         f"This workspace holds {len(rows)} projects {names}; name the one you want."
                     )
                 row: dict[str, Any] | None = rows[0]
-            elif isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            elif isinstance(ref, int) or (isinstance(ref, str) and ref.isascii()
+                                          and ref.isdecimal()):
                 row = projects.get_project(conn, project_id=int(ref))
             else:
                 row = projects.get_project(conn, name=ref)

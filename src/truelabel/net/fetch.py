@@ -266,7 +266,7 @@ def _read_body(
 ) -> FetchResult:
     too_big = _refuse(url, f"the response is larger than {max_bytes:,} bytes", "too_large")
     length = resp.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes:
+    if length.isascii() and length.isdecimal() and int(length) > max_bytes:
         raise too_big
     tmp = tempfile.TemporaryFile(prefix="tl-fetch-")
     try:

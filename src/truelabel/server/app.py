@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -63,6 +64,69 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "description": "machine-readable code"},
+        "message": {"type": "string", "description": "what happened and what to do"},
+        "detail": {"type": "object", "description": "fields, lines, retry hints…"},
+    },
+}
+
+
+class StrictJSON:
+    """Refuse JSON bodies that are not valid UTF-8 text (e.g. lone surrogate escapes such as
+    ``"\\ud800"``, which Python's json accepts but no database or JSON writer can store)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body and b"\\u" in body:
+            try:
+                orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                if "surrogate" in str(exc) or "UTF-8" in str(exc):
+                    response = _error(422, "invalid_input", "The request holds text that is not "
+                                      "valid Unicode (a lone surrogate escape); send UTF-8 text.")
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, _replay([{"type": "http.request", "body": body,
+                                        "more_body": False}]), send)
+
+
+def _is_json(scope: Any) -> bool:
+    for k, v in scope.get("headers", []):
+        if k == b"content-type":
+            return b"json" in v
+    return False
+
+
+def _replay(messages: list[Any]) -> Any:
+    queue = list(messages)
+
+    async def receive() -> Any:
+        if queue:
+            return queue.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
 
 
 def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
@@ -127,6 +191,29 @@ def create_app(workspace: Workspace) -> FastAPI:
             "its log. Nothing was half-written.",
         )
 
+    def openapi() -> dict[str, Any]:
+        """The generated spec, with every error documented as the one shape we send."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["Error"] = ERROR_SCHEMA
+            ref = {"$ref": "#/components/schemas/Error"}
+            for ops in spec.get("paths", {}).values():
+                for op in ops.values():
+                    responses = op.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = {"description": "Invalid input",
+                                            "content": {"application/json": {"schema": ref}}}
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(StrictJSON)
     app.add_middleware(SecurityHeaders)
 
     for r in (users.router, projects.router, tasks.router, admin.router, quality.router):

@@ -26,14 +26,17 @@ def set_gold(
     conn.execute(sql("UPDATE items SET is_gold = TRUE, open = 0 WHERE id = :i"), {"i": item_id})
 
 
-def unset_gold(conn: Connection, *, item_id: int, overlap: int) -> None:
-    conn.execute(sql("DELETE FROM gold WHERE item_id = :i"), {"i": item_id})
+def unset_gold(conn: Connection, *, project_id: int, item_id: int, overlap: int) -> None:
+    conn.execute(
+        sql("DELETE FROM gold WHERE item_id = :i AND project_id = :p"),
+        {"i": item_id, "p": project_id},
+    )
     conn.execute(
         sql(
             "UPDATE items SET is_gold = FALSE, open = CASE WHEN n_taken < "
-            "COALESCE(target, :k) THEN 1 ELSE 0 END WHERE id = :i"
+            "COALESCE(target, :k) THEN 1 ELSE 0 END WHERE id = :i AND project_id = :p"
         ),
-        {"i": item_id, "k": overlap},
+        {"i": item_id, "k": overlap, "p": project_id},
     )
 
 

@@ -139,7 +139,7 @@ def upload_gold(
                 if size > MAX_GOLD_UPLOAD:
                     raise InvalidInput("A gold file is limited to 256 MiB; import it with the CLI.")
                 out.write(chunk)
-        n = p.import_gold(tmp, id_field=id_field, fmt=format or None, actor=user)
+        n = p.import_gold(tmp, id_field=id_field, fmt=format or None, actor=user, source=name)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return {"imported": n, "source": name}

@@ -29,7 +29,7 @@ class UserIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str = ""
+    name: str = Field(default="", max_length=200)
     ttl_seconds: int | None = Field(default=None, ge=60)
 
 
