@@ -432,13 +432,15 @@ class Project(QualityMixin):
         return row
 
     def next_task(self, actor: User) -> Task | None:
-        """Lease the next item to ``actor`` (their open lease first). None when done."""
-        with self.db.read() as conn:
+        """Lease the next item to ``actor`` (their open lease first). None when done.
+
+        One transaction: role and settings, the claim, and the item with its draft.
+        """
+        with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             ctx = self._context(conn, actor, "task.work")
             wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
                 actor, queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
                 rate=ctx.workflow.gold_rate)
-        with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             lease = queue.claim(
                 conn,
                 project_id=self.id,
@@ -449,7 +451,7 @@ class Project(QualityMixin):
                 skip_locked=not self.db.is_sqlite,
                 want_gold=wants_gold,
             )
-        return self._task(lease, actor) if lease else None
+            return self._task(lease, actor, conn=conn) if lease else None
 
     def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
         """Queue given items for one annotator (they get them before the pool)."""
@@ -483,11 +485,13 @@ class Project(QualityMixin):
             raise NotFound(f"No task {task_id} for you in this project.")
         return self._task(row, actor)
 
-    def _task(self, lease: dict[str, Any], actor: User) -> Task:
-        with self.db.read() as conn:
-            item = item_store.get_item(conn, self.id, lease["item_id"])
-            draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
-            comments = self.review_comments(lease["item_id"], actor, conn=conn)
+    def _task(self, lease: dict[str, Any], actor: User, *, conn: Any = None) -> Task:
+        if conn is None:
+            with self.db.read() as c:
+                return self._task(lease, actor, conn=c)
+        item = item_store.get_item(conn, self.id, lease["item_id"])
+        draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
+        comments = self.review_comments(lease["item_id"], actor, conn=conn)
         assert item is not None
         return Task(
             id=lease["id"],
@@ -542,25 +546,24 @@ class Project(QualityMixin):
         A submit on an expired lease raises :class:`LeaseExpired` (409).
         """
         key = _check_key(key)
-        with self.db.read() as conn:
-            ctx = self._context(conn, actor, "task.work")
-            prior = queue.find_by_key(conn, actor.id, key)
-            row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
-            item_row = item_store.get_item(conn, self.id, row["item_id"]) if row else None
-        if prior is not None:
-            return self._replay(prior, task_id)
-        if row is None or item_row is None:
-            raise NotFound(f"No task {task_id} for you in this project.")
-        sid, sch, gv = ctx.schema_id, ctx.schema, ctx.guideline_id
-        clean = sch.validate_annotation(value, orjson.loads(item_row["data"]))
         now = time.time()
         try:
+            # one transaction: role, lease, key, validation against the item, the write
             with self.db.write() as conn:
-                lease = queue.lock_assignment(
-                    conn, assignment_id=task_id, user_id=actor.id, lock=not self.db.is_sqlite
-                )
+                ctx = self._context(conn, actor, "task.work")
                 prior = queue.find_by_key(conn, actor.id, key)
                 if prior is None:
+                    lease = queue.lock_assignment(
+                        conn, assignment_id=task_id, user_id=actor.id,
+                        lock=not self.db.is_sqlite,
+                    )
+                    if lease["project_id"] != self.id:
+                        raise NotFound(f"No task {task_id} for you in this project.")
+                    prior = queue.find_by_key(conn, actor.id, key)  # a racing twin (PG)
+                if prior is None:
+                    item_row = item_store.get_item(conn, self.id, lease["item_id"])
+                    assert item_row is not None
+                    clean = ctx.schema.validate_annotation(value, orjson.loads(item_row["data"]))
                     queue.ensure_leased(lease, now)
                     aid = queue.insert_annotation(
                         conn,
@@ -569,8 +572,8 @@ class Project(QualityMixin):
                             "item_id": lease["item_id"],
                             "user_id": actor.id,
                             "assignment_id": task_id,
-                            "schema_version_id": sid,
-                            "guideline_version_id": gv,
+                            "schema_version_id": ctx.schema_id,
+                            "guideline_version_id": ctx.guideline_id,
                             "value": orjson.dumps(clean).decode(),
                             "idempotency_key": key,
                             "time_spent_ms": time_spent_ms,

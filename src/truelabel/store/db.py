@@ -30,6 +30,9 @@ class Database:
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self._write_lock = threading.Lock()
+        #: True while a bulk write (an import) holds the database: callers that would
+        #: otherwise wait on the event loop should wait in a thread instead.
+        self.bulk_active = False
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -74,10 +77,15 @@ class Database:
                 raw = conn.connection.driver_connection
                 if bulk:
                     raw.execute("PRAGMA synchronous=NORMAL")
+                long = bulk and durable  # an import, not a lease
+                if long:
+                    self.bulk_active = True
                 try:
                     with conn.begin():
                         yield conn
                 finally:
+                    if long:
+                        self.bulk_active = False
                     conn.info.pop("tl_write", None)
                     if bulk:
                         raw.execute("PRAGMA synchronous=FULL")
