@@ -628,14 +628,17 @@ class Project(QualityMixin):
             replayed=True,
         )
 
+    def _prior(self, actor: User, key: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            return queue.find_by_key(conn, actor.id, key)
+
     def annotate(
         self, item_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
     ) -> Annotation:
         """Label a given item directly (a notebook or script), within the overlap limit."""
         self.require(actor, "task.work")
         key = _check_key(key)
-        with self.db.read() as conn:
-            prior = queue.find_by_key(conn, actor.id, key)
+        prior = self._prior(actor, key)
         if prior is not None:
             return self._replay(prior, None)
         if self._item_data(item_id) is None:
@@ -660,8 +663,7 @@ class Project(QualityMixin):
         """Replace one's own annotation with a new version; 409 if it is not the newest."""
         self.require(actor, "task.work")
         key = _check_key(key)
-        with self.db.read() as conn:
-            prior = queue.find_by_key(conn, actor.id, key)
+        prior = self._prior(actor, key)
         if prior is not None:
             return self._replay(prior, None)
         with self.db.read() as conn:

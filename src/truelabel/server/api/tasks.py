@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from truelabel.domain.models import Task, User
+from truelabel.domain.models import Annotation, Task, User
 
 from ..auth import current_user
 from .common import project_for, project_for_task
@@ -92,16 +92,14 @@ def _task_dict(t: Task) -> dict[str, Any]:
             "review_comments": t.review_comments}
 
 
+def _annotation_dict(a: Annotation) -> dict[str, Any]:
+    return {"id": a.id, "item_id": a.item_id, "value": a.value,
+            "schema_version": a.schema_version, "created_at": a.created_at,
+            "supersedes_id": a.supersedes_id, "replayed": a.replayed, "feedback": a.feedback}
+
+
 def _task_out(t: Task) -> TaskOut:
-    return TaskOut(
-        id=t.id,
-        item_id=t.item_id,
-        external_id=t.external_id,
-        lease_expires_at=t.lease_expires_at,
-        data=t.data,
-        draft=t.draft,
-        review_comments=t.review_comments,
-    )
+    return TaskOut(**_task_dict(t))
 
 
 @router.post(
@@ -146,11 +144,7 @@ async def submit(
             task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms
         ),
     )
-    return _json({
-        "id": a.id, "item_id": a.item_id, "value": a.value, "schema_version": a.schema_version,
-        "created_at": a.created_at, "supersedes_id": a.supersedes_id, "replayed": a.replayed,
-        "feedback": a.feedback,
-    })
+    return _json(_annotation_dict(a))
 
 
 @router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204)
@@ -173,12 +167,4 @@ def update_annotation(
     a = project_for(request, project, user).update_annotation(
         annotation_id, body.value, user, key=body.idempotency_key
     )
-    return AnnotationOut(
-        id=a.id,
-        item_id=a.item_id,
-        value=a.value,
-        schema_version=a.schema_version,
-        created_at=a.created_at,
-        supersedes_id=a.supersedes_id,
-        replayed=a.replayed,
-    )
+    return _json(_annotation_dict(a))
