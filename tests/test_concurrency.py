@@ -73,3 +73,47 @@ def test_two_annotators_overlap_one_never_share_an_item(
     assert status["submitted"] == sum(ok_submits.values()) == total
     per_item = [len(project.annotations(i)) for i in handed["ann1"] | handed["ann2"]]
     assert set(per_item) == {1}
+
+
+def test_server_stays_responsive_while_an_import_holds_the_database(
+        ws: Workspace, project: Project, users: dict[str, User]) -> None:
+    """The annotators' loop never blocks the event loop on the write lock: while another
+    thread writes (as an import does), reads answer at once and next waits its turn."""
+    import time
+
+    if not ws.db.is_sqlite:
+        return  # PostgreSQL has no process-wide write lock
+    token = ws.create_token(users["ann1"])
+    h = {"Authorization": f"Bearer {token}"}
+    with live_server(ws) as base, httpx.Client(base_url=base, headers=h, timeout=30) as c:
+        held = threading.Event()
+        release = threading.Event()
+
+        def long_write() -> None:
+            with ws.db.write():
+                held.set()
+                release.wait(10)
+
+        writer = threading.Thread(target=long_write)
+        writer.start()
+        held.wait(5)
+        result: dict[str, float] = {}
+
+        def claim() -> None:
+            t0 = time.perf_counter()
+            r = c.post("/api/projects/support/tasks/next")
+            result["next_status"], result["next_s"] = r.status_code, time.perf_counter() - t0
+
+        claimer = threading.Thread(target=claim)
+        claimer.start()
+        time.sleep(0.3)
+        t0 = time.perf_counter()
+        with httpx.Client(base_url=base, headers=h, timeout=30) as other:
+            assert other.get("/api/me").status_code == 200
+        assert httpx.get(f"{base}/login", timeout=30).status_code == 200
+        assert time.perf_counter() - t0 < 1.0  # not stuck behind the write lock
+        assert "next_s" not in result  # the claim is still waiting for the writer
+        release.set()
+        writer.join()
+        claimer.join(10)
+        assert result["next_status"] == 200

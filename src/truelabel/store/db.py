@@ -29,10 +29,7 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
-        self._write_lock = threading.Lock()
-        #: True while a bulk write (an import) holds the database: callers that would
-        #: otherwise wait on the event loop should wait in a thread instead.
-        self.bulk_active = False
+        self._write_lock = threading.RLock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -50,6 +47,13 @@ class Database:
         if migrate:
             db.migrate()
         return db
+
+    def try_hold_writes(self) -> bool:
+        """Take the process's write lock if it is free (SQLite); pair with release_writes."""
+        return self._write_lock.acquire(blocking=False)
+
+    def release_writes(self) -> None:
+        self._write_lock.release()
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -77,15 +81,10 @@ class Database:
                 raw = conn.connection.driver_connection
                 if bulk:
                     raw.execute("PRAGMA synchronous=NORMAL")
-                long = bulk and durable  # an import, not a lease
-                if long:
-                    self.bulk_active = True
                 try:
                     with conn.begin():
                         yield conn
                 finally:
-                    if long:
-                        self.bulk_active = False
                     conn.info.pop("tl_write", None)
                     if bulk:
                         raw.execute("PRAGMA synchronous=FULL")

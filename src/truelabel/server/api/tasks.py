@@ -24,12 +24,18 @@ async def in_lane(request: Request, fn: Callable[[], T]) -> T:
 
     These steps are short, so they run right on the event loop: no thread hop, and no GIL
     or write lock passing between threads (the convoy that made eight clients slower than
-    one). While a bulk write (an import) holds the database, they move to a single worker
-    thread instead, so the loop keeps serving pages and reads.
+    one). When another thread holds the SQLite write lock (an import, a settings change)
+    they wait in a single worker thread instead, so the loop never blocks and keeps serving
+    pages and reads.
     """
-    ws = request.app.state.workspace
-    if not ws.db.bulk_active:
+    db = request.app.state.workspace.db
+    if not db.is_sqlite:
         return fn()
+    if db.try_hold_writes():  # nobody is writing: run here, holding the lock (re-entrant)
+        try:
+            return fn()
+        finally:
+            db.release_writes()
     lane = getattr(request.app.state, "task_lane", None)
     if lane is None:
         lane = request.app.state.task_lane = anyio.CapacityLimiter(1)
