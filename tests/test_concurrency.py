@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 
 import httpx
+import pytest
 
 from servers import live_server
 from truelabel import Workspace
@@ -82,7 +83,7 @@ def test_server_stays_responsive_while_an_import_holds_the_database(
     import time
 
     if not ws.db.is_sqlite:
-        return  # PostgreSQL has no process-wide write lock
+        pytest.skip("PostgreSQL has no process-wide write lock to wait on")
     token = ws.create_token(users["ann1"])
     h = {"Authorization": f"Bearer {token}"}
     with live_server(ws) as base, httpx.Client(base_url=base, headers=h, timeout=30) as c:
