@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
@@ -175,12 +175,3 @@ def file_size(path: str | Path) -> int | None:
         return os.path.getsize(path)
     except OSError:
         return None
-
-
-def describe(result: ImportResult | ExportResult) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    out = asdict(result)
-    if isinstance(result, ImportResult):
-        out["skipped"] = result.skipped
-    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +64,6 @@ class Workspace:
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change
-        self._lock = threading.Lock()
 
     # -- opening --------------------------------------------------------------------------
     @classmethod

@@ -71,10 +71,3 @@ class ExportResult:
     items: int
     annotations: int
     seconds: float
-
-
-@dataclass(slots=True)
-class Progress:
-    done: int = 0
-    total: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

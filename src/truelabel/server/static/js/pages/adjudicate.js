@@ -1,8 +1,8 @@
 // The adjudication page: every label of a disputed item side by side, with annotator names;
 // pick one annotator's labels or compose a value with the field components, then decide.
 import { api, projectUrl, errorMessage, ApiError } from "../api.js";
-import { h, replace, isTyping } from "../dom.js";
-import { createField } from "../fields/index.js";
+import { h, replace } from "../dom.js";
+import { createField, routeFieldKeys } from "../fields/index.js";
 import { formatValue, itemText, sameValue } from "../values.js";
 import { initShell } from "../shell.js";
 
@@ -170,28 +170,11 @@ async function decide() {
   }
 }
 
-function fieldOf(node) {
-  const host = node instanceof Element ? node.closest(".tl-field") : null;
-  return state.fields.find((f) => f === host) || null;
-}
-
 document.addEventListener("keydown", (e) => {
   if (e.defaultPrevented || e.isComposing || !state.current || state.busy) return;
   const target = e.target;
   if (target instanceof Element && target.closest("dialog, .topbar, .project-nav")) return;
-  if (e.key === "Enter" && !e.shiftKey && !e.altKey) {
-    if (target instanceof Element && target.tagName === "TEXTAREA" && !(e.ctrlKey || e.metaKey)) return;
-    if (target instanceof Element && target.closest("button, a, select, summary") && !(e.ctrlKey || e.metaKey)) return;
-    e.preventDefault();
-    decide();
-    return;
-  }
-  if (isTyping(target)) return;
-  const active = fieldOf(target);
-  if (active && active.handleKey(e, true)) { e.preventDefault(); return; }
-  for (const f of state.fields) {
-    if (f !== active && f.handleKey(e, false)) { e.preventDefault(); return; }
-  }
+  routeFieldKeys(e, state.fields, decide, "button, a, select, summary");
 });
 
 el("adj-form").addEventListener("submit", (e) => { e.preventDefault(); decide(); });

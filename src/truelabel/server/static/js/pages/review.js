@@ -2,7 +2,7 @@
 // the item goes back to the queue); c corrects it with the field components, Enter saves.
 import { api, projectUrl, errorMessage, ApiError } from "../api.js";
 import { h, replace, isTyping } from "../dom.js";
-import { createField } from "../fields/index.js";
+import { createField, routeFieldKeys } from "../fields/index.js";
 import { itemText, valueList, when } from "../values.js";
 import { initShell } from "../shell.js";
 
@@ -165,11 +165,6 @@ function sendCorrection() {
 }
 
 // -- keyboard ----------------------------------------------------------------------------
-function fieldOf(node) {
-  const host = node instanceof Element ? node.closest(".tl-field") : null;
-  return state.fields.find((f) => f === host) || null;
-}
-
 document.addEventListener("keydown", (e) => {
   if (e.defaultPrevented || e.isComposing || !state.view) return;
   const target = e.target;
@@ -183,19 +178,7 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (state.mode === "correct") {
-    if (e.key === "Enter" && !e.shiftKey && !e.altKey) {
-      if (target instanceof Element && target.tagName === "TEXTAREA" && !(e.ctrlKey || e.metaKey)) return;
-      if (target instanceof Element && target.closest("button, a, summary") && !(e.ctrlKey || e.metaKey)) return;
-      e.preventDefault();
-      sendCorrection();
-      return;
-    }
-    if (isTyping(target)) return;
-    const active = fieldOf(target);
-    if (active && active.handleKey(e, true)) { e.preventDefault(); return; }
-    for (const f of state.fields) {
-      if (f !== active && f.handleKey(e, false)) { e.preventDefault(); return; }
-    }
+    routeFieldKeys(e, state.fields, sendCorrection);
     return;
   }
   if (isTyping(target) || !plain) return;

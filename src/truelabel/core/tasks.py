@@ -1,0 +1,300 @@
+"""The annotators' loop on a project: leases, drafts, submits, edits (mixed into
+``Project``). Every submit is idempotent on its key; an expired lease or a stale edit is 409."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+
+from truelabel.domain.errors import Conflict, InvalidInput, NotFound
+from truelabel.domain.models import Annotation, Task, User
+from truelabel.store import items as item_store
+from truelabel.store import queue
+
+from .parts import ProjectParts
+
+_MAX_KEY = 100
+
+
+class TaskMixin(ProjectParts):
+    """Next task, assign, skip, drafts, submit, direct annotation and edits."""
+
+    def next_task(self, actor: User) -> Task | None:
+        """Lease the next item to ``actor`` (their open lease first). None when done.
+
+        One transaction: role and settings, the claim, and the item with its draft.
+        """
+        with self.db.write(durable=False) as conn:  # a lost lease costs nothing
+            ctx = self._context(conn, actor, "task.work")
+            wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
+                actor,
+                queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
+                rate=ctx.workflow.gold_rate,
+            )
+            lease = queue.claim(
+                conn,
+                project_id=self.id,
+                user_id=actor.id,
+                overlap=int(ctx.row["overlap"]),
+                lease_seconds=ctx.row["lease_seconds"],
+                now=time.time(),
+                skip_locked=not self.db.is_sqlite,
+                want_gold=wants_gold,
+            )
+            return self._task(lease, actor, conn=conn) if lease else None
+
+    def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
+        """Queue given items for one annotator (they get them before the pool)."""
+        self.require(actor, "items.assign")
+        u = self.ws.get_user(user) if isinstance(user, str) else user
+        if self.role_of(u) is None:
+            raise InvalidInput(f"{u.username} is not a member of this project; add them first.")
+        p = self._settings()
+        n = 0
+        with self.db.write() as conn:
+            for iid in item_ids:
+                if item_store.get_item(conn, self.id, iid) is None:
+                    raise NotFound(f"No item {iid} in this project; nothing was assigned.")
+                queue.take_item(
+                    conn,
+                    project_id=self.id,
+                    item_id=iid,
+                    user_id=u.id,
+                    overlap=int(p["overlap"]),
+                    status="queued",
+                    lease_seconds=None,
+                    now=time.time(),
+                )
+                n += 1
+        return n
+
+    def task(self, task_id: int, actor: User) -> Task:
+        with self.db.read() as conn:
+            row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+        if row is None:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        return self._task(row, actor)
+
+    def _task(self, lease: dict[str, Any], actor: User, *, conn: Any = None) -> Task:
+        if conn is None:
+            with self.db.read() as c:
+                return self._task(lease, actor, conn=c)
+        item = item_store.get_item(conn, self.id, lease["item_id"])
+        draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
+        comments = self.review_comments(lease["item_id"], actor, conn=conn)
+        assert item is not None
+        return Task(
+            id=lease["id"],
+            item_id=lease["item_id"],
+            project_id=self.id,
+            lease_expires_at=lease["lease_expires_at"],
+            data=orjson.loads(item["data"]),
+            external_id=item["external_id"],
+            draft=orjson.loads(draft) if draft else None,
+            review_comments=comments,
+        )
+
+    def skip(self, task_id: int, actor: User) -> None:
+        self.require(actor, "task.work")
+        with self.db.write() as conn:
+            self._own_task(conn, task_id, actor)
+            queue.release(conn, assignment_id=task_id, user_id=actor.id, status="skipped")
+
+    def _own_task(self, conn: Any, task_id: int, actor: User) -> dict[str, Any]:
+        row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
+        if row is None:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        return row
+
+    def save_draft(self, task_id: int, value: dict[str, Any], actor: User) -> None:
+        """Keep unsubmitted work on the server so a closed tab loses nothing."""
+        self.require(actor, "task.work")
+        try:
+            blob = orjson.dumps(value)
+        except TypeError as exc:  # e.g. integers past 64 bits
+            raise InvalidInput(f"The draft cannot be stored as JSON: {exc}.") from None
+        if len(blob) > 1_000_000:
+            raise InvalidInput("A draft is limited to 1 MB.")
+        with self.db.write(durable=False) as conn:
+            row = self._own_task(conn, task_id, actor)
+            queue.save_draft(
+                conn, user_id=actor.id, item_id=row["item_id"], value=blob.decode(), now=time.time()
+            )
+
+    def submit(
+        self,
+        task_id: int,
+        value: dict[str, Any],
+        actor: User,
+        *,
+        key: str | None = None,
+        time_spent_ms: int | None = None,
+    ) -> Annotation:
+        """Store an annotation for a leased task.
+
+        Idempotent on ``key``: sending the same key again returns the stored annotation.
+        A submit on an expired lease raises :class:`LeaseExpired` (409).
+        """
+        key = _check_key(key)
+        now = time.time()
+        try:
+            # one transaction: role, lease, key, validation against the item, the write
+            with self.db.write() as conn:
+                ctx = self._context(conn, actor, "task.work")
+                prior = queue.find_by_key(conn, actor.id, key)
+                if prior is None:
+                    lease = queue.lock_assignment(
+                        conn,
+                        assignment_id=task_id,
+                        user_id=actor.id,
+                        lock=not self.db.is_sqlite,
+                    )
+                    if lease["project_id"] != self.id:
+                        raise NotFound(f"No task {task_id} for you in this project.")
+                    prior = queue.find_by_key(conn, actor.id, key)  # a racing twin (PG)
+                if prior is None:
+                    item_row = item_store.get_item(conn, self.id, lease["item_id"])
+                    assert item_row is not None
+                    clean = ctx.schema.validate_annotation(value, orjson.loads(item_row["data"]))
+                    queue.ensure_leased(lease, now)
+                    aid = queue.insert_annotation(
+                        conn,
+                        {
+                            "project_id": self.id,
+                            "item_id": lease["item_id"],
+                            "user_id": actor.id,
+                            "assignment_id": task_id,
+                            "schema_version_id": ctx.schema_id,
+                            "guideline_version_id": ctx.guideline_id,
+                            "value": orjson.dumps(clean).decode(),
+                            "idempotency_key": key,
+                            "time_spent_ms": time_spent_ms,
+                            "created_at": now,
+                        },
+                    )
+                    queue.complete(
+                        conn, assignment_id=task_id, item_id=lease["item_id"], user_id=actor.id
+                    )
+        except IntegrityError:
+            # the same key won a race on another connection: answer with what it stored
+            with self.db.read() as conn:
+                prior = queue.find_by_key(conn, actor.id, key)
+            if prior is None:
+                raise
+        if prior is not None:
+            return self._replay(prior, task_id)
+        wf = ctx.workflow
+        if wf.adaptive or wf.adjudication_threshold is not None:
+            self.after_submit(lease["item_id"])
+        return Annotation(
+            aid,
+            lease["item_id"],
+            actor.id,
+            clean,
+            ctx.schema_version,
+            now,
+            feedback=self.gold_feedback(lease["item_id"], clean) if wf.gold_feedback else None,
+        )
+
+    def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
+        if prior["project_id"] != self.id or (
+            task_id is not None and prior["assignment_id"] not in (task_id, None)
+        ):
+            raise Conflict(
+                "This idempotency key was already used for another task; "
+                "send a new key for each annotation."
+            )
+        a = next(
+            x
+            for x in self.annotations(prior["item_id"], current_only=False)
+            if x["id"] == prior["id"]
+        )
+        return Annotation(
+            a["id"],
+            prior["item_id"],
+            a["user_id"],
+            a["value"],
+            a["schema_version"],
+            a["created_at"],
+            a["supersedes_id"],
+            replayed=True,
+        )
+
+    def _prior(self, actor: User, key: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            return queue.find_by_key(conn, actor.id, key)
+
+    def annotate(
+        self, item_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
+    ) -> Annotation:
+        """Label a given item directly (a notebook or script), within the overlap limit."""
+        self.require(actor, "task.work")
+        key = _check_key(key)
+        prior = self._prior(actor, key)
+        if prior is not None:
+            return self._replay(prior, None)
+        if self._item_data(item_id) is None:
+            raise NotFound(f"No item {item_id} in this project.")
+        p = self._settings()
+        with self.db.write() as conn:
+            lease = queue.take_item(
+                conn,
+                project_id=self.id,
+                item_id=item_id,
+                user_id=actor.id,
+                overlap=int(p["overlap"]),
+                status="leased",
+                lease_seconds=p["lease_seconds"],
+                now=time.time(),
+            )
+        return self.submit(lease["id"], value, actor, key=key)
+
+    def update_annotation(
+        self, annotation_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
+    ) -> Annotation:
+        """Replace one's own annotation with a new version; 409 if it is not the newest."""
+        self.require(actor, "task.work")
+        key = _check_key(key)
+        prior = self._prior(actor, key)
+        if prior is not None:
+            return self._replay(prior, None)
+        with self.db.read() as conn:
+            ctx = self._context(conn, actor, "task.work")
+            old = item_store.get_annotation(conn, project_id=self.id, annotation_id=annotation_id)
+        if old is None or old["user_id"] != actor.id:
+            raise NotFound(f"No annotation {annotation_id} of yours in this project.")
+        clean = ctx.schema.validate_annotation(value, self._item_data(old["item_id"]))
+        now = time.time()
+        with self.db.write() as conn:
+            new_id = queue.supersede(
+                conn,
+                old_id=annotation_id,
+                values={
+                    "project_id": self.id,
+                    "item_id": old["item_id"],
+                    "user_id": actor.id,
+                    "assignment_id": old["assignment_id"],
+                    "schema_version_id": ctx.schema_id,
+                    "guideline_version_id": ctx.guideline_id,
+                    "value": orjson.dumps(clean).decode(),
+                    "idempotency_key": key,
+                    "created_at": now,
+                },
+            )
+        return Annotation(
+            new_id, old["item_id"], actor.id, clean, ctx.schema_version, now, annotation_id
+        )
+
+
+def _check_key(key: str | None) -> str:
+    if key is None:
+        return secrets.token_hex(16)
+    if not isinstance(key, str) or not 1 <= len(key) <= _MAX_KEY:
+        raise InvalidInput(
+            f"The idempotency key must be 1-{_MAX_KEY} characters.", field="idempotency_key"
+        )
+    return key
