@@ -97,11 +97,12 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
         return role
 
-    def _context(self, conn: Any, actor: User | None, permission: str) -> _Ctx:
+    def _context(self, conn: Any, actor: User | None, permission: str, **extra: Any) -> _Ctx:
         """Everything a hot path needs, read in the caller's transaction: the actor's role
-        (checked against ``permission``), settings, workflow, current schema and guideline."""
+        (checked against ``permission``), settings, workflow, current schema and guideline
+        (``extra``: what else the same statement reads, see ``store.projects.hot_context``)."""
         row = project_store.hot_context(
-            conn, project_id=self.id, user_id=actor.id if actor else None
+            conn, project_id=self.id, user_id=actor.id if actor else None, **extra
         )
         if row is None:
             raise NotFound(NO_PROJECT)

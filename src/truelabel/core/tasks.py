@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,9 @@ from truelabel.store import queue
 
 from .parts import ProjectParts
 
+if TYPE_CHECKING:
+    from .project import _Ctx
+
 _MAX_KEY = 100
 
 
@@ -26,8 +29,14 @@ class TaskMixin(ProjectParts):
     def next_task(self, actor: User) -> Task | None:
         """Lease the next item to ``actor`` (their open lease first). None when done.
 
-        One transaction: role and settings, the claim, and the item with its draft.
+        One transaction: role and settings, the claim, and the item with its draft. On
+        PostgreSQL, when the pool decides (no gold due, no open task), two statements and no
+        transaction: see :meth:`_next_from_pool`.
         """
+        if not self.db.is_sqlite:
+            decided, task = self._next_from_pool(actor)
+            if decided:
+                return task
         with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             ctx = self._context(conn, actor, "task.work")
             wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
@@ -46,6 +55,41 @@ class TaskMixin(ProjectParts):
                 want_gold=wants_gold,
             )
             return self._task(lease, actor, conn=conn) if lease else None
+
+    def _next_from_pool(self, actor: User) -> tuple[bool, Task | None]:
+        """PostgreSQL: one read (role, settings, any open task of the user's) and one atomic
+        claim statement that also returns the item and draft. ``(False, None)`` hands over
+        to the general path: a gold item may be due, or the user already has an open task."""
+        now = time.time()
+        with self.db.auto() as conn:
+            ctx = self._context(conn, actor, "task.work", next_at=now)
+            if ctx.workflow.gold_rate > 0 or ctx.row["has_open"]:
+                return False, None
+            if queue.sweep_due(self.db.engine, now):
+                with self.db.write(durable=False) as wconn:
+                    queue.expire_leases(wconn, now)
+            lease = queue.claim_from_pool(
+                conn,
+                project_id=self.id,
+                user_id=actor.id,
+                overlap=int(ctx.row["overlap"]),
+                expires=now + ctx.row["lease_seconds"],
+                now=now,
+            )
+        if lease is None:
+            return True, None
+        return True, Task(
+            id=lease["id"],
+            item_id=lease["item_id"],
+            project_id=self.id,
+            lease_expires_at=lease["lease_expires_at"],
+            data=orjson.loads(lease["data"]),
+            external_id=lease["external_id"],
+            draft=orjson.loads(lease["draft"]) if lease["draft"] else None,
+            review_comments=(
+                self.review_comments(lease["item_id"], actor) if lease["rejected"] else []
+            ),
+        )
 
     def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
         """Queue given items for one annotator (they get them before the pool)."""
@@ -141,44 +185,15 @@ class TaskMixin(ProjectParts):
         """
         key = _check_key(key)
         now = time.time()
+        prior: dict[str, Any] | None = None
+        done: tuple[_Ctx, int, int, dict[str, Any]] | None = None
         try:
-            # one transaction: role, lease, key, validation against the item, the write
-            with self.db.write() as conn:
-                ctx = self._context(conn, actor, "task.work")
-                prior = queue.find_by_key(conn, actor.id, key)
-                if prior is None:
-                    lease = queue.lock_assignment(
-                        conn,
-                        assignment_id=task_id,
-                        user_id=actor.id,
-                        lock=not self.db.is_sqlite,
-                    )
-                    if lease["project_id"] != self.id:
-                        raise NotFound(f"No task {task_id} for you in this project.")
-                    prior = queue.find_by_key(conn, actor.id, key)  # a racing twin (PG)
-                if prior is None:
-                    item_row = item_store.get_item(conn, self.id, lease["item_id"])
-                    assert item_row is not None
-                    clean = ctx.schema.validate_annotation(value, orjson.loads(item_row["data"]))
-                    queue.ensure_leased(lease, now)
-                    aid = queue.insert_annotation(
-                        conn,
-                        {
-                            "project_id": self.id,
-                            "item_id": lease["item_id"],
-                            "user_id": actor.id,
-                            "assignment_id": task_id,
-                            "schema_version_id": ctx.schema_id,
-                            "guideline_version_id": ctx.guideline_id,
-                            "value": orjson.dumps(clean).decode(),
-                            "idempotency_key": key,
-                            "time_spent_ms": time_spent_ms,
-                            "created_at": now,
-                        },
-                    )
-                    queue.complete(
-                        conn, assignment_id=task_id, item_id=lease["item_id"], user_id=actor.id
-                    )
+            if not self.db.is_sqlite:
+                prior, done = self._submit_atomic(task_id, value, actor, key, time_spent_ms, now)
+            if done is None and prior is None:
+                prior, done = self._submit_in_transaction(
+                    task_id, value, actor, key, time_spent_ms, now
+                )
         except IntegrityError:
             # the same key won a race on another connection: answer with what it stored
             with self.db.read() as conn:
@@ -187,18 +202,113 @@ class TaskMixin(ProjectParts):
                 raise
         if prior is not None:
             return self._replay(prior, task_id)
+        assert done is not None
+        ctx, item_id, aid, clean = done
         wf = ctx.workflow
         if wf.adaptive or wf.adjudication_threshold is not None:
-            self.after_submit(lease["item_id"])
+            self.after_submit(item_id)
         return Annotation(
             aid,
-            lease["item_id"],
+            item_id,
             actor.id,
             clean,
             ctx.schema_version,
             now,
-            feedback=self.gold_feedback(lease["item_id"], clean) if wf.gold_feedback else None,
+            feedback=self.gold_feedback(item_id, clean) if wf.gold_feedback else None,
         )
+
+    def _annotation_row(
+        self, ctx: _Ctx, *, task_id: int, item_id: int, actor: User, clean: dict[str, Any],
+        key: str, time_spent_ms: int | None, now: float,
+    ) -> dict[str, Any]:
+        return {
+            "project_id": self.id,
+            "item_id": item_id,
+            "user_id": actor.id,
+            "assignment_id": task_id,
+            "schema_version_id": ctx.schema_id,
+            "guideline_version_id": ctx.guideline_id,
+            "value": orjson.dumps(clean).decode(),
+            "idempotency_key": key,
+            "time_spent_ms": time_spent_ms,
+            "created_at": now,
+        }
+
+    def _submit_in_transaction(
+        self, task_id: int, value: dict[str, Any], actor: User, key: str,
+        time_spent_ms: int | None, now: float,
+    ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
+        """One transaction: role, lease, key, validation against the item, the writes.
+        Returns (the annotation already stored under ``key``, None) or (None, what was done)."""
+        with self.db.write() as conn:
+            ctx = self._context(conn, actor, "task.work")
+            prior = queue.find_by_key(conn, actor.id, key)
+            if prior is None:
+                lease = queue.lock_assignment(
+                    conn, assignment_id=task_id, user_id=actor.id, lock=not self.db.is_sqlite
+                )
+                if lease["project_id"] != self.id:
+                    raise NotFound(f"No task {task_id} for you in this project.")
+                prior = queue.find_by_key(conn, actor.id, key)  # a racing twin (PG)
+            if prior is not None:
+                return prior, None
+            item_id = lease["item_id"]
+            item_row = item_store.get_item(conn, self.id, item_id)
+            assert item_row is not None
+            clean = ctx.schema.validate_annotation(value, orjson.loads(item_row["data"]))
+            queue.ensure_leased(lease, now)
+            aid = queue.insert_annotation(
+                conn,
+                self._annotation_row(
+                    ctx, task_id=task_id, item_id=item_id, actor=actor, clean=clean, key=key,
+                    time_spent_ms=time_spent_ms, now=now,
+                ),
+            )
+            queue.complete(conn, assignment_id=task_id, item_id=item_id, user_id=actor.id)
+        return None, (ctx, item_id, aid, clean)
+
+    def _submit_atomic(
+        self, task_id: int, value: dict[str, Any], actor: User, key: str,
+        time_spent_ms: int | None, now: float,
+    ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
+        """PostgreSQL: every read in one statement, then one atomic write statement.
+
+        (None, None) hands over to :meth:`_submit_in_transaction`: the lease changed between
+        the two statements, and that path says how (or replays a racing twin's answer).
+        """
+        with self.db.auto() as conn:
+            ctx = self._context(conn, actor, "task.work", submit=(task_id, key))
+            row = ctx.row
+            if row["prior_id"] is not None:
+                return {
+                    "id": row["prior_id"],
+                    "project_id": row["prior_project_id"],
+                    "item_id": row["prior_item_id"],
+                    "assignment_id": row["prior_assignment_id"],
+                    "supersedes_id": row["prior_supersedes_id"],
+                }, None
+            if row["task_item_id"] is None:
+                raise NotFound(f"No task {task_id} for you. Ask for the next task.")
+            if row["task_project_id"] != self.id:
+                raise NotFound(f"No task {task_id} for you in this project.")
+            item_id = int(row["task_item_id"])
+            clean = ctx.schema.validate_annotation(value, orjson.loads(row["item_data"]))
+            queue.ensure_leased(
+                {"id": task_id, "status": row["task_status"],
+                 "lease_expires_at": row["task_expires"]},
+                now,
+            )
+            aid = queue.submit_atomic(
+                conn,
+                values=self._annotation_row(
+                    ctx, task_id=task_id, item_id=item_id, actor=actor, clean=clean, key=key,
+                    time_spent_ms=time_spent_ms, now=now,
+                ),
+                now=now,
+            )
+        if aid is None:
+            return None, None
+        return None, (ctx, item_id, int(aid), clean)
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
         if prior["project_id"] != self.id or (

@@ -251,12 +251,11 @@ class Workspace:
 
     def session_user(self, token: str) -> tuple[User, str]:
         """The user and CSRF token of a live session."""
-        with self.db.read() as conn:
-            s = accounts.get_session(conn, _digest(token))
-            row = accounts.get_user(conn, user_id=s["user_id"]) if s else None
-        if s is None or row is None or s["expires_at"] < time.time() or row["disabled"]:
+        with self.db.auto() as conn:  # one statement: no transaction round trips
+            row = accounts.session_user(conn, _digest(token))
+        if row is None or row["expires_at"] < time.time() or row["disabled"]:
             raise AuthError("Your session has ended; log in again.")
-        return _user(row), s["csrf_token"]
+        return _user(row), row["csrf_token"]
 
     def end_session(self, token: str) -> None:
         with self.db.write() as conn:
@@ -278,7 +277,7 @@ class Workspace:
         return token
 
     def token_user(self, token: str) -> User:
-        with self.db.read() as conn:
+        with self.db.auto() as conn:  # one statement: no transaction round trips
             row = accounts.token_user(conn, _digest(token))
         if row is None or row["revoked"]:
             raise AuthError("Unknown API token; create one with: truelabel user token NAME")

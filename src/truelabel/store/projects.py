@@ -211,23 +211,60 @@ def audit_entries(
     return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
 
 
-def hot_context(conn: Connection, *, project_id: int, user_id: int | None
-                ) -> dict[str, Any] | None:
+_HOT_COLS = (
+    "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, "
+    "(SELECT m.role FROM members m WHERE m.project_id = p.id AND m.user_id = :u) "
+    "AS member_role, "
+    "(SELECT s.id FROM schema_versions s WHERE s.project_id = p.id "
+    "ORDER BY s.version DESC LIMIT 1) AS schema_id, "
+    "(SELECT s.version FROM schema_versions s WHERE s.project_id = p.id "
+    "ORDER BY s.version DESC LIMIT 1) AS schema_version, "
+    "(SELECT g.id FROM guideline_versions g WHERE g.project_id = p.id "
+    "ORDER BY g.version DESC LIMIT 1) AS guideline_id"
+)
+
+#: ... plus whether the user holds an open task already (a live lease or a queued item)
+_HOT_NEXT = (
+    _HOT_COLS + ", EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = :u "
+    "AND a.project_id = p.id AND ((a.status = 'leased' AND a.lease_expires_at > :now) "
+    "OR a.status = 'queued')) AS has_open FROM projects p WHERE p.id = :p"
+)
+
+#: ... plus what a submit needs: an annotation already stored under its idempotency key,
+#: the task (the user's assignment) and its item's data
+_HOT_SUBMIT = (
+    _HOT_COLS + ", k.id AS prior_id, k.project_id AS prior_project_id, "
+    "k.item_id AS prior_item_id, k.assignment_id AS prior_assignment_id, "
+    "k.supersedes_id AS prior_supersedes_id, a.item_id AS task_item_id, "
+    "a.project_id AS task_project_id, a.status AS task_status, "
+    "a.lease_expires_at AS task_expires, i.data AS item_data FROM projects p "
+    "LEFT JOIN annotations k ON k.user_id = :u AND k.idempotency_key = :key "
+    "LEFT JOIN assignments a ON a.id = :t AND a.user_id = :u "
+    "LEFT JOIN items i ON i.id = a.item_id AND i.project_id = p.id "
+    "WHERE p.id = :p"
+)
+
+
+def hot_context(
+    conn: Connection,
+    *,
+    project_id: int,
+    user_id: int | None,
+    next_at: float | None = None,
+    submit: tuple[int, str] | None = None,
+) -> dict[str, Any] | None:
     """One statement for the annotators' loop: the project row, the user's role in it, and
-    the ids of the current schema and guideline versions."""
+    the ids of the current schema and guideline versions.
+
+    ``next_at`` (now) adds ``has_open``; ``submit`` (task id, idempotency key) adds the
+    ``prior_*`` annotation stored under that key, the ``task_*`` assignment and its item's
+    ``item_data``, so a submit's every read is this one statement.
+    """
     from . import fast
 
-    return fast.one(
-        conn,
-        "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, "
-        "(SELECT m.role FROM members m WHERE m.project_id = p.id AND m.user_id = :u) "
-        "AS member_role, "
-        "(SELECT s.id FROM schema_versions s WHERE s.project_id = p.id "
-        "ORDER BY s.version DESC LIMIT 1) AS schema_id, "
-        "(SELECT s.version FROM schema_versions s WHERE s.project_id = p.id "
-        "ORDER BY s.version DESC LIMIT 1) AS schema_version, "
-        "(SELECT g.id FROM guideline_versions g WHERE g.project_id = p.id "
-        "ORDER BY g.version DESC LIMIT 1) AS guideline_id "
-        "FROM projects p WHERE p.id = :p",
-        {"p": project_id, "u": user_id or 0},
-    )
+    params: dict[str, Any] = {"p": project_id, "u": user_id or 0}
+    if next_at is not None:
+        return fast.one(conn, _HOT_NEXT, {**params, "now": next_at})
+    if submit is not None:
+        return fast.one(conn, _HOT_SUBMIT, {**params, "t": submit[0], "key": submit[1]})
+    return fast.one(conn, _HOT_COLS + " FROM projects p WHERE p.id = :p", params)

@@ -65,6 +65,37 @@ def current_lease(conn: Connection, project_id: int, user_id: int, now: float) -
 _last_sweep: dict[int, float] = {}
 
 
+#: The first open item of the project that this user has not had (SQLite: the writer lock
+#: makes this the claim).
+_POOL_CANDIDATE = (
+    "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
+    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
+    "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) ORDER BY i.id LIMIT 1"
+)
+
+#: PostgreSQL: the same, row-locked, skipping rows that other claims hold. Written as a walk
+#: over the open-items index (``OFFSET 0`` keeps it a separate plan) with a per-row locking
+#: probe: left to itself the planner reads the primary key from the start and filters out
+#: every item already taken, which grows with the project's history (7 ms after 19k claims
+#: on 1M items, against 0.4 ms this way).
+_POOL_CANDIDATE_LOCKED = (
+    "SELECT x.id FROM (SELECT o.id FROM items o WHERE o.project_id = :p AND o.open = 1 "
+    "ORDER BY o.id OFFSET 0) w, LATERAL (SELECT i.id FROM items i WHERE i.id = w.id "
+    "AND i.open = 1 AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
+    "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
+    "FOR UPDATE OF i SKIP LOCKED) x LIMIT 1"
+)
+
+
+def sweep_due(engine: Any, now: float) -> bool:
+    """True at most once a second per database: time to run :func:`expire_leases`."""
+    key = id(engine)
+    if now - _last_sweep.get(key, 0.0) < 1.0:
+        return False
+    _last_sweep[key] = now
+    return True
+
+
 def claim(
     conn: Connection,
     *,
@@ -78,9 +109,7 @@ def claim(
 ) -> dict[str, Any] | None:
     """Lease the next item for ``user_id``: their open lease, a pre-assigned item, a gold item
     (when ``want_gold``), or the pool."""
-    key = id(conn.engine)
-    if now - _last_sweep.get(key, 0.0) >= 1.0:
-        _last_sweep[key] = now
+    if sweep_due(conn.engine, now):
         expire_leases(conn, now)
     mine = fast.one(
         conn,
@@ -115,13 +144,9 @@ def claim(
                 f"RETURNING {_LEASE_COLS}",
                 {"p": project_id, "i": gold_item, "u": user_id, "e": expires, "now": now},
             )
-    lock = " FOR UPDATE OF i SKIP LOCKED" if skip_locked else ""
     cand = fast.value(
         conn,
-        "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
-        "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-        "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
-        f"ORDER BY i.id LIMIT 1{lock}",
+        _POOL_CANDIDATE_LOCKED if skip_locked else _POOL_CANDIDATE,
         {"p": project_id, "u": user_id},
     )
     if cand is None:
@@ -425,4 +450,66 @@ def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int
             "SELECT COUNT(*) FROM assignments WHERE project_id = :p AND user_id = :u",
             {"p": project_id, "u": user_id},
         )
+    )
+
+
+# -- PostgreSQL: each step one atomic statement ------------------------------------------
+# A round trip to PostgreSQL costs CPU in both processes, and the annotators' loop is most
+# of a team's traffic, so there a claim and a submit's writes are each one statement (a
+# data-modifying CTE), run outside a transaction (``Database.auto``): the statement is the
+# transaction. Its conditions re-check everything the caller read before, so the invariants
+# above hold without a surrounding transaction. SQLite (no CTE writes, no round trips) runs
+# the functions above inside one write transaction instead.
+
+_CLAIM_POOL = (
+    f"WITH c AS ({_POOL_CANDIDATE_LOCKED}), "
+    "l AS (INSERT INTO assignments (project_id, item_id, user_id, status, "
+    "lease_expires_at, created_at) SELECT :p, c.id, :u, 'leased', :e, :now FROM c "
+    "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
+    "lease_expires_at = excluded.lease_expires_at "
+    "WHERE assignments.status IN ('expired', 'rejected') "
+    "RETURNING id, item_id, lease_expires_at), "
+    "t AS (UPDATE items SET n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
+    "OR n_taken + 1 >= COALESCE(target, :k) THEN 0 ELSE 1 END FROM l "
+    "WHERE items.id = l.item_id RETURNING items.id, items.external_id, items.data) "
+    "SELECT l.id, l.item_id, l.lease_expires_at, t.external_id, t.data, "
+    "(SELECT d.value FROM drafts d WHERE d.user_id = :u AND d.item_id = l.item_id) AS draft, "
+    "EXISTS (SELECT 1 FROM annotations o JOIN reviews r ON r.annotation_id = o.id "
+    "WHERE o.item_id = l.item_id AND o.user_id = :u AND r.decision = 'reject') AS rejected "
+    "FROM l JOIN t ON t.id = l.item_id"
+)
+
+
+def claim_from_pool(
+    conn: Connection, *, project_id: int, user_id: int, overlap: int, expires: float, now: float
+) -> dict[str, Any] | None:
+    """PostgreSQL, one statement: lease the first open item this user has not had (rows
+    other claims hold are skipped, not waited for), count its slot, and return the lease
+    with the item's ``data``, ``external_id``, the user's ``draft`` and whether a reviewer
+    ``rejected`` their earlier work on it. None when the pool has nothing for them."""
+    return fast.one(
+        conn,
+        _CLAIM_POOL,
+        {"p": project_id, "u": user_id, "k": overlap, "e": expires, "now": now},
+    )
+
+
+def submit_atomic(conn: Connection, *, values: dict[str, Any], now: float) -> int | None:
+    """PostgreSQL, one statement: if the task is still this user's live lease, mark it
+    submitted, store the annotation, count the item done and drop the draft. Returns the
+    annotation id, or None when the lease is gone (the caller finds out why)."""
+    cols = ", ".join(values)
+    params = ", ".join(f":{k}" for k in values)
+    return fast.value(
+        conn,
+        "WITH a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
+        "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
+        "AND status = 'leased' AND lease_expires_at > :now RETURNING id, item_id), "
+        f"n AS (INSERT INTO annotations ({cols}) SELECT {params} FROM a RETURNING id), "
+        "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
+        "WHERE items.id = a.item_id AND items.is_gold = FALSE), "
+        "d AS (DELETE FROM drafts USING a WHERE drafts.user_id = :user_id "
+        "AND drafts.item_id = a.item_id) "
+        "SELECT id FROM n",
+        {**values, "now": now},
     )
