@@ -117,3 +117,48 @@ def test_no_unsafe_deserialisation_in_the_code() -> None:
     hits = [f"{p.relative_to(SRC)}:{n}" for p in SRC.rglob("*.py")
             for n, line in enumerate(p.read_text().splitlines(), 1) if bad.search(line)]
     assert hits == []
+
+
+def test_the_annotators_loop_rechecks_a_remembered_credential(
+        app: Any, ws: Workspace, project: Any, users: dict[str, User]) -> None:
+    """next and submit skip the separate login lookup for a credential this process saw
+    before and check it inside their own statement: a change made anywhere else (another
+    worker process, the CLI, the database) counts on the very next request."""
+    nxt = "/api/projects/support/tasks/next"
+
+    def submit(c: TestClient, task_id: int, **kw: Any) -> Any:
+        return c.post(f"/api/projects/support/tasks/{task_id}/submit", **kw,
+                      json={"value": {"intent": "refund"}, "idempotency_key": f"k{task_id}"})
+
+    token = ws.create_token(users["ann1"])
+    c = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    first = c.post(nxt)
+    assert first.status_code == 200
+    with ws.db.write() as conn:  # revoked behind this process's back
+        conn.execute(text("UPDATE api_tokens SET revoked = TRUE"))
+    for r in (c.post(nxt), submit(c, first.json()["id"])):
+        assert r.status_code == 401 and "Unknown API token" in r.json()["message"]
+
+    c2 = TestClient(app, headers={"Authorization": f"Bearer {ws.create_token(users['ann2'])}"})
+    task = c2.post(nxt).json()
+    with ws.db.write() as conn:
+        conn.execute(text("UPDATE users SET disabled = TRUE WHERE username = 'ann2'"))
+    for r in (c2.post(nxt), submit(c2, task["id"])):
+        assert r.status_code == 401 and "disabled" in r.json()["message"]
+    with ws.db.write() as conn:
+        conn.execute(text("UPDATE users SET disabled = FALSE WHERE username = 'ann2'"))
+        conn.execute(text("UPDATE api_tokens SET revoked = FALSE"))
+    assert submit(c2, task["id"]).status_code == 200  # good again: no stale refusal either
+
+    u = ws.add_user("ann3", PASSWORD, role="annotator")
+    project.add_member(u, "annotator")
+    s = TestClient(app)
+    csrf = _login(s, "ann3").json()["csrf_token"]
+    task = s.post(nxt, headers={"X-CSRF-Token": csrf}).json()
+    assert s.post(nxt, headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    with ws.db.write() as conn:  # the session ended in another process (logout there)
+        conn.execute(text("DELETE FROM sessions"))
+    r = submit(s, task["id"], headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401 and "session has ended" in r.json()["message"]
+    with ws.db.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM annotations")).scalar_one() == 1

@@ -106,7 +106,10 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         )
         if row is None:
             raise NotFound(NO_PROJECT)
-        if actor is None or actor.is_admin:
+        cred = extra.get("credential")
+        if cred is not None and (actor is None or row["auth_uid"] != actor.id):
+            raise self.ws.credential_failed(cred)
+        if actor is None or (row["auth_role"] == "admin" if cred else actor.is_admin):
             role: Role | None = Role.ADMIN
         else:
             role = Role(row["member_role"]) if row["member_role"] else None

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import Conflict, InvalidInput, NotFound
-from truelabel.domain.models import Annotation, Task, User
+from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.store import items as item_store
 from truelabel.store import queue
 
@@ -26,19 +26,22 @@ _MAX_KEY = 100
 class TaskMixin(ProjectParts):
     """Next task, assign, skip, drafts, submit, direct annotation and edits."""
 
-    def next_task(self, actor: User) -> Task | None:
+    def next_task(self, actor: User, *, credential: Credential | None = None) -> Task | None:
         """Lease the next item to ``actor`` (their open lease first). None when done.
+
+        ``credential``: how the caller authenticated, if that was not checked just now (see
+        ``Workspace.seen_credential``); it is checked in the first statement here.
 
         One transaction: role and settings, the claim, and the item with its draft. On
         PostgreSQL, when the pool decides (no gold due, no open task), two statements and no
         transaction: see :meth:`_next_from_pool`.
         """
         if not self.db.is_sqlite:
-            decided, task = self._next_from_pool(actor)
+            decided, task = self._next_from_pool(actor, credential)
             if decided:
                 return task
         with self.db.write(durable=False) as conn:  # a lost lease costs nothing
-            ctx = self._context(conn, actor, "task.work")
+            ctx = self._context(conn, actor, "task.work", credential=credential)
             wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
                 actor,
                 queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
@@ -56,13 +59,15 @@ class TaskMixin(ProjectParts):
             )
             return self._task(lease, actor, conn=conn) if lease else None
 
-    def _next_from_pool(self, actor: User) -> tuple[bool, Task | None]:
+    def _next_from_pool(
+        self, actor: User, credential: Credential | None
+    ) -> tuple[bool, Task | None]:
         """PostgreSQL: one read (role, settings, any open task of the user's) and one atomic
         claim statement that also returns the item and draft. ``(False, None)`` hands over
         to the general path: a gold item may be due, or the user already has an open task."""
         now = time.time()
         with self.db.auto() as conn:
-            ctx = self._context(conn, actor, "task.work", next_at=now)
+            ctx = self._context(conn, actor, "task.work", next_at=now, credential=credential)
             if ctx.workflow.gold_rate > 0 or ctx.row["has_open"]:
                 return False, None
             if queue.sweep_due(self.db.engine, now):
@@ -177,8 +182,9 @@ class TaskMixin(ProjectParts):
         *,
         key: str | None = None,
         time_spent_ms: int | None = None,
+        credential: Credential | None = None,
     ) -> Annotation:
-        """Store an annotation for a leased task.
+        """Store an annotation for a leased task (``credential``: as for :meth:`next_task`).
 
         Idempotent on ``key``: sending the same key again returns the stored annotation.
         A submit on an expired lease raises :class:`LeaseExpired` (409).
@@ -189,10 +195,12 @@ class TaskMixin(ProjectParts):
         done: tuple[_Ctx, int, int, dict[str, Any]] | None = None
         try:
             if not self.db.is_sqlite:
-                prior, done = self._submit_atomic(task_id, value, actor, key, time_spent_ms, now)
+                prior, done = self._submit_atomic(
+                    task_id, value, actor, key, time_spent_ms, now, credential
+                )
             if done is None and prior is None:
                 prior, done = self._submit_in_transaction(
-                    task_id, value, actor, key, time_spent_ms, now
+                    task_id, value, actor, key, time_spent_ms, now, credential
                 )
         except IntegrityError:
             # the same key won a race on another connection: answer with what it stored
@@ -236,12 +244,12 @@ class TaskMixin(ProjectParts):
 
     def _submit_in_transaction(
         self, task_id: int, value: dict[str, Any], actor: User, key: str,
-        time_spent_ms: int | None, now: float,
+        time_spent_ms: int | None, now: float, credential: Credential | None = None,
     ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
         """One transaction: role, lease, key, validation against the item, the writes.
         Returns (the annotation already stored under ``key``, None) or (None, what was done)."""
         with self.db.write() as conn:
-            ctx = self._context(conn, actor, "task.work")
+            ctx = self._context(conn, actor, "task.work", credential=credential)
             prior = queue.find_by_key(conn, actor.id, key)
             if prior is None:
                 lease = queue.lock_assignment(
@@ -269,7 +277,7 @@ class TaskMixin(ProjectParts):
 
     def _submit_atomic(
         self, task_id: int, value: dict[str, Any], actor: User, key: str,
-        time_spent_ms: int | None, now: float,
+        time_spent_ms: int | None, now: float, credential: Credential | None,
     ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
         """PostgreSQL: every read in one statement, then one atomic write statement.
 
@@ -277,7 +285,9 @@ class TaskMixin(ProjectParts):
         the two statements, and that path says how (or replays a racing twin's answer).
         """
         with self.db.auto() as conn:
-            ctx = self._context(conn, actor, "task.work", submit=(task_id, key))
+            ctx = self._context(
+                conn, actor, "task.work", submit=(task_id, key), credential=credential
+            )
             row = ctx.row
             if row["prior_id"] is not None:
                 return {

@@ -25,7 +25,7 @@ from truelabel.domain.errors import (
     NotFound,
     ProjectError,
 )
-from truelabel.domain.models import User
+from truelabel.domain.models import Credential, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.store import accounts, projects
@@ -64,6 +64,7 @@ class Workspace:
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change
+        self._seen: dict[Credential, tuple[User, str]] = {}  # see seen_credential
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -251,8 +252,11 @@ class Workspace:
 
     def session_user(self, token: str) -> tuple[User, str]:
         """The user and CSRF token of a live session."""
+        return self._session_by_digest(_digest(token))
+
+    def _session_by_digest(self, digest: str) -> tuple[User, str]:
         with self.db.auto() as conn:  # one statement: no transaction round trips
-            row = accounts.session_user(conn, _digest(token))
+            row = accounts.session_user(conn, digest)
         if row is None or row["expires_at"] < time.time() or row["disabled"]:
             raise AuthError("Your session has ended; log in again.")
         return _user(row), row["csrf_token"]
@@ -277,8 +281,11 @@ class Workspace:
         return token
 
     def token_user(self, token: str) -> User:
+        return self._token_by_digest(_digest(token))
+
+    def _token_by_digest(self, digest: str) -> User:
         with self.db.auto() as conn:  # one statement: no transaction round trips
-            row = accounts.token_user(conn, _digest(token))
+            row = accounts.token_user(conn, digest)
         if row is None or row["revoked"]:
             raise AuthError("Unknown API token; create one with: truelabel user token NAME")
         if row["expires_at"] is not None and row["expires_at"] < time.time():
@@ -288,6 +295,40 @@ class Workspace:
         if row["disabled"]:
             raise AuthError("This account is disabled; ask an admin to enable it.")
         return _user(row)
+
+    # -- credentials the annotators' loop re-checks in its own statement ---------------------
+    def seen_credential(self, kind: str, token: str) -> tuple[User, str, Credential]:
+        """(user, CSRF token, credential) for an API token (``kind`` "token") or a session
+        cookie ("session"), remembered in this process after the first full check.
+
+        A remembered answer is NOT proof the credential is still good: pass the credential
+        to the method doing the work (``Project.next_task``, ``Project.submit``), whose
+        first statement checks it again (revoked, expired, account disabled) and fails with
+        the same 401 as a full check would.
+        """
+        cred = Credential(kind, _digest(token))
+        hit = self._seen.get(cred)
+        if hit is None:
+            if kind == "token":
+                user, csrf = self._token_by_digest(cred.digest), ""
+            else:
+                user, csrf = self._session_by_digest(cred.digest)
+            if len(self._seen) >= 10_000:
+                self._seen.clear()
+            hit = self._seen[cred] = (user, csrf)
+        return hit[0], hit[1], cred
+
+    def credential_failed(self, cred: Credential) -> AuthError:
+        """The 401 for a credential that a hot statement found no longer good; forgets it."""
+        self._seen.pop(cred, None)
+        try:
+            if cred.kind == "token":
+                self._token_by_digest(cred.digest)
+            else:
+                self._session_by_digest(cred.digest)
+        except AuthError as exc:
+            return exc
+        return AuthError("Your login changed while this request ran; send it again.")
 
     def project_by_name(self, name: str) -> Project:
         """The project called ``name`` without a membership check: for callers that go on to

@@ -20,6 +20,15 @@ class User:
         return self.role == Role.ADMIN
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """How a request authenticated: ``kind`` "token" (API token) or "session" (cookie), and
+    the SHA-256 ``digest`` under which that secret is stored."""
+
+    kind: str
+    digest: str
+
+
 @dataclass(slots=True)
 class Task:
     """An item leased to one annotator until ``lease_expires_at``."""

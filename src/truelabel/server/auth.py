@@ -45,6 +45,32 @@ def authenticate(request: Request) -> User:
     return user
 
 
+async def task_user(request: Request) -> User:
+    """``current_user`` for the annotators' loop (next task, submit): most of a team's
+    requests. A credential this process has seen is not looked up again here; the route
+    passes it (``request.state.credential``) to the core method, whose first statement
+    checks it again, so a revoked token, an ended session or a disabled account fails on
+    its very next request all the same. CSRF is checked here as for every route."""
+    ws: Workspace = request.app.state.workspace
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user, _, cred = ws.seen_credential("token", auth[7:].strip())
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            request.state.credential = None
+            return authenticate(request)  # the same 401
+        user, csrf, cred = ws.seen_credential("session", token)
+        if request.method not in _SAFE:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent, csrf):
+                raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
+        request.state.csrf = csrf
+    request.state.user = user
+    request.state.credential = cred
+    return user
+
+
 def optional_user(request: Request) -> User | None:
     try:
         return authenticate(request)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
+
+if TYPE_CHECKING:
+    from truelabel.domain.models import Credential
 
 from .tables import (
     audit_log,
@@ -223,26 +228,55 @@ _HOT_COLS = (
     "ORDER BY g.version DESC LIMIT 1) AS guideline_id"
 )
 
-#: ... plus whether the user holds an open task already (a live lease or a queued item)
+#: ``next``: whether the user holds an open task already (a live lease or a queued item)
 _HOT_NEXT = (
-    _HOT_COLS + ", EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = :u "
+    ", EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = :u "
     "AND a.project_id = p.id AND ((a.status = 'leased' AND a.lease_expires_at > :now) "
-    "OR a.status = 'queued')) AS has_open FROM projects p WHERE p.id = :p"
+    "OR a.status = 'queued')) AS has_open",
+    "",
 )
 
-#: ... plus what a submit needs: an annotation already stored under its idempotency key,
-#: the task (the user's assignment) and its item's data
+#: ``submit``: an annotation already stored under its idempotency key, the task (the user's
+#: assignment) and its item's data
 _HOT_SUBMIT = (
-    _HOT_COLS + ", k.id AS prior_id, k.project_id AS prior_project_id, "
+    ", k.id AS prior_id, k.project_id AS prior_project_id, "
     "k.item_id AS prior_item_id, k.assignment_id AS prior_assignment_id, "
     "k.supersedes_id AS prior_supersedes_id, a.item_id AS task_item_id, "
     "a.project_id AS task_project_id, a.status AS task_status, "
-    "a.lease_expires_at AS task_expires, i.data AS item_data FROM projects p "
-    "LEFT JOIN annotations k ON k.user_id = :u AND k.idempotency_key = :key "
+    "a.lease_expires_at AS task_expires, i.data AS item_data",
+    " LEFT JOIN annotations k ON k.user_id = :u AND k.idempotency_key = :key "
     "LEFT JOIN assignments a ON a.id = :t AND a.user_id = :u "
-    "LEFT JOIN items i ON i.id = a.item_id AND i.project_id = p.id "
-    "WHERE p.id = :p"
+    "LEFT JOIN items i ON i.id = a.item_id AND i.project_id = p.id",
 )
+
+#: the user a credential belongs to, if it is still good (with their workspace role)
+_HOT_AUTH = {
+    "token": (
+        ", au.id AS auth_uid, au.role AS auth_role",
+        " LEFT JOIN (SELECT u.id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = :h AND t.revoked = FALSE AND u.disabled = FALSE "
+        "AND (t.expires_at IS NULL OR t.expires_at > :at)) au ON 1 = 1",
+    ),
+    "session": (
+        ", au.id AS auth_uid, au.role AS auth_role",
+        " LEFT JOIN (SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = :h AND s.expires_at > :at AND u.disabled = FALSE) au ON 1 = 1",
+    ),
+}
+
+
+@functools.lru_cache(maxsize=16)
+def _hot_sql(step: str, credential_kind: str | None) -> str:
+    parts = [{"next": _HOT_NEXT, "submit": _HOT_SUBMIT}[step]] if step else []
+    if credential_kind:
+        parts.append(_HOT_AUTH[credential_kind])
+    return (
+        _HOT_COLS
+        + "".join(c for c, _ in parts)
+        + " FROM projects p"
+        + "".join(j for _, j in parts)
+        + " WHERE p.id = :p"
+    )
 
 
 def hot_context(
@@ -252,19 +286,27 @@ def hot_context(
     user_id: int | None,
     next_at: float | None = None,
     submit: tuple[int, str] | None = None,
+    credential: Credential | None = None,
 ) -> dict[str, Any] | None:
     """One statement for the annotators' loop: the project row, the user's role in it, and
     the ids of the current schema and guideline versions.
 
     ``next_at`` (now) adds ``has_open``; ``submit`` (task id, idempotency key) adds the
     ``prior_*`` annotation stored under that key, the ``task_*`` assignment and its item's
-    ``item_data``, so a submit's every read is this one statement.
+    ``item_data``; ``credential`` adds ``auth_uid`` and ``auth_role``, its user if it is
+    still good (NULL if revoked, expired or the account is disabled). So each step of the
+    loop reads everything, its authentication included, in this one statement.
     """
     from . import fast
 
     params: dict[str, Any] = {"p": project_id, "u": user_id or 0}
+    step = ""
     if next_at is not None:
-        return fast.one(conn, _HOT_NEXT, {**params, "now": next_at})
-    if submit is not None:
-        return fast.one(conn, _HOT_SUBMIT, {**params, "t": submit[0], "key": submit[1]})
-    return fast.one(conn, _HOT_COLS + " FROM projects p WHERE p.id = :p", params)
+        step = "next"
+        params["now"] = next_at
+    elif submit is not None:
+        step = "submit"
+        params.update(t=submit[0], key=submit[1])
+    if credential is not None:
+        params.update(h=credential.digest, at=time.time())
+    return fast.one(conn, _hot_sql(step, credential and credential.kind), params)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from truelabel.domain.models import Annotation, Task, User
 
-from ..auth import current_user
+from ..auth import current_user, task_user
 from .common import project_for, project_for_task
 
 router = APIRouter(tags=["tasks"])
@@ -113,9 +113,12 @@ def _task_out(t: Task) -> TaskOut:
     response_model=TaskOut,
     responses={204: {"description": "no task left for you"}},
 )
-async def next_task(project: str, request: Request, user: User = Depends(current_user)) -> Any:
+async def next_task(project: str, request: Request, user: User = Depends(task_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
-    task = await in_lane(request, lambda: project_for_task(request, project).next_task(user))
+    cred = request.state.credential
+    task = await in_lane(
+        request, lambda: project_for_task(request, project).next_task(user, credential=cred)
+    )
     if task is None:
         return Response(status_code=204)
     return _json(_task_dict(task))
@@ -141,13 +144,19 @@ async def save_draft(
 
 @router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut)
 async def submit(
-    project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(current_user)
+    project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(task_user)
 ) -> AnnotationOut:
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
+    cred = request.state.credential
     a = await in_lane(
         request,
         lambda: project_for_task(request, project).submit(
-            task_id, body.value, user, key=body.idempotency_key, time_spent_ms=body.time_spent_ms
+            task_id,
+            body.value,
+            user,
+            key=body.idempotency_key,
+            time_spent_ms=body.time_spent_ms,
+            credential=cred,
         ),
     )
     return _json(_annotation_dict(a))
