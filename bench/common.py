@@ -205,7 +205,25 @@ def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
                 continue
     t = os.times()
     snap["client"] = t.user + t.system
+    snap["postgres"] = postgres_cpu_seconds()
     return snap
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of every running PostgreSQL process (server, backends, writers)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            st = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if st[st.find("(") + 1:st.rfind(")")] != "postgres":
+            continue
+        fields = st[st.rfind(")") + 2:].split()
+        total += (float(fields[11]) + float(fields[12])) / CLK_TCK
+    return total
 
 
 def cpu_usage(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
@@ -216,13 +234,17 @@ def cpu_usage(a: dict[str, float], b: dict[str, float]) -> dict[str, Any]:
     machine = (b["busy"] - a["busy"]) / (b["total"] - a["total"]) * NCPU
     server = (b["server"] - a["server"]) / wall
     client = (b["client"] - a["client"]) / wall
-    return {
+    pg = (b.get("postgres", 0.0) - a.get("postgres", 0.0)) / wall
+    out = {
         "ncpu": NCPU,
         "machine_cores_busy": round(machine, 2),
         "server_cores": round(server, 2),
         "bench_client_cores": round(client, 2),
-        "other_processes_cores": round(max(0.0, machine - server - client), 2),
+        "other_processes_cores": round(max(0.0, machine - server - client - pg), 2),
     }
+    if pg > 0:
+        out["postgres_cores"] = round(pg, 2)
+    return out
 
 
 def others_busy(seconds: float = 2.0) -> float:
@@ -373,8 +395,9 @@ def free_port() -> int:
 class Server:
     """``uvicorn`` over ``create_app(Workspace.open(folder))`` in a subprocess on loopback.
 
-    ``workers`` > 1 runs uvicorn's multi-process mode (an app factory, one workspace per
-    worker process); the default, 1, is the plain ``uvicorn.run(create_app(ws))``.
+    ``workers`` > 1 runs ``truelabel serve --workers N`` (PostgreSQL only): one process and
+    listening socket (``SO_REUSEPORT``) per worker; the default, 1, is the plain
+    ``uvicorn.run(create_app(ws))``.
     """
 
     def __init__(self, folder: Path, port: int | None = None, log: Path | None = None,
@@ -427,33 +450,15 @@ class Server:
         self.stop()
 
 
-def app_factory():
-    """The app for uvicorn's multi-process mode (folder from ``TRUELABEL_BENCH_FOLDER``)."""
-    from truelabel import Workspace
-    from truelabel.server.app import create_app
-
-    return create_app(Workspace.open(os.environ["TRUELABEL_BENCH_FOLDER"]))
-
-
 def serve(folder: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
+    """The server as ``truelabel serve LOCATION --port PORT --workers N`` runs it."""
     si = os.environ.get("TRUELABEL_BENCH_SWITCH_INTERVAL")
     if si:  # diagnostic only (see README): the GIL hand-off interval, default 0.005 s
         sys.setswitchinterval(float(si))
-
-    if workers > 1:
-        os.environ["TRUELABEL_BENCH_FOLDER"] = folder
-        sys.path.insert(0, str(HERE))
-        uvicorn.run("common:app_factory", factory=True, workers=workers, host="127.0.0.1",
-                    port=port, log_level="warning", access_log=False)
-        return
     from truelabel import Workspace
-    from truelabel.server.app import create_app
+    from truelabel.server.run import serve as run
 
-    ws = Workspace.open(folder)
-    uvicorn.run(create_app(ws), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    run(Workspace.open(folder), host="127.0.0.1", port=port, workers=workers)
 
 
 # --------------------------------------------------------------------------- output

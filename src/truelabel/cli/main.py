@@ -216,18 +216,27 @@ def status(location: str, as_json: bool) -> None:
     help="interface to bind; use 0.0.0.0 only behind a TLS proxy",
 )
 @click.option("--port", default=8000, show_default=True)
-def serve(location: str, host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes (PostgreSQL only); about one per CPU core for a large team",
+)
+def serve(location: str, host: str, port: int, workers: int) -> None:
     """Run the web UI and HTTP API (binds to 127.0.0.1 unless told otherwise).
 
     Example: truelabel serve myproject --port 8000
+    Example: truelabel serve postgresql://truelabel@db/truelabel --workers 2
     """
     from truelabel.server.run import serve as run
 
     ws = Workspace.open(location)
     console.print(
-        f"truelabel {__version__} serving {location} on http://{host}:{port}/ (Ctrl+C stops)"
+        f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
+        f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
     )
-    run(ws, host=host, port=port)
+    run(ws, host=host, port=port, workers=workers)
 
 
 @main.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from truelabel.domain.models import User
+    from truelabel.domain.models import Credential, User
     from truelabel.domain.roles import Role
     from truelabel.domain.schema import LabelSchema
     from truelabel.domain.workflow import Workflow
@@ -34,6 +34,10 @@ class ProjectParts:
         def role_of(self, actor: User | None) -> Role | None: ...
         def _context(
             self, conn: Any, actor: User | None, permission: str, **extra: Any
+        ) -> _Ctx: ...
+        def _ctx_from_row(
+            self, row: dict[str, Any] | None, actor: User | None, permission: str,
+            cred: Credential | None,
         ) -> _Ctx: ...
         def schema(self) -> tuple[int, LabelSchema]: ...
         def _settings(self) -> dict[str, Any]: ...

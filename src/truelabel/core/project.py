@@ -21,7 +21,7 @@ from truelabel.domain.errors import (
     NotFound,
 )
 from truelabel.domain.fields import SpansField
-from truelabel.domain.models import ExportResult, ImportResult, User
+from truelabel.domain.models import Credential, ExportResult, ImportResult, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.domain.workflow import Workflow
@@ -104,9 +104,15 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         row = project_store.hot_context(
             conn, project_id=self.id, user_id=actor.id if actor else None, **extra
         )
+        return self._ctx_from_row(row, actor, permission, extra.get("credential"))
+
+    def _ctx_from_row(
+        self, row: dict[str, Any] | None, actor: User | None, permission: str,
+        cred: Credential | None,
+    ) -> _Ctx:
+        """:meth:`_context` from its statement's row (``store.projects.hot_context``)."""
         if row is None:
             raise NotFound(NO_PROJECT)
-        cred = extra.get("credential")
         if cred is not None and (actor is None or row["auth_uid"] != actor.id):
             raise self.ws.credential_failed(cred)
         if actor is None or (row["auth_role"] == "admin" if cred else actor.is_admin):
@@ -119,8 +125,9 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
         sid = int(row["schema_id"])
         schema = self._schema_cache.get(sid)
-        if schema is None:
-            sv = project_store.schema_by_id(conn, sid)
+        if schema is None:  # a new schema version: read once, then cached
+            with self.db.read() as conn:
+                sv = project_store.schema_by_id(conn, sid)
             assert sv is not None
             schema = self._schema_for(sv)
         raw = row["settings"] or "{}"

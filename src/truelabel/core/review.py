@@ -188,11 +188,7 @@ class ReviewMixin(ProjectParts):
                 rows = qa_store.reviews_for_item(c, item_id)
         else:
             rows = qa_store.reviews_for_item(conn, item_id)
-        return [
-            {"stage": r["stage"], "comment": r["comment"], "reviewer": r["reviewer"]}
-            for r in rows
-            if r["decision"] == "reject" and r["annotator_id"] == user.id
-        ]
+        return rejections(rows, user)
 
     # -- adjudication ---------------------------------------------------------------------
     def adjudication_queue(
@@ -264,3 +260,12 @@ class ReviewMixin(ProjectParts):
                 detail={"value": clean},
             )
         return clean
+
+
+def rejections(reviews: list[dict[str, Any]], user: User) -> list[dict[str, Any]]:
+    """The rejections of ``user``'s work among an item's reviews (``qa.reviews_for_item``)."""
+    return [
+        {"stage": r["stage"], "comment": r["comment"], "reviewer": r["reviewer"]}
+        for r in reviews
+        if r["decision"] == "reject" and r["annotator_id"] == user.id
+    ]

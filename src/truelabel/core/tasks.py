@@ -3,24 +3,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import Conflict, InvalidInput, NotFound
 from truelabel.domain.models import Annotation, Credential, Task, User
+from truelabel.store import fast, queue
 from truelabel.store import items as item_store
-from truelabel.store import queue
+from truelabel.store import projects as project_store
+from truelabel.store import qa as qa_store
 
 from .parts import ProjectParts
+from .review import rejections
 
 if TYPE_CHECKING:
     from .project import _Ctx
 
+    #: what a stored submit did: context, item id, annotation id, the checked value
+    Done = tuple[_Ctx, int, int, dict[str, Any]]
+
 _MAX_KEY = 100
+R = TypeVar("R")
+#: yields (statement, parameters), is sent each statement's rows, returns R
+Plan = Generator[tuple[str, dict[str, Any]], list[dict[str, Any]], R]
 
 
 class TaskMixin(ProjectParts):
@@ -32,14 +44,27 @@ class TaskMixin(ProjectParts):
         ``credential``: how the caller authenticated, if that was not checked just now (see
         ``Workspace.seen_credential``); it is checked in the first statement here.
 
-        One transaction: role and settings, the claim, and the item with its draft. On
-        PostgreSQL, when the pool decides (no gold due, no open task), two statements and no
-        transaction: see :meth:`_next_from_pool`.
+        On PostgreSQL, when the pool decides (no gold due, no open task), one read and one
+        atomic claim statement, no transaction (:meth:`_next_plan`); otherwise one
+        transaction: role and settings, the claim, and the item with its draft.
         """
         if not self.db.is_sqlite:
-            decided, task = self._next_from_pool(actor, credential)
+            decided, task = self._run(self._next_plan(actor, credential, time.time()))
             if decided:
                 return task
+        return self._next_in_transaction(actor, credential)
+
+    async def next_task_async(
+        self, actor: User, *, credential: Credential | None = None
+    ) -> Task | None:
+        """:meth:`next_task` for a server's event loop (PostgreSQL): the statements run on an
+        async connection, so the loop serves other requests while the database works."""
+        decided, task = await self._arun(self._next_plan(actor, credential, time.time()))
+        if decided:
+            return task
+        return await asyncio.to_thread(self._next_in_transaction, actor, credential)
+
+    def _next_in_transaction(self, actor: User, credential: Credential | None) -> Task | None:
         with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             ctx = self._context(conn, actor, "task.work", credential=credential)
             wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
@@ -59,30 +84,68 @@ class TaskMixin(ProjectParts):
             )
             return self._task(lease, actor, conn=conn) if lease else None
 
-    def _next_from_pool(
-        self, actor: User, credential: Credential | None
-    ) -> tuple[bool, Task | None]:
-        """PostgreSQL: one read (role, settings, any open task of the user's) and one atomic
-        claim statement that also returns the item and draft. ``(False, None)`` hands over
-        to the general path: a gold item may be due, or the user already has an open task."""
-        now = time.time()
+    # -- PostgreSQL: the loop as a plan of single statements --------------------------------
+    # A plan is a generator that yields (statement, parameters) and is sent back the rows;
+    # ``_run`` feeds it from a sync connection, ``_arun`` from an async one, so the library
+    # and the server's event loop share one implementation.
+
+    def _run(self, plan: Plan[R]) -> R:
         with self.db.auto() as conn:
-            ctx = self._context(conn, actor, "task.work", next_at=now, credential=credential)
-            if ctx.workflow.gold_rate > 0 or ctx.row["has_open"]:
-                return False, None
-            if queue.sweep_due(self.db.engine, now):
-                with self.db.write(durable=False) as wconn:
-                    queue.expire_leases(wconn, now)
-            lease = queue.claim_from_pool(
-                conn,
-                project_id=self.id,
-                user_id=actor.id,
-                overlap=int(ctx.row["overlap"]),
-                expires=now + ctx.row["lease_seconds"],
-                now=now,
-            )
-        if lease is None:
+            try:
+                step = next(plan)
+                while True:
+                    step = plan.send(fast.rows(conn, *step))
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    async def _arun(self, plan: Plan[R]) -> R:
+        async with self.db.aconnect() as conn:
+            try:
+                step = next(plan)
+                while True:
+                    step = plan.send(await fast.arows(conn, *step))
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def _next_plan(
+        self, actor: User, credential: Credential | None, now: float
+    ) -> Plan[tuple[bool, Task | None]]:
+        """One read (role, settings, any open task of the user's), then one atomic claim
+        that also returns the item and draft. ``(False, None)`` hands over to the
+        transaction: a gold item may be due, or the user already has an open task."""
+        rows = yield project_store.hot_context_query(
+            project_id=self.id, user_id=actor.id, next_at=now, credential=credential
+        )
+        ctx = self._ctx_from_row(rows[0] if rows else None, actor, "task.work", credential)
+        if ctx.workflow.gold_rate > 0 or ctx.row["has_open"]:
+            return False, None
+        key = id(self.db.engine)
+        if queue.sweep_due(self.db.engine, now):
+            rows = yield queue.expire_query(now)
+            if rows[0]["n"]:
+                queue.reopened(key)
+        floor = queue.known_floor(key, self.id, now)
+        if floor is None:
+            rows = yield queue.floor_query(self.id)
+            floor = queue.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
+        claim = functools.partial(
+            queue.claim_query,
+            project_id=self.id,
+            user_id=actor.id,
+            overlap=int(ctx.row["overlap"]),
+            expires=now + ctx.row["lease_seconds"],
+            now=now,
+        )
+        rows = yield claim(floor=floor)
+        if not rows and floor > 0:  # nothing above the floor: look below it too
+            rows = yield claim(floor=0)
+        if not rows:
             return True, None
+        lease = rows[0]
+        comments: list[dict[str, Any]] = []
+        if lease["rejected"]:
+            reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": lease["item_id"]}
+            comments = rejections(reviews, actor)
         return True, Task(
             id=lease["id"],
             item_id=lease["item_id"],
@@ -91,9 +154,7 @@ class TaskMixin(ProjectParts):
             data=orjson.loads(lease["data"]),
             external_id=lease["external_id"],
             draft=orjson.loads(lease["draft"]) if lease["draft"] else None,
-            review_comments=(
-                self.review_comments(lease["item_id"], actor) if lease["rejected"] else []
-            ),
+            review_comments=comments,
         )
 
     def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
@@ -191,26 +252,60 @@ class TaskMixin(ProjectParts):
         """
         key = _check_key(key)
         now = time.time()
-        prior: dict[str, Any] | None = None
-        done: tuple[_Ctx, int, int, dict[str, Any]] | None = None
+        args = (task_id, value, actor, key, time_spent_ms, now, credential)
         try:
+            prior, done = None, None
             if not self.db.is_sqlite:
-                prior, done = self._submit_atomic(
-                    task_id, value, actor, key, time_spent_ms, now, credential
-                )
+                prior, done = self._run(self._submit_plan(*args))
             if done is None and prior is None:
-                prior, done = self._submit_in_transaction(
-                    task_id, value, actor, key, time_spent_ms, now, credential
-                )
+                prior, done = self._submit_in_transaction(*args)
         except IntegrityError:
-            # the same key won a race on another connection: answer with what it stored
-            with self.db.read() as conn:
-                prior = queue.find_by_key(conn, actor.id, key)
-            if prior is None:
-                raise
+            prior, done = self._raced(actor, key), None
         if prior is not None:
             return self._replay(prior, task_id)
         assert done is not None
+        return self._submitted(done, actor, now)
+
+    async def submit_async(
+        self,
+        task_id: int,
+        value: dict[str, Any],
+        actor: User,
+        *,
+        key: str | None = None,
+        time_spent_ms: int | None = None,
+        credential: Credential | None = None,
+    ) -> Annotation:
+        """:meth:`submit` for a server's event loop (PostgreSQL), as :meth:`next_task_async`.
+        The rare paths (a replayed key, a lost lease, follow-up work the workflow asks for)
+        run in a worker thread."""
+        key = _check_key(key)
+        now = time.time()
+        args = (task_id, value, actor, key, time_spent_ms, now, credential)
+        try:
+            prior, done = await self._arun(self._submit_plan(*args))
+            if done is None and prior is None:
+                prior, done = await asyncio.to_thread(self._submit_in_transaction, *args)
+        except IntegrityError:
+            prior, done = await asyncio.to_thread(self._raced, actor, key), None
+        if prior is not None:
+            return await asyncio.to_thread(self._replay, prior, task_id)
+        assert done is not None
+        wf = done[0].workflow
+        if wf.adaptive or wf.adjudication_threshold is not None or wf.gold_feedback:
+            return await asyncio.to_thread(self._submitted, done, actor, now)
+        return self._submitted(done, actor, now)
+
+    def _raced(self, actor: User, key: str) -> dict[str, Any]:
+        """The same key won a race on another connection: what it stored."""
+        with self.db.read() as conn:
+            prior = queue.find_by_key(conn, actor.id, key)
+        if prior is None:
+            raise Conflict("This submit collided with another write; send it again.")
+        return prior
+
+    def _submitted(self, done: Done, actor: User, now: float) -> Annotation:
+        """The answer to a stored submit, after the follow-up work its workflow asks for."""
         ctx, item_id, aid, clean = done
         wf = ctx.workflow
         if wf.adaptive or wf.adjudication_threshold is not None:
@@ -245,7 +340,7 @@ class TaskMixin(ProjectParts):
     def _submit_in_transaction(
         self, task_id: int, value: dict[str, Any], actor: User, key: str,
         time_spent_ms: int | None, now: float, credential: Credential | None = None,
-    ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
+    ) -> tuple[dict[str, Any] | None, Done | None]:
         """One transaction: role, lease, key, validation against the item, the writes.
         Returns (the annotation already stored under ``key``, None) or (None, what was done)."""
         with self.db.write() as conn:
@@ -275,50 +370,48 @@ class TaskMixin(ProjectParts):
             queue.complete(conn, assignment_id=task_id, item_id=item_id, user_id=actor.id)
         return None, (ctx, item_id, aid, clean)
 
-    def _submit_atomic(
+    def _submit_plan(
         self, task_id: int, value: dict[str, Any], actor: User, key: str,
         time_spent_ms: int | None, now: float, credential: Credential | None,
-    ) -> tuple[dict[str, Any] | None, tuple[_Ctx, int, int, dict[str, Any]] | None]:
-        """PostgreSQL: every read in one statement, then one atomic write statement.
+    ) -> Plan[tuple[dict[str, Any] | None, Done | None]]:
+        """Every read in one statement, then one atomic write statement.
 
         (None, None) hands over to :meth:`_submit_in_transaction`: the lease changed between
         the two statements, and that path says how (or replays a racing twin's answer).
         """
-        with self.db.auto() as conn:
-            ctx = self._context(
-                conn, actor, "task.work", submit=(task_id, key), credential=credential
-            )
-            row = ctx.row
-            if row["prior_id"] is not None:
-                return {
-                    "id": row["prior_id"],
-                    "project_id": row["prior_project_id"],
-                    "item_id": row["prior_item_id"],
-                    "assignment_id": row["prior_assignment_id"],
-                    "supersedes_id": row["prior_supersedes_id"],
-                }, None
-            if row["task_item_id"] is None:
-                raise NotFound(f"No task {task_id} for you. Ask for the next task.")
-            if row["task_project_id"] != self.id:
-                raise NotFound(f"No task {task_id} for you in this project.")
-            item_id = int(row["task_item_id"])
-            clean = ctx.schema.validate_annotation(value, orjson.loads(row["item_data"]))
-            queue.ensure_leased(
-                {"id": task_id, "status": row["task_status"],
-                 "lease_expires_at": row["task_expires"]},
-                now,
-            )
-            aid = queue.submit_atomic(
-                conn,
-                values=self._annotation_row(
-                    ctx, task_id=task_id, item_id=item_id, actor=actor, clean=clean, key=key,
-                    time_spent_ms=time_spent_ms, now=now,
-                ),
-                now=now,
-            )
-        if aid is None:
+        rows = yield project_store.hot_context_query(
+            project_id=self.id, user_id=actor.id, submit=(task_id, key), credential=credential
+        )
+        ctx = self._ctx_from_row(rows[0] if rows else None, actor, "task.work", credential)
+        row = ctx.row
+        if row["prior_id"] is not None:
+            return {
+                "id": row["prior_id"],
+                "project_id": row["prior_project_id"],
+                "item_id": row["prior_item_id"],
+                "assignment_id": row["prior_assignment_id"],
+                "supersedes_id": row["prior_supersedes_id"],
+            }, None
+        if row["task_item_id"] is None:
+            raise NotFound(f"No task {task_id} for you. Ask for the next task.")
+        if row["task_project_id"] != self.id:
+            raise NotFound(f"No task {task_id} for you in this project.")
+        item_id = int(row["task_item_id"])
+        clean = ctx.schema.validate_annotation(value, orjson.loads(row["item_data"]))
+        queue.ensure_leased(
+            {"id": task_id, "status": row["task_status"], "lease_expires_at": row["task_expires"]},
+            now,
+        )
+        rows = yield queue.submit_query(
+            values=self._annotation_row(
+                ctx, task_id=task_id, item_id=item_id, actor=actor, clean=clean, key=key,
+                time_spent_ms=time_spent_ms, now=now,
+            ),
+            now=now,
+        )
+        if not rows:
             return None, None
-        return None, (ctx, item_id, int(aid), clean)
+        return None, (ctx, item_id, int(rows[0]["id"]), clean)
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
         if prior["project_id"] != self.id or (

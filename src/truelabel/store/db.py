@@ -8,11 +8,13 @@ PostgreSQL uses the same calls; the lock is skipped there and row locks do the w
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,10 @@ class Database:
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self._write_lock = threading.RLock()
+        self._aidle: list[tuple[float, Any]] = []  # async connections, newest last
+        self._alimits: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -44,7 +50,7 @@ class Database:
             )
             _sqlite_setup(engine)
         else:
-            engine = create_engine(url, pool_size=20, max_overflow=40)
+            engine = create_engine(url, pool_size=20, max_overflow=40, pool_use_lifo=True)
             _ping_when_idle(engine)
         db = cls(engine)
         if migrate:
@@ -117,6 +123,54 @@ class Database:
             finally:
                 raw.autocommit = False
 
+    @asynccontextmanager
+    async def aconnect(self) -> AsyncIterator[Any]:
+        """PostgreSQL: an async psycopg connection in autocommit mode, for the hot path
+        served right on the event loop (each statement atomic, as with :meth:`auto`).
+
+        Connections are kept for reuse (newest first, as the sync pool does), pinged only
+        after :data:`IDLE_PING_SECONDS` unused, and at most :data:`ASYNC_CONNECTIONS` are in
+        use per event loop; one that fails mid-statement is closed, not reused.
+        """
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        limit = self._alimits.get(loop)
+        if limit is None:
+            limit = self._alimits[loop] = asyncio.Semaphore(ASYNC_CONNECTIONS)
+        async with limit:
+            conn = None
+            while conn is None:
+                try:
+                    used, conn = self._aidle.pop()
+                except IndexError:  # none idle
+                    break
+                if conn.closed:
+                    conn = None
+                elif time.monotonic() - used >= IDLE_PING_SECONDS:
+                    try:
+                        await conn.execute("SELECT 1")
+                    except psycopg.Error:
+                        await conn.close()
+                        conn = None
+            if conn is None:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo(), autocommit=True)
+            ok = False
+            try:
+                yield conn
+                ok = True
+            finally:
+                idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                if (ok or idle) and not conn.closed and len(self._aidle) < ASYNC_CONNECTIONS:
+                    self._aidle.append((time.monotonic(), conn))
+                else:
+                    await conn.close()
+
+    def _conninfo(self) -> str:
+        """The engine's URL as libpq takes it (``postgresql://``, no driver name)."""
+        url = self.engine.url.set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction (one consistent snapshot)."""
@@ -125,6 +179,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        while self._aidle:
+            _, conn = self._aidle.pop()
+            conn.pgconn.finish()  # no event loop needed to hang up
 
 
 @functools.lru_cache(maxsize=1024)
@@ -132,6 +189,9 @@ def sql(statement: str) -> TextClause:
     """A cached ``text()`` construct: hot paths skip re-parsing their SQL on every call."""
     return text(statement)
 
+
+#: Async connections (``Database.aconnect``) in use at once per event loop.
+ASYNC_CONNECTIONS = 8
 
 #: A pooled connection unused this long is checked with a ping before it is handed out.
 IDLE_PING_SECONDS = 5.0

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 _PARAM = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -25,10 +26,37 @@ def _for(dialect: str, statement: str) -> str:
 
 
 def execute(conn: Connection, statement: str, params: dict[str, Any] | None = None) -> Any:
-    """Run one statement on the connection's DBAPI cursor; returns the cursor."""
+    """Run one statement on the connection's DBAPI cursor; returns the cursor.
+
+    A unique or foreign-key violation raises SQLAlchemy's ``IntegrityError``, as the same
+    statement run through SQLAlchemy would (callers catch that one)."""
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cur.execute(_for(conn.dialect.name, statement), params or {})
+    try:
+        cur.execute(_for(conn.dialect.name, statement), params or {})
+    except conn.dialect.dbapi.IntegrityError as exc:  # type: ignore[union-attr]
+        raise IntegrityError(statement, params, exc) from exc
     return cur
+
+
+async def arows(aconn: Any, statement: str, params: dict[str, Any] | None = None
+                ) -> list[dict[str, Any]]:
+    """:func:`rows` on an async psycopg connection (``Database.aconnect``); every row of a
+    statement that returns rows, else []."""
+    cur = aconn.cursor()
+    try:
+        await cur.execute(_for("postgresql", statement), params or {})
+    except psycopg_errors().IntegrityError as exc:
+        raise IntegrityError(statement, params, exc) from exc
+    if cur.description is None:
+        return []
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
+
+
+def psycopg_errors() -> Any:
+    import psycopg
+
+    return psycopg
 
 
 def one(conn: Connection, statement: str, params: dict[str, Any] | None = None

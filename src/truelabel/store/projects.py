@@ -279,26 +279,16 @@ def _hot_sql(step: str, credential_kind: str | None) -> str:
     )
 
 
-def hot_context(
-    conn: Connection,
+def hot_context_query(
     *,
     project_id: int,
     user_id: int | None,
     next_at: float | None = None,
     submit: tuple[int, str] | None = None,
     credential: Credential | None = None,
-) -> dict[str, Any] | None:
-    """One statement for the annotators' loop: the project row, the user's role in it, and
-    the ids of the current schema and guideline versions.
-
-    ``next_at`` (now) adds ``has_open``; ``submit`` (task id, idempotency key) adds the
-    ``prior_*`` annotation stored under that key, the ``task_*`` assignment and its item's
-    ``item_data``; ``credential`` adds ``auth_uid`` and ``auth_role``, its user if it is
-    still good (NULL if revoked, expired or the account is disabled). So each step of the
-    loop reads everything, its authentication included, in this one statement.
-    """
-    from . import fast
-
+) -> tuple[str, dict[str, Any]]:
+    """The statement of :func:`hot_context` and its parameters (for callers that run it
+    themselves, e.g. on an async connection)."""
     params: dict[str, Any] = {"p": project_id, "u": user_id or 0}
     step = ""
     if next_at is not None:
@@ -309,4 +299,20 @@ def hot_context(
         params.update(t=submit[0], key=submit[1])
     if credential is not None:
         params.update(h=credential.digest, at=time.time())
-    return fast.one(conn, _hot_sql(step, credential and credential.kind), params)
+    return _hot_sql(step, credential and credential.kind), params
+
+
+def hot_context(conn: Connection, **kw: Any) -> dict[str, Any] | None:
+    """One statement for the annotators' loop: the project row, the user's role in it, and
+    the ids of the current schema and guideline versions.
+
+    Keywords as :func:`hot_context_query`: ``project_id``, ``user_id``; ``next_at`` (now)
+    adds ``has_open``; ``submit`` (task id, idempotency key) adds the ``prior_*``
+    annotation stored under that key, the ``task_*`` assignment and its item's
+    ``item_data``; ``credential`` adds ``auth_uid`` and ``auth_role``, its user if it is
+    still good (NULL if revoked, expired or the account is disabled). So each step of the
+    loop reads everything, its authentication included, in this one statement.
+    """
+    from . import fast
+
+    return fast.one(conn, *hot_context_query(**kw))

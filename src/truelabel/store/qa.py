@@ -156,15 +156,17 @@ def review_counts(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+#: An item's reviews with reviewer names and whose annotation each judged (``:i``: item id).
+REVIEWS_FOR_ITEM = (
+    "SELECT r.id, r.annotation_id, r.stage, r.decision, r.comment, r.correction_id, "
+    "r.created_at, u.username AS reviewer, a.user_id AS annotator_id FROM reviews r "
+    "JOIN users u ON u.id = r.reviewer_id JOIN annotations a ON a.id = r.annotation_id "
+    "WHERE r.item_id = :i ORDER BY r.id"
+)
+
+
 def reviews_for_item(conn: Connection, item_id: int) -> list[dict[str, Any]]:
-    return fast.rows(
-        conn,
-        "SELECT r.id, r.annotation_id, r.stage, r.decision, r.comment, r.correction_id, "
-        "r.created_at, u.username AS reviewer, a.user_id AS annotator_id FROM reviews r "
-        "JOIN users u ON u.id = r.reviewer_id JOIN annotations a ON a.id = r.annotation_id "
-        "WHERE r.item_id = :i ORDER BY r.id",
-        {"i": item_id},
-    )
+    return fast.rows(conn, REVIEWS_FOR_ITEM, {"i": item_id})
 
 
 def open_adjudication(

@@ -29,7 +29,7 @@ async def in_lane(request: Request, fn: Callable[[], T]) -> T:
     pages and reads.
     """
     db = request.app.state.workspace.db
-    if not db.is_sqlite:
+    if not db.is_sqlite:  # next and submit have async versions there; the rest is brief
         return fn()
     if db.try_hold_writes():  # nobody is writing: run here, holding the lock (re-entrant)
         try:
@@ -116,9 +116,11 @@ def _task_out(t: Task) -> TaskOut:
 async def next_task(project: str, request: Request, user: User = Depends(task_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
     cred = request.state.credential
-    task = await in_lane(
-        request, lambda: project_for_task(request, project).next_task(user, credential=cred)
-    )
+    p = project_for_task(request, project)
+    if p.db.is_sqlite:
+        task = await in_lane(request, lambda: p.next_task(user, credential=cred))
+    else:
+        task = await p.next_task_async(user, credential=cred)
     if task is None:
         return Response(status_code=204)
     return _json(_task_dict(task))
@@ -147,18 +149,13 @@ async def submit(
     project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(task_user)
 ) -> AnnotationOut:
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
-    cred = request.state.credential
-    a = await in_lane(
-        request,
-        lambda: project_for_task(request, project).submit(
-            task_id,
-            body.value,
-            user,
-            key=body.idempotency_key,
-            time_spent_ms=body.time_spent_ms,
-            credential=cred,
-        ),
-    )
+    kw: dict[str, Any] = {"key": body.idempotency_key, "time_spent_ms": body.time_spent_ms,
+                          "credential": request.state.credential}
+    p = project_for_task(request, project)
+    if p.db.is_sqlite:
+        a = await in_lane(request, lambda: p.submit(task_id, body.value, user, **kw))
+    else:
+        a = await p.submit_async(task_id, body.value, user, **kw)
     return _json(_annotation_dict(a))
 
 
