@@ -17,9 +17,13 @@ Integrity, checked afterwards through the library (``Project.status`` and the st
 ``p.db.read()``): annotations stored == successful submits, no item handed to two clients, no
 item with more than one live assignment or annotation (overlap 1).
 
-Targets (issue, N = 1,000,000): p99 cycle <= 15 ms with 1 client; >= 400 cycles/s with 8.
+Targets (N = 1,000,000): p99 cycle <= 15 ms with 1 client; >= 400 cycles/s with 8 (issue 2,
+SQLite); on PostgreSQL with 50 clients >= 800 cycles/s and p99 <= 50 ms (issue 4; judged on
+each request's p99, see ``PG_CLIENTS``).
 
     .venv/bin/python bench/bench_cycle.py --n 1000000 --seq-cycles 2000 --conc-cycles 8000
+    .venv/bin/python bench/bench_cycle.py --n 1000000 --clients 50 --conc-cycles 30000 \
+        --workers 2 --client aio --db-url postgresql+psycopg://USER:PW@127.0.0.1/DB
 """
 
 from __future__ import annotations
@@ -45,6 +49,18 @@ TARGET_N = 1_000_000
 P99_TARGET_MS = 15.0
 THROUGHPUT_TARGET = 400.0
 TARGET_CLIENTS = 8
+# issue 4, PostgreSQL: 50 clients, >= 800 cycles/s, p99 <= 50 ms. With 50 clients that never
+# pause, a cycle lasts 50 / throughput on average (Little's law): 62.5 ms at 800 cycles/s,
+# so the 50 ms bound can only be a request's (next or submit), not a whole cycle's. Both are
+# reported; the target is judged on the slower request's p99.
+PG_CLIENTS = 50
+PG_THROUGHPUT_TARGET = 800.0
+PG_P99_TARGET_MS = 50.0
+
+
+def request_p99(phase: dict[str, Any]) -> float:
+    """The p99 of the slower of the two requests (next, submit) in a phase."""
+    return max(phase["next"].get("p99_ms", 0.0), phase["submit"].get("p99_ms", 0.0))
 
 
 class Stats:
@@ -467,6 +483,9 @@ def targets(res: dict[str, Any]) -> dict[str, Any]:
     conc = res["phases"].get("conc")
     if conc and conc["clients"] == TARGET_CLIENTS:
         t["conc8_ge_400_cycles_per_s"] = (conc["cycles_per_s"] or 0) >= THROUGHPUT_TARGET
+    if conc and conc["clients"] == PG_CLIENTS and res["backend"] == "postgresql":
+        t["pg50_ge_800_cycles_per_s"] = (conc["cycles_per_s"] or 0) >= PG_THROUGHPUT_TARGET
+        t["pg50_request_p99_le_50ms"] = request_p99(conc) <= PG_P99_TARGET_MS
     t["zero_lost_or_duplicated"] = bool(res["integrity"]["ok"])
     return t
 
@@ -482,8 +501,10 @@ def report(res: dict[str, Any]) -> None:
 
     rows = [("set-up: import (library)", f(res["setup"]["import_s"], " s"),
              f"{res['setup']['items']:,} items")]
+    pg50 = "pg50_ge_800_cycles_per_s" in tg
     labels = {"seq": ("sequential 1 client", "seq_cycle_p99_le_15ms"),
-              "conc": ("concurrent, distinct users", "conc8_ge_400_cycles_per_s")}
+              "conc": ("concurrent, distinct users",
+                       "pg50_ge_800_cycles_per_s" if pg50 else "conc8_ge_400_cycles_per_s")}
     for key, ph in res["phases"].items():
         label, tkey = labels[key]
         rows.append((f"{label}: cycles/s", f(ph["cycles_per_s"]),
@@ -496,13 +517,19 @@ def report(res: dict[str, Any]) -> None:
                 rows.append((f"  {part} p50/p95/p99", f"{s['p50_ms']}/{s['p95_ms']}/"
                              f"{s['p99_ms']} ms", f"mean {s['mean_ms']} ms, max {s['max_ms']} ms"
                              f"{mark(tkey) if key == 'seq' and part == 'cycle' else ''}"))
+        if key == "conc" and pg50:
+            rows.append(("  slower request's p99 (target <= 50 ms)", f"{request_p99(ph)} ms",
+                         f"cycle p99 {ph['cycle'].get('p99_ms')} ms (a cycle is two requests)"
+                         f"{mark('pg50_request_p99_le_50ms')}"))
         rows.append(("  items served to >1 client", f(ph["items_served_to_more_than_one_client"]),
                      f"{ph['distinct_items_served']:,} distinct items served"))
         c = ph["cpu"]
         if c:
+            pg = f"PostgreSQL {c['postgres_cores']}, " if "postgres_cores" in c else ""
             rows.append(("  CPU cores busy", f"{c['machine_cores_busy']} of {c['ncpu']}",
-                         f"server {c['server_cores']}, bench client {c['bench_client_cores']}, "
-                         f"other processes {c['other_processes_cores']}"))
+                         f"server {c['server_cores']}, {pg}bench client "
+                         f"{c['bench_client_cores']}, other processes "
+                         f"{c['other_processes_cores']}"))
     ig = res["integrity"]
     rows.append(("annotations stored / submits ok", f"{ig['annotations']} / "
                  f"{ig['successful_submits']}",
@@ -514,8 +541,9 @@ def report(res: dict[str, Any]) -> None:
     for k, v in res["memory"].items():
         rows.append((f"server peak RSS @ {k}", f"{v['peak_rss_mib']} MiB",
                      f"current RSS {v['rss_mib']} MiB"))
-    common.print_table(f"truelabel next+submit over HTTP (uvicorn, {res['server']['workers']} "
-                       f"worker(s)), N={res['n']:,}, seed {res['seed']}", rows)
+    common.print_table(f"truelabel next+submit over HTTP ({res['backend']}, "
+                       f"{res['server']['workers']} worker(s), {res['params']['client']} client), "
+                       f"N={res['n']:,}, seed {res['seed']}", rows)
 
 
 if __name__ == "__main__":

@@ -29,20 +29,22 @@ from truelabel.core import Project
 from truelabel.core.backup import check
 
 LAUNCH = ("import sys; from truelabel import Workspace; from truelabel.server.run import serve; "
-          "serve(Workspace.open(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]))")
+          "serve(Workspace.open(sys.argv[1]), host='127.0.0.1', port=int(sys.argv[2]), "
+          "workers=int(sys.argv[3]))")
 
 
 class Server:
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, workers: int = 1) -> None:
         self.location = location
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-c", LAUNCH, self.location,
-                                      str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                      str(self.port), str(self.workers)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -67,8 +69,8 @@ class Server:
 
 
 @contextmanager
-def running(ws: Workspace) -> Iterator[Server]:
-    s = Server(ws.location)
+def running(ws: Workspace, workers: int = 1) -> Iterator[Server]:
+    s = Server(ws.location, workers)
     s.start()
     try:
         yield s
@@ -86,6 +88,7 @@ def _team(ws: Workspace, p: Project, n: int) -> dict[str, str]:
 
 
 def test_fifty_annotators_never_exceed_overlap(ws: Workspace) -> None:
+    """On PostgreSQL through two worker processes, as a team would run it."""
     p = ws.create_project("load", {"fields": [{"name": "x", "type": "choice",
                                                "options": ["a", "b"]}]}, overlap=2)
     p.import_records([{"id": f"l{i}", "text": f"load {i}"} for i in range(400)])
@@ -113,7 +116,7 @@ def test_fifty_annotators_never_exceed_overlap(ws: Workspace) -> None:
                 else:
                     failures.append(s.text)
 
-    with running(ws) as server:
+    with running(ws, workers=1 if ws.db.is_sqlite else 2) as server:
         threads = [threading.Thread(target=annotator, args=(n, server.url)) for n in tokens]
         for t in threads:
             t.start()
@@ -220,3 +223,43 @@ def test_retried_submit_after_lost_response_is_stored_once(ws: Workspace) -> Non
                 again = c.post(f"/api/projects/retry/tasks/{t['id']}/submit", json=body)
                 assert again.status_code == 200 and again.json()["id"] == first["id"]
     assert len(p.annotations(t["item_id"])) == 1
+
+
+def _listeners(port: int) -> int:
+    """Listening TCP sockets on ``port`` (IPv4), from /proc/net/tcp."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for r in rows if r[3] == "0A" and int(r[1].split(":")[1], 16) == port)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")
+def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> None:
+    """``serve --workers 2``: one listening socket per worker process on the same port; all
+    requests answered; SIGKILL of the parent takes the workers down too (port free again).
+    SQLite refuses several workers and says why."""
+    if ws.db.is_sqlite:
+        r = subprocess.run([sys.executable, "-c", LAUNCH, ws.location, str(free_port()), "2"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and "Several workers are for PostgreSQL" in r.stderr
+        return
+    p = ws.create_project("w", {"fields": [{"name": "x", "type": "choice",
+                                            "options": ["a", "b"]}]}, overlap=1)
+    p.import_records([{"id": f"w{i}", "text": f"w {i}"} for i in range(40)])
+    token = next(iter(_team(ws, p, 1).values()))
+    with running(ws, workers=2) as server:
+        assert _listeners(server.port) == 2
+        seen = set()
+        for i in range(30):  # a fresh connection each time: the kernel spreads them
+            with httpx.Client(base_url=server.url, timeout=30,
+                              headers={"Authorization": f"Bearer {token}"}) as c:
+                t = c.post("/api/projects/w/tasks/next").json()
+                s = c.post(f"/api/projects/w/tasks/{t['id']}/submit",
+                           json={"value": {"x": "a"}, "idempotency_key": f"w{i}"})
+                assert s.status_code == 200, s.text
+                seen.add(t["item_id"])
+        assert len(seen) == 30 and p.status()["submitted"] == 30
+        server.kill()  # the parent only
+        deadline = time.time() + 10
+        while _listeners(server.port) and time.time() < deadline:
+            time.sleep(0.1)
+        assert _listeners(server.port) == 0

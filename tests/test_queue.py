@@ -200,3 +200,42 @@ def test_idempotency_key_reused_in_another_project_is_409(ws: Workspace, project
     with pytest.raises(Conflict, match="already used"):
         other.submit(t2.id, {"x": "y"}, users["ann1"], key="shared-key")
     assert other.annotations(t2.item_id) == []
+
+
+def test_an_item_reopened_elsewhere_is_offered_again_within_a_second(
+    ws: Workspace, project: Project, users: dict[str, User]
+) -> None:
+    """On PostgreSQL claims start from a remembered floor (``store.queue``): an item this
+    process reopens (a skip) is offered at once; one another process reopens (here: straight
+    in the database) within about a second. Nothing is left behind either way."""
+    from sqlalchemy import text
+
+    a1, a2 = users["ann1"], users["ann2"]
+    first = project.next_task(a1)
+    assert first is not None
+    project.skip(first.id, a1)
+    again = project.next_task(a2)
+    assert again is not None and again.item_id == first.item_id  # at once
+    a3 = ws.add_user("ann3", "password-123", role="annotator")
+    project.add_member(a3, "annotator")
+    time.sleep(1.1)  # the next claim refreshes the floor: above the item, now taken
+    t = project.next_task(a3)
+    assert t is not None and t.item_id > first.item_id
+    project.submit(t.id, VALUE, a3)
+    with ws.db.write() as conn:  # another process lets ann2's lease lapse and sweeps it
+        conn.execute(text("UPDATE assignments SET status = 'expired' WHERE id = :a"),
+                     {"a": again.id})
+        conn.execute(text("UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i"),
+                     {"i": again.item_id})
+    deadline = time.time() + 3
+    served = []
+    while time.time() < deadline:
+        t = project.next_task(a3)
+        assert t is not None, "the reopened item was never offered"
+        served.append(t.item_id)
+        if t.item_id == first.item_id:
+            break
+        project.submit(t.id, VALUE, a3)
+        time.sleep(0.05)
+    assert served[-1] == first.item_id
+    assert time.time() < deadline

@@ -216,7 +216,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.add_middleware(StrictJSON)
     app.add_middleware(SecurityHeaders)
 
-    for r in (users.router, projects.router, tasks.router, admin.router, quality.router):
+    # the annotators' loop first: most requests are theirs, and routes are matched in order
+    for r in (tasks.router, users.router, projects.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
     app.include_router(pages.router)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import signal
 import socket
 import sys
+import threading
+import time
 from typing import Any
 
 import uvicorn
@@ -111,6 +114,14 @@ def _probe(host: str, port: int) -> None:
 def _worker(where: tuple[str, str], host: str, port: int, log_level: str) -> None:
     """One worker process: its own workspace (database pool) and listening socket."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the parent was killed outright: stop serving too
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=orphaned, daemon=True, name="parent-watch").start()
     location, blob_url = where
     ws = Workspace.open(location, blob_url=blob_url)
     sock = _listener(host, port, reuse_port=True)

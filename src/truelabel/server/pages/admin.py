@@ -1,4 +1,4 @@
-"""Admin pages: the audit log."""
+"""Admin pages: the audit log and workspace settings."""
 
 from __future__ import annotations
 
@@ -11,11 +11,20 @@ from .routes import _render, _to_login
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/admin/audit")
-def audit_page(request: Request) -> Response:
+def _admin_page(request: Request, template: str, page: str) -> Response:
     user = optional_user(request)
     if user is None:
         return _to_login(request)
     if not user.is_admin:
         return _render(request, "forbidden.html", page="shell", user=user, status_code=403)
-    return _render(request, "audit.html", page="audit", user=user)
+    return _render(request, template, page=page, user=user)
+
+
+@router.get("/admin/audit")
+def audit_page(request: Request) -> Response:
+    return _admin_page(request, "audit.html", "audit")
+
+
+@router.get("/admin/settings")
+def settings_page(request: Request) -> Response:
+    return _admin_page(request, "settings.html", "settings")
