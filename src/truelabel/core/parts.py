@@ -25,6 +25,7 @@ class ProjectParts:
     id: int
     db: Database
     ws: Workspace
+    _pool_settings: tuple[str | None] | None
 
     if TYPE_CHECKING:
 

@@ -64,6 +64,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         self.db = workspace.db
         self.id = project_id
         self._schema_cache: dict[int, LabelSchema] = {}
+        # settings text last seen free of a gold rate: the pool decides next tasks there
+        self._pool_settings: tuple[str | None] | None = None
 
     # -- opening --------------------------------------------------------------------------
     @classmethod

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import secrets
 import time
 from collections.abc import Generator
@@ -15,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import Conflict, InvalidInput, NotFound
 from truelabel.domain.models import Annotation, Credential, Task, User
+from truelabel.domain.roles import Role, role_allows
 from truelabel.store import fast, queue
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
@@ -33,6 +33,8 @@ _MAX_KEY = 100
 R = TypeVar("R")
 #: yields (statement, parameters), is sent each statement's rows, returns R
 Plan = Generator[tuple[str, dict[str, Any]], list[dict[str, Any]], R]
+#: the member roles that may work on tasks
+_WORK_ROLES = sorted(r.value for r in Role if role_allows(r, "task.work"))
 
 
 class TaskMixin(ProjectParts):
@@ -110,15 +112,10 @@ class TaskMixin(ProjectParts):
     def _next_plan(
         self, actor: User, credential: Credential | None, now: float
     ) -> Plan[tuple[bool, Task | None]]:
-        """One read (role, settings, any open task of the user's), then one atomic claim
-        that also returns the item and draft. ``(False, None)`` hands over to the
-        transaction: a gold item may be due, or the user already has an open task."""
-        rows = yield project_store.hot_context_query(
-            project_id=self.id, user_id=actor.id, next_at=now, credential=credential
-        )
-        ctx = self._ctx_from_row(rows[0] if rows else None, actor, "task.work", credential)
-        if ctx.workflow.gold_rate > 0 or ctx.row["has_open"]:
-            return False, None
+        """"Next task" as one statement (``store.queue.next_query``): the caller's context
+        and, when the pool decides, the claim with the item and draft. ``(False, None)``
+        hands over to the transaction: a gold item may be due, or the user already has an
+        open task. Once a second it also sweeps expired leases and refreshes the floor."""
         key = id(self.db.engine)
         if queue.sweep_due(self.db.engine, now):
             rows = yield queue.expire_query(now)
@@ -128,32 +125,47 @@ class TaskMixin(ProjectParts):
         if floor is None:
             rows = yield queue.floor_query(self.id)
             floor = queue.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
-        claim = functools.partial(
-            queue.claim_query,
-            project_id=self.id,
-            user_id=actor.id,
-            overlap=int(ctx.row["overlap"]),
-            expires=now + ctx.row["lease_seconds"],
-            now=now,
-        )
-        rows = yield claim(floor=floor)
-        if not rows and floor > 0:  # nothing above the floor: look below it too
-            rows = yield claim(floor=0)
-        if not rows:
+        for _ in range(3):
+            known = self._pool_settings
+            rows = yield queue.next_query(
+                project_id=self.id,
+                user_id=actor.id,
+                now=now,
+                floor=floor,
+                settings=known[0] if known else None,
+                known=known is not None,
+                roles=_WORK_ROLES,
+                admin=actor.is_admin,
+                credential=credential,
+            )
+            row = rows[0] if rows else None
+            ctx = self._ctx_from_row(row, actor, "task.work", credential)
+            assert row is not None
+            if ctx.workflow.gold_rate > 0 or row["has_open"]:
+                return False, None
+            if not row["attempted"]:  # settings not seen before: now they are, claim again
+                self._pool_settings = (row["settings"],)
+                continue
+            if row["lease_id"] is None and floor > 0:  # none above the floor: look below
+                floor = 0
+                continue
+            break
+        else:
+            return False, None
+        if row["lease_id"] is None:
             return True, None
-        lease = rows[0]
         comments: list[dict[str, Any]] = []
-        if lease["rejected"]:
-            reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": lease["item_id"]}
+        if row["rejected"]:
+            reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": row["lease_item_id"]}
             comments = rejections(reviews, actor)
         return True, Task(
-            id=lease["id"],
-            item_id=lease["item_id"],
+            id=row["lease_id"],
+            item_id=row["lease_item_id"],
             project_id=self.id,
-            lease_expires_at=lease["lease_expires_at"],
-            data=orjson.loads(lease["data"]),
-            external_id=lease["external_id"],
-            draft=orjson.loads(lease["draft"]) if lease["draft"] else None,
+            lease_expires_at=row["lease_expires_at"],
+            data=orjson.loads(row["data"]),
+            external_id=row["external_id"],
+            draft=orjson.loads(row["draft"]) if row["draft"] else None,
             review_comments=comments,
         )
 

@@ -266,7 +266,7 @@ _HOT_AUTH = {
 
 
 @functools.lru_cache(maxsize=16)
-def _hot_sql(step: str, credential_kind: str | None) -> str:
+def hot_sql(step: str, credential_kind: str | None) -> str:
     parts = [{"next": _HOT_NEXT, "submit": _HOT_SUBMIT}[step]] if step else []
     if credential_kind:
         parts.append(_HOT_AUTH[credential_kind])
@@ -299,7 +299,7 @@ def hot_context_query(
         params.update(t=submit[0], key=submit[1])
     if credential is not None:
         params.update(h=credential.digest, at=time.time())
-    return _hot_sql(step, credential and credential.kind), params
+    return hot_sql(step, credential and credential.kind), params
 
 
 def hot_context(conn: Connection, **kw: Any) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ Every function runs inside the caller's write transaction (see ``Database.write`
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Connection
@@ -471,35 +472,82 @@ def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int
 
 Query = tuple[str, dict[str, Any]]
 
-_CLAIM_POOL = (
-    f"WITH c AS ({_POOL_CANDIDATE_LOCKED}), "
+#: Lease the candidate ``c``, count its slot (``{overlap}``, ``{expires}``: SQL expressions)
+#: and return the item: CTEs ``l`` (the lease) and ``t`` (the item).
+_LEASE_CTES = (
     "l AS (INSERT INTO assignments (project_id, item_id, user_id, status, "
-    "lease_expires_at, created_at) SELECT :p, c.id, :u, 'leased', :e, :now FROM c "
+    "lease_expires_at, created_at) SELECT :p, c.id, :u, 'leased', {expires}, :now FROM c "
     "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
     "lease_expires_at = excluded.lease_expires_at "
     "WHERE assignments.status IN ('expired', 'rejected') "
     "RETURNING id, item_id, lease_expires_at), "
     "t AS (UPDATE items SET n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
-    "OR n_taken + 1 >= COALESCE(target, :k) THEN 0 ELSE 1 END FROM l "
-    "WHERE items.id = l.item_id RETURNING items.id, items.external_id, items.data) "
-    "SELECT l.id, l.item_id, l.lease_expires_at, t.external_id, t.data, "
-    "(SELECT d.value FROM drafts d WHERE d.user_id = :u AND d.item_id = l.item_id) AS draft, "
-    "EXISTS (SELECT 1 FROM annotations o JOIN reviews r ON r.annotation_id = o.id "
-    "WHERE o.item_id = l.item_id AND o.user_id = :u AND r.decision = 'reject') AS rejected "
-    "FROM l JOIN t ON t.id = l.item_id"
+    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END FROM l "
+    "WHERE items.id = l.item_id RETURNING items.id, items.external_id, items.data)"
 )
 
+@functools.lru_cache(maxsize=8)
+def _next_sql(credential_kind: str | None) -> str:
+    from .projects import hot_sql
 
-def claim_query(
-    *, project_id: int, user_id: int, overlap: int, expires: float, now: float, floor: int
+    allowed = (
+        "(:admin OR ctx.member_role = ANY(:roles))"
+        if credential_kind is None
+        else "ctx.auth_uid = :u AND (ctx.auth_role = 'admin' OR ctx.member_role = ANY(:roles))"
+    )
+    # the pool walk, taken only when ``go`` has its row
+    walk = _POOL_CANDIDATE_LOCKED.replace(
+        "AND o.id >= :floor", "AND o.id >= :floor AND EXISTS (SELECT 1 FROM go)"
+    )
+    lease = _LEASE_CTES.format(
+        overlap="(SELECT overlap FROM ctx)", expires=":now + (SELECT lease_seconds FROM ctx)"
+    )
+    return (
+        f"WITH ctx AS ({hot_sql('next', credential_kind)}), "
+        "go AS (SELECT 1 FROM ctx WHERE :know AND ctx.settings IS NOT DISTINCT FROM :expect "
+        f"AND NOT ctx.has_open AND {allowed}), "
+        f"c AS ({walk}), {lease} "
+        "SELECT ctx.*, EXISTS (SELECT 1 FROM go) AS attempted, l.id AS lease_id, "
+        "l.item_id AS lease_item_id, l.lease_expires_at, t.external_id, t.data, "
+        "(SELECT d.value FROM drafts d WHERE d.user_id = :u AND d.item_id = l.item_id) AS draft, "
+        "EXISTS (SELECT 1 FROM annotations o JOIN reviews r ON r.annotation_id = o.id "
+        "WHERE o.item_id = l.item_id AND o.user_id = :u AND r.decision = 'reject') AS rejected "
+        "FROM ctx LEFT JOIN l ON TRUE LEFT JOIN t ON t.id = l.item_id"
+    )
+
+
+def next_query(
+    *,
+    project_id: int,
+    user_id: int,
+    now: float,
+    floor: int,
+    settings: str | None,
+    known: bool,
+    roles: list[str],
+    admin: bool,
+    credential: Any = None,
 ) -> Query:
-    """Lease the first open item (id >= ``floor``) this user has not had, skipping rows
-    other claims hold; count its slot; return the lease with the item's ``data``,
-    ``external_id``, the user's ``draft`` and whether a reviewer ``rejected`` their earlier
-    work on it. No row when the pool has nothing for them."""
-    return _CLAIM_POOL, {
-        "p": project_id, "u": user_id, "k": overlap, "e": expires, "now": now, "floor": floor
-    }
+    """The whole of "next task" in one statement: the caller's context as
+    ``store.projects.hot_context`` reads it for ``next_at`` (columns of the project, role,
+    ``has_open``, credential check) and, when the pool decides, the claim of
+    pool: the first open item (id >= ``floor``) this user has not had, skipping rows other
+    claims hold, leased and its slot counted (``lease_*``, the item's ``data`` and
+    ``external_id``, the user's ``draft``, whether a reviewer ``rejected`` their earlier
+    work on it).
+
+    The claim is ``attempted`` only if the caller may work here (``roles``: member roles
+    that may; ``admin``: the caller is a workspace admin, when no ``credential`` is
+    checked), has no open task, and the project's settings text is still ``settings``, the
+    one the caller last saw and found free of a gold rate (``known``: it has seen one).
+    """
+    from .projects import hot_context_query
+
+    _, params = hot_context_query(
+        project_id=project_id, user_id=user_id, next_at=now, credential=credential
+    )
+    params.update(floor=floor, expect=settings, know=known, roles=roles, admin=admin)
+    return _next_sql(credential and credential.kind), params
 
 
 def submit_query(*, values: dict[str, Any], now: float) -> Query:
