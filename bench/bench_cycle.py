@@ -427,6 +427,8 @@ def main() -> int:
         names = ["seq"] + [f"ann{i}" for i in range(args.clients)]
         tokens = common.add_annotators(ws, p, names)
         ws.close()
+        if args.db_url:
+            res["setup"]["vacuum_analyze_s"] = common.pg_vacuum(location)
         print(f"set-up: {res['setup']}; starting uvicorn ...", flush=True)
 
         res["quiet"] = common.wait_quiet(args.quiet_wait)

@@ -239,3 +239,39 @@ def test_an_item_reopened_elsewhere_is_offered_again_within_a_second(
         time.sleep(0.05)
     assert served[-1] == first.item_id
     assert time.time() < deadline
+
+
+def test_a_value_valid_only_under_the_old_schema_is_refused_after_a_change(
+    ws: Workspace, project: Project, users: dict[str, User]
+) -> None:
+    """On PostgreSQL a submit is checked first against the schema version this process saw
+    last and stored in one statement only if that version is still current: a value the
+    new version refuses is refused, and nothing is stored."""
+    a = users["ann1"]
+    t = project.next_task(a)
+    project.submit(t.id, VALUE, a)  # the process has now seen version 1
+    _, schema = project.schema()
+    d = schema.to_dict()
+    d["fields"][0]["options"] = [o for o in d["fields"][0]["options"] if o["value"] != "refund"]
+    assert project.set_schema(d) == 2
+    t2 = project.next_task(a)
+    with pytest.raises(AnnotationInvalid):
+        project.submit(t2.id, {"intent": "refund"}, a)
+    assert project.status()["submitted"] == 1
+    b = project.submit(t2.id, {"intent": "other"}, a)
+    assert b.schema_version == 2
+
+
+def test_a_stranger_learns_nothing_of_the_schema_from_a_bad_value(
+    ws: Workspace, project: Project, users: dict[str, User]
+) -> None:
+    a = users["ann1"]
+    t = project.next_task(a)
+    project.submit(t.id, VALUE, a)
+    t2 = project.next_task(a)
+    stranger = ws.add_user("stranger", "password-123", role="annotator")
+    for bad in ({"intent": "not-an-option"}, VALUE):
+        with pytest.raises(NotFound):
+            project.submit(t2.id, bad, stranger)
+    with pytest.raises(NotFound):  # a member, but not their task
+        project.submit(t2.id, {"intent": "not-an-option"}, users["ann2"])

@@ -26,6 +26,8 @@ class ProjectParts:
     db: Database
     ws: Workspace
     _pool_settings: tuple[str | None] | None
+    _submit_versions: tuple[int, int | None] | None
+    _schema_cache: dict[int, LabelSchema]
 
     if TYPE_CHECKING:
 

@@ -66,6 +66,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         self._schema_cache: dict[int, LabelSchema] = {}
         # settings text last seen free of a gold rate: the pool decides next tasks there
         self._pool_settings: tuple[str | None] | None = None
+        # (schema id, guideline id) current at this process's last submit
+        self._submit_versions: tuple[int, int | None] | None = None
 
     # -- opening --------------------------------------------------------------------------
     @classmethod

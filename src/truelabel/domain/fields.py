@@ -44,6 +44,8 @@ class FieldSpec(BaseModel):
     type_name: ClassVar[str] = ""
     #: Short description used in ``truelabel schema types`` and errors.
     summary: ClassVar[str] = ""
+    #: Whether checking a value needs the item (e.g. span offsets against its text).
+    needs_item: ClassVar[bool] = False
 
     name: str = Field(pattern=_NAME_PATTERN)
     type: str
@@ -113,6 +115,8 @@ class MultiChoiceField(_OptionsField):
 
 class SpansField(FieldSpec):
     """Named-entity spans over a text field of the item."""
+
+    needs_item: ClassVar[bool] = True
 
     type_name: ClassVar[str] = "spans"
     summary: ClassVar[str] = "labelled character spans over a text field (NER)"

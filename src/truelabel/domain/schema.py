@@ -91,6 +91,11 @@ class LabelSchema(BaseModel):
             f"Unknown field {name!r}; this schema has {[f.name for f in self.fields]}", field=name
         )
 
+    @property
+    def needs_item(self) -> bool:
+        """Whether checking an annotation needs its item (see ``FieldSpec.needs_item``)."""
+        return any(f.needs_item for f in self.fields)
+
     def validate_annotation(self, value: Any, item: dict[str, Any] | None = None) -> dict[str, Any]:
         """Check an annotation (a mapping field name → value) and return it normalised."""
         if not isinstance(value, dict):

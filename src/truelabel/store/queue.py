@@ -554,20 +554,63 @@ def submit_query(*, values: dict[str, Any], now: float) -> Query:
     """If the task is still this user's live lease: mark it submitted, store the annotation
     (``values``: its columns), count the item done and drop the draft; returns the new
     annotation's ``id``. No row when the lease is gone (the caller finds out why)."""
-    cols = ", ".join(values)
-    params = ", ".join(f":{k}" for k in values)
-    return (
-        "WITH a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
-        "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
-        "AND status = 'leased' AND lease_expires_at > :now RETURNING id, item_id), "
-        f"n AS (INSERT INTO annotations ({cols}) SELECT {params} FROM a RETURNING id), "
-        "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
-        "WHERE items.id = a.item_id AND items.is_gold = FALSE), "
-        "d AS (DELETE FROM drafts USING a WHERE drafts.user_id = :user_id "
-        "AND drafts.item_id = a.item_id) "
-        "SELECT id FROM n",
-        {**values, "now": now},
+    return f"WITH {_submit_writes(values)} SELECT id FROM n", {**values, "now": now}
+
+
+_SUBMIT_WRITES = (
+    "a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
+    "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
+    "AND status = 'leased' AND lease_expires_at > :now{gate} RETURNING id, item_id), "
+    "n AS (INSERT INTO annotations (item_id, {cols}) SELECT a.item_id, {params} FROM a "
+    "RETURNING id), "
+    "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
+    "WHERE items.id = a.item_id AND items.is_gold = FALSE), "
+    "d AS (DELETE FROM drafts USING a WHERE drafts.user_id = :user_id "
+    "AND drafts.item_id = a.item_id)"
+)
+
+
+def _submit_writes(values: dict[str, Any], gate: str = "") -> str:
+    cols = [k for k in values if k != "item_id"]
+    return _SUBMIT_WRITES.format(
+        gate=gate, cols=", ".join(cols), params=", ".join(f":{k}" for k in cols)
     )
+
+
+def submit_one_query(
+    *, values: dict[str, Any], now: float, roles: list[str], admin: bool, credential: Any = None
+) -> Query:
+    """A whole submit in one statement, for a value already checked against the schema and
+    guideline versions it names (``values["schema_version_id"]``, ``guideline_version_id``):
+    the caller's context as ``store.projects.hot_context`` reads it for a submit, and the
+    writes of :func:`submit_query`, done only if the caller may work here (``roles``,
+    ``admin`` as for :func:`next_query`), nothing is stored under the key yet, the task is
+    in this project and those versions are still the current ones. ``new_id``: the stored
+    annotation, or NULL (the context columns say why)."""
+    from .projects import hot_context_query, hot_sql
+
+    kind = credential and credential.kind
+    allowed = (
+        "(:admin OR ctx.member_role = ANY(:roles))"
+        if kind is None
+        else "ctx.auth_uid = :u AND (ctx.auth_role = 'admin' OR ctx.member_role = ANY(:roles))"
+    )
+    sql = (
+        f"WITH ctx AS ({hot_sql('submit', kind)}), "
+        "go AS (SELECT 1 FROM ctx WHERE ctx.prior_id IS NULL AND ctx.task_project_id = :p "
+        "AND ctx.schema_id = :schema_version_id "
+        f"AND ctx.guideline_id IS NOT DISTINCT FROM :guideline_version_id AND {allowed}), "
+        + _submit_writes(values, " AND EXISTS (SELECT 1 FROM go)")
+        + " SELECT ctx.*, (SELECT id FROM n) AS new_id FROM ctx"
+    )
+    _, params = hot_context_query(
+        project_id=values["project_id"],
+        user_id=values["user_id"],
+        submit=(values["assignment_id"], values["idempotency_key"]),
+        credential=credential,
+    )
+    params.update(values, now=now, roles=roles, admin=admin)
+    return sql, params
 
 
 def expire_query(now: float) -> Query:
