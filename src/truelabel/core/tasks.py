@@ -154,6 +154,8 @@ class TaskMixin(ProjectParts):
             return False, None
         if row["lease_id"] is None:
             return True, None
+        if row["overlap"] == 1:
+            queue.advance_floor(key, self.id, row["lease_item_id"])
         comments: list[dict[str, Any]] = []
         if row["rejected"]:
             reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": row["lease_item_id"]}
