@@ -76,6 +76,17 @@ class Stats:
         self.annotation_ids: list[int] = []
         self.items_by_client: dict[str, list[int]] = {}
 
+    def record(self, name: str, items: list[int], nexts: list[float], subs: list[float],
+               cyc: list[float], ann_ids: list[int]) -> None:
+        """One client's results, when it is done."""
+        with self.lock:
+            self.next_s += nexts
+            self.submit_s += subs
+            self.cycle_s += cyc
+            self.ok_submits += len(ann_ids)
+            self.annotation_ids += ann_ids
+            self.items_by_client[name] = items
+
     def err(self, key: str, detail: str) -> None:
         with self.lock:
             self.errors[key] += 1
@@ -137,13 +148,7 @@ def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id
         cyc.append(t3 - t0)
         ann_ids.append(orjson.loads(body)["id"])
     conn.close()
-    with stats.lock:
-        stats.next_s += nexts
-        stats.submit_s += subs
-        stats.cycle_s += cyc
-        stats.ok_submits += len(ann_ids)
-        stats.annotation_ids += ann_ids
-        stats.items_by_client[name] = items
+    stats.record(name, items, nexts, subs, cyc, ann_ids)
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -197,12 +202,7 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
         cyc.append(t3 - t0)
         ann_ids.append(orjson.loads(body)["id"])
     writer.close()
-    stats.next_s += nexts
-    stats.submit_s += subs
-    stats.cycle_s += cyc
-    stats.ok_submits += len(ann_ids)
-    stats.annotation_ids += ann_ids
-    stats.items_by_client[name] = items
+    stats.record(name, items, nexts, subs, cyc, ann_ids)
 
 
 def _drive_aio(port: int, tokens: dict[str, str], per: list[int], seed: int, run_id: str,

@@ -36,13 +36,18 @@ def authenticate(request: Request) -> User:
                 "Log in first (session cookie) or send 'Authorization: Bearer <token>'."
             )
         user, csrf = ws.session_user(token)
-        if request.method not in _SAFE:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(sent, csrf):
-                raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
-        request.state.csrf = csrf
+        _check_csrf(request, csrf)
     request.state.user = user
     return user
+
+
+def _check_csrf(request: Request, csrf: str) -> None:
+    """Cookie-authenticated writes carry the session's CSRF token in a header."""
+    if request.method not in _SAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, csrf):
+            raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
+    request.state.csrf = csrf
 
 
 async def task_user(request: Request) -> User:
@@ -61,11 +66,7 @@ async def task_user(request: Request) -> User:
             request.state.credential = None
             return authenticate(request)  # the same 401
         user, csrf, cred = ws.seen_credential("session", token)
-        if request.method not in _SAFE:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not hmac.compare_digest(sent, csrf):
-                raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
-        request.state.csrf = csrf
+        _check_csrf(request, csrf)
     request.state.user = user
     request.state.credential = cred
     return user

@@ -658,14 +658,6 @@ def remember_floor(db_key: int, project_id: int, now: float, low: int | None) ->
     return int(low or 0)
 
 
-def advance_floor(db_key: int, project_id: int, item_id: int) -> None:
-    """With overlap 1 a claim of ``item_id`` means every open item below it was taken or
-    being taken: later claims may start there (until the next refresh, as above)."""
-    hit = _floors.get((db_key, project_id))
-    if hit is not None and item_id > hit[1]:
-        _floors[(db_key, project_id)] = (hit[0], item_id)
-
-
 def reopened(db_key: int) -> None:
     """An item of this database went back to the pool: claims walk from the start again."""
     for key in [k for k in _floors if k[0] == db_key]:
