@@ -193,9 +193,9 @@ def sql(statement: str) -> TextClause:
 
 #: Async connections (``Database.aconnect``) in use at once per event loop (a worker
 #: process): ``TRUELABEL_ASYNC_CONNECTIONS``, default 2. On one 2-core machine two per
-#: worker served the most (2: 804, 4: 708, 8: 622-666 cycles/s with 2 workers, 50 clients;
-#: more statements at once only contend inside PostgreSQL); raise it when PostgreSQL runs
-#: on another host, where each statement waits longer on the network.
+#: worker served the most (2 workers, 50 clients: 703-804 cycles/s with 2, 666-708 with 4,
+#: 613-666 with 8; more statements at once only contend inside PostgreSQL); raise it when
+#: PostgreSQL runs on another host, where each statement waits longer on the network.
 ASYNC_CONNECTIONS = max(1, int(os.environ.get("TRUELABEL_ASYNC_CONNECTIONS", "2")))
 
 #: A pooled connection unused this long is checked with a ping before it is handed out.
