@@ -88,7 +88,7 @@ class Database:
         if self.is_sqlite:
             with self._write_lock, self.engine.connect() as conn:
                 conn.info["tl_write"] = True
-                raw = conn.connection.driver_connection
+                raw = _driver(conn)
                 if bulk:
                     raw.execute("PRAGMA synchronous=NORMAL")
                 try:
@@ -117,7 +117,7 @@ class Database:
             if self.is_sqlite:
                 yield conn
                 return
-            raw = conn.connection.driver_connection
+            raw = _driver(conn)
             raw.autocommit = True  # client-side flag: no round trip
             try:
                 yield conn
@@ -183,6 +183,13 @@ class Database:
         while self._aidle:
             _, conn = self._aidle.pop()
             conn.pgconn.finish()  # no event loop needed to hang up
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under a SQLAlchemy one (always there while it is open)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    return raw
 
 
 @functools.lru_cache(maxsize=1024)
