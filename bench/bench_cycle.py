@@ -63,6 +63,25 @@ def request_p99(phase: dict[str, Any]) -> float:
     return max(phase["next"].get("p99_ms", 0.0), phase["submit"].get("p99_ms", 0.0))
 
 
+class ClientRun:
+    """What one client saw: items served, and per completed cycle its timings and the id of
+    the annotation its submit stored."""
+
+    def __init__(self) -> None:
+        self.items: list[int] = []
+        self.nexts: list[float] = []
+        self.subs: list[float] = []
+        self.cycles: list[float] = []
+        self.ann_ids: list[int] = []
+
+    def cycle(self, t0: float, t1: float, t2: float, t3: float, submit_body: bytes) -> None:
+        """next ran t0..t1, submit t2..t3 and answered ``submit_body``."""
+        self.nexts.append(t1 - t0)
+        self.subs.append(t3 - t2)
+        self.cycles.append(t3 - t0)
+        self.ann_ids.append(orjson.loads(submit_body)["id"])
+
+
 class Stats:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -76,16 +95,15 @@ class Stats:
         self.annotation_ids: list[int] = []
         self.items_by_client: dict[str, list[int]] = {}
 
-    def record(self, name: str, items: list[int], nexts: list[float], subs: list[float],
-               cyc: list[float], ann_ids: list[int]) -> None:
+    def record(self, name: str, run: ClientRun) -> None:
         """One client's results, when it is done."""
         with self.lock:
-            self.next_s += nexts
-            self.submit_s += subs
-            self.cycle_s += cyc
-            self.ok_submits += len(ann_ids)
-            self.annotation_ids += ann_ids
-            self.items_by_client[name] = items
+            self.next_s += run.nexts
+            self.submit_s += run.subs
+            self.cycle_s += run.cycles
+            self.ok_submits += len(run.ann_ids)
+            self.annotation_ids += run.ann_ids
+            self.items_by_client[name] = run.items
 
     def err(self, key: str, detail: str) -> None:
         with self.lock:
@@ -103,8 +121,7 @@ def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id
     h_next = {"Authorization": auth, "Content-Length": "0"}
     h_sub = {"Authorization": auth, "Content-Type": "application/json"}
     next_path = f"/api/projects/{common.PROJECT}/tasks/next"
-    items: list[int] = []
-    nexts, subs, cyc, ann_ids = [], [], [], []
+    run = ClientRun()
     clock = time.perf_counter
     barrier.wait()
     for i in range(cycles):
@@ -126,7 +143,7 @@ def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id
             stats.err(f"next:{r.status}", body.decode(errors="replace"))
             continue
         task = orjson.loads(body)
-        items.append(task["item_id"])
+        run.items.append(task["item_id"])
         payload = orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
                                 "idempotency_key": f"{run_id}-{name}-{i}"})
         t2 = clock()
@@ -143,12 +160,9 @@ def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id
         if r.status != 200:
             stats.err(f"submit:{r.status}", body.decode(errors="replace"))
             continue
-        nexts.append(t1 - t0)
-        subs.append(t3 - t2)
-        cyc.append(t3 - t0)
-        ann_ids.append(orjson.loads(body)["id"])
+        run.cycle(t0, t1, t2, t3, body)
     conn.close()
-    stats.record(name, items, nexts, subs, cyc, ann_ids)
+    stats.record(name, run)
 
 
 async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -169,8 +183,7 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
     base = f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
     next_req = (f"POST /api/projects/{common.PROJECT}/tasks/next HTTP/1.1\r\n{base}"
                 "Content-Length: 0\r\n\r\n").encode()
-    items: list[int] = []
-    nexts, subs, cyc, ann_ids = [], [], [], []
+    run = ClientRun()
     clock = time.perf_counter
     await start.wait()
     for i in range(cycles):
@@ -185,7 +198,7 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
             stats.err(f"next:{status}", body.decode(errors="replace"))
             continue
         task = orjson.loads(body)
-        items.append(task["item_id"])
+        run.items.append(task["item_id"])
         payload = orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
                                 "idempotency_key": f"{run_id}-{name}-{i}"})
         t2 = clock()
@@ -197,12 +210,9 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
         if status != 200:
             stats.err(f"submit:{status}", body.decode(errors="replace"))
             continue
-        nexts.append(t1 - t0)
-        subs.append(t3 - t2)
-        cyc.append(t3 - t0)
-        ann_ids.append(orjson.loads(body)["id"])
+        run.cycle(t0, t1, t2, t3, body)
     writer.close()
-    stats.record(name, items, nexts, subs, cyc, ann_ids)
+    stats.record(name, run)
 
 
 def _drive_aio(port: int, tokens: dict[str, str], per: list[int], seed: int, run_id: str,

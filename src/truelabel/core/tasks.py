@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from truelabel.domain.errors import Conflict, InvalidInput, NotFound, TruelabelError
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
-from truelabel.store import fast, queue
+from truelabel.store import fast, queue, queue_pg
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -112,22 +112,22 @@ class TaskMixin(ProjectParts):
     def _next_plan(
         self, actor: User, credential: Credential | None, now: float
     ) -> Plan[tuple[bool, Task | None]]:
-        """"Next task" as one statement (``store.queue.next_query``): the caller's context
+        """"Next task" as one statement (``store.queue_pg.next_query``): the caller's context
         and, when the pool decides, the claim with the item and draft. ``(False, None)``
         hands over to the transaction: a gold item may be due, or the user already has an
         open task. Once a second it also sweeps expired leases and refreshes the floor."""
         key = id(self.db.engine)
         if queue.sweep_due(self.db.engine, now):
-            rows = yield queue.expire_query(now)
+            rows = yield queue_pg.expire_query(now)
             if rows[0]["n"]:
-                queue.reopened(key)
-        floor = queue.known_floor(key, self.id, now)
+                queue_pg.reopened(key)
+        floor = queue_pg.known_floor(key, self.id, now)
         if floor is None:
-            rows = yield queue.floor_query(self.id)
-            floor = queue.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
+            rows = yield queue_pg.floor_query(self.id)
+            floor = queue_pg.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
         for _ in range(3):
             known = self._pool_settings
-            rows = yield queue.next_query(
+            rows = yield queue_pg.next_query(
                 project_id=self.id,
                 user_id=actor.id,
                 now=now,
@@ -329,10 +329,11 @@ class TaskMixin(ProjectParts):
         )
 
     def _annotation_row(
-        self, *, key: str, task_id: int, actor: User, clean: dict[str, Any], now: float,
+        self, *, key: str, task_id: int | None, actor: User, clean: dict[str, Any], now: float,
         time_spent_ms: int | None, versions: tuple[int, int | None],
     ) -> dict[str, Any]:
-        """An annotation's columns but its item (``versions``: schema and guideline ids)."""
+        """An annotation's columns but its item (``versions``: schema and guideline ids;
+        ``task_id``: its assignment, None for one made outside the queue)."""
         return {
             "project_id": self.id,
             "user_id": actor.id,
@@ -385,7 +386,7 @@ class TaskMixin(ProjectParts):
         self, task_id: int, value: dict[str, Any], actor: User, key: str,
         time_spent_ms: int | None, now: float, credential: Credential | None,
     ) -> Plan[tuple[dict[str, Any] | None, Done | None]]:
-        """A submit in one statement when it can be (``store.queue.submit_one_query``): the
+        """A submit in one statement when it can be (``store.queue_pg.submit_one_query``): the
         value checked first against the schema version this process saw last, when that
         schema needs no item data (no spans); otherwise every read in one statement, then
         one atomic write.
@@ -403,7 +404,7 @@ class TaskMixin(ProjectParts):
             except TruelabelError:
                 clean = None
             if clean is not None:
-                rows = yield queue.submit_one_query(
+                rows = yield queue_pg.submit_one_query(
                     values=self._annotation_row(
                         key=key, task_id=task_id, actor=actor, clean=clean, now=now,
                         time_spent_ms=time_spent_ms, versions=seen,
@@ -446,7 +447,7 @@ class TaskMixin(ProjectParts):
             {"id": task_id, "status": row["task_status"], "lease_expires_at": row["task_expires"]},
             now,
         )
-        rows = yield queue.submit_query(
+        rows = yield queue_pg.submit_query(
             values={
                 "item_id": item_id,
                 **self._annotation_row(
@@ -534,15 +535,11 @@ class TaskMixin(ProjectParts):
                 conn,
                 old_id=annotation_id,
                 values={
-                    "project_id": self.id,
                     "item_id": old["item_id"],
-                    "user_id": actor.id,
-                    "assignment_id": old["assignment_id"],
-                    "schema_version_id": ctx.schema_id,
-                    "guideline_version_id": ctx.guideline_id,
-                    "value": orjson.dumps(clean).decode(),
-                    "idempotency_key": key,
-                    "created_at": now,
+                    **self._annotation_row(
+                        key=key, task_id=old["assignment_id"], actor=actor, clean=clean,
+                        now=now, time_spent_ms=None, versions=(ctx.schema_id, ctx.guideline_id),
+                    ),
                 },
             )
         return Annotation(

@@ -42,21 +42,17 @@ async def arows(aconn: Any, statement: str, params: dict[str, Any] | None = None
                 ) -> list[dict[str, Any]]:
     """:func:`rows` on an async psycopg connection (``Database.aconnect``); every row of a
     statement that returns rows, else []."""
+    import psycopg  # only ever called on PostgreSQL
+
     cur = aconn.cursor()
     try:
         await cur.execute(_for("postgresql", statement), params or {})
-    except psycopg_errors().IntegrityError as exc:
+    except psycopg.IntegrityError as exc:
         raise IntegrityError(statement, params, exc) from exc
     if cur.description is None:
         return []
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
-
-
-def psycopg_errors() -> Any:
-    import psycopg
-
-    return psycopg
 
 
 def one(conn: Connection, statement: str, params: dict[str, Any] | None = None

@@ -3,18 +3,18 @@
 Invariant: ``items.n_taken`` counts the item's assignments that are queued, leased or
 submitted, and never exceeds the project's overlap; ``items.open`` is 1 while it is below.
 Every function runs inside the caller's write transaction (see ``Database.write``).
+PostgreSQL's one-statement forms of the loop live in :mod:`.queue_pg`.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from sqlalchemy import Connection
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
 
-from . import fast
+from . import fast, queue_pg
 from .db import sql
 
 _LEASE_COLS = "id, item_id, project_id, user_id, status, lease_expires_at"
@@ -76,21 +76,6 @@ _POOL_CANDIDATE = (
     "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) ORDER BY i.id LIMIT 1"
 )
 
-#: PostgreSQL: the same, row-locked, skipping rows that other claims hold. Written as a walk
-#: over the open-items index (``OFFSET 0`` keeps it a separate plan) with a per-row locking
-#: probe: left to itself the planner reads the primary key from the start and filters out
-#: every item already taken, which grows with the project's history (7 ms after 19k claims
-#: on 1M items, against 0.4 ms this way).
-_POOL_CANDIDATE_LOCKED = (
-    "SELECT x.id FROM (SELECT o.id FROM items o WHERE o.project_id = :p AND o.open = 1 "
-    "AND o.id >= :floor ORDER BY o.id OFFSET 0) w, "
-    "LATERAL (SELECT i.id FROM items i WHERE i.id = w.id AND i.open = 1 "
-    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-    "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
-    "FOR UPDATE OF i SKIP LOCKED) x LIMIT 1"
-)
-
-
 def sweep_due(engine: Any, now: float) -> bool:
     """True at most once a second per database: time to run :func:`expire_leases`."""
     key = id(engine)
@@ -150,7 +135,7 @@ def claim(
             )
     cand = fast.value(
         conn,
-        _POOL_CANDIDATE_LOCKED if skip_locked else _POOL_CANDIDATE,
+        queue_pg.POOL_CANDIDATE_LOCKED if skip_locked else _POOL_CANDIDATE,
         {"p": project_id, "u": user_id, "floor": 0},
     )
     if cand is None:
@@ -461,208 +446,5 @@ def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int
     )
 
 
-# -- PostgreSQL: each step one atomic statement ------------------------------------------
-# A round trip to PostgreSQL costs CPU in both processes, and the annotators' loop is most
-# of a team's traffic, so there a claim and a submit's writes are each one statement (a
-# data-modifying CTE), run outside a transaction: the statement is the transaction. Its
-# conditions re-check everything the caller read before, so the invariants above hold
-# without a surrounding transaction. These functions only build (statement, parameters):
-# the caller runs them on a sync or an async connection (``fast.rows`` / ``fast.arows``).
-# SQLite (no CTE writes, no round trips) runs the functions above in one write transaction.
-
-Query = tuple[str, dict[str, Any]]
-
-#: Lease the candidate ``c``, count its slot (``{overlap}``, ``{expires}``: SQL expressions)
-#: and return the item: CTEs ``l`` (the lease) and ``t`` (the item).
-_LEASE_CTES = (
-    "l AS (INSERT INTO assignments (project_id, item_id, user_id, status, "
-    "lease_expires_at, created_at) SELECT :p, c.id, :u, 'leased', {expires}, :now FROM c "
-    "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
-    "lease_expires_at = excluded.lease_expires_at "
-    "WHERE assignments.status IN ('expired', 'rejected') "
-    "RETURNING id, item_id, lease_expires_at), "
-    "t AS (UPDATE items SET n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
-    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END FROM l "
-    "WHERE items.id = l.item_id RETURNING items.id, items.external_id, items.data)"
-)
-
-@functools.lru_cache(maxsize=8)
-def _next_sql(credential_kind: str | None) -> str:
-    from .projects import hot_sql
-
-    allowed = (
-        "(:admin OR ctx.member_role = ANY(:roles))"
-        if credential_kind is None
-        else "ctx.auth_uid = :u AND (ctx.auth_role = 'admin' OR ctx.member_role = ANY(:roles))"
-    )
-    # the pool walk, taken only when ``go`` has its row
-    walk = _POOL_CANDIDATE_LOCKED.replace(
-        "AND o.id >= :floor", "AND o.id >= :floor AND EXISTS (SELECT 1 FROM go)"
-    )
-    lease = _LEASE_CTES.format(
-        overlap="(SELECT overlap FROM ctx)", expires=":now + (SELECT lease_seconds FROM ctx)"
-    )
-    return (
-        f"WITH ctx AS ({hot_sql('next', credential_kind)}), "
-        "go AS (SELECT 1 FROM ctx WHERE :know AND ctx.settings IS NOT DISTINCT FROM :expect "
-        f"AND NOT ctx.has_open AND {allowed}), "
-        f"c AS ({walk}), {lease} "
-        "SELECT ctx.*, EXISTS (SELECT 1 FROM go) AS attempted, l.id AS lease_id, "
-        "l.item_id AS lease_item_id, l.lease_expires_at, t.external_id, t.data, "
-        "(SELECT d.value FROM drafts d WHERE d.user_id = :u AND d.item_id = l.item_id) AS draft, "
-        "EXISTS (SELECT 1 FROM annotations o JOIN reviews r ON r.annotation_id = o.id "
-        "WHERE o.item_id = l.item_id AND o.user_id = :u AND r.decision = 'reject') AS rejected "
-        "FROM ctx LEFT JOIN l ON TRUE LEFT JOIN t ON t.id = l.item_id"
-    )
-
-
-def next_query(
-    *,
-    project_id: int,
-    user_id: int,
-    now: float,
-    floor: int,
-    settings: str | None,
-    known: bool,
-    roles: list[str],
-    admin: bool,
-    credential: Any = None,
-) -> Query:
-    """The whole of "next task" in one statement: the caller's context as
-    ``store.projects.hot_context`` reads it for ``next_at`` (columns of the project, role,
-    ``has_open``, credential check) and, when the pool decides, the claim of
-    pool: the first open item (id >= ``floor``) this user has not had, skipping rows other
-    claims hold, leased and its slot counted (``lease_*``, the item's ``data`` and
-    ``external_id``, the user's ``draft``, whether a reviewer ``rejected`` their earlier
-    work on it).
-
-    The claim is ``attempted`` only if the caller may work here (``roles``: member roles
-    that may; ``admin``: the caller is a workspace admin, when no ``credential`` is
-    checked), has no open task, and the project's settings text is still ``settings``, the
-    one the caller last saw and found free of a gold rate (``known``: it has seen one).
-    """
-    from .projects import hot_context_query
-
-    _, params = hot_context_query(
-        project_id=project_id, user_id=user_id, next_at=now, credential=credential
-    )
-    params.update(floor=floor, expect=settings, know=known, roles=roles, admin=admin)
-    return _next_sql(credential and credential.kind), params
-
-
-def submit_query(*, values: dict[str, Any], now: float) -> Query:
-    """If the task is still this user's live lease: mark it submitted, store the annotation
-    (``values``: its columns), count the item done and drop the draft; returns the new
-    annotation's ``id``. No row when the lease is gone (the caller finds out why)."""
-    return f"WITH {_submit_writes(values)} SELECT id FROM n", {**values, "now": now}
-
-
-_SUBMIT_WRITES = (
-    "a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
-    "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
-    "AND status = 'leased' AND lease_expires_at > :now{gate} RETURNING id, item_id), "
-    "n AS (INSERT INTO annotations (item_id, {cols}) SELECT a.item_id, {params} FROM a "
-    "RETURNING id), "
-    "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
-    "WHERE items.id = a.item_id AND items.is_gold = FALSE), "
-    "d AS (DELETE FROM drafts USING a WHERE drafts.user_id = :user_id "
-    "AND drafts.item_id = a.item_id)"
-)
-
-
-def _submit_writes(values: dict[str, Any], gate: str = "") -> str:
-    cols = [k for k in values if k != "item_id"]
-    return _SUBMIT_WRITES.format(
-        gate=gate, cols=", ".join(cols), params=", ".join(f":{k}" for k in cols)
-    )
-
-
-def submit_one_query(
-    *, values: dict[str, Any], now: float, roles: list[str], admin: bool, credential: Any = None
-) -> Query:
-    """A whole submit in one statement, for a value already checked against the schema and
-    guideline versions it names (``values["schema_version_id"]``, ``guideline_version_id``):
-    the caller's context as ``store.projects.hot_context`` reads it for a submit, and the
-    writes of :func:`submit_query`, done only if the caller may work here (``roles``,
-    ``admin`` as for :func:`next_query`), nothing is stored under the key yet, the task is
-    in this project and those versions are still the current ones. ``new_id``: the stored
-    annotation, or NULL (the context columns say why)."""
-    from .projects import hot_context_query, hot_sql
-
-    kind = credential and credential.kind
-    allowed = (
-        "(:admin OR ctx.member_role = ANY(:roles))"
-        if kind is None
-        else "ctx.auth_uid = :u AND (ctx.auth_role = 'admin' OR ctx.member_role = ANY(:roles))"
-    )
-    sql = (
-        f"WITH ctx AS ({hot_sql('submit', kind)}), "
-        "go AS (SELECT 1 FROM ctx WHERE ctx.prior_id IS NULL AND ctx.task_project_id = :p "
-        "AND ctx.schema_id = :schema_version_id "
-        f"AND ctx.guideline_id IS NOT DISTINCT FROM :guideline_version_id AND {allowed}), "
-        + _submit_writes(values, " AND EXISTS (SELECT 1 FROM go)")
-        + " SELECT ctx.*, (SELECT id FROM n) AS new_id FROM ctx"
-    )
-    _, params = hot_context_query(
-        project_id=values["project_id"],
-        user_id=values["user_id"],
-        submit=(values["assignment_id"], values["idempotency_key"]),
-        credential=credential,
-    )
-    params.update(values, now=now, roles=roles, admin=admin)
-    return sql, params
-
-
-def expire_query(now: float) -> Query:
-    """:func:`expire_leases` as one statement: returns ``n``, the leases expired."""
-    return (
-        "WITH e AS (UPDATE assignments SET status = 'expired' WHERE status = 'leased' "
-        "AND id IN (SELECT id FROM assignments WHERE status = 'leased' "
-        "AND lease_expires_at < :now LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING item_id), "
-        "c AS (SELECT item_id, COUNT(*) AS n FROM e GROUP BY item_id), "
-        "r AS (UPDATE items SET n_taken = n_taken - c.n, open = 1 FROM c "
-        "WHERE items.id = c.item_id AND items.is_gold = FALSE) "
-        "SELECT COUNT(*) AS n FROM e",
-        {"now": now},
-    )
-
-
-#: PostgreSQL keeps the index entries of items taken since its last VACUUM (marked dead,
-#: but still walked): on a long-running project a claim walking the open-items index from
-#: the start would wade through every item taken so far (0.2 ms after 20k claims, growing).
-#: So each process remembers, per project, an id below which no item was open a moment
-#: ago, and claims start there. It is refreshed once a second and dropped as soon as this
-#: process reopens an item (a skip, an expired lease, a rejection, a raised overlap); an
-#: item another process reopens is offered here within the second, and a claim finding
-#: nothing above the floor looks below it.
-_floors: dict[tuple[int, int], tuple[float, int]] = {}
-
-
-def floor_query(project_id: int) -> Query:
-    return (
-        "SELECT o.id FROM items o WHERE o.project_id = :p AND o.open = 1 ORDER BY o.id LIMIT 1",
-        {"p": project_id},
-    )
-
-
-def known_floor(db_key: int, project_id: int, now: float) -> int | None:
-    """The remembered floor (``db_key``: ``id(engine)``), or None when it is due a refresh."""
-    hit = _floors.get((db_key, project_id))
-    if hit is not None and 0 <= now - hit[0] < 1.0:
-        return hit[1]
-    return None
-
-
-def remember_floor(db_key: int, project_id: int, now: float, low: int | None) -> int:
-    _floors[(db_key, project_id)] = (now, int(low or 0))
-    return int(low or 0)
-
-
-def reopened(db_key: int) -> None:
-    """An item of this database went back to the pool: claims walk from the start again."""
-    for key in [k for k in _floors if k[0] == db_key]:
-        _floors.pop(key, None)
-
-
 def _reopened(conn: Connection) -> None:
-    reopened(id(conn.engine))
+    queue_pg.reopened(id(conn.engine))
