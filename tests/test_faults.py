@@ -263,3 +263,23 @@ def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> Non
         while _listeners(server.port) and time.time() < deadline:
             time.sleep(0.1)
         assert _listeners(server.port) == 0
+
+
+def test_a_bad_async_connection_setting_is_refused_with_the_reason(ws: Workspace) -> None:
+    """``TRUELABEL_ASYNC_CONNECTIONS`` (PostgreSQL's hot path) must be 1-64: anything else is
+    refused when the workspace opens, naming the variable and the fix; SQLite ignores it."""
+    from click.testing import CliRunner
+
+    from truelabel.cli.main import main
+
+    for bad in ("zero", "0", "-3", "65", "2.5", ""):
+        r = CliRunner().invoke(main, ["status", ws.location],
+                               env={"TRUELABEL_ASYNC_CONNECTIONS": bad})
+        if ws.db.is_sqlite:
+            assert r.exit_code == 0, r.output
+        else:
+            assert r.exit_code == 1
+            assert "TRUELABEL_ASYNC_CONNECTIONS must be a whole number from 1 to 64" in r.output
+            assert "unset it for the default" in r.output
+    r = CliRunner().invoke(main, ["status", ws.location], env={"TRUELABEL_ASYNC_CONNECTIONS": "4"})
+    assert r.exit_code == 0, r.output

@@ -24,6 +24,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
+from truelabel.domain.errors import ProjectError
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -35,6 +37,7 @@ class Database:
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
         self._write_lock = threading.RLock()
+        self.async_connections = 0 if self.is_sqlite else async_connections()
         self._aidle: list[tuple[float, Any]] = []  # async connections, newest last
         self._alimits: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
@@ -130,7 +133,7 @@ class Database:
         served right on the event loop (each statement atomic, as with :meth:`auto`).
 
         Connections are kept for reuse (newest first, as the sync pool does), pinged only
-        after :data:`IDLE_PING_SECONDS` unused, and at most :data:`ASYNC_CONNECTIONS` are in
+        after :data:`IDLE_PING_SECONDS` unused, and at most :func:`async_connections` are in
         use per event loop; one that fails mid-statement is closed, not reused.
         """
         import psycopg
@@ -138,7 +141,7 @@ class Database:
         loop = asyncio.get_running_loop()
         limit = self._alimits.get(loop)
         if limit is None:
-            limit = self._alimits[loop] = asyncio.Semaphore(ASYNC_CONNECTIONS)
+            limit = self._alimits[loop] = asyncio.Semaphore(self.async_connections)
         async with limit:
             conn = None
             while conn is None:
@@ -162,7 +165,7 @@ class Database:
                 ok = True
             finally:
                 idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-                if (ok or idle) and not conn.closed and len(self._aidle) < ASYNC_CONNECTIONS:
+                if (ok or idle) and not conn.closed and len(self._aidle) < self.async_connections:
                     self._aidle.append((time.monotonic(), conn))
                 else:
                     await conn.close()
@@ -198,12 +201,21 @@ def sql(statement: str) -> TextClause:
     return text(statement)
 
 
-#: Async connections (``Database.aconnect``) in use at once per event loop (a worker
-#: process): ``TRUELABEL_ASYNC_CONNECTIONS``, default 2. On one 2-core machine two per
-#: worker served the most (2 workers, 50 clients: 703-804 cycles/s with 2, 666-708 with 4,
-#: 613-666 with 8; more statements at once only contend inside PostgreSQL); raise it when
-#: PostgreSQL runs on another host, where each statement waits longer on the network.
-ASYNC_CONNECTIONS = max(1, int(os.environ.get("TRUELABEL_ASYNC_CONNECTIONS", "2")))
+def async_connections() -> int:
+    """Async connections (``Database.aconnect``) in use at once per event loop (a worker
+    process): ``TRUELABEL_ASYNC_CONNECTIONS``, default 2. On one 2-core machine two per
+    worker served the most (2 workers, 50 clients: 703-804 cycles/s with 2, 666-708 with 4,
+    613-666 with 8; more statements at once only contend inside PostgreSQL); raise it when
+    PostgreSQL runs on another host, where each statement waits longer on the network."""
+    raw = os.environ.get("TRUELABEL_ASYNC_CONNECTIONS", "2")
+    n = int(raw) if raw.strip().isdecimal() else 0
+    if not 1 <= n <= 64:
+        raise ProjectError(
+            f"TRUELABEL_ASYNC_CONNECTIONS must be a whole number from 1 to 64, not {raw!r}; "
+            "unset it for the default, 2."
+        )
+    return n
+
 
 #: A pooled connection unused this long is checked with a ping before it is handed out.
 IDLE_PING_SECONDS = 5.0
