@@ -279,17 +279,21 @@ class TaskMixin(ProjectParts):
         return self._submitted(done, actor, now)
 
     async def submit_async(
-        self, task_id: int, value: dict[str, Any], actor: User, **kw: Any
+        self,
+        task_id: int,
+        value: dict[str, Any],
+        actor: User,
+        *,
+        key: str | None = None,
+        time_spent_ms: int | None = None,
+        credential: Credential | None = None,
     ) -> Annotation:
         """:meth:`submit` for a server's event loop (PostgreSQL), as :meth:`next_task_async`.
         The rare paths (a replayed key, a lost lease, follow-up work the workflow asks for)
-        run in a worker thread. Keywords as for :meth:`submit`."""
-        unknown = set(kw) - {"key", "time_spent_ms", "credential"}
-        if unknown:
-            raise TypeError(f"submit_async() got unexpected keywords {sorted(unknown)}")
-        key = _check_key(kw.get("key"))
+        run in a worker thread."""
+        key = _check_key(key)
         now = time.time()
-        args = (task_id, value, actor, key, kw.get("time_spent_ms"), now, kw.get("credential"))
+        args = (task_id, value, actor, key, time_spent_ms, now, credential)
         try:
             prior, done = await self._arun(self._submit_plan(*args))
             if done is None and prior is None:
