@@ -247,6 +247,9 @@ def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> Non
     p.import_records([{"id": f"w{i}", "text": f"w {i}"} for i in range(40)])
     token = next(iter(_team(ws, p, 1).values()))
     with running(ws, workers=2) as server:
+        deadline = time.time() + 30  # the first worker answering does not mean both listen
+        while _listeners(server.port) < 2 and time.time() < deadline:
+            time.sleep(0.1)
         assert _listeners(server.port) == 2
         seen = set()
         for i in range(30):  # a fresh connection each time: the kernel spreads them
