@@ -22,6 +22,8 @@ from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
+from .errors import error, error_response
+from .hotloop import HotLoop, replay
 from .jobs import JobRunner
 from .pages import admin as admin_pages
 from .pages import routes as pages
@@ -93,7 +95,7 @@ class StrictJSON:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message]), send)
+                await self.app(scope, replay([message]), send)
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
@@ -103,11 +105,11 @@ class StrictJSON:
                 orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 if "surrogate" in str(exc) or "UTF-8" in str(exc):
-                    response = _error(422, "invalid_input", "The request holds text that is not "
+                    response = error(422, "invalid_input", "The request holds text that is not "
                                       "valid Unicode (a lone surrogate escape); send UTF-8 text.")
                     await response(scope, receive, send)
                     return
-        await self.app(scope, _replay([{"type": "http.request", "body": body,
+        await self.app(scope, replay([{"type": "http.request", "body": body,
                                         "more_body": False}]), send)
 
 
@@ -118,25 +120,7 @@ def _is_json(scope: Any) -> bool:
     return False
 
 
-def _replay(messages: list[Any]) -> Any:
-    queue = list(messages)
-
-    async def receive() -> Any:
-        if queue:
-            return queue.pop(0)
-        return {"type": "http.disconnect"}
-
-    return receive
-
-
-def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if detail is not None:
-        body["detail"] = detail
-    return JSONResponse(body, status_code=status)
-
-
-def create_app(workspace: Workspace) -> FastAPI:
+def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
     """The web app over one workspace."""
     app = FastAPI(
         title="truelabel",
@@ -153,10 +137,7 @@ def create_app(workspace: Workspace) -> FastAPI:
 
     @app.exception_handler(TruelabelError)
     async def _domain_error(_: Request, exc: TruelabelError) -> JSONResponse:
-        headers = {}
-        if "retry_after" in exc.detail:
-            headers["retry-after"] = str(exc.detail["retry_after"])
-        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,31 +146,20 @@ def create_app(workspace: Workspace) -> FastAPI:
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
-        return _error(
+        return error(
             422, "invalid_input", f"{first['field']}: {first['message']}", {"errors": errors}
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        return error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
-    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
-        # ids and numbers past what the database stores (64-bit): bad input, not a crash
-        return _error(422, "invalid_input", "A number in the request is out of range; ids "
-                                            "and counts are 64-bit integers.")
-
     @app.exception_handler(Exception)
-    async def _internal(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _error(
-            500,
-            "internal",
-            "Something went wrong on the server; the error is in "
-            "its log. Nothing was half-written.",
-        )
+    async def _other_error(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(exc)
 
     def openapi() -> dict[str, Any]:
         """The generated spec, with every error documented as the one shape we send."""
@@ -213,6 +183,8 @@ def create_app(workspace: Workspace) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    if hot_loop:
+        app.add_middleware(HotLoop)
     app.add_middleware(StrictJSON)
     app.add_middleware(SecurityHeaders)
 

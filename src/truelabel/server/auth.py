@@ -8,7 +8,7 @@ from fastapi import Request
 
 from truelabel.core import Workspace
 from truelabel.domain.errors import AuthError, Forbidden
-from truelabel.domain.models import User
+from truelabel.domain.models import Credential, User
 
 SESSION_COOKIE = "tl_session"
 CSRF_HEADER = "x-csrf-token"
@@ -44,32 +44,49 @@ def authenticate(request: Request) -> User:
 def _check_csrf(request: Request, csrf: str) -> None:
     """Cookie-authenticated writes carry the session's CSRF token in a header."""
     if request.method not in _SAFE:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent, csrf):
-            raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
+        csrf_matches(request.headers.get(CSRF_HEADER, ""), csrf)
     request.state.csrf = csrf
 
 
+def csrf_matches(sent: str, csrf: str) -> None:
+    if not hmac.compare_digest(sent, csrf):
+        raise Forbidden("Missing or wrong CSRF token; reload the page and try again.")
+
+
+def loop_credential(
+    ws: Workspace, authorization: str, session: str | None, csrf_sent: str
+) -> tuple[User, Credential] | None:
+    """Who is calling one of the annotators' loop's writes (next task, submit), from the
+    ``Authorization`` header, the session cookie and the CSRF header; None when the request
+    carries no credential at all.
+
+    A credential this process has seen is not looked up again here: the caller passes it
+    to the core method, whose first statement checks it again, so a revoked token, an ended
+    session or a disabled account fails on its very next request all the same."""
+    if authorization.lower().startswith("bearer "):
+        user, _, cred = ws.seen_credential("token", authorization[7:].strip())
+        return user, cred
+    if not session:
+        return None
+    user, csrf, cred = ws.seen_credential("session", session)
+    csrf_matches(csrf_sent, csrf)
+    return user, cred
+
+
 async def task_user(request: Request) -> User:
-    """``current_user`` for the annotators' loop (next task, submit): most of a team's
-    requests. A credential this process has seen is not looked up again here; the route
-    passes it (``request.state.credential``) to the core method, whose first statement
-    checks it again, so a revoked token, an ended session or a disabled account fails on
-    its very next request all the same. CSRF is checked here as for every route."""
-    ws: Workspace = request.app.state.workspace
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        user, _, cred = ws.seen_credential("token", auth[7:].strip())
-    else:
-        token = request.cookies.get(SESSION_COOKIE)
-        if not token:
-            request.state.credential = None
-            return authenticate(request)  # the same 401
-        user, csrf, cred = ws.seen_credential("session", token)
-        _check_csrf(request, csrf)
-    request.state.user = user
-    request.state.credential = cred
-    return user
+    """``current_user`` for the annotators' loop (see :func:`loop_credential`); the route
+    passes ``request.state.credential`` on to the core method."""
+    found = loop_credential(
+        request.app.state.workspace,
+        request.headers.get("authorization", ""),
+        request.cookies.get(SESSION_COOKIE),
+        request.headers.get(CSRF_HEADER, ""),
+    )
+    if found is None:
+        request.state.credential = None
+        return authenticate(request)  # the same 401
+    request.state.user, request.state.credential = found
+    return found[0]
 
 
 def optional_user(request: Request) -> User | None:

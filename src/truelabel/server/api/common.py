@@ -19,8 +19,12 @@ def project_for(request: Request, ref: str, user: User) -> Project:
 
 
 def project_for_task(request: Request, ref: str) -> Project:
+    return loop_project(workspace(request), ref)
+
+
+def loop_project(ws: Workspace, ref: str) -> Project:
     """The project for the annotators' loop: resolved by name only, because every Project
     method these routes call checks the caller's role first (non-members get the same 404)."""
-    if (ref.isascii() and ref.isdecimal()):
-        return workspace(request).project(int(ref))
-    return workspace(request).project_by_name(ref)
+    if ref.isascii() and ref.isdecimal():
+        return ws.project(int(ref))
+    return ws.project_by_name(ref)

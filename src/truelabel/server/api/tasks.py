@@ -10,16 +10,16 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from truelabel.domain.models import Annotation, Task, User
+from truelabel.domain.models import Annotation, Credential, Task, User
 
 from ..auth import current_user, task_user
-from .common import project_for, project_for_task
+from .common import loop_project, project_for, project_for_task
 
 router = APIRouter(tags=["tasks"])
 T = TypeVar("T")
 
 
-async def in_lane(request: Request, fn: Callable[[], T]) -> T:
+async def in_lane(state: Any, fn: Callable[[], T]) -> T:
     """Run one step of the annotators' loop (next, submit, draft, skip).
 
     These steps are short, so they run right on the event loop: no thread hop, and no GIL
@@ -28,7 +28,7 @@ async def in_lane(request: Request, fn: Callable[[], T]) -> T:
     they wait in a single worker thread instead, so the loop never blocks and keeps serving
     pages and reads.
     """
-    db = request.app.state.workspace.db
+    db = state.workspace.db
     if not db.is_sqlite:  # next and submit have async versions there; the rest is brief
         return fn()
     if db.try_hold_writes():  # nobody is writing: run here, holding the lock (re-entrant)
@@ -36,9 +36,9 @@ async def in_lane(request: Request, fn: Callable[[], T]) -> T:
             return fn()
         finally:
             db.release_writes()
-    lane = getattr(request.app.state, "task_lane", None)
+    lane = getattr(state, "task_lane", None)
     if lane is None:
-        lane = request.app.state.task_lane = anyio.CapacityLimiter(1)
+        lane = state.task_lane = anyio.CapacityLimiter(1)
     return await anyio.to_thread.run_sync(fn, limiter=lane)
 
 
@@ -108,6 +108,27 @@ def _task_out(t: Task) -> TaskOut:
     return TaskOut(**_task_dict(t))
 
 
+async def loop_next(state: Any, ref: str, user: User, cred: Credential | None) -> Task | None:
+    """Next task for the annotators' loop; shared by the route and :mod:`..hotloop`."""
+    p = loop_project(state.workspace, ref)
+    if p.db.is_sqlite:
+        return await in_lane(state, lambda: p.next_task(user, credential=cred))
+    return await p.next_task_async(user, credential=cred)
+
+
+async def loop_submit(
+    state: Any, ref: str, task_id: int, body: SubmitIn, user: User, cred: Credential | None
+) -> Annotation:
+    """Submit for the annotators' loop; shared by the route and :mod:`..hotloop` (which
+    passes a ``SubmitIn`` it checked itself)."""
+    p = loop_project(state.workspace, ref)
+    kw: dict[str, Any] = {"key": body.idempotency_key, "time_spent_ms": body.time_spent_ms,
+                          "credential": cred}
+    if p.db.is_sqlite:
+        return await in_lane(state, lambda: p.submit(task_id, body.value, user, **kw))
+    return await p.submit_async(task_id, body.value, user, **kw)
+
+
 @router.post(
     "/projects/{project}/tasks/next",
     response_model=TaskOut,
@@ -115,12 +136,7 @@ def _task_out(t: Task) -> TaskOut:
 )
 async def next_task(project: str, request: Request, user: User = Depends(task_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
-    cred = request.state.credential
-    p = project_for_task(request, project)
-    if p.db.is_sqlite:
-        task = await in_lane(request, lambda: p.next_task(user, credential=cred))
-    else:
-        task = await p.next_task_async(user, credential=cred)
+    task = await loop_next(request.app.state, project, user, request.state.credential)
     if task is None:
         return Response(status_code=204)
     return _json(_task_dict(task))
@@ -138,24 +154,18 @@ async def save_draft(
     project: str, task_id: int, body: DraftIn, request: Request, user: User = Depends(current_user)
 ) -> Response:
     """Autosave unsubmitted work (kept until submit)."""
-    await in_lane(
-        request, lambda: project_for_task(request, project).save_draft(task_id, body.value, user)
-    )
+    p = project_for_task(request, project)
+    await in_lane(request.app.state, lambda: p.save_draft(task_id, body.value, user))
     return Response(status_code=204)
 
 
 @router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut)
 async def submit(
     project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(task_user)
-) -> AnnotationOut:
+) -> Response:
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
-    kw: dict[str, Any] = {"key": body.idempotency_key, "time_spent_ms": body.time_spent_ms,
-                          "credential": request.state.credential}
-    p = project_for_task(request, project)
-    if p.db.is_sqlite:
-        a = await in_lane(request, lambda: p.submit(task_id, body.value, user, **kw))
-    else:
-        a = await p.submit_async(task_id, body.value, user, **kw)
+    a = await loop_submit(request.app.state, project, task_id, body, user,
+                          request.state.credential)
     return _json(_annotation_dict(a))
 
 
@@ -163,7 +173,8 @@ async def submit(
 async def skip(
     project: str, task_id: int, request: Request, user: User = Depends(current_user)
 ) -> Response:
-    await in_lane(request, lambda: project_for_task(request, project).skip(task_id, user))
+    p = project_for_task(request, project)
+    await in_lane(request.app.state, lambda: p.skip(task_id, user))
     return Response(status_code=204)
 
 
@@ -174,7 +185,7 @@ def update_annotation(
     body: SubmitIn,
     request: Request,
     user: User = Depends(current_user),
-) -> AnnotationOut:
+) -> Response:
     """Replace your annotation with a new version; 409 if a newer version exists."""
     a = project_for(request, project, user).update_annotation(
         annotation_id, body.value, user, key=body.idempotency_key

@@ -1,0 +1,40 @@
+"""The one error shape every answer uses: ``{"error": code, "message": text, "detail": …}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+
+from truelabel.domain.errors import TruelabelError
+
+log = logging.getLogger("truelabel.server")
+
+
+def error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The answer for an exception a route raised (the app's handlers and the hot loop's)."""
+    if isinstance(exc, TruelabelError):
+        headers = {}
+        if "retry_after" in exc.detail:
+            headers["retry-after"] = str(exc.detail["retry_after"])
+        return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    if isinstance(exc, OverflowError | DataError):
+        # ids and numbers past what the database stores (64-bit): bad input, not a crash
+        return error(422, "invalid_input", "A number in the request is out of range; ids "
+                                            "and counts are 64-bit integers.")
+    log.error("unhandled error", exc_info=exc)
+    return error(
+        500,
+        "internal",
+        "Something went wrong on the server; the error is in "
+        "its log. Nothing was half-written.",
+    )
