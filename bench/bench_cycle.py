@@ -397,7 +397,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=TARGET_N, help="items in the project (default 1M)")
     ap.add_argument("--seed", type=int, default=42, help="seed of texts and chosen labels")
     ap.add_argument("--out", default=None,
-                    help="JSON results file (default bench/results/cycle_n{N}.json)")
+                    help="JSON results file (default bench/results/cycle_n{N}.json; "
+                         "cycle_pg_n{N}.json with --db-url)")
     ap.add_argument("--seq-cycles", type=int, default=500, help="cycles with 1 client")
     ap.add_argument("--clients", type=int, default=TARGET_CLIENTS,
                     help="concurrent clients (distinct annotator users); 0 skips the phase")
@@ -428,7 +429,8 @@ def main() -> int:
                     help="wait up to this many seconds for other processes to go idle first")
     args = ap.parse_args()
 
-    out = args.out or str(common.RESULTS / f"cycle_n{args.n}.json")
+    kind = "pg_" if args.db_url else ""  # PostgreSQL runs keep their own file
+    out = args.out or str(common.RESULTS / f"cycle_{kind}n{args.n}.json")
     tmp = Path(tempfile.mkdtemp(prefix="truelabel-bench-cycle-", dir=args.tmp))
     run_id = uuid.uuid4().hex[:8]
     res: dict[str, Any] = {"bench": "cycle", "n": args.n, "seed": args.seed, "run_id": run_id,

@@ -49,9 +49,10 @@ async def arows(aconn: Any, statement: str, params: dict[str, Any] | None = None
         await cur.execute(_for("postgresql", statement), params or {})
     except psycopg.IntegrityError as exc:
         raise IntegrityError(statement, params, exc) from exc
-    if cur.description is None:
+    res = cur.pgresult  # column names straight from the result: ``description`` builds
+    if res is None or not res.nfields:  # a Column object per column, per statement
         return []
-    names = [d[0] for d in cur.description]
+    names = [res.fname(i).decode() for i in range(res.nfields)]  # type: ignore[union-attr]
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
 
