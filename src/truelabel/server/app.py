@@ -23,6 +23,7 @@ from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
 from .errors import error, error_response
+from .headers import SecurityHeaders
 from .hotloop import HotLoop, replay
 from .jobs import JobRunner
 from .pages import admin as admin_pages
@@ -31,42 +32,6 @@ from .ratelimit import LoginLimiter
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("truelabel.server")
-
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-    ),
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",
-}
-
-
-class SecurityHeaders:
-    """Plain ASGI middleware (no per-request wrapper objects): adds the security headers to
-    every response that does not set its own, and ``no-store`` to API answers."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self._base = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = self._base + ([(b"cache-control", b"no-store")]
-                              if scope["path"].startswith("/api/") else [])
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in extra if k not in present]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -120,9 +85,19 @@ def _is_json(scope: Any) -> bool:
     return False
 
 
+class _App(FastAPI):
+    hot_loop = True
+
+    def build_middleware_stack(self) -> Any:
+        """The hot loop goes outside every other layer (``server/hotloop.py``)."""
+        stack = super().build_middleware_stack()
+        return HotLoop(stack) if self.hot_loop else stack
+
+
 def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
-    """The web app over one workspace."""
-    app = FastAPI(
+    """The web app over one workspace (``hot_loop=False``: without the hot loop, which
+    the tests use to compare its answers with the routes')."""
+    app = _App(
         title="truelabel",
         version=__version__,
         description="Label data a team can trust. Every error has the shape "
@@ -183,8 +158,7 @@ def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    if hot_loop:
-        app.add_middleware(HotLoop)
+    app.hot_loop = hot_loop
     app.add_middleware(StrictJSON)
     app.add_middleware(SecurityHeaders)
 

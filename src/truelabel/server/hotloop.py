@@ -1,19 +1,21 @@
 """The annotators' loop (next task, submit) answered without the web framework's machinery.
 
 Next and submit are most of a team's requests, and each is one short database statement;
-FastAPI's routing, dependency solving and body validation cost more CPU than that statement
-(``bench/README.md`` has the figures). :class:`HotLoop` sits inside the security-header and
-strict-JSON middleware and answers the common case of those two routes itself:
+FastAPI's routing, dependency solving, body validation and middleware layers cost more CPU
+than that statement (``docs/architecture.md`` has the figures). :class:`HotLoop` is the
+outermost layer of the app (``app._App.build_middleware_stack``) and answers the common
+case of those two routes itself:
 
 * same core calls (:func:`.api.tasks.loop_next`, :func:`.api.tasks.loop_submit`), same
   credential and CSRF check (:func:`.auth.loop_credential`), same errors
-  (:func:`.errors.error_response`), same JSON;
+  (:func:`.errors.error_response`), same JSON, same security headers
+  (:data:`.headers.API_HEADERS`);
 * anything it does not handle exactly as the route would — no credential, a body that is
-  not plainly valid, an id past 64 bits, a mounted app — goes on, unchanged, to the
-  documented FastAPI route, so every refusal keeps the route's exact answer.
+  not plainly valid, an id past 64 bits, a mounted app — goes on, unchanged, through the
+  middleware to the documented FastAPI route, so every refusal keeps the route's answer.
 
-The routes stay in the OpenAPI spec and stay the reference: ``tests/test_api.py`` sends the
-same requests to an app with and without this layer and compares the answers.
+The routes stay in the OpenAPI spec and stay the reference: ``tests/test_hotloop.py`` sends
+the same requests to an app with and without this layer and compares the answers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.requests import cookie_parser
 from .api.tasks import SubmitIn, _annotation_dict, _task_dict, loop_next, loop_submit
 from .auth import CSRF_HEADER, SESSION_COOKIE, loop_credential
 from .errors import error_response
+from .headers import API_HEADERS, SecurityHeaders
 
 _NEXT = re.compile(r"/api/projects/([^/]+)/tasks/next")
 _SUBMIT = re.compile(r"/api/projects/([^/]+)/tasks/([0-9]{1,18})/submit")  # < 2**63
@@ -53,17 +56,22 @@ class HotLoop:
             await self.app(scope, receive, send)
 
     async def _next(self, scope: Any, receive: Any, send: Any, ref: str) -> None:
+        body = await _read(receive)
+        if body is None:  # the client went away
+            return
+        again = replay([{"type": "http.request", "body": body, "more_body": False}])
         try:
-            found = _credential(scope)
-            if found is None:  # the route answers 401 in the one shape
-                await self.app(scope, receive, send)
+            # a JSON body with escapes: the strict-JSON check; no credential: the route's 401
+            found = None if b"\\u" in body and _is_json(scope) else _credential(scope)
+            if found is None:
+                await self.app(scope, again, send)
                 return
             task = await loop_next(scope["app"].state, ref, *found)
         except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
-            await error_response(exc)(scope, receive, send)
+            await _send_error(scope, again, send, exc)
             return
         if task is None:
-            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.start", "status": 204, "headers": API_HEADERS})
             await send({"type": "http.response.body", "body": b""})
             return
         await _send_json(send, _task_dict(task))
@@ -80,10 +88,9 @@ class HotLoop:
                 await self.app(scope, again, send)
                 return
             user, cred = found
-            annotation = await loop_submit(
-                scope["app"].state, ref, task_id, checked, user, cred)
+            annotation = await loop_submit(scope["app"].state, ref, task_id, checked, user, cred)
         except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
-            await error_response(exc)(scope, again, send)
+            await _send_error(scope, again, send, exc)
             return
         await _send_json(send, _annotation_dict(annotation))
 
@@ -105,6 +112,10 @@ def _credential(scope: Any) -> Any:
         session,
         headers.get(_CSRF, b"").decode("latin-1"),
     )
+
+
+def _is_json(scope: Any) -> bool:
+    return b"json" in _headers(scope).get(b"content-type", b"")
 
 
 def _submit_body(scope: Any, body: bytes) -> SubmitIn | None:
@@ -140,8 +151,12 @@ async def _read(receive: Any) -> bytes | None:
 async def _send_json(send: Any, body: dict[str, Any]) -> None:
     data = orjson.dumps(body)
     await send({"type": "http.response.start", "status": 200,
-                "headers": [*_JSON, (b"content-length", str(len(data)).encode())]})
+                "headers": [*_JSON, (b"content-length", str(len(data)).encode()), *API_HEADERS]})
     await send({"type": "http.response.body", "body": data})
+
+
+async def _send_error(scope: Any, receive: Any, send: Any, exc: Exception) -> None:
+    await SecurityHeaders(error_response(exc))(scope, receive, send)
 
 
 def replay(messages: list[Any]) -> Any:
