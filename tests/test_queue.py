@@ -275,3 +275,25 @@ def test_a_stranger_learns_nothing_of_the_schema_from_a_bad_value(
             project.submit(t2.id, bad, stranger)
     with pytest.raises(NotFound):  # a member, but not their task
         project.submit(t2.id, {"intent": "not-an-option"}, users["ann2"])
+
+
+def test_a_lease_is_committed_without_a_disk_wait_and_only_the_lease(
+    project: Project, users: dict[str, User]
+) -> None:
+    """PostgreSQL: next's one statement relaxes its own commit (as the transactional path's
+    ``durable=False``), and the relaxation ends with it: the connection's next statement,
+    a submit say, commits durably again."""
+    if project.db.is_sqlite:
+        pytest.skip("SQLite runs next in a transaction of its own (Database.write)")
+    from truelabel.store import fast, queue_pg
+
+    a = users["ann1"]
+    with project.db.auto() as conn:
+        sql, params = queue_pg.next_query(
+            project_id=project.id, user_id=a.id, now=time.time(), floor=0, settings=None,
+            known=False, roles=["annotator"], admin=False)
+        assert fast.rows(conn, sql, params)[0]["relaxed"] == "off"
+        assert fast.rows(conn, "SHOW synchronous_commit")[0]["synchronous_commit"] == "on"
+    t = project.next_task(a)
+    assert t is not None
+    assert project.submit(t.id, VALUE, a, key="durable").id
