@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from starlette.requests import cookie_parser
 
-from .api.tasks import SubmitIn, _annotation_dict, _task_dict, loop_next, loop_submit
+from .api.tasks import SubmitIn, annotation_dict, loop_next, loop_submit, task_dict
 from .auth import CSRF_HEADER, SESSION_COOKIE, loop_credential
 from .errors import error_response
 from .headers import API_HEADERS, SecurityHeaders
@@ -74,7 +74,7 @@ class HotLoop:
             await send({"type": "http.response.start", "status": 204, "headers": API_HEADERS})
             await send({"type": "http.response.body", "body": b""})
             return
-        await _send_json(send, _task_dict(task))
+        await _send_json(send, task_dict(task))
 
     async def _submit(self, scope: Any, receive: Any, send: Any, ref: str, task_id: int) -> None:
         body = await _read(receive)
@@ -92,7 +92,7 @@ class HotLoop:
         except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
             await _send_error(scope, again, send, exc)
             return
-        await _send_json(send, _annotation_dict(annotation))
+        await _send_json(send, annotation_dict(annotation))
 
 
 def _headers(scope: Any) -> dict[bytes, bytes]:

@@ -92,20 +92,20 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _task_dict(t: Task) -> dict[str, Any]:
+def task_dict(t: Task) -> dict[str, Any]:
     return {"id": t.id, "item_id": t.item_id, "external_id": t.external_id,
             "lease_expires_at": t.lease_expires_at, "data": t.data, "draft": t.draft,
             "review_comments": t.review_comments}
 
 
-def _annotation_dict(a: Annotation) -> dict[str, Any]:
+def annotation_dict(a: Annotation) -> dict[str, Any]:
     return {"id": a.id, "item_id": a.item_id, "value": a.value,
             "schema_version": a.schema_version, "created_at": a.created_at,
             "supersedes_id": a.supersedes_id, "replayed": a.replayed, "feedback": a.feedback}
 
 
 def _task_out(t: Task) -> TaskOut:
-    return TaskOut(**_task_dict(t))
+    return TaskOut(**task_dict(t))
 
 
 async def loop_next(state: Any, ref: str, user: User, cred: Credential | None) -> Task | None:
@@ -139,7 +139,7 @@ async def next_task(project: str, request: Request, user: User = Depends(task_us
     task = await loop_next(request.app.state, project, user, request.state.credential)
     if task is None:
         return Response(status_code=204)
-    return _json(_task_dict(task))
+    return _json(task_dict(task))
 
 
 @router.get("/projects/{project}/tasks/{task_id}", response_model=TaskOut)
@@ -166,7 +166,7 @@ async def submit(
     """Store the annotation. Idempotent on ``idempotency_key``; 409 on an expired lease."""
     a = await loop_submit(request.app.state, project, task_id, body, user,
                           request.state.credential)
-    return _json(_annotation_dict(a))
+    return _json(annotation_dict(a))
 
 
 @router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204)
@@ -190,4 +190,4 @@ def update_annotation(
     a = project_for(request, project, user).update_annotation(
         annotation_id, body.value, user, key=body.idempotency_key
     )
-    return _json(_annotation_dict(a))
+    return _json(annotation_dict(a))
