@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from statistics import median
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from truelabel import quality as q
 from truelabel.domain.fields import FieldSpec, RatingField, SpansField
@@ -77,7 +78,9 @@ def field_agreement(
         [a["username"] for a in rows],
         [label_of(f, a["value"][f.name]) for a in rows],
     )
-    level = "ordinal" if isinstance(f, RatingField) else "nominal"
+    level: Literal["ordinal", "nominal"] = (
+        "ordinal" if isinstance(f, RatingField) else "nominal"
+    )
     out: dict[str, Any] = {
         "type": f.type,
         "metric": f"Krippendorff's alpha ({level})",
@@ -177,7 +180,7 @@ def scorecards(
     anns: list[dict[str, Any]],
     gold: dict[int, dict[str, Any]],
     truth: dict[tuple[int, str], Any],
-    fields: list[FieldSpec],
+    fields: Sequence[FieldSpec],
     *,
     flag_below: float,
 ) -> list[dict[str, Any]]:
@@ -246,7 +249,7 @@ def confusion(
 
 
 def hot_spots(
-    anns: list[dict[str, Any]], fields: list[FieldSpec], top: int = 10
+    anns: list[dict[str, Any]], fields: Sequence[FieldSpec], top: int = 10
 ) -> list[dict[str, Any]]:
     """Items with the lowest majority share on any categorical field."""
     per_item: dict[int, list[dict[str, Any]]] = defaultdict(list)

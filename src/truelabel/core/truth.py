@@ -7,7 +7,7 @@ import json
 import time
 import warnings
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -22,6 +22,9 @@ from truelabel.store import qa as qa_store
 
 from .parts import ProjectParts
 from .qa import _CATEGORICAL, METHODS, _quality_error, label_of
+
+if TYPE_CHECKING:
+    from .project import Project
 
 
 class TruthMixin(ProjectParts):
@@ -214,7 +217,7 @@ class TruthMixin(ProjectParts):
         self.require(actor, "quality.signoff")
         from .report import quality_report
 
-        evidence = quality_report(self, actor=actor, n_resamples=200)
+        evidence = quality_report(cast("Project", self), actor=actor, n_resamples=200)
         with self.db.write() as conn:
             sid = qa_store.add_signoff(
                 conn,

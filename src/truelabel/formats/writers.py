@@ -60,10 +60,16 @@ def parquet_schema() -> Any:
 
 
 class Batch(Protocol):
-    items: Sequence[ItemT]
-    annotations: Sequence[AnnT]
-    ground_truth: Sequence[tuple[Any, ...]]
-    gold: dict[int, str]
+    """What a writer reads (``store.items.ExportBatch``); read-only, so lists conform."""
+
+    @property
+    def items(self) -> Sequence[ItemT]: ...
+    @property
+    def annotations(self) -> Sequence[AnnT]: ...
+    @property
+    def ground_truth(self) -> Sequence[tuple[Any, ...]]: ...
+    @property
+    def gold(self) -> dict[int, str]: ...
 
 
 class Writer(Protocol):
@@ -126,7 +132,7 @@ class ParquetWriter:
         offsets = [0]
         for i in ids:
             offsets.append(offsets[-1] + counts.get(i, 0))
-        cols = list(zip(*anns, strict=True)) if anns else [[]] * 7
+        cols: list[Any] = list(zip(*anns, strict=True)) if anns else [[]] * 7
         struct = pa.StructArray.from_arrays(
             [
                 pa.array(cols[1], pa.int64()),

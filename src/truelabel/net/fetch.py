@@ -298,7 +298,9 @@ def _pinned_transport(target: Target) -> Any:
     class PinnedBackend(httpcore.SyncBackend):  # type: ignore[misc]
         """Connects ``target.host`` to the vetted addresses and refuses anything else."""
 
-        def connect_tcp(self, host: str, port: int, **kw: Any) -> Any:
+        def connect_tcp(  # type: ignore[override]  # only the keywords httpx passes
+            self, host: str, port: int, **kw: Any
+        ) -> Any:
             if host.lower() != target.host or port != target.port:
                 raise httpcore.ConnectError(f"{host}:{port} was not vetted")
             error: Exception | None = None

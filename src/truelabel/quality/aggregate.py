@@ -190,7 +190,7 @@ def majority_vote(
 
 def annotator_weights(
     r: Ratings,
-    weights: Sequence[float] | np.ndarray | Mapping[Hashable, float],
+    weights: Sequence[float] | np.ndarray | Mapping[Any, float],
     default: float | None,
 ) -> np.ndarray:
     """Resolve per-annotator weights aligned with ``r.annotators``."""
@@ -222,7 +222,7 @@ def annotator_weights(
 def weighted_vote(
     ratings: RatingsLike,
     *,
-    weights: Sequence[float] | np.ndarray | Mapping[Hashable, float],
+    weights: Sequence[float] | np.ndarray | Mapping[Any, float],
     default_weight: float | None = None,
     tie: TieRule = "lowest",
     seed: int | np.random.Generator | None = 0,
@@ -251,7 +251,7 @@ def weighted_vote(
     return _vote_result("weighted_vote", r, scores, tie, seed)
 
 
-def gold_codes(r: Ratings, gold: Mapping[Hashable, Hashable]) -> tuple[np.ndarray, np.ndarray]:
+def gold_codes(r: Ratings, gold: Mapping[Any, Hashable]) -> tuple[np.ndarray, np.ndarray]:
     """Encode gold answers as (item codes, class codes); items not in ``r`` are skipped.
 
     Raises:
@@ -298,7 +298,7 @@ class GoldScores:
     accuracy: np.ndarray
 
 
-def gold_accuracy(ratings: RatingsLike, gold: Mapping[Hashable, Hashable]) -> GoldScores:
+def gold_accuracy(ratings: RatingsLike, gold: Mapping[Any, Hashable]) -> GoldScores:
     """Score every annotator against known answers.
 
     Args:

@@ -120,7 +120,7 @@ def per_label_agreement(
 
 def slice_agreement(
     data: RatingsLike,
-    slices: Sequence[Hashable] | Mapping[Hashable, Hashable],
+    slices: Sequence[Hashable] | Mapping[Any, Hashable],
     *,
     metric: GroupMetric = "alpha",
     level: Level = "nominal",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def _check_overlap(unit: np.ndarray, ann: np.ndarray, n_units: int, n_ann: int) 
 def dawid_skene(
     ratings: RatingsLike,
     *,
-    gold: Mapping[Hashable, Hashable] | None = None,
+    gold: Mapping[Any, Hashable] | None = None,
     max_iter: int = 100,
     tol: float = 1e-5,
     smoothing: float = 0.0,

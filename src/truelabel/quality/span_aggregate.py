@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import InvalidInput
 from .spans import SpanLike, as_span
@@ -60,7 +60,7 @@ def _mode(values: list[int], *, prefer_low: bool) -> int:
 
 
 def aggregate_spans(
-    annotations: Mapping[Hashable, Sequence[SpanLike]],
+    annotations: Mapping[Any, Sequence[SpanLike]],
     *,
     match: Literal["overlap", "exact"] = "overlap",
     min_share: float = 0.5,

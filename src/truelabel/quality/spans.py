@@ -53,7 +53,7 @@ __all__ = [
 
 Span = tuple[int, int, Hashable]
 SpanLike = Span | Sequence[Any] | Mapping[str, Any]
-DocumentSpans = Mapping[Hashable, Sequence[SpanLike]]
+DocumentSpans = Mapping[Any, Sequence[SpanLike]]
 
 
 def as_span(span: SpanLike) -> Span:
@@ -307,7 +307,7 @@ def _pair_distance(
 
 
 def unitizing_alpha(
-    annotations: Mapping[Hashable, Sequence[SpanLike]],
+    annotations: Mapping[Any, Sequence[SpanLike]],
     *,
     length: int,
     begin: int = 0,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from .tables import api_tokens, members, sessions, users
+from .tables import api_tokens, members, new_id, sessions, users
 
 _USER_COLS = (
     users.c.id,
@@ -21,7 +21,7 @@ _USER_COLS = (
 def add_user(
     conn: Connection, *, username: str, display_name: str, password_hash: str, role: str, now: float
 ) -> int:
-    return int(
+    return new_id(
         conn.execute(
             insert(users).values(
                 username=username,
@@ -30,7 +30,7 @@ def add_user(
                 role=role,
                 created_at=now,
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 
@@ -134,7 +134,7 @@ def add_token(
     now: float,
     expires_at: float | None,
 ) -> int:
-    return int(
+    return new_id(
         conn.execute(
             insert(api_tokens).values(
                 user_id=user_id,
@@ -143,7 +143,7 @@ def add_token(
                 created_at=now,
                 expires_at=expires_at,
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 

@@ -18,16 +18,17 @@ from .tables import (
     import_batches,
     jobs,
     members,
+    new_id,
     projects,
     schema_versions,
 )
 
 
 def add_project(conn: Connection, *, name: str, title: str, overlap: int, now: float) -> int:
-    return int(
+    return new_id(
         conn.execute(
             insert(projects).values(name=name, title=title, overlap=overlap, created_at=now)
-        ).inserted_primary_key[0]
+        )
     )
 
 
@@ -107,19 +108,19 @@ def add_version(
     }
     if digest is not None:
         values["digest"] = digest
-    new_id = conn.execute(insert(table).values(**values)).inserted_primary_key[0]
-    return {**values, "id": int(new_id)}
+    made = new_id(conn.execute(insert(table).values(**values)))
+    return {**values, "id": made}
 
 
 def add_batch(
     conn: Connection, *, project_id: int, source: str, fmt: str, now: float, user_id: int | None
 ) -> int:
-    return int(
+    return new_id(
         conn.execute(
             insert(import_batches).values(
                 project_id=project_id, source=source, format=fmt, created_at=now, user_id=user_id
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 
@@ -143,12 +144,12 @@ def list_batches(conn: Connection, project_id: int) -> list[dict[str, Any]]:
 def add_job(
     conn: Connection, *, project_id: int | None, kind: str, user_id: int | None, now: float
 ) -> int:
-    return int(
+    return new_id(
         conn.execute(
             insert(jobs).values(
                 project_id=project_id, kind=kind, status="running", user_id=user_id, created_at=now
             )
-        ).inserted_primary_key[0]
+        )
     )
 
 

@@ -6,6 +6,8 @@ The schema itself is created and changed only by the Alembic migrations in
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -187,7 +189,7 @@ assignments = Table(
     ),
 )
 
-annotations = Table(
+annotations = Table(  # type: ignore[assignment]  # the name of a __future__ feature too
     "annotations",
     metadata,
     Column("id", Integer, primary_key=True),
@@ -326,3 +328,11 @@ media = Table(
     Column("uploaded_by", Integer),
     Column("created_at", Float, nullable=False),
 )
+
+
+def new_id(result: Any) -> int:
+    """The primary key an INSERT (a SQLAlchemy ``CursorResult``) just made."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the statement inserted no row")
+    return int(key[0])
