@@ -74,6 +74,13 @@ class ClientRun:
         self.cycles: list[float] = []
         self.ann_ids: list[int] = []
 
+    def leased(self, next_body: bytes, rng: random.Random, key: str) -> tuple[int, bytes]:
+        """The task a next answered: records its item; returns its id and a submit body."""
+        task = orjson.loads(next_body)
+        self.items.append(task["item_id"])
+        return task["id"], orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
+                                         "idempotency_key": key})
+
     def cycle(self, t0: float, t1: float, t2: float, t3: float, submit_body: bytes) -> None:
         """next ran t0..t1, submit t2..t3 and answered ``submit_body``."""
         self.nexts.append(t1 - t0)
@@ -142,13 +149,10 @@ def client_loop(port: int, token: str, name: str, cycles: int, seed: int, run_id
         if r.status != 200:
             stats.err(f"next:{r.status}", body.decode(errors="replace"))
             continue
-        task = orjson.loads(body)
-        run.items.append(task["item_id"])
-        payload = orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
-                                "idempotency_key": f"{run_id}-{name}-{i}"})
+        task_id, payload = run.leased(body, rng, f"{run_id}-{name}-{i}")
         t2 = clock()
         try:
-            conn.request("POST", f"/api/projects/{common.PROJECT}/tasks/{task['id']}/submit",
+            conn.request("POST", f"/api/projects/{common.PROJECT}/tasks/{task_id}/submit",
                          body=payload, headers=h_sub)
             r = conn.getresponse()
             body = r.read()
@@ -197,12 +201,9 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
         if status != 200:
             stats.err(f"next:{status}", body.decode(errors="replace"))
             continue
-        task = orjson.loads(body)
-        run.items.append(task["item_id"])
-        payload = orjson.dumps({"value": {"sentiment": rng.choice(common.LABELS)},
-                                "idempotency_key": f"{run_id}-{name}-{i}"})
+        task_id, payload = run.leased(body, rng, f"{run_id}-{name}-{i}")
         t2 = clock()
-        writer.write((f"POST /api/projects/{common.PROJECT}/tasks/{task['id']}/submit "
+        writer.write((f"POST /api/projects/{common.PROJECT}/tasks/{task_id}/submit "
                       f"HTTP/1.1\r\n{base}Content-Type: application/json\r\n"
                       f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
         status, body = await _response(reader)

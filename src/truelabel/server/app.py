@@ -22,9 +22,10 @@ from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
+from .asgi import is_json, read_body, replay, request_headers
 from .errors import error, error_response
 from .headers import SecurityHeaders
-from .hotloop import HotLoop, replay
+from .hotloop import HotLoop
 from .jobs import JobRunner
 from .pages import admin as admin_pages
 from .pages import routes as pages
@@ -53,18 +54,10 @@ class StrictJSON:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not _is_json(scope):
+        if scope["type"] != "http" or not is_json(request_headers(scope)):
             await self.app(scope, receive, send)
             return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, replay([message]), send)
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await read_body(receive)
         if body and b"\\u" in body:
             try:
                 orjson.loads(body)
@@ -74,15 +67,7 @@ class StrictJSON:
                                       "valid Unicode (a lone surrogate escape); send UTF-8 text.")
                     await response(scope, receive, send)
                     return
-        await self.app(scope, replay([{"type": "http.request", "body": body,
-                                        "more_body": False}]), send)
-
-
-def _is_json(scope: Any) -> bool:
-    for k, v in scope.get("headers", []):
-        if k == b"content-type":
-            return b"json" in v
-    return False
+        await self.app(scope, replay(body), send)
 
 
 class _App(FastAPI):

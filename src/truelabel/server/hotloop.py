@@ -27,6 +27,7 @@ import orjson
 from starlette.requests import cookie_parser
 
 from .api.tasks import SubmitIn, annotation_dict, loop_next, loop_submit, task_dict
+from .asgi import is_json, read_body, replay, request_headers
 from .auth import CSRF_HEADER, SESSION_COOKIE, loop_credential
 from .errors import error_response
 from .headers import API_HEADERS, SecurityHeaders
@@ -35,6 +36,7 @@ _NEXT = re.compile(r"/api/projects/([^/]+)/tasks/next")
 _SUBMIT = re.compile(r"/api/projects/([^/]+)/tasks/([0-9]{1,18})/submit")  # < 2**63
 _CSRF = CSRF_HEADER.encode()
 _JSON = [(b"content-type", b"application/json")]
+_HAND_ON = object()  # not answered here: the route answers
 
 
 class HotLoop:
@@ -44,84 +46,59 @@ class HotLoop:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope.get("root_path"):
+        nxt = sub = None
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path = scope["path"]
+            if path.endswith("/next"):
+                nxt = _NEXT.fullmatch(path)
+            elif path.endswith("/submit"):
+                sub = _SUBMIT.fullmatch(path)
+        if nxt is None and sub is None:
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        if path.endswith("/next") and (m := _NEXT.fullmatch(path)):
-            await self._next(scope, receive, send, m[1])
-        elif path.endswith("/submit") and (m := _SUBMIT.fullmatch(path)):
-            await self._submit(scope, receive, send, m[1], int(m[2]))
+        body = await read_body(receive)
+        if body is None:  # the client went away
+            return
+        headers = request_headers(scope)
+        state = scope["app"].state
+        out: Any = _HAND_ON
+        try:
+            if nxt is not None:
+                # a JSON body with escapes: the strict-JSON check; no credential: the 401
+                found = None if b"\\u" in body and is_json(headers) else _credential(state, headers)
+                if found is not None:
+                    task = await loop_next(state, nxt[1], *found)
+                    out = None if task is None else task_dict(task)
+            elif sub is not None:
+                checked = _submit_body(headers, body)
+                found = _credential(state, headers) if checked is not None else None
+                if checked is not None and found is not None:
+                    out = annotation_dict(
+                        await loop_submit(state, sub[1], int(sub[2]), checked, *found))
+        except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
+            await SecurityHeaders(error_response(exc))(scope, replay(body), send)
+            return
+        if out is _HAND_ON:
+            await self.app(scope, replay(body), send)  # the route answers (401, 422…)
         else:
-            await self.app(scope, receive, send)
-
-    async def _next(self, scope: Any, receive: Any, send: Any, ref: str) -> None:
-        body = await _read(receive)
-        if body is None:  # the client went away
-            return
-        again = replay([{"type": "http.request", "body": body, "more_body": False}])
-        try:
-            # a JSON body with escapes: the strict-JSON check; no credential: the route's 401
-            found = None if b"\\u" in body and _is_json(scope) else _credential(scope)
-            if found is None:
-                await self.app(scope, again, send)
-                return
-            task = await loop_next(scope["app"].state, ref, *found)
-        except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
-            await _send_error(scope, again, send, exc)
-            return
-        if task is None:
-            await send({"type": "http.response.start", "status": 204, "headers": API_HEADERS})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await _send_json(send, task_dict(task))
-
-    async def _submit(self, scope: Any, receive: Any, send: Any, ref: str, task_id: int) -> None:
-        body = await _read(receive)
-        if body is None:  # the client went away
-            return
-        again = replay([{"type": "http.request", "body": body, "more_body": False}])
-        try:
-            checked = _submit_body(scope, body)
-            found = _credential(scope) if checked is not None else None
-            if checked is None or found is None:  # the route answers (401, 422…)
-                await self.app(scope, again, send)
-                return
-            user, cred = found
-            annotation = await loop_submit(scope["app"].state, ref, task_id, checked, user, cred)
-        except Exception as exc:  # noqa: BLE001 - answered as the app's handlers answer
-            await _send_error(scope, again, send, exc)
-            return
-        await _send_json(send, annotation_dict(annotation))
+            await _send_json(send, out)
 
 
-def _headers(scope: Any) -> dict[bytes, bytes]:
-    out: dict[bytes, bytes] = {}
-    for k, v in scope["headers"]:
-        out.setdefault(k, v)  # the first of a repeated header, as Starlette's ``get``
-    return out
-
-
-def _credential(scope: Any) -> Any:
-    headers = _headers(scope)
+def _credential(state: Any, headers: dict[bytes, bytes]) -> Any:
     cookie = headers.get(b"cookie")
     session = cookie_parser(cookie.decode("latin-1")).get(SESSION_COOKIE) if cookie else None
     return loop_credential(
-        scope["app"].state.workspace,
+        state.workspace,
         headers.get(b"authorization", b"").decode("latin-1"),
         session,
         headers.get(_CSRF, b"").decode("latin-1"),
     )
 
 
-def _is_json(scope: Any) -> bool:
-    return b"json" in _headers(scope).get(b"content-type", b"")
-
-
-def _submit_body(scope: Any, body: bytes) -> SubmitIn | None:
+def _submit_body(headers: dict[bytes, bytes], body: bytes) -> SubmitIn | None:
     """The submit body if it is plainly valid JSON of the documented shape; None for
     anything the route's own validation should judge (and word the refusal for)."""
-    if _headers(scope).get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
         return None
     try:
         data = orjson.loads(body)
@@ -137,35 +114,13 @@ def _submit_body(scope: Any, body: bytes) -> SubmitIn | None:
     return SubmitIn.model_construct(value=value, idempotency_key=key, time_spent_ms=spent)
 
 
-async def _read(receive: Any) -> bytes | None:
-    chunks, more = [], True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    return b"".join(chunks)
-
-
-async def _send_json(send: Any, body: dict[str, Any]) -> None:
+async def _send_json(send: Any, body: dict[str, Any] | None) -> None:
+    """200 with ``body`` as JSON, or 204 for None."""
+    if body is None:
+        await send({"type": "http.response.start", "status": 204, "headers": API_HEADERS})
+        await send({"type": "http.response.body", "body": b""})
+        return
     data = orjson.dumps(body)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [*_JSON, (b"content-length", str(len(data)).encode()), *API_HEADERS]})
     await send({"type": "http.response.body", "body": data})
-
-
-async def _send_error(scope: Any, receive: Any, send: Any, exc: Exception) -> None:
-    await SecurityHeaders(error_response(exc))(scope, receive, send)
-
-
-def replay(messages: list[Any]) -> Any:
-    """A ``receive`` that hands out ``messages`` again, then a disconnect."""
-    queue = list(messages)
-
-    async def receive() -> Any:
-        if queue:
-            return queue.pop(0)
-        return {"type": "http.disconnect"}
-
-    return receive
