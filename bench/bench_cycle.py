@@ -101,6 +101,7 @@ class Stats:
         self.ok_submits = 0
         self.annotation_ids: list[int] = []
         self.items_by_client: dict[str, list[int]] = {}
+        self.client_mean_s: dict[str, float] = {}
 
     def record(self, name: str, run: ClientRun) -> None:
         """One client's results, when it is done."""
@@ -111,6 +112,8 @@ class Stats:
             self.ok_submits += len(run.ann_ids)
             self.annotation_ids += run.ann_ids
             self.items_by_client[name] = run.items
+            if run.nexts:
+                self.client_mean_s[name] = (sum(run.nexts) + sum(run.subs)) / (2 * len(run.nexts))
 
     def err(self, key: str, detail: str) -> None:
         with self.lock:
@@ -271,9 +274,20 @@ def run_phase(port: int, tokens: dict[str, str], total: int, seed: int, run_id: 
         "items_served_to_more_than_one_client": len(shared),
         "item_servings_beyond_first": sum(c - 1 for c in Counter(all_items).values() if c > 1),
         "shared_item_examples": dict(list(shared.items())[:5]),
+        "client_request_mean_ms": _spread(stats.client_mean_s),
         "cpu": cpu,
         "_annotation_ids": stats.annotation_ids,
     }
+
+
+def _spread(means: dict[str, float]) -> dict[str, Any]:
+    """How evenly the server treated the clients: each client's mean request latency,
+    as min / median / max over the clients (a wide spread shows uneven load on workers)."""
+    if not means:
+        return {}
+    ms = sorted(v * 1000 for v in means.values())
+    return {"min": round(ms[0], 2), "median": round(ms[len(ms) // 2], 2),
+            "max": round(ms[-1], 2), "all": [round(v, 1) for v in ms]}
 
 
 def _drive_threads(port: int, tokens: dict[str, str], per: list[int], seed: int, run_id: str,

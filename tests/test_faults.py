@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -225,18 +226,66 @@ def test_retried_submit_after_lost_response_is_stored_once(ws: Workspace) -> Non
     assert len(p.annotations(t["item_id"])) == 1
 
 
-def _listeners(port: int) -> int:
-    """Listening TCP sockets on ``port`` (IPv4), from /proc/net/tcp."""
+def _tcp_rows(port: int) -> list[list[str]]:
+    """Rows of /proc/net/tcp whose local port is ``port``."""
     with open("/proc/net/tcp") as f:
         rows = [line.split() for line in f.readlines()[1:]]
-    return sum(1 for r in rows if r[3] == "0A" and int(r[1].split(":")[1], 16) == port)
+    return [r for r in rows if int(r[1].split(":")[1], 16) == port]
+
+
+def _listeners(port: int) -> int:
+    """Listening TCP sockets on ``port`` (IPv4)."""
+    return sum(1 for r in _tcp_rows(port) if r[3] == "0A")
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except (OSError, ValueError):
+            continue
+        if d.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def _served_by(port: int, pids: list[int]) -> dict[int, set[int]]:
+    """For each process, the client ports of the established connections on ``port`` that
+    it holds (matched through the sockets' inodes)."""
+    peer = {r[9]: int(r[2].split(":")[1], 16) for r in _tcp_rows(port) if r[3] == "01"}
+    out: dict[int, set[int]] = {}
+    for pid in pids:
+        out[pid] = set()
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in peer:
+                out[pid].add(peer[link[8:-1]])
+    return out
+
+
+def _wait_for(cond: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")
 def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> None:
-    """``serve --workers 2``: one listening socket per worker process on the same port; all
-    requests answered; SIGKILL of the parent takes the workers down too (port free again).
-    SQLite refuses several workers and says why."""
+    """``serve --workers 2``: the parent holds the one listening socket and hands each
+    connection to the worker with the fewest open (10 at once: 5 and 5; when one worker's
+    clients leave, new ones go to it); all requests answered; SIGKILL of the parent takes
+    the workers down too (port free again). SQLite refuses several workers and says why."""
     if ws.db.is_sqlite:
         r = subprocess.run([sys.executable, "-c", LAUNCH, ws.location, str(free_port()), "2"],
                            capture_output=True, text=True, timeout=60)
@@ -247,12 +296,32 @@ def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> Non
     p.import_records([{"id": f"w{i}", "text": f"w {i}"} for i in range(40)])
     token = next(iter(_team(ws, p, 1).values()))
     with running(ws, workers=2) as server:
-        deadline = time.time() + 30  # the first worker answering does not mean both listen
-        while _listeners(server.port) < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        assert _listeners(server.port) == 2
+        assert server.proc is not None
+        assert _listeners(server.port) == 1
+        kids = _children(server.proc.pid)
+
+        def served() -> dict[int, set[int]]:
+            return {k: v for k, v in _served_by(server.port, kids).items() if v}
+
+        time.sleep(0.5)  # the start-up probe's connections closed and reported
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(10)]
+        _wait_for(lambda: sum(map(len, served().values())) == 10, "10 connections served")
+        by_worker = served()
+        assert sorted(map(len, by_worker.values())) == [5, 5], by_worker
+        # the first worker's clients leave; the next four connect to it, not 2 and 2
+        first, second = sorted(by_worker)
+        for c in clients:
+            if c.getsockname()[1] in by_worker[first]:
+                c.close()
+        _wait_for(lambda: len(served().get(first, ())) == 0, "the closes to be seen")
+        time.sleep(0.5)  # the worker's reports reach the parent
+        clients += [socket.create_connection(("127.0.0.1", server.port)) for _ in range(4)]
+        _wait_for(lambda: sum(map(len, served().values())) == 9, "4 more served")
+        assert {k: len(v) for k, v in served().items()} == {first: 4, second: 5}
+        for c in clients:
+            c.close()
         seen = set()
-        for i in range(30):  # a fresh connection each time: the kernel spreads them
+        for i in range(30):  # a fresh connection each time
             with httpx.Client(base_url=server.url, timeout=30,
                               headers={"Authorization": f"Bearer {token}"}) as c:
                 t = c.post("/api/projects/w/tasks/next").json()
@@ -262,9 +331,9 @@ def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> Non
                 seen.add(t["item_id"])
         assert len(seen) == 30 and p.status()["submitted"] == 30
         server.kill()  # the parent only
-        deadline = time.time() + 10
-        while _listeners(server.port) and time.time() < deadline:
-            time.sleep(0.1)
+        _wait_for(lambda: not any(os.path.exists(f"/proc/{k}") and
+                                  "Z" not in open(f"/proc/{k}/stat").read().split()[2]
+                                  for k in kids), "the workers to stop", timeout=15)
         assert _listeners(server.port) == 0
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -29,10 +32,13 @@ def serve(
 ) -> None:
     """Serve the workspace until interrupted. Refuses to start without a secret key.
 
-    ``workers`` > 1 starts that many processes, each with its own listening socket on the
-    same port (``SO_REUSEPORT``): the kernel spreads new connections evenly over them.
-    (With one shared socket, whichever process is waiting in ``accept`` first takes the
-    next connection, and a burst of keep-alive connections can pile onto one process.)
+    ``workers`` > 1 starts that many processes behind one listening socket, which this
+    (parent) process keeps: it accepts each connection and hands it to the worker with the
+    fewest open connections (``Balancer``). Annotators hold keep-alive connections for
+    the whole session, so where a connection lands decides how loaded a worker is for its
+    life: the kernel's ``SO_REUSEPORT`` hash split 50 connections 29/21 or 30/20, and the
+    busier worker's clients waited 30 % longer on every request; one shared socket is worse
+    (a burst piles onto whichever process accepts first).
     """
     _ = workspace.secret_key  # raises ProjectError if missing
     if workers <= 1:
@@ -44,35 +50,124 @@ def serve(
             "process schedules best. Serve with one worker, or move the project to PostgreSQL "
             "(see the README)."
         )
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise SystemExit("Several workers need SO_REUSEPORT (Linux, macOS, BSD); use one.")
-    _probe(host, port)  # a port in use is reported here, once, not by every worker
+    try:
+        listener = _listener(host, port)
+        listener.listen(2048)
+    except OSError as exc:
+        raise SystemExit(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
     where = (workspace.location, workspace.blobs.url)
     workspace.close()
     ctx = multiprocessing.get_context("spawn")
+    channels = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
     procs = [
-        ctx.Process(target=_worker, args=(where, host, port, log_level), name=f"worker-{i}")
-        for i in range(workers)
+        ctx.Process(target=_worker, args=(where, log_level, theirs), name=f"worker-{i}")
+        for i, (_, theirs) in enumerate(channels)
     ]
     for p in procs:
         p.start()
+    for _, theirs in channels:
+        theirs.close()
+    balancer = Balancer(listener, [ours for ours, _ in channels])
 
     def stop(*_: Any) -> None:
+        balancer.stopping = True
         for p in procs:
             if p.is_alive():
                 p.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        for p in procs:
-            p.join()
+        balancer.run()
     except KeyboardInterrupt:
         stop()
+    finally:
+        listener.close()
         for p in procs:
             p.join(10)
     codes = [p.exitcode for p in procs]
     if any(c not in (0, -signal.SIGTERM) for c in codes):
         sys.exit(f"a worker stopped with exit code {[c for c in codes if c]}")
+
+
+class Balancer:
+    """Accepts connections on ``listener`` and passes each (``SCM_RIGHTS``) over a worker's
+    channel to the worker with the fewest open connections. A worker says ``+`` once it
+    serves (until the first does, connections wait in the listen backlog) and ``-`` for
+    each connection it closes. Runs until every worker's channel is closed."""
+
+    def __init__(self, listener: socket.socket, channels: list[socket.socket]) -> None:
+        listener.setblocking(False)
+        for ch in channels:
+            ch.setblocking(False)
+        self.listener = listener
+        self.open = {ch: 0 for ch in channels}  # live workers -> their open connections
+        self.ready: set[socket.socket] = set()  # the workers serving already
+        self.stopping = False
+        self._turn = 0
+
+    def run(self) -> None:
+        with selectors.DefaultSelector() as sel:
+            for ch in self.open:
+                sel.register(ch, selectors.EVENT_READ)
+            while self.open:
+                for key, _ in sel.select(timeout=1.0):
+                    if key.fileobj is self.listener:
+                        self._accept()
+                    else:
+                        self._report(sel, key.fileobj)  # type: ignore[arg-type]
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. the peer reset before we took it, or out of descriptors
+                return
+            with conn:
+                if not self.stopping:
+                    self._hand(conn)
+
+    def _hand(self, conn: socket.socket) -> None:
+        """To the worker with the fewest open connections (in turn among equals); one whose
+        channel is full (still starting, or stuck) is passed over; if every one is, the
+        connection is closed and the client may retry."""
+        skip: set[socket.socket] = set()
+        while candidates := [ch for ch in self.open if ch in self.ready and ch not in skip]:
+            fewest = min(self.open[ch] for ch in candidates)
+            ready = [ch for ch in candidates if self.open[ch] == fewest]
+            ch = ready[self._turn % len(ready)]
+            self._turn += 1
+            try:
+                socket.send_fds(ch, [b"c"], [conn.fileno()])
+            except (BlockingIOError, InterruptedError):
+                skip.add(ch)
+                continue
+            except OSError:  # that worker is gone
+                self.open.pop(ch, None)
+                self.ready.discard(ch)
+                continue
+            self.open[ch] += 1
+            return
+
+    def _report(self, sel: selectors.BaseSelector, ch: socket.socket) -> None:
+        try:
+            msg = ch.recv(16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            msg = b""
+        if msg == b"+" and ch in self.open:
+            if not self.ready:  # the first worker serving: start accepting
+                sel.register(self.listener, selectors.EVENT_READ)
+            self.ready.add(ch)
+        elif msg and ch in self.open:
+            self.open[ch] = max(0, self.open[ch] - 1)
+        else:  # the worker stopped
+            sel.unregister(ch)
+            self.open.pop(ch, None)
+            self.ready.discard(ch)
+            ch.close()
 
 
 def _options(host: str, port: int, log_level: str) -> dict[str, Any]:
@@ -94,25 +189,76 @@ def _ready(app: Any) -> Any:
     return app
 
 
-def _listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+def _listener(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
 
-def _probe(host: str, port: int) -> None:
-    try:
-        _listener(host, port, reuse_port=False).close()
-    except OSError as exc:
-        raise SystemExit(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+class _WorkerServer(uvicorn.Server):
+    """uvicorn serving the connections the parent's ``Balancer`` passes over ``channel``
+    instead of a listening socket of its own; tells the parent of each one it closes."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self.channel = channel
+        self._pending: set[asyncio.Future[Any]] = set()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # lifespan and state; no listener
+        if not self.started:
+            return
+        self.channel.setblocking(False)
+        asyncio.get_running_loop().add_reader(self.channel.fileno(), self._receive)
+        with contextlib.suppress(OSError):
+            self.channel.send(b"+")  # serving: the parent may pass connections now
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().remove_reader(self.channel.fileno())
+        await super().shutdown(sockets)
+
+    def _protocol(self) -> asyncio.Protocol:
+        proto = self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+        lost = proto.connection_lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost(exc)
+            with contextlib.suppress(OSError):
+                self.channel.send(b"-")
+
+        proto.connection_lost = connection_lost  # type: ignore[method-assign]
+        return proto
+
+    def _receive(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                msg, fds, _, _ = socket.recv_fds(self.channel, 16, 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not msg and not fds:  # the parent is gone; the parent-watch thread stops us
+                loop.remove_reader(self.channel.fileno())
+                return
+            for fd in fds:
+                sock = socket.socket(fileno=fd)
+                task = asyncio.ensure_future(loop.connect_accepted_socket(self._protocol, sock))
+                self._pending.add(task)
+                task.add_done_callback(self._connected)
+
+    def _connected(self, task: asyncio.Future[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # reset before we began
+            with contextlib.suppress(OSError):
+                self.channel.send(b"-")
 
 
-def _worker(where: tuple[str, str], host: str, port: int, log_level: str) -> None:
-    """One worker process: its own workspace (database pool) and listening socket."""
+def _worker(where: tuple[str, str], log_level: str, channel: socket.socket) -> None:
+    """One worker process: its own workspace (database pool); serves the connections the
+    parent passes over ``channel``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
     parent = os.getppid()
 
@@ -124,7 +270,5 @@ def _worker(where: tuple[str, str], host: str, port: int, log_level: str) -> Non
     threading.Thread(target=orphaned, daemon=True, name="parent-watch").start()
     location, blob_url = where
     ws = Workspace.open(location, blob_url=blob_url)
-    sock = _listener(host, port, reuse_port=True)
-    sock.listen(2048)
-    config = uvicorn.Config(_ready(create_app(ws)), **_options(host, port, log_level))
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(_ready(create_app(ws)), **_options("127.0.0.1", 0, log_level))
+    _WorkerServer(config, channel).run()
