@@ -9,7 +9,11 @@ each with one keep-alive ``http.client`` connection.
 
 Phases (like the peer baseline's ``seq`` and ``conc_users``):
   seq   -- 1 client, ``--seq-cycles`` cycles;
-  conc  -- C clients (distinct users) started together, ``--conc-cycles`` cycles in all.
+  conc  -- C clients (distinct users) started together, ``--conc-cycles`` cycles in all;
+  paced -- optional (``--paced-rate R``): the same clients offer R cycles/s together, each on
+           a fixed schedule, and next's latency counts from when it was due. What annotators
+           see at a load the server can carry; not the targets' measure (which is ``conc``:
+           clients that never pause, where latency is C / throughput on average).
 A cycle is ``POST /api/projects/bench/tasks/next`` then ``POST .../tasks/{id}/submit``.
 Reported: cycles/s, next/submit/cycle p50/p95/p99, CPU of server and client, server peak RSS.
 
@@ -212,9 +216,15 @@ class _Http(asyncio.Protocol):
 
 
 async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, run_id: str,
-                     stats: Stats, start: asyncio.Event) -> None:
+                     stats: Stats, start: asyncio.Event,
+                     pace: tuple[list[float], float, float] | None = None) -> None:
     """``client_loop`` as a coroutine: every client of a phase shares one thread and one
-    event loop, so the measuring process costs the machine a fraction of 50 threads'."""
+    event loop, so the measuring process costs the machine a fraction of 50 threads'.
+
+    ``pace`` = (``[t0]``, period, offset): cycle ``i`` is due at t0 + offset + i * period
+    (t0 set when the phase starts). The client waits until then, or starts at once when it
+    is late; next's latency counts from the due time, so time spent behind schedule counts
+    too (no coordinated omission)."""
     rng = random.Random(seed)
     _, conn = await asyncio.get_running_loop().create_connection(_Http, "127.0.0.1", port)
     base = f"Host: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -225,6 +235,11 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
     await start.wait()
     for i in range(cycles):
         t0 = clock()
+        if pace is not None:
+            due = pace[0][0] + pace[2] + i * pace[1]
+            if due > t0:
+                await asyncio.sleep(due - t0)
+            t0 = due
         status, body = await conn.request(next_req)
         t1 = clock()
         if status == 204:
@@ -249,15 +264,19 @@ async def aio_client(port: int, token: str, name: str, cycles: int, seed: int, r
 
 
 def _drive_aio(port: int, tokens: dict[str, str], per: list[int], seed: int, run_id: str,
-               stats: Stats, server_pid: int) -> tuple[float, dict[str, Any]]:
+               stats: Stats, server_pid: int, rate: float | None = None
+               ) -> tuple[float, dict[str, Any]]:
     async def main() -> tuple[float, dict[str, Any]]:
         start = asyncio.Event()
-        tasks = [asyncio.create_task(aio_client(port, tokens[n], n, per[i], seed + i, run_id,
-                                                stats, start))
+        began = [0.0]
+        period = len(tokens) / rate if rate else 0.0  # each client's share of the rate
+        tasks = [asyncio.create_task(aio_client(
+                     port, tokens[n], n, per[i], seed + i, run_id, stats, start,
+                     (began, period, period * i / len(tokens)) if rate else None))
                  for i, n in enumerate(tokens)]
         await asyncio.sleep(0.5)  # every connection open before the clock starts
         s0 = common.cpu_snapshot(server_pid)
-        t0 = time.perf_counter()
+        t0 = began[0] = time.perf_counter()
         start.set()
         await asyncio.gather(*tasks)
         wall = time.perf_counter() - t0
@@ -271,12 +290,15 @@ def _drive_aio(port: int, tokens: dict[str, str], per: list[int], seed: int, run
 
 
 def run_phase(port: int, tokens: dict[str, str], total: int, seed: int, run_id: str,
-              server_pid: int, client: str = "threads") -> dict[str, Any]:
+              server_pid: int, client: str = "threads", rate: float | None = None
+              ) -> dict[str, Any]:
+    """``total`` cycles over the clients of ``tokens``, each as fast as it can, or with
+    ``rate`` (``aio`` only) paced to that many cycles per second over all of them."""
     stats = Stats()
     names = list(tokens)
     per = [total // len(names) + (1 if i < total % len(names) else 0) for i in range(len(names))]
     if client == "aio":
-        wall, cpu = _drive_aio(port, tokens, per, seed, run_id, stats, server_pid)
+        wall, cpu = _drive_aio(port, tokens, per, seed, run_id, stats, server_pid, rate)
     else:
         wall, cpu = _drive_threads(port, tokens, per, seed, run_id, stats, server_pid)
     seen_by: dict[int, set[str]] = {}
@@ -289,6 +311,7 @@ def run_phase(port: int, tokens: dict[str, str], total: int, seed: int, run_id: 
     return {
         "clients": len(names),
         "client": client,
+        "paced_rate": rate,
         "planned_cycles": total,
         "ok_cycles": stats.ok_submits,
         "wall_s": round(wall, 3),
@@ -458,6 +481,13 @@ def main() -> int:
                     help="before the concurrent phase, this many cycles with the same clients, "
                          "not measured (PostgreSQL: the front of the queue comes into its "
                          "128 MB of shared buffers; the first pass runs at about half speed)")
+    ap.add_argument("--paced-rate", type=float, default=0,
+                    help="after the concurrent phase, a paced one (aio client): the same "
+                         "clients together offer this many cycles/s, each on a fixed "
+                         "schedule; next's latency counts from when it was due (default 0: "
+                         "none)")
+    ap.add_argument("--paced-cycles", type=int, default=0,
+                    help="cycles in the paced phase (default: 30 s at --paced-rate)")
     ap.add_argument("--data-cache", default=None,
                     help="folder to keep/reuse the generated JSONL in (default: temp, removed)")
     ap.add_argument("--tmp", default="/tmp", help="where the temporary workspace goes")
@@ -526,6 +556,14 @@ def main() -> int:
             res["memory"]["after_conc"] = common.read_mem(server.pid)
             print(f"conc: {phases['conc']['cycles_per_s']} cycles/s, "
                   f"cycle p99 {phases['conc']['cycle'].get('p99_ms')} ms", flush=True)
+            if args.paced_rate > 0:
+                n_paced = args.paced_cycles or int(args.paced_rate * 30)
+                print(f"paced: {n_paced} cycles at {args.paced_rate:g} cycles/s ...", flush=True)
+                phases["paced"] = run_phase(server.port, conc_tokens, n_paced,
+                                            args.seed + 2000, f"{run_id}p", server.pid, "aio",
+                                            args.paced_rate)
+                print(f"paced: {phases['paced']['cycles_per_s']} cycles/s, request p99 "
+                      f"{request_p99(phases['paced'])} ms", flush=True)
         server.stop()
         log = (tmp / "server.log").read_text(errors="replace")
         res["server_log_tail"] = log[-2000:]
@@ -578,7 +616,8 @@ def report(res: dict[str, Any]) -> None:
     pg50 = "pg50_ge_800_cycles_per_s" in tg
     labels = {"seq": ("sequential 1 client", "seq_cycle_p99_le_15ms"),
               "conc": ("concurrent, distinct users",
-                       "pg50_ge_800_cycles_per_s" if pg50 else "conc8_ge_400_cycles_per_s")}
+                       "pg50_ge_800_cycles_per_s" if pg50 else "conc8_ge_400_cycles_per_s"),
+              "paced": ("paced (next from when due)", "")}
     for key, ph in res["phases"].items():
         label, tkey = labels[key]
         rows.append((f"{label}: cycles/s", f(ph["cycles_per_s"]),
@@ -599,6 +638,10 @@ def report(res: dict[str, Any]) -> None:
             rows.append(("  slower request's p99 (target <= 50 ms)", f"{request_p99(ph)} ms",
                          f"cycle p99 {ph['cycle'].get('p99_ms')} ms (a cycle is two requests)"
                          f"{mark('pg50_request_p99_le_50ms')}"))
+        if key == "paced":
+            rows.append(("  offered rate / slower request's p99", f"{ph['paced_rate']:g} "
+                         f"cycles/s / {request_p99(ph)} ms", "not the target's measure: "
+                         "the clients wait for their schedule"))
         rows.append(("  items served to >1 client", f(ph["items_served_to_more_than_one_client"]),
                      f"{ph['distinct_items_served']:,} distinct items served"))
         c = ph["cpu"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -297,3 +298,36 @@ def test_a_lease_is_committed_without_a_disk_wait_and_only_the_lease(
     t = project.next_task(a)
     assert t is not None
     assert project.submit(t.id, VALUE, a, key="durable").id
+
+
+def test_the_loop_finds_rows_by_index_even_when_statistics_call_the_tables_empty(
+    project: Project, users: dict[str, User]
+) -> None:
+    """PostgreSQL: a new project's ``assignments`` and ``annotations`` start empty, and
+    until autovacuum analyzes them again the planner (and every prepared statement planned
+    meanwhile) reads them by sequential scan: once per item a claim walks past. The async
+    connections of the annotators' loop plan with sequential scans off, so next's claim and
+    its other look-ups go through indexes whatever ANALYZE last saw."""
+    if project.db.is_sqlite:
+        pytest.skip("SQLite's planner has no statistics to go stale here")
+    import asyncio
+
+    from truelabel.store import fast, queue_pg
+
+    with project.db.auto() as conn:
+        conn.exec_driver_sql("ANALYZE assignments, annotations, drafts")  # empty, as on day 1
+    sql, params = queue_pg.next_query(
+        project_id=project.id, user_id=users["ann1"].id, now=time.time(), floor=0,
+        settings=None, known=False, roles=["annotator"], admin=False)
+
+    def scans(rows: list[dict[str, Any]]) -> set[str]:
+        plan = "\n".join(r["QUERY PLAN"] for r in rows)
+        return {t for t in ("assignments", "annotations", "items") if f"Seq Scan on {t}" in plan}
+
+    async def hot() -> list[dict[str, Any]]:
+        async with project.db.aconnect() as conn:
+            return await fast.arows(conn, "EXPLAIN " + sql, params)
+
+    assert scans(asyncio.run(hot())) == set()
+    with project.db.auto() as conn:  # the premise: planned the default way, it scans
+        assert "assignments" in scans(fast.rows(conn, "EXPLAIN " + sql, params))
