@@ -479,8 +479,7 @@ def main() -> int:
                          "keep-alive connections (a far cheaper client for many clients)")
     ap.add_argument("--warmup-cycles", type=int, default=0,
                     help="before the concurrent phase, this many cycles with the same clients, "
-                         "not measured (PostgreSQL: the front of the queue comes into its "
-                         "128 MB of shared buffers; the first pass runs at about half speed)")
+                         "not measured (connections, caches and plans settle)")
     ap.add_argument("--paced-rate", type=float, default=0,
                     help="after the concurrent phase, a paced one (aio client): the same "
                          "clients together offer this many cycles/s, each on a fixed "
