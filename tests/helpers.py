@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,17 @@ from truelabel import Workspace
 #: Set to a PostgreSQL URL (``postgresql+psycopg://…``) to run the suite on PostgreSQL;
 #: ``./dev test`` does this in its second pass.
 PG_URL = os.environ.get("TRUELABEL_TEST_DATABASE_URL", "")
+
+
+def wait_until(cond: Callable[[], object], timeout: float = 5.0) -> bool:
+    """Poll ``cond`` until it is true or ``timeout`` seconds pass; returns its last value's
+    truth (callers assert on it, or on what they waited for)."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def backend_name() -> str:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from helpers import wait_until
 from truelabel.server.run import Balancer
 
 
@@ -76,9 +77,7 @@ def connect(addr: tuple[str, int], n: int) -> list[socket.socket]:
 
 def settle(b: Balancer, want: list[int]) -> None:
     """Wait until the balancer has counted what the fakes reported."""
-    deadline = time.time() + 5
-    while sorted(b.open.values()) != sorted(want) and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sorted(b.open.values()) == sorted(want))
     assert sorted(b.open.values()) == sorted(want)
 
 
@@ -113,9 +112,7 @@ def test_connections_wait_for_a_worker_that_serves() -> None:
         w1.serving()
         w1.take(2)
         w0.serving()
-        deadline = time.time() + 5
-        while w0.theirs not in b.ready and time.time() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: w0.theirs in b.ready)
         clients += connect(addr, 2)
         w0.take(2)
         for c in clients:
@@ -136,9 +133,7 @@ def test_a_worker_that_is_gone_or_full_is_passed_over() -> None:
         # full, connections go to the other worker, however many that one has
         w0.theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
         clients = connect(addr, 20)
-        deadline = time.time() + 5
-        while sum(b.open.values()) < 20 and time.time() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: sum(b.open.values()) >= 20)
         queued0 = b.open[w0.theirs]
         assert 0 < queued0 < 10 and b.open[w1.theirs] == 20 - queued0
         w0.take(queued0)
@@ -151,10 +146,7 @@ def test_when_no_worker_can_take_a_connection_it_is_closed() -> None:
     with balancing(1) as (b, (w0,), addr):
         w0.theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1)
         clients = connect(addr, 20)
-        deadline = time.time() + 5
-        while sum(1 for c in clients if _closed(c)) < 20 - b.open[w0.theirs] \
-                and time.time() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: sum(1 for c in clients if _closed(c)) >= 20 - b.open[w0.theirs])
         dropped = sum(1 for c in clients if _closed(c))
         assert dropped > 0 and dropped + b.open[w0.theirs] == 20
         for c in clients:

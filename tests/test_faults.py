@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from helpers import wait_until
 from servers import free_port
 from truelabel import Workspace
 from truelabel.core import Project
@@ -273,11 +274,7 @@ def _served_by(port: int, pids: list[int]) -> dict[int, set[int]]:
 
 
 def _wait_for(cond: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    assert wait_until(cond, timeout), f"timed out waiting for {what}"
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads Linux's /proc/net/tcp")

@@ -37,7 +37,7 @@ def serve(
     fewest open connections (``Balancer``). Annotators hold keep-alive connections for
     the whole session, so where a connection lands decides how loaded a worker is for its
     life: the kernel's ``SO_REUSEPORT`` hash split 50 connections 29/21 or 30/20, and the
-    busier worker's clients waited 30 % longer on every request; one shared socket is worse
+    busier worker's clients waited 22–42 % longer on every request; one shared socket is worse
     (a burst piles onto whichever process accepts first).
     """
     _ = workspace.secret_key  # raises ProjectError if missing
@@ -120,9 +120,7 @@ class Balancer:
         while True:
             try:
                 conn, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # e.g. the peer reset before we took it, or out of descriptors
+            except OSError:  # none waiting, the peer reset first, or out of descriptors
                 return
             with conn:
                 if not self.stopping:

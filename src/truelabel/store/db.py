@@ -159,7 +159,7 @@ class Database:
                         conn = None
             if conn is None:
                 conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo(), autocommit=True, options=self._hot_options()
+                    self._conninfo(options=HOT_OPTIONS), autocommit=True
                 )
             ok = False
             try:
@@ -172,30 +172,18 @@ class Database:
                 else:
                     await conn.close()
 
-    def _hot_options(self) -> str:
-        """The async connections' server options: the URL's own ``options``, plus
-        ``enable_seqscan=off``. Every statement of the annotators' loop finds its rows
-        through an index, but the planner picks a sequential scan for a table its
-        statistics call empty, and the prepared statements keep that plan: a new project's
-        ``assignments`` and ``annotations`` start empty and grow by thousands of rows a
-        minute before autovacuum's ANALYZE catches up, and meanwhile each claim scanned all
-        of ``assignments`` once per item it walked past (statements of 1-35 s, holding row
-        locks that stalled a worker's submits). With it off, a sequential scan is planned
-        only where no index serves; these connections run nothing else."""
-        from psycopg.conninfo import conninfo_to_dict
-
-        own = conninfo_to_dict(self._conninfo()).get("options") or ""
-        return f"{own} -c enable_seqscan=off".strip()
-
-    def _conninfo(self) -> str:
+    def _conninfo(self, *, options: str = "") -> str:
         """The engine's URL as libpq connection parameters (its query string included, e.g.
-        ``?host=/var/run/postgresql`` or ``?options=-c%20search_path%3Dx``)."""
+        ``?host=/var/run/postgresql`` or ``?options=-c%20search_path%3Dx``), with
+        ``options`` added to the URL's own."""
         from psycopg.conninfo import make_conninfo
 
         url = self.engine.url
         kw: dict[str, Any] = url.translate_connect_args(username="user", database="dbname")
         for key, value in url.query.items():
             kw[key] = value if isinstance(value, str) else value[-1]
+        if options:
+            kw["options"] = f"{kw.get('options', '')} {options}".strip()
         return make_conninfo(**kw)
 
     @contextmanager
@@ -239,6 +227,16 @@ def async_connections() -> int:
         )
     return n
 
+
+#: Server options of the annotators' loop's async connections (``Database.aconnect``).
+#: Every statement of the loop finds its rows through an index, but the planner picks a
+#: sequential scan for a table its statistics call empty, and prepared statements keep that
+#: plan: a new project's ``assignments`` and ``annotations`` start empty and grow by
+#: thousands of rows a minute before autovacuum's ANALYZE catches up, and meanwhile each
+#: claim scanned all of ``assignments`` once per item it walked past (statements of 1-35 s,
+#: holding row locks that stalled a worker's submits). With this, a sequential scan is
+#: planned only where no index serves; these connections run nothing else.
+HOT_OPTIONS = "-c enable_seqscan=off"
 
 #: A pooled connection unused this long is checked with a ping before it is handed out.
 IDLE_PING_SECONDS = 5.0
