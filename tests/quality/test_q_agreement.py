@@ -385,6 +385,14 @@ def test_nominal_alpha_invariant_to_label_renaming(m: np.ndarray, perm: list[int
     assert krippendorff_alpha(as_text) == pytest.approx(base)
 
 
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
+def test_no_ratings_at_all_is_not_enough_data_at_every_level(level: str) -> None:
+    """All cells missing: too little data, whatever the level (hypothesis found interval and
+    ratio calling the labels non-numeric instead)."""
+    with pytest.raises(NotEnoughData, match="two or more ratings"):
+        krippendorff_alpha(np.full((2, 2), np.nan), level=level)
+
+
 @settings(max_examples=60, deadline=None)
 @given(matrices(), st.sampled_from(["nominal", "ordinal", "interval", "ratio"]), values)
 def test_missing_units_do_not_change_alpha(m: np.ndarray, level: str, single: int) -> None:

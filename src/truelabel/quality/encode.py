@@ -214,8 +214,9 @@ class Ratings:
         )
 
     def numeric_classes(self) -> np.ndarray | None:
-        """The classes as a float array when they are all real numbers, else None."""
-        if self.classes and all(
+        """The classes as a float array when they are all real numbers (none at all counts:
+        no ratings is not a reason to call the labels non-numeric), else None."""
+        if all(
             isinstance(c, numbers.Real) and not isinstance(c, bool) for c in self.classes
         ):
             return np.asarray(self.classes, dtype=float)
