@@ -23,6 +23,7 @@ from truelabel.domain.models import User
 from truelabel.domain.roles import role_allows
 
 from ..auth import optional_user
+from .redirects import safe_next
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -43,13 +44,6 @@ def _render(request: Request, template: str, *, page: str, user: User | None = N
     # Pages carry the session's CSRF token: never serve one from a cache after a re-login.
     response.headers["cache-control"] = "no-store"
     return response
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: ``/x`` yes, ``//evil.example`` or ``https://…`` no."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -96,7 +90,7 @@ def _project_page(request: Request, name: str, template: str, page: str,
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
-    target = _safe_next(next)
+    target = safe_next(next)
     if optional_user(request) is not None:
         return RedirectResponse(target, status_code=303)
     return _render(request, "login.html", page="login", next=target)

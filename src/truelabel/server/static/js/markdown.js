@@ -1,20 +1,26 @@
 // A tiny Markdown renderer that builds DOM nodes; text only ever goes in as text nodes.
 // Supports headings, paragraphs, lists (flat), block quotes, rules, fenced code,
 // **bold**, *italic*, `code` and [links](https://…). Raw HTML is shown as text.
+// Link targets go through the URL parser (urls.js: linkTarget): http(s) links elsewhere open
+// in a new tab with rel="noopener noreferrer"; mailto: and same-origin paths stay as they are;
+// anything else (javascript:, data:, "//host", "/\host", …) is shown as text.
 import { h } from "./dom.js";
+import { linkTarget } from "./urls.js";
 
-const SAFE_URL = /^(https?:\/\/|mailto:|\/(?!\/)|#)/i;
+function link(m) {
+  const target = linkTarget(m[2]);
+  if (target === null) return document.createTextNode(m[0]);
+  const attrs = target.external
+    ? { href: target.href, rel: "noopener noreferrer", target: "_blank" }
+    : { href: target.href };
+  return h("a", attrs, inline(m[1]));
+}
 
 const INLINE = [
   { re: /`([^`\n]+)`/, make: (m) => h("code", {}, m[1]) },
   { re: /\*\*(?=\S)([\s\S]+?)\*\*|__(?=\S)([\s\S]+?)__/, make: (m) => h("strong", {}, inline(m[1] ?? m[2])) },
   { re: /\*(?=[^\s*])([\s\S]+?)\*|(?<![\p{L}\p{N}])_(?=\S)([\s\S]+?)_(?![\p{L}\p{N}])/u, make: (m) => h("em", {}, inline(m[1] ?? m[2])) },
-  {
-    re: /\[([^\]\n]+)\]\(([^)\s]+)\)/,
-    make: (m) => (SAFE_URL.test(m[2])
-      ? h("a", { href: m[2], rel: "noopener noreferrer", target: m[2].startsWith("http") ? "_blank" : undefined }, inline(m[1]))
-      : document.createTextNode(m[0])),
-  },
+  { re: /\[([^\]\n]+)\]\(([^)\s]+)\)/, make: link },
 ];
 
 /** Inline Markdown → a list of nodes. */

@@ -5,6 +5,7 @@ import { renderMarkdown } from "../markdown.js";
 import { createField, knownFieldTypes } from "../fields/index.js";
 import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
+import { currentUserId, draftStore } from "../drafts.js";
 
 initShell();
 
@@ -43,20 +44,12 @@ function say(text, kind = "info", ...extra) {
 
 const saveState = (text) => { el("save-state").textContent = text; };
 
-// -- drafts in this browser (keyed by item, so a re-leased item finds its work) -----------
-const localKey = (itemId) => `tl-draft:${project}:${itemId}`;
-
-function readLocal(itemId) {
-  try { return JSON.parse(localStorage.getItem(localKey(itemId)) || "null"); } catch { return null; }
-}
-
-function writeLocal(itemId, record) {
-  try { localStorage.setItem(localKey(itemId), JSON.stringify(record)); } catch { /* full or blocked */ }
-}
-
-function clearLocal(itemId) {
-  try { localStorage.removeItem(localKey(itemId)); } catch { /* blocked */ }
-}
+// -- drafts in this browser: this user's only, keyed by item (as on the server), so a
+// re-leased item finds its work; see drafts.js for who may read them ---------------------
+const drafts = draftStore(currentUserId(), project);
+const readLocal = (itemId) => drafts.read(itemId);
+const writeLocal = (itemId, record) => drafts.write(itemId, record);
+const clearLocal = (itemId) => drafts.clear(itemId);
 
 // -- the annotation value -----------------------------------------------------------------
 function collect() {
@@ -92,7 +85,7 @@ function onChange() {
   const task = state.task;
   if (!task || state.busy) return; // a submit or skip is on its way; this task is closing
   const value = collect();
-  writeLocal(task.item_id, { value, key: state.key, synced: false, at: Date.now() });
+  writeLocal(task.item_id, { value, key: state.key, task: task.id, synced: false, at: Date.now() });
   saveState("Saving…");
   pushDraft(task, value);
 }

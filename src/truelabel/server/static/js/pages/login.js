@@ -1,14 +1,11 @@
 // The login form: POST /api/login, then go where the user was headed.
 import { request, errorMessage } from "../api.js";
+import { safeNext } from "../urls.js";
+import { keepOnlyDraftsOf } from "../drafts.js";
 
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
 const button = document.getElementById("login-submit");
-
-function safeNext(target) {
-  if (!target || !target.startsWith("/") || target.startsWith("//") || target.includes("\\")) return "/";
-  return target;
-}
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -22,7 +19,9 @@ form.addEventListener("submit", async (ev) => {
   }
   button.disabled = true;
   try {
-    await request("POST", "/api/login", { username, password }, { redirectOn401: false, sendCsrf: false });
+    const me = await request("POST", "/api/login", { username, password }, { redirectOn401: false, sendCsrf: false });
+    // Someone else's unsent answers must not outlive their session on a shared browser.
+    keepOnlyDraftsOf(me && me.id);
     location.assign(safeNext(form.dataset.next));
   } catch (err) {
     error.textContent = errorMessage(err);
