@@ -66,8 +66,8 @@ def test_drafts_stay_with_their_author_on_a_shared_browser(
     expect(checked).to_have_count(0)
     expect(page.locator("#save-state")).not_to_have_text("Draft restored")
     expect(page.locator("#message")).to_be_hidden()
-    assert all(rec.get("owner") != str(ann.id) for rec in draft_entries(page).values()
-               if rec is not None and "project" in rec)
+    forged_key = f"tl-draft:v2:{ann2.id}:{project.name}:{item_id}"
+    assert forged_key not in draft_entries(page)  # read, found not B's, and dropped
 
     # B's own answer goes in under B's name, with B's own choice.
     page.keyboard.press("3")
@@ -88,3 +88,26 @@ def test_drafts_stay_with_their_author_on_a_shared_browser(
     stored = project.annotations(item_id)
     assert [(a["username"], a["value"]["intent"]) for a in stored] == [
         ("ann2", "praise")]
+
+
+def test_logging_in_drops_other_users_drafts(
+        page: Page, make_project: Callable[..., Any], login: Callable[..., None],
+        browser_ws: Workspace) -> None:
+    """A never logged out (the session ran out, the tab was closed): B's login clears A's drafts."""
+    project = make_project([{"id": "e1", "text": "Initech makes Gizmo."}])
+    project.set_overlap(2)
+    ann = browser_ws.get_user("ann")
+    login(page, "ann", f"/p/{project.name}/label")
+    expect(page.locator("#task-title")).to_have_text("Item e1")
+    with page.expect_response(lambda r: r.url.endswith("/draft")):
+        page.keyboard.press("1")
+    assert [rec["owner"] for rec in draft_entries(page).values()] == [str(ann.id)]
+
+    page.context.clear_cookies()  # the session is gone, not through the log-out button
+    page.goto("/login")
+    page.fill("#username", "ann2")
+    page.fill("#password", "browser-pass-1")
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r"/$"))
+    assert draft_entries(page) == {}
+    expect(page.locator("#projects-status")).not_to_have_text("Loading projects…")
