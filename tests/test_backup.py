@@ -362,3 +362,17 @@ def test_cli_backup_file_is_private(ws: Workspace, project: Project, tmp_path: P
         os.umask(old)
     assert r.exit_code == 0, r.output
     assert _mode(tmp_path / "cli.tar.gz") == 0o600
+
+
+def test_cli_restore_of_a_bad_archive_says_why_and_leaves_nothing(good_backup: Path,
+                                                                   tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from truelabel.cli.main import main
+
+    bad = _rewrite(good_backup, tmp_path / "tampered.tar.gz", _blob_tamper)
+    r = CliRunner().invoke(main, ["restore", str(bad), str(tmp_path / "cli-target")])
+    assert r.exit_code == 1, r.output
+    assert "does not match its content hash" in r.output and "Nothing was restored" in r.output
+    assert not (tmp_path / "cli-target").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cli-target")]
