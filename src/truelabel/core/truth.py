@@ -208,10 +208,11 @@ class TruthMixin(ProjectParts):
         ids = None if item_id is None else [item_id]
         with self.db.read() as conn:
             rows = qa_store.ground_truth(conn, self.id, item_ids=ids)
-            masked = not role_allows(role, "gold.manage") and any(
-                r["method"] == "gold" for r in rows
-            )
-            anns = qa_store.current_annotations(conn, self.id, item_id=item_id) if masked else []
+            hide = set() if role_allows(role, "gold.manage") else {
+                int(r["item_id"]) for r in rows if r["method"] == "gold"
+            }
+            masked = bool(hide)
+            anns = qa_store.current_values(conn, self.id, hide) if masked else []
         votes = _votes(anns) if masked else {}
         _, schema = self.schema() if masked else (0, None)
         out: dict[int, dict[str, Any]] = defaultdict(dict)
