@@ -192,12 +192,14 @@ def _traversal(m: tarfile.TarInfo, data: bytes) -> list[tuple[tarfile.TarInfo, A
     return out
 
 
-def _symlink(m: tarfile.TarInfo, data: bytes) -> list[tuple[tarfile.TarInfo, Any]]:
-    out = [(m, data)]
-    if m.name == "manifest.json":
-        link = _entry("tables/000-users.zzzz.jsonl", type=tarfile.SYMTYPE, linkname="/etc/passwd")
-        out.insert(0, (link, b""))
-    return out
+def _special(kind: bytes) -> Change:
+    def change(m: tarfile.TarInfo, data: bytes) -> list[tuple[tarfile.TarInfo, Any]]:
+        out = [(m, data)]
+        if m.name == "manifest.json":
+            odd = _entry("tables/000-users.zzzz.jsonl", type=kind, linkname="/etc/passwd")
+            out.insert(0, (odd, b""))
+        return out
+    return change
 
 
 def _huge_header(m: tarfile.TarInfo, data: bytes) -> list[tuple[tarfile.TarInfo, Any]]:
@@ -213,6 +215,9 @@ def _huge_header(m: tarfile.TarInfo, data: bytes) -> list[tuple[tarfile.TarInfo,
         ("tampered_blob", "does not match its content hash"),
         ("traversal", "unsafe entry '../x'"),
         ("symlink", "(a link)"),
+        ("hardlink", "(a link)"),
+        ("device", "(a device or other special file)"),
+        ("folder", "(a folder)"),
         ("huge_header", "damaged or cut short"),
         ("extra_member", "does not hold what its manifest lists"),
         ("row_count", "other row counts"),
@@ -228,8 +233,10 @@ def test_a_bad_archive_leaves_nothing_behind(good_backup: Path, tmp_path: Path, 
         _rewrite(good_backup, bad, _blob_tamper)
     elif how == "traversal":
         _rewrite(good_backup, bad, _traversal)
-    elif how == "symlink":
-        _rewrite(good_backup, bad, _symlink)
+    elif how in ("symlink", "hardlink", "device", "folder"):
+        kinds = {"symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
+                 "device": tarfile.CHRTYPE, "folder": tarfile.DIRTYPE}
+        _rewrite(good_backup, bad, _special(kinds[how]))
     elif how == "huge_header":
         # the manifest's place holds a header that claims 1 TiB: nothing follows it
         _rewrite(good_backup, bad, _huge_header)
@@ -376,3 +383,33 @@ def test_cli_restore_of_a_bad_archive_says_why_and_leaves_nothing(good_backup: P
     assert "does not match its content hash" in r.output and "Nothing was restored" in r.output
     assert not (tmp_path / "cli-target").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cli-target")]
+
+
+def test_a_backup_without_member_list_still_restores(good_backup: Path, tmp_path: Path) -> None:
+    """Backups made before the manifest listed its members restore as before."""
+    old = _rewrite(good_backup, tmp_path / "old.tar.gz", lambda m, d: [(m, d)],
+                   manifest=lambda mf: {k: v for k, v in mf.items() if k != "members"})
+    restore(old, tmp_path / "from-old")
+    with Workspace.open(tmp_path / "from-old") as r:
+        assert check(r) == []
+        assert r.project("support").status()["items"] >= 50
+
+
+def test_backup_lists_its_members_in_load_order(good_backup: Path) -> None:
+    with tarfile.open(good_backup, "r:gz") as tar:
+        names = tar.getnames()
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    tables = [n for n in names if n.startswith("tables/")]
+    assert tables == sorted(tables) and names[-1] == "manifest.json"
+    assert set(manifest["members"]) == set(names) - {"manifest.json"}
+    assert all("sha256" in manifest["members"][n] for n in tables)
+
+
+def test_stray_files_in_the_blob_folder_are_not_backed_up(ws: Workspace, project: Project,
+                                                          tmp_path: Path) -> None:
+    ws.blobs.put(b"a media file")
+    Path(ws.blobs.root, "notes.txt").write_text("not a blob")
+    backup(ws, tmp_path / "s.tar.gz")
+    with tarfile.open(tmp_path / "s.tar.gz", "r:gz") as tar:
+        assert not [n for n in tar.getnames() if n.endswith("notes.txt")]
+    restore(tmp_path / "s.tar.gz", tmp_path / "s")

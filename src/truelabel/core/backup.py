@@ -107,6 +107,8 @@ def backup(ws: Workspace, out: str | Path) -> dict[str, Any]:
                     if path.endswith(".tmp"):
                         continue
                     name = "blobs/" + path[len(root):].lstrip("/")
+                    if not _BLOB_NAME.match(name):
+                        continue  # not a blob (a stray file in the folder): restore refuses it
                     info = tarfile.TarInfo(name)
                     info.size = int(fs.size(path))
                     info.mtime = int(time.time())
