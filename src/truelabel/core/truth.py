@@ -211,10 +211,8 @@ class TruthMixin(ProjectParts):
             hide = set() if role_allows(role, "gold.manage") else {
                 int(r["item_id"]) for r in rows if r["method"] == "gold"
             }
-            masked = bool(hide)
-            anns = qa_store.current_values(conn, self.id, hide) if masked else []
-        votes = _votes(anns) if masked else {}
-        _, schema = self.schema() if masked else (0, None)
+            votes = _votes(qa_store.current_values(conn, self.id, hide)) if hide else {}
+        fields = {f.name: f for f in self.schema()[1].fields} if hide else {}
         out: dict[int, dict[str, Any]] = defaultdict(dict)
         for r in rows:
             item, name = int(r["item_id"]), r["field"]
@@ -224,8 +222,8 @@ class TruthMixin(ProjectParts):
                 "method": r["method"],
                 "contributors": json.loads(r["contributors"]),
             }
-            if masked and r["method"] == "gold":
-                spec = next((f for f in schema.fields if f.name == name), None) if schema else None
+            if r["method"] == "gold" and item in hide:
+                spec = fields.get(name)
                 hidden = _annotators_label(spec, votes.get(item, [])) if spec else None
                 if hidden is None:
                     continue
