@@ -35,6 +35,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -43,6 +44,7 @@ from sqlalchemy import and_, or_, select
 
 from helpers import PASSWORD, SCHEMA, open_workspace
 from truelabel import Workspace
+from truelabel.charts.quality import CHARTS
 from truelabel.core import Project, url_import
 from truelabel.domain.models import User
 from truelabel.domain.roles import PERMISSIONS, Role, role_allows
@@ -634,3 +636,106 @@ def test_idempotency_key_reused_in_another_project(world: World) -> None:
     r = world.clients["admin"].post(f"/api/projects/foreign/tasks/{task}/submit",
                                     json={"value": {"intent": "other"}, "idempotency_key": own_key})
     assert r.status_code == 409, r.text
+
+
+# -- gold answers reach only gold.manage (issue 10) ----------------------------------------------
+#: Two workspaces built the same way except for their gold answers (item index → answer).
+GOLD_VARIANTS = (
+    {0: "other", 1: "shipping", 2: "other"},
+    {0: "shipping", 1: "refund", 2: "refund"},
+)
+#: Parts of a body that differ between two identical workspaces: times.
+_TIMES = re.compile(rb"\d{10}(\.\d+)?(e[+-]?\d+)?")
+
+
+def _gold_world(ws: Workspace, answers: dict[int, str]) -> tuple[Project, dict[str, User],
+                                                                   list[int]]:
+    """A project whose gold items were labelled by annotators and aggregated; item 2 was gold
+    when the truth was computed and is not gold any more (its stored truth is still "gold")."""
+    users = {n: ws.add_user(n, PASSWORD, role=r) for n, r in
+             [("gm", "manager"), ("grev", "reviewer"), ("gann", "annotator"),
+              ("gann2", "annotator"), ("gann3", "annotator")]}
+    p = ws.create_project("goldp", SCHEMA, overlap=3, guidelines="# Gold")
+    for u in users.values():
+        p.add_member(u, cast(Any, u.role))
+    p.set_workflow(review_stages=[{"name": "check", "role": "reviewer", "sample_rate": 1.0}])
+    p.import_records([{"id": f"g{i}", "text": f"Order {i} arrived broken"} for i in range(12)])
+    ids = [r["id"] for r in p.items(limit=50)]
+    labels = ["refund", "shipping", "other"]
+    for k, item in enumerate(ids[:8]):
+        for j, who in enumerate(("gann", "gann2", "gann3")):
+            value = {"intent": labels[(k + (j == 2)) % 3]}
+            p.annotate(item, value, users[who], key=f"k-{k}-{who}")
+    gold_items = ids[:3]
+    for k, item in enumerate(gold_items):
+        p.set_gold(item, {"intent": answers[k]}, actor=users["gm"])
+    p.aggregate(method="majority", actor=users["gm"])
+    p.unset_gold(gold_items[2], actor=users["gm"])  # its stored truth stays a gold answer
+    p.sign_off(users["gm"], comment="signed")
+    return p, users, gold_items
+
+
+def _gold_bodies(ws: Workspace, principal: str, gold_items: list[int]) -> dict[str, bytes]:
+    """Status and body of every GET route (and per gold item where a route takes an item)."""
+    token = ws.create_token(ws.get_user(principal))
+    client = TestClient(create_app(ws), raise_server_exceptions=False,
+                        headers={"Authorization": f"Bearer {token}"})
+    out: dict[str, bytes] = {}
+    query = {"quality_api_projects__project__quality_get": {"resamples": 50},
+             "audit_api_audit_get": {"limit": 5}}
+    with client:
+        for op in OPERATIONS:
+            if op.method != "GET":
+                continue
+            fills: list[dict[str, Any]] = [{}]
+            for param in op.params:
+                values: list[Any] = {
+                    "project": ["goldp"], "item_id": gold_items, "task_id": [1, 2, 3],
+                    "job_id": [1], "username": ["gann"], "name": list(CHARTS),
+                    "digest": ["0" * 64], "annotation_id": [1],
+                }[param]
+                fills = [{**f, param: v} for f in fills for v in values]
+            for f in fills:
+                path = op.path
+                for k, v in f.items():
+                    path = path.replace("{" + k + "}", str(v))
+                queries = [query.get(op.op_id, {})]
+                if op.op_id == "ground_truth_api_projects__project__ground_truth_get":
+                    queries += [{"item_id": i} for i in gold_items]
+                for q in queries:
+                    r = client.get(path, params=q)
+                    assert r.status_code < 500, (path, r.text)
+                    out[f"{path} {q}"] = f"{r.status_code} ".encode() + _TIMES.sub(b"T", r.content)
+    return out
+
+
+def test_gold_answers_reach_no_one_without_gold_manage(tmp_path: Path) -> None:
+    """Reviewers and annotators get the very same bytes from every GET route whatever the gold
+    answers are (ground truth, quality report, charts, sign-off evidence, items…), while the
+    manager's ground truth does show them (the two workspaces really differ)."""
+    bodies: list[dict[str, dict[str, bytes]]] = []
+    for k, answers in enumerate(GOLD_VARIANTS):
+        with open_workspace(tmp_path / f"v{k}") as ws:
+            p, users, gold_items = _gold_world(ws, answers)
+            bodies.append({who: _gold_bodies(ws, who, gold_items)
+                           for who in ("grev", "gann", "gm")})
+            # what a reviewer sees instead of a gold answer: the annotators' majority
+            seen = p.ground_truth(actor=users["grev"])
+            full = p.ground_truth(actor=users["gm"])
+            for i in gold_items:
+                assert full[i]["intent"]["method"] == "gold"
+                assert seen[i]["intent"]["method"] == "majority"
+                assert seen[i]["intent"]["confidence"] == pytest.approx(2 / 3)
+            evidence = p.signoffs(actor=users["grev"])[0]["evidence"]
+            assert evidence["gold_visible"] is False
+            assert all(c["gold_accuracy"] is None for c in evidence["annotators"])
+            assert any(c["gold_answered"] for c in
+                       p.signoffs(actor=users["gm"])[0]["evidence"]["annotators"])
+    a, b = bodies
+    for who in ("grev", "gann"):
+        assert a[who].keys() == b[who].keys()
+        differ = [k for k in a[who] if a[who][k] != b[who][k]]
+        assert not differ, f"{who} sees the gold answers through: {differ}"
+    gt = "/api/projects/goldp/ground-truth {}"
+    assert a["grev"][gt].startswith(b"200 ") and a["gann"][gt].startswith(b"403 ")
+    assert a["gm"][gt] != b["gm"][gt]  # the manager does see them

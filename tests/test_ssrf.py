@@ -7,6 +7,7 @@ replaced for fake ``*.test`` names and the connect path fails the test if it is 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import threading
@@ -18,12 +19,22 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truelabel.core import Project
 from truelabel.core.url_import import import_url, set_url_allowlist
 from truelabel.domain.errors import Forbidden, InvalidInput
 from truelabel.domain.models import User
-from truelabel.net import AllowList, check_url, forbidden_reason, legacy_ipv4, safe_fetch
+from truelabel.net import (
+    METADATA,
+    AllowList,
+    check_url,
+    forbidden_reason,
+    is_metadata,
+    legacy_ipv4,
+    safe_fetch,
+)
 from truelabel.net import fetch as fetch_mod
 from truelabel.net.addresses import IPAddress
 
@@ -482,6 +493,124 @@ def test_allowlist_admits_internal_network_but_never_metadata(
         "http://meta.test/x",
         allow=["169.254.0.0/16", "0.0.0.0/0", "meta.test:80", "169.254.169.254"],
     )
+
+
+# -- metadata addresses in every spelling, whatever the allow-list holds (issue 10) ------------
+_V4_METADATA = sorted(a for a in METADATA if a.version == 4)
+_V6_METADATA = sorted(a for a in METADATA if a.version == 6)
+
+
+def _v6(n: int) -> ipaddress.IPv6Address:
+    return ipaddress.IPv6Address(n)
+
+
+@st.composite
+def metadata_spelling(draw: st.DrawFn) -> IPAddress:
+    """A metadata address, plain or carried inside an IPv6 address that reaches it."""
+    if draw(st.booleans()) and _V6_METADATA:
+        return draw(st.sampled_from(_V6_METADATA))
+    v4 = draw(st.sampled_from(_V4_METADATA))
+    n, low = int(v4), draw(st.integers(0, (1 << 64) - 1))
+    raw = v4.packed
+    form = draw(st.sampled_from(["plain", "mapped", "compat", "siit", "nat64", "nat64local",
+                                 "6to4", "teredo"]))
+    if form == "plain":
+        return v4
+    if form == "mapped":
+        return _v6(0xFFFF << 32 | n)
+    if form == "compat":
+        return _v6(n)
+    if form == "siit":
+        return _v6(0xFFFF << 48 | n)
+    if form == "nat64":
+        return _v6(0x64FF9B << 96 | n)
+    if form == "6to4":
+        return _v6(0x2002 << 112 | n << 80 | (low & ((1 << 80) - 1)))
+    if form == "teredo":
+        server = draw(st.integers(0, (1 << 32) - 1))
+        return _v6(0x20010000 << 96 | server << 64 | (low & 0xFFFFFFFF) << 32 | n ^ 0xFFFFFFFF)
+    # local-use NAT64 64:ff9b:1::/48, each RFC 6052 placement (byte 8 is the zero "u" octet)
+    head = bytes.fromhex("0064ff9b0001") + draw(st.binary(min_size=2, max_size=2))
+    plen = draw(st.sampled_from([48, 56, 64, 96]))
+    body = bytearray(head + bytes(8))
+    if plen == 48:
+        body[6:8], body[9:11] = raw[:2], raw[2:]
+    elif plen == 56:
+        body[7], body[9:12] = raw[0], raw[1:]
+    elif plen == 64:
+        body[9:13] = raw
+    else:
+        body[12:16] = raw
+    return ipaddress.IPv6Address(bytes(body))
+
+
+@st.composite
+def entry_for(draw: st.DrawFn, ip: IPAddress) -> str:
+    """An allow-list entry meant to admit ``ip``: a network around it, or its host:port."""
+    text = str(ip)
+    kind = draw(st.sampled_from(["network", "address", "endpoint", "zone"]))
+    if kind == "network":
+        plen = draw(st.integers(0, ip.max_prefixlen))
+        entry = str(ipaddress.ip_network(f"{text}/{plen}", strict=False))
+    elif kind == "address":
+        entry = text
+    elif kind == "endpoint":
+        entry = f"[{text}]:80" if ip.version == 6 else f"{text}:80"
+    else:
+        entry = f"{text}%eth0" if ip.version == 6 else text
+    return entry.upper() if draw(st.booleans()) else entry
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+def test_no_allowlist_entry_admits_any_spelling_of_a_metadata_address(data: st.DataObject) -> None:
+    """Property: whatever is listed, an address that reaches a metadata address stays refused.
+
+    Address level only: ``check_url`` gets literal addresses, so nothing is resolved or
+    connected."""
+    target = data.draw(metadata_spelling(), label="target")
+    listed = data.draw(st.lists(metadata_spelling(), min_size=1, max_size=3), label="listed")
+    entries = [data.draw(entry_for(ip)) for ip in [target, *listed]]
+    entries += ["0.0.0.0/0", "::/0"] if data.draw(st.booleans()) else []
+    allow = AllowList.parse(entries)
+    scoped = ipaddress.ip_address(f"{target}%eth0") if target.version == 6 else target
+    for ip in (target, scoped):
+        assert is_metadata(ip), ip
+        assert not allow.allows(str(target), 80, ip), (entries, ip)
+        assert forbidden_reason(ip), ip
+    host = f"[{target}]" if target.version == 6 else str(target)
+    err = _refused("forbidden_address", check_url, f"http://{host}/latest/", allow=allow)
+    assert "it cannot be allow-listed" in err.message
+
+
+@pytest.mark.parametrize(
+    "url,allow",
+    [
+        ("http://[::ffff:169.254.169.254]/latest/meta-data/", ["::ffff:0:0/96"]),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data/", ["[::ffff:169.254.169.254]:80"]),
+        ("http://[::ffff:a9fe:a9fe]/", ["::ffff:169.254.169.254"]),
+        ("http://[64:ff9b::169.254.169.254]/", ["64:ff9b::/96"]),
+        ("http://[2002:a9fe:a9fe::1]/", ["2002::/16"]),
+        ("http://[::169.254.169.254]/", ["::/96"]),
+        ("http://[2001:0:4136:e378:8000:63bf:5601:5601]/", ["2001::/32"]),  # Teredo client
+        ("http://[64:ff9b:1:0:a9:fea9:fe00:0]/", ["64:ff9b:1::/48"]),  # RFC 6052 /64
+        ("http://169.254.170.2/v2/credentials", ["169.254.0.0/16"]),  # AWS ECS task role
+        ("http://[fd00:ec2::254]/", ["fd00:ec2::254%eth0"]),
+    ],
+)
+def test_ipv6_forms_of_metadata_addresses_stay_refused(
+    url: str, allow: list[str], no_connect: None
+) -> None:
+    """The probe's finding: an IPv6-form entry admitted the metadata address."""
+    err = _refused("forbidden_address", check_url, url, allow=allow)
+    assert "cloud metadata" in err.message and "cannot be allow-listed" in err.message
+
+
+def test_ipv6_form_entries_still_admit_internal_addresses(no_connect: None) -> None:
+    assert check_url("http://[::ffff:10.0.0.5]/x", allow=["::ffff:0:0/96"]).addresses
+    assert check_url("http://[fe80::5]:81/x", allow=["[fe80::5%eth0]:81"]).addresses
+    assert check_url("http://[fe80::5]/x", allow=["fe80::%eth0/64"]).addresses
+    _refused("forbidden_address", check_url, "http://[::ffff:10.0.0.5]/x", allow=["10.0.0.0/8"])
 
 
 def test_dns_rebinding_connects_to_the_vetted_address(

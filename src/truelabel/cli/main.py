@@ -277,11 +277,15 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
 def backup(location: str, out_path: str) -> None:
     """Back up a workspace to one .tar.gz, consistent while the server runs.
 
+    The file is readable by its owner only (0600); keep it somewhere as safe as the
+    workspace, since it holds password hashes, the secret key and gold answers.
+
     Example: truelabel backup myproject backups/myproject-2026-11-26.tar.gz
     """
     from truelabel.core.backup import backup as run
 
-    m = run(Workspace.open(location), out_path)
+    with Workspace.open(location) as ws:
+        m = run(ws, out_path)
     rows = sum(m["tables"].values())
     console.print(f"Backed up {rows:,} rows and {m['blobs']:,} blobs to {out_path}.")
 
@@ -291,6 +295,10 @@ def backup(location: str, out_path: str) -> None:
 @click.argument("location")
 def restore(archive: str, location: str) -> None:
     """Restore a backup into a new folder (or an empty database URL).
+
+    Everything is checked first (entry names and sizes against the manifest, every blob's
+    hash, row counts, database integrity); the folder appears, or the database commits, only
+    when all is well, and on any error nothing is left behind.
 
     Example: truelabel restore backups/myproject.tar.gz myproject-restored
     """
@@ -310,7 +318,8 @@ def check(location: str) -> None:
     """
     from truelabel.core.backup import check as run
 
-    problems = run(Workspace.open(location))
+    with Workspace.open(location) as ws:
+        problems = run(ws)
     if problems:
         for p in problems:
             console.print(f"[red]problem:[/red] {p}")

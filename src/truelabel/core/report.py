@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from statistics import median
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
+
 from truelabel import quality as q
 from truelabel.domain.fields import FieldSpec, RatingField, SpansField
 from truelabel.domain.models import User
+from truelabel.domain.roles import role_allows
 from truelabel.store import qa as qa_store
 
 from .qa import _CATEGORICAL, label_of, wilson
@@ -123,7 +126,8 @@ def quality_report(
     project: Project, *, actor: User | None = None, n_resamples: int = 500
 ) -> dict[str, Any]:
     """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data."""
-    project.require(actor, "quality.read")
+    role = project.require(actor, "quality.read")
+    sees_gold = role_allows(role, "gold.manage")
     _, schema = project.schema()
     wf = project.workflow()
     anns, gold = project._long_format()
@@ -132,9 +136,14 @@ def quality_report(
         adjud = qa_store.adjudication_counts(conn, project.id)
         gt_rows = qa_store.ground_truth(conn, project.id)
     truth: dict[tuple[int, str], Any] = {}
+    gt_items: set[int] = set()
     for r in gt_rows:
-        import orjson
-
+        gt_items.add(int(r["item_id"]))
+        if r["method"] == "gold":
+            # a gold answer (also of an item that is gold no more) is scored only in the
+            # scorecards' gold figures, never as the aggregate: the rest of the report (and
+            # the sign-off evidence made from it) must not depend on it
+            continue
         truth[(int(r["item_id"]), r["field"])] = orjson.loads(r["value"])
     slices: dict[str, dict] = {}
     if wf.slice_keys:
@@ -158,22 +167,45 @@ def quality_report(
                 truth[(item, f.name)] = (
                     top if not isinstance(top, str) or "|" not in top else top.split("|")
                 )
-    cards = scorecards(anns, gold, truth, cat_fields, flag_below=0.6)
-    return {
+    cards = scorecards(anns, gold, truth, cat_fields, flag_below=FLAG_BELOW)
+    report = {
         "project": project.name,
         "progress": {
             **project.status(),
             "gold_items": len(gold),
             "reviews": reviews,
             "adjudication": adjud,
-            "ground_truth_items": len({i for i, _ in truth}),
+            "ground_truth_items": len(gt_items | {i for i, _ in truth}),
         },
         "workflow": wf.model_dump(mode="json"),
         "fields": fields,
         "annotators": cards,
         "confusion": {f.name: confusion(f, anns, truth) for f in cat_fields},
         "hot_spots": hot_spots(anns, cat_fields),
+        "gold_visible": True,
     }
+    return report if sees_gold else hide_gold(report)
+
+
+#: Annotators below this gold accuracy or agreement are flagged.
+FLAG_BELOW = 0.6
+_GOLD_CARD_KEYS = ("gold_answered", "gold_correct", "gold_accuracy", "gold_ci")
+
+
+def hide_gold(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as one who may not read gold sees it (a copy).
+
+    The scorecards' gold figures say which answers on gold items were right; with the
+    annotations a reviewer can read, that tells the gold answer. They are ``None`` here, and
+    ``flagged`` rests on agreement alone.
+    """
+    cards = []
+    for card in report.get("annotators", []):
+        c = {**card, **dict.fromkeys(_GOLD_CARD_KEYS)}
+        agreement, compared = card.get("agreement_with_aggregate"), card.get("compared") or 0
+        c["flagged"] = bool(agreement is not None and compared >= 5 and agreement < FLAG_BELOW)
+        cards.append(c)
+    return {**report, "annotators": cards, "gold_visible": False}
 
 
 def scorecards(

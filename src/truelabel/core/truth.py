@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
@@ -17,6 +17,7 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.fields import FieldSpec, MultiChoiceField, SpansField
 from truelabel.domain.models import User
+from truelabel.domain.roles import role_allows
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
@@ -195,20 +196,39 @@ class TruthMixin(ProjectParts):
     def ground_truth(
         self, *, item_id: int | None = None, actor: User | None = None
     ) -> dict[int, dict[str, Any]]:
-        """Item id → field → {value, confidence, method, contributors}."""
-        self.require(actor, "quality.read")
+        """Item id → field → {value, confidence, method, contributors}.
+
+        A caller whose role may not read gold (no ``gold.manage``) never gets a gold answer:
+        where the stored truth is a gold answer (method ``gold``, also after the item stopped
+        being gold), they get the annotators' own majority label instead (method
+        ``majority``, confidence the majority share), or nothing if no annotator labelled
+        that field.
+        """
+        role = self.require(actor, "quality.read")
+        ids = None if item_id is None else [item_id]
         with self.db.read() as conn:
-            rows = qa_store.ground_truth(
-                conn, self.id, item_ids=None if item_id is None else [item_id]
-            )
+            rows = qa_store.ground_truth(conn, self.id, item_ids=ids)
+            hide = set() if role_allows(role, "gold.manage") else {
+                int(r["item_id"]) for r in rows if r["method"] == "gold"
+            }
+            votes = _votes(qa_store.current_values(conn, self.id, hide)) if hide else {}
+        fields = {f.name: f for f in self.schema()[1].fields} if hide else {}
         out: dict[int, dict[str, Any]] = defaultdict(dict)
         for r in rows:
-            out[int(r["item_id"])][r["field"]] = {
+            item, name = int(r["item_id"]), r["field"]
+            entry = {
                 "value": orjson.loads(r["value"]),
                 "confidence": r["confidence"],
                 "method": r["method"],
                 "contributors": json.loads(r["contributors"]),
             }
+            if r["method"] == "gold" and item in hide:
+                spec = fields.get(name)
+                hidden = _annotators_label(spec, votes.get(item, [])) if spec else None
+                if hidden is None:
+                    continue
+                entry = hidden
+            out[item][name] = entry
         return dict(out)
 
     # -- sign-off -------------------------------------------------------------------------
@@ -239,10 +259,39 @@ class TruthMixin(ProjectParts):
         return {"id": sid, "comment": comment, "evidence": evidence}
 
     def signoffs(self, *, actor: User | None = None) -> list[dict[str, Any]]:
-        self.require(actor, "quality.read")
+        role = self.require(actor, "quality.read")
         with self.db.read() as conn:
             rows = qa_store.signoffs(conn, self.id)
-        return [{**r, "evidence": json.loads(r["evidence"])} for r in rows]
+        from .report import hide_gold
+
+        out = [{**r, "evidence": json.loads(r["evidence"])} for r in rows]
+        if not role_allows(role, "gold.manage"):  # the evidence holds gold accuracies
+            for r in out:
+                r["evidence"] = hide_gold(r["evidence"])
+        return out
+
+
+def _votes(anns: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Current annotations by item, values parsed."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for a in anns:
+        out[int(a["item_id"])].append({**a, "value": orjson.loads(a["value"])})
+    return out
+
+
+def _annotators_label(f: FieldSpec, anns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What one who may not read gold sees for a gold answer: the annotators' majority."""
+    labels = [label_of(f, a["value"][f.name]) for a in anns if f.name in a["value"]]
+    if not labels:
+        return None
+    counts = Counter(labels)
+    top, n = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[0]
+    return {
+        "value": _unlabel(f, top),
+        "confidence": round(n / len(labels), 6),
+        "method": "majority",
+        "contributors": [a["id"] for a in anns if f.name in a["value"]],
+    }
 
 
 def _unlabel(f: FieldSpec, label: Any) -> Any:

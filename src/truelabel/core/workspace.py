@@ -73,8 +73,9 @@ class Workspace:
         folder = Path(path)
         if (folder / DB_FILE).exists():
             raise AlreadyExists(f"{folder} already holds a truelabel project; open it instead.")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "blobs").mkdir(exist_ok=True)
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=0o700)  # the owner's only (issue 10)
+        (folder / "blobs").mkdir(exist_ok=True, mode=0o700)
         return cls.open(folder, create=True)
 
     @classmethod

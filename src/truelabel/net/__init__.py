@@ -10,7 +10,7 @@ Pure code over the standard library and httpx (imported on first fetch); no data
 
 from __future__ import annotations
 
-from .addresses import METADATA, forbidden_reason, legacy_ipv4
+from .addresses import METADATA, forbidden_reason, is_metadata, legacy_ipv4, reached
 from .allowlist import AllowList
 from .fetch import FetchResult, Target, check_url, safe_fetch
 from .media import MediaType, media_type
@@ -23,7 +23,9 @@ __all__ = [
     "Target",
     "check_url",
     "forbidden_reason",
+    "is_metadata",
     "legacy_ipv4",
     "media_type",
+    "reached",
     "safe_fetch",
 ]

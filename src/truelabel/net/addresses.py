@@ -13,10 +13,18 @@ import re
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-#: Cloud instance-metadata endpoints (AWS/GCP/Azure/OpenStack, AWS IPv6, Alibaba). Never
-#: reachable, not even through an allow-list entry that covers their network.
+#: Cloud instance-metadata and credential endpoints: 169.254.169.254 (AWS, GCP, Azure,
+#: OpenStack, Oracle, DigitalOcean), fd00:ec2::254 (AWS IPv6), 100.100.100.200 (Alibaba),
+#: 169.254.170.2 and 169.254.170.23 / fd00:ec2::23 (AWS ECS task credentials, EKS Pod
+#: Identity), 168.63.129.16 (Azure WireServer), 192.0.0.192 (Oracle Cloud, legacy). Never
+#: reachable in any spelling (see :func:`is_metadata`), not even through an allow-list entry
+#: that covers their network.
 METADATA: frozenset[IPAddress] = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2",
+        "169.254.170.23", "fd00:ec2::23", "168.63.129.16", "192.0.0.192",
+    )
 )
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -24,6 +32,12 @@ _IETF_V4 = ipaddress.ip_network("192.0.0.0/24")  # protocol assignments, not glo
 _V4_COMPAT = ipaddress.ip_network("::/96")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_TEREDO = ipaddress.ip_network("2001::/32")
+_SIIT = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765)
+#: RFC 6052: where an IPv4 address sits in a NAT64 address, per prefix length (byte slices of
+#: the 16 bytes; byte 8 is the reserved "u" octet). A local-use prefix (64:ff9b:1::/48) may
+#: be any of /48 to /96, so every placement from /48 on is tried.
+_RFC6052 = {48: (6, 8, 9, 11), 56: (7, 8, 9, 12), 64: (9, 13, 0, 0), 96: (12, 16, 0, 0)}
 
 _LEGACY_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$")
 
@@ -34,7 +48,7 @@ def forbidden_reason(ip: IPAddress) -> str | None:
     IPv6 forms that carry an IPv4 address (mapped ``::ffff:a.b.c.d``, compatible ``::a.b.c.d``,
     NAT64 ``64:ff9b::a.b.c.d``, 6to4 ``2002:AABB:CCDD::``) are judged by that IPv4 address.
     """
-    if ip in METADATA:
+    if is_metadata(ip):
         return "a cloud metadata address"
     if isinstance(ip, ipaddress.IPv6Address):
         embedded, form = _embedded_v4(ip)
@@ -68,6 +82,42 @@ def forbidden_reason(ip: IPAddress) -> str | None:
     if not ip.is_global:
         return "a non-public address"
     return None
+
+
+def plain(ip: IPAddress) -> IPAddress:
+    """``ip`` without an IPv6 zone id (``fe80::1%eth0`` is ``fe80::1``)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.scope_id is not None:
+        return ipaddress.IPv6Address(int(ip))
+    return ip
+
+
+def reached(ip: IPAddress) -> tuple[IPAddress, ...]:
+    """``ip`` (zone id dropped) and every IPv4 address it carries or leads to.
+
+    IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible ``::a.b.c.d``, NAT64 (``64:ff9b::/96``
+    and every RFC 6052 placement in the local-use ``64:ff9b:1::/48``), 6to4 ``2002::/16`` and
+    Teredo ``2001::/32`` (its server and its client address), IPv4-translated ``::ffff:0:a.b.c.d``.
+    """
+    ip = plain(ip)
+    out: list[IPAddress] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded, _ = _embedded_v4(ip)
+        if embedded is not None:
+            out.append(embedded)
+        if ip in _SIIT:
+            out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if ip in _TEREDO and ip.teredo is not None:
+            out.extend(ip.teredo)
+        if ip in _NAT64_LOCAL:
+            raw = ip.packed
+            for a, b, c, d in _RFC6052.values():
+                out.append(ipaddress.IPv4Address(raw[a:b] + raw[c:d]))
+    return tuple(dict.fromkeys(out))
+
+
+def is_metadata(ip: IPAddress) -> bool:
+    """True if ``ip``, in whatever spelling, reaches a cloud metadata address."""
+    return any(a in METADATA for a in reached(ip))
 
 
 def _embedded_v4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address | None, str]:

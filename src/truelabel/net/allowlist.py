@@ -6,7 +6,11 @@ Entries (strings):
 - ``host:port``: ``127.0.0.1:9000``, ``[::1]:9000``, ``data.internal:8443``: that one port of
   that address, or of whatever that name resolves to.
 
-Cloud metadata addresses (see :data:`~truelabel.net.addresses.METADATA`) are never allowed.
+Cloud metadata addresses (see :data:`~truelabel.net.addresses.METADATA`) are never allowed,
+in any spelling (IPv4-mapped, NAT64, 6to4, Teredo... see
+:func:`~truelabel.net.addresses.reached`), whatever the entries say: an entry may cover one
+(``169.254.0.0/16``, ``::ffff:0:0/96``, ``0.0.0.0/0``) and is accepted, but the metadata
+address inside stays refused. IPv6 zone ids (``%eth0``) in entries are dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 
 from truelabel.domain.errors import InvalidInput
 
-from .addresses import METADATA, IPAddress
+from .addresses import IPAddress, is_metadata, plain
 
 _LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
 _NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -65,8 +69,9 @@ class AllowList:
 
     def allows(self, host: str, port: int, ip: IPAddress) -> bool:
         """True if an entry admits ``ip`` reached as ``host:port``. Metadata: always False."""
-        if ip in METADATA:
+        if is_metadata(ip):
             return False
+        ip = plain(ip)
         if any(ip.version == n.version and ip in n for n in self.networks):
             return True
         return (host, port) in self.endpoints or (str(ip), port) in self.endpoints
@@ -76,6 +81,10 @@ class AllowList:
 
 
 def _network(entry: str) -> IPNetwork | None:
+    if "%" in entry and ":" in entry and not entry.startswith("["):  # fe80::1%eth0[/64]
+        zone = re.match(r"^([0-9a-f:.]+)%[^/]*(/.*)?$", entry)
+        if zone:
+            entry = zone.group(1) + (zone.group(2) or "")
     try:
         return ipaddress.ip_network(entry, strict=False)
     except ValueError:
@@ -93,7 +102,7 @@ def _endpoint(entry: str, raw: str) -> tuple[str, int]:
         "(data.internal:8443, 10.0.0.5:9000, [fd00::5]:9000).",
         entry=raw,
     )
-    m = re.match(r"^\[([0-9a-f:.]+)\]:(\d{1,5})$", entry) or re.match(
+    m = re.match(r"^\[([0-9a-f:.]+)(?:%[^\]]*)?\]:(\d{1,5})$", entry) or re.match(
         r"^([^:\[\]]+):(\d{1,5})$", entry
     )
     if not m:

@@ -32,7 +32,13 @@ from typing import IO, Any
 
 from truelabel.domain.errors import InvalidInput
 
-from .addresses import METADATA, IPAddress, forbidden_reason, is_canonical_ipv4, legacy_ipv4
+from .addresses import (
+    IPAddress,
+    forbidden_reason,
+    is_canonical_ipv4,
+    is_metadata,
+    legacy_ipv4,
+)
 from .allowlist import AllowList
 
 MAX_URL = 2048
@@ -158,7 +164,7 @@ def check_url(
         if why is None or allowed.allows(host.rstrip("."), port, ip):
             continue
         verb = "points at" if literal is not None else "resolves to"
-        hint = "it cannot be allow-listed" if ip in METADATA else _HINT
+        hint = "it cannot be allow-listed" if is_metadata(ip) else _HINT
         raise _refuse(url, f"it {verb} {ip}, {why}; {hint}", "forbidden_address", address=str(ip))
     return Target(str(hx), scheme, host, port, addresses)
 

@@ -46,6 +46,7 @@ class Database:
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
         if url.startswith("sqlite"):
+            _create_private(url)
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": 60},
@@ -70,11 +71,8 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
         with self.write() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            upgrade(conn)
 
     def table_names(self) -> list[str]:
         return inspect(self.engine).get_table_names()
@@ -197,6 +195,35 @@ class Database:
         while self._aidle:
             _, conn = self._aidle.pop()
             conn.pgconn.finish()  # no event loop needed to hang up
+
+
+def upgrade(conn: Connection) -> None:
+    """Bring the schema to the newest revision inside the caller's transaction (both
+    backends have transactional DDL: a rollback undoes it)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+
+
+def _create_private(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600).
+
+    SQLite gives the ``-wal`` and ``-shm`` files it creates later the mode of the database
+    file, so they are private too. An existing file keeps its mode (``chmod 600`` it).
+    """
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing folder or no permission: SQLite says so in its own words
+    os.close(fd)
 
 
 def _driver(conn: Connection) -> Any:

@@ -91,6 +91,24 @@ def current_annotations(
     return [dict(r._mapping) for r in rows]
 
 
+def current_values(conn: Connection, project_id: int, item_ids: Iterable[int]
+                   ) -> list[dict[str, Any]]:
+    """Current annotations (id, item_id, value) of the given items, 500 ids per query."""
+    ids = sorted({int(i) for i in item_ids})
+    out: list[dict[str, Any]] = []
+    for k in range(0, len(ids), 500):
+        marks = ", ".join(str(i) for i in ids[k : k + 500])
+        rows = conn.execute(
+            sql(
+                "SELECT a.id, a.item_id, a.value FROM annotations a WHERE a.project_id = :p "
+                f"AND a.is_current = TRUE AND a.item_id IN ({marks}) ORDER BY a.item_id, a.id"
+            ),
+            {"p": project_id},
+        )
+        out += [dict(r._mapping) for r in rows]
+    return out
+
+
 def item_target(conn: Connection, item_id: int) -> tuple[int | None, bool]:
     row = conn.execute(sql("SELECT target, is_gold FROM items WHERE id = :i"), {"i": item_id}).one()
     return row.target, bool(row.is_gold)
