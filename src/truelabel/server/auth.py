@@ -2,12 +2,13 @@
 
 A token's scope is enforced here, in :func:`check_scope`, for every route and the hot loop
 alike: ``read`` tokens may only use safe methods; ``annotate`` tokens also the annotators'
-loop (:data:`LOOP_ROUTES`); ``manage`` tokens (and sessions) whatever the user's role allows.
+loop (routes marked :data:`LOOP`); ``manage`` tokens (and sessions) whatever the user's role allows.
 """
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import Request
 
@@ -19,21 +20,17 @@ from truelabel.domain.roles import TokenScope
 SESSION_COOKIE = "tl_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
-#: the annotators' loop: the writes an ``annotate`` token may make (route path templates)
-LOOP_ROUTES = frozenset({
-    ("POST", "/api/projects/{project}/tasks/next"),
-    ("PUT", "/api/projects/{project}/tasks/{task_id}/draft"),
-    ("POST", "/api/projects/{project}/tasks/{task_id}/submit"),
-    ("POST", "/api/projects/{project}/tasks/{task_id}/skip"),
-})
+#: marks the annotators' loop's routes (next, draft, submit, skip: ``openapi_extra``), the
+#: writes an ``annotate`` token may make; the OpenAPI spec shows it on each
+LOOP: dict[str, Any] = {"x-token-scope": "annotate"}
 
 
-def check_scope(scope: TokenScope, method: str, route: str | None) -> None:
-    """Forbidden unless a token of ``scope`` may make this request (``route``: the matched
-    route's path template, None if unknown)."""
+def check_scope(scope: TokenScope, method: str, loop: bool) -> None:
+    """Forbidden unless a token of ``scope`` may make this request (``loop``: the route is
+    one of the annotators' loop's, marked with :data:`LOOP`)."""
     if scope is TokenScope.MANAGE or method in _SAFE:
         return
-    if scope is TokenScope.ANNOTATE and (method, route) in LOOP_ROUTES:
+    if scope is TokenScope.ANNOTATE and loop:
         return
     allowed = ("reads and the annotators' loop (next, draft, submit, skip)"
                if scope is TokenScope.ANNOTATE else "reads (GET)")
@@ -55,8 +52,8 @@ def authenticate(request: Request) -> User:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         user, scope = ws.token_login(auth[7:].strip())
-        route = request.scope.get("route")
-        check_scope(scope, request.method, getattr(route, "path", None))
+        extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+        check_scope(scope, request.method, extra.get("x-token-scope") == "annotate")
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
@@ -93,8 +90,7 @@ def loop_credential(
     session or a disabled account fails on its very next request all the same."""
     if authorization.lower().startswith("bearer "):
         user, _, cred, scope = ws.seen_credential("token", authorization[7:].strip())
-        if scope is TokenScope.READ:  # next and submit are LOOP_ROUTES writes
-            check_scope(scope, "POST", None)
+        check_scope(scope, "POST", True)  # next and submit: writes of the loop
         return user, cred
     if not session:
         return None
