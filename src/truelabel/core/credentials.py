@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from truelabel.domain.errors import Forbidden, InvalidInput, NotFound
-from truelabel.domain.models import User
+from truelabel.domain.errors import AuthError, Forbidden, InvalidInput, NotFound
+from truelabel.domain.models import Credential, User
 from truelabel.domain.roles import TokenScope
 from truelabel.store import accounts, projects
 
@@ -174,3 +174,48 @@ class Tokens:
     def _may_manage(self, user: User, actor: User | None) -> None:
         if actor is not None and actor.id != user.id and not actor.is_admin:
             raise Forbidden("Only an admin can manage another user's tokens.")
+
+
+class LoopCredentials:
+    """Credentials the annotators' loop re-checks in its own statement (``ws.seen_credential``,
+    ``ws.credential_failed``)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._seen: dict[Credential, tuple[User, str, TokenScope]] = {}
+
+    def seen(self, kind: str, token: str) -> tuple[User, str, Credential, TokenScope]:
+        """(user, CSRF token, credential, scope) for an API token (``kind`` "token"; its
+        scope) or a session cookie ("session"; scope manage), remembered in this process
+        after the first full check (a token's scope never changes).
+
+        A remembered answer is NOT proof the credential is still good: pass the credential
+        to the method doing the work (``Project.next_task``, ``Project.submit``), whose
+        first statement checks it again (revoked, expired, account disabled) and fails with
+        the same 401 as a full check would.
+        """
+        cred = Credential(kind, digest(token))
+        hit = self._seen.get(cred)
+        if hit is None:
+            if kind == "token":
+                (user, scope), csrf = self.ws._token_by_digest(cred.digest), ""
+            else:
+                (user, csrf), scope = self.ws._session_by_digest(cred.digest), TokenScope.MANAGE
+            if len(self._seen) >= 10_000:
+                self._seen.clear()
+            hit = self._seen[cred] = (user, csrf, scope)
+        elif kind == "token":
+            self.ws.tokens.note_use(cred.digest)
+        return hit[0], hit[1], cred, hit[2]
+
+    def failed(self, cred: Credential) -> AuthError:
+        """The 401 for a credential that a hot statement found no longer good; forgets it."""
+        self._seen.pop(cred, None)
+        try:
+            if cred.kind == "token":
+                self.ws._token_by_digest(cred.digest)
+            else:
+                self.ws._session_by_digest(cred.digest)
+        except AuthError as exc:
+            return exc
+        return AuthError("Your login changed while this request ran; send it again.")

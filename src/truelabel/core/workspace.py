@@ -31,7 +31,7 @@ from truelabel.store import accounts, projects
 from truelabel.store.blobs import BlobStore
 from truelabel.store.db import Database
 
-from .credentials import DEFAULT_TOKEN_DAYS, Tokens
+from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
 from .credentials import digest as _digest
 from .throttle import Throttle
 
@@ -63,7 +63,7 @@ class Workspace:
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change
-        self._seen: dict[Credential, tuple[User, str, TokenScope]] = {}  # seen_credential
+        self._loop = LoopCredentials(self)
         self.tokens = Tokens(self)
         self.throttle = Throttle(self)
 
@@ -334,40 +334,12 @@ class Workspace:
     # -- credentials the annotators' loop re-checks in its own statement ---------------------
     def seen_credential(self, kind: str, token: str
                         ) -> tuple[User, str, Credential, TokenScope]:
-        """(user, CSRF token, credential, scope) for an API token (``kind`` "token"; its
-        scope) or a session cookie ("session"; scope manage), remembered in this process
-        after the first full check (a token's scope never changes).
-
-        A remembered answer is NOT proof the credential is still good: pass the credential
-        to the method doing the work (``Project.next_task``, ``Project.submit``), whose
-        first statement checks it again (revoked, expired, account disabled) and fails with
-        the same 401 as a full check would.
-        """
-        cred = Credential(kind, _digest(token))
-        hit = self._seen.get(cred)
-        if hit is None:
-            if kind == "token":
-                (user, scope), csrf = self._token_by_digest(cred.digest), ""
-            else:
-                (user, csrf), scope = self._session_by_digest(cred.digest), TokenScope.MANAGE
-            if len(self._seen) >= 10_000:
-                self._seen.clear()
-            hit = self._seen[cred] = (user, csrf, scope)
-        elif kind == "token":
-            self.tokens.note_use(cred.digest)
-        return hit[0], hit[1], cred, hit[2]
+        """See :meth:`.credentials.LoopCredentials.seen`."""
+        return self._loop.seen(kind, token)
 
     def credential_failed(self, cred: Credential) -> AuthError:
-        """The 401 for a credential that a hot statement found no longer good; forgets it."""
-        self._seen.pop(cred, None)
-        try:
-            if cred.kind == "token":
-                self._token_by_digest(cred.digest)
-            else:
-                self._session_by_digest(cred.digest)
-        except AuthError as exc:
-            return exc
-        return AuthError("Your login changed while this request ran; send it again.")
+        """See :meth:`.credentials.LoopCredentials.failed`."""
+        return self._loop.failed(cred)
 
     def project_by_name(self, name: str) -> Project:
         """The project called ``name`` without a membership check: for callers that go on to
