@@ -59,9 +59,9 @@ def test_expired_and_unknown_tokens(app: Any, ws: Workspace, users: dict[str, Us
 
 def test_disabled_user_token_refused(app: Any, ws: Workspace, users: dict[str, User]) -> None:
     token = ws.create_token(users["ann2"])
-    ws.set_disabled("ann2", True)
+    ws.set_disabled("ann2", True)  # revokes the user's tokens for good (since 0005)
     c = TestClient(app, headers={"Authorization": f"Bearer {token}"})
-    assert "disabled" in _error_shape(c.get("/api/me"), 401)["message"]
+    assert "revoked" in _error_shape(c.get("/api/me"), 401)["message"]
 
 
 def test_annotator_cannot_reach_another_projects_item(

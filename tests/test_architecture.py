@@ -98,11 +98,21 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO projects (id, name, created_at) VALUES (1, 'p', 0)"))
         conn.execute(text("INSERT INTO items (id, project_id, content_hash, data) "
                           "VALUES (1, 1, x'00', '{\"text\": \"kept\"}')"))
+        conn.execute(text("INSERT INTO users (id, username, password_hash, created_at) "
+                          "VALUES (1, 'u', 'x', 0)"))
+        conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, name, created_at, "
+                          "expires_at, revoked) VALUES (1, 'h1', '', 0, NULL, FALSE), "
+                          "(1, 'h2', 'ci', 0, 99, FALSE), (1, 'h3', 'old', 0, NULL, TRUE)"))
     engine.dispose()
     db = Database.open(url)  # migrates to head
     with db.read() as conn:
         row = conn.execute(text("SELECT data, is_gold, target, open FROM items")).one()
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        tokens = conn.execute(text("SELECT token_hash, name, scope, expires_at, last_used_at "
+                                   "FROM api_tokens ORDER BY token_hash")).all()
     assert tuple(row) == ('{"text": "kept"}', 0, None, 1)
-    assert version == "0004"
+    assert version == "0005"
+    # 0005: existing tokens keep working with scope manage, named legacy; revoked ones go
+    assert [tuple(t) for t in tokens] == [("h1", "legacy", "manage", None, None),
+                                          ("h2", "legacy: ci", "manage", 99, None)]
     assert "ground_truth" in db.table_names()

@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from helpers import PASSWORD, PG_URL, SCHEMA, make_items, open_workspace
 from truelabel import Workspace
 from truelabel.core import Project, url_import
-from truelabel.domain.errors import InvalidInput
+from truelabel.domain.errors import AuthError, InvalidInput
 from truelabel.domain.models import User
 from truelabel.server.app import create_app
 from truelabel.store import queue
@@ -83,6 +83,16 @@ class Target:
     real: dict[str, dict[str, Any]]  # who → path parameter → a real value
     project: Project
     admin: User
+    users: dict[str, User]  # who → the user behind their token
+
+    def renew_if_revoked(self, who: str) -> None:
+        """The fuzzer may revoke the token it is using (``DELETE /api/me/tokens/{id}`` with a
+        generated id): make a new one, as its owner would."""
+        ws = self.project.ws
+        try:
+            ws.token_user(self.tokens[who])
+        except AuthError:
+            self.tokens[who] = ws.create_token(self.users[who])
 
 
 def _no_network(*_: Any, **__: Any) -> Any:
@@ -124,9 +134,12 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             task = c.post("/api/projects/fuzz/tasks/next").json()
             real[who] = {"project": "fuzz", "item_id": ids[1], "task_id": task["id"],
                          "annotation_id": sub.json()["id"], "job_id": job,
-                         "digest": media["digest"], "username": "victim"}
+                         "digest": media["digest"], "username": "victim",
+                         # a spare token of theirs (revoking the one in use would end it)
+                         "token_id": ws.tokens.create(admin if who == "admin" else ann,
+                                                      name="spare")["id"]}
             c.close()
-        yield Target(app, tokens, real, p, admin)
+        yield Target(app, tokens, real, p, admin, {"admin": admin, "annotator": ann})
         for job in list(app.state.jobs._jobs):
             app.state.jobs.wait(job, timeout=10)
     mp.undo()
@@ -162,6 +175,9 @@ def test_api_fuzz(case: Any, target: Target) -> None:
             case.path_parameters = dict(params or {})
             response = case.call(app=target.app, headers=headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
+            if case.method == "DELETE" and response.status_code == 204:
+                target.renew_if_revoked(who)
+                headers = {"Authorization": f"Bearer {target.tokens[who]}"}
 
 def test_validation_errors_match_their_documented_schema(target: Target) -> None:
     """A 422 answer must match the schema the OpenAPI document declares for it."""

@@ -77,6 +77,7 @@ class Route:
     cross: int | None = 404  # status with own project + foreign ids; None: no ids to swap
     owner_only: bool = False  # only the object's owner and admins see it (404 for others)
     hidden_from_annotators: bool = False  # annotators only see items given to them (404)
+    ends_login: bool = False  # a success revokes the caller's token (a new one is made)
 
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -99,8 +100,17 @@ ROUTES: dict[str, Route] = {
         body=lambda c: {"username": f"new-{c.tag}", "password": PASSWORD, "role": "annotator"}),
     "create_token_api_tokens_post": Route(
         AUTH, (201,), body=lambda c: {"name": "perm", "ttl_seconds": 600}, cross=None),
+    "my_tokens_api_me_tokens_get": Route(AUTH, (200,), cross=None),
+    "new_token_api_me_tokens_post": Route(
+        AUTH, (201,), body=lambda c: {"name": "perm", "scope": "read", "expires_in_days": 1},
+        cross=None),
+    # a token id nobody holds: revoking the callers' own tokens would end their clients
+    "revoke_my_token_api_me_tokens__token_id__delete": Route(AUTH, (404,), cross=None),
+    "user_tokens_api_users__username__tokens_get": Route("users.manage", (200,), cross=None),
+    "revoke_user_token_api_users__username__tokens__token_id__delete": Route(
+        "users.manage", (404,), cross=None),
     "change_password_api_me_password_post": Route(
-        AUTH, (204,), cross=None,
+        AUTH, (204,), cross=None, ends_login=True,
         body=lambda c: {"current_password": PASSWORD, "new_password": PASSWORD}),
     "patch_user_api_users__username__patch": Route(
         "users.manage", (204,), body=lambda c: {"disabled": False}, cross=None),
@@ -199,7 +209,7 @@ ROUTES: dict[str, Route] = {
 #: Path parameter → the kind of object that fills it (a route may override in ``objs``).
 PARAM_KIND = {"project": "project", "item_id": "item", "annotation_id": "annotation",
               "task_id": "task", "job_id": "job", "username": "username", "name": "chart",
-              "digest": "digest"}
+              "digest": "digest", "token_id": "token"}
 #: Object kinds that are ids of the victim project (swapped for ghosts in the twin request).
 ID_KINDS = ("item", "spare", "ext_id", "task", "submit_task", "skip_task", "annotation",
             "review_annotation", "adjudication_item", "gold_item", "job", "digest")
@@ -460,7 +470,8 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
     objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare,
                             "ext_id": victim.ext_id, "job": victim.job, "digest": victim.digest,
                             "project": path_project.name,
-                            "username": "victim", "chart": "agreement"}
+                            "username": "victim", "chart": "agreement",
+                            "token": 9_999_999}
     swaps: dict[str, str] = {}
     if ghost:
         for n, kind in enumerate(ID_KINDS):
@@ -499,6 +510,8 @@ def call(w: World, op: Operation, principal: str, variant: str, *, ghost: bool =
         kwargs["json"] = route.body(ctx)
     response = client.request(op.method, path, **kwargs)
     client.cookies.clear()
+    if route.ends_login and response.status_code < 300:  # every token of theirs ended
+        client.headers["Authorization"] = f"Bearer {w.ws.create_token(w.users[principal])}"
     if response.status_code == 202:  # a background job: let it finish before any snapshot
         w.app.state.jobs.wait(response.json()["id"])
     return response, swaps

@@ -68,7 +68,8 @@ def test_pages_have_no_inline_script_or_style(page: Page, make_project: Callable
     assert "script-src 'self'" in anon.headers["content-security-policy"]
     assert_no_inline_code(anon.text())
     login(page, "mia")
-    for path in ("/", f"/p/{project.name}", f"/p/{project.name}/label", "/p/no-such-project"):
+    for path in ("/", f"/p/{project.name}", f"/p/{project.name}/label", "/p/no-such-project",
+                 "/me/tokens"):
         res = page.request.get(path)
         assert res.status == (404 if "no-such" in path else 200), path
         assert "script-src 'self'" in res.headers["content-security-policy"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -329,7 +330,7 @@ def check(location: str) -> None:
 
 @main.group()
 def user() -> None:
-    """Manage users: add, list, token, passwd, disable."""
+    """Manage users: add, list, token, tokens, revoke-token, passwd, disable."""
 
 
 def _password(password_stdin: bool) -> str:
@@ -386,18 +387,75 @@ def user_list(location: str, as_json: bool) -> None:
     _emit(rows, as_json, table)
 
 
+def _days(value: str) -> float | None:
+    if value.strip().lower() == "never":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number of days or 'never'.") from None
+
+
 @user.command("token")
 @click.argument("location")
 @click.argument("username")
-@click.option("--name", default="cli", show_default=True)
-@click.option("--ttl", type=int, help="seconds until the token expires (default: never)")
-def user_token(location: str, username: str, name: str, ttl: int | None) -> None:
-    """Create an API token for scripts (printed once).
+@click.option("--name", default="cli", show_default=True, help="to tell your tokens apart")
+@click.option("--scope", type=click.Choice(["read", "annotate", "manage"]), default="manage",
+              show_default=True,
+              help="read: GET only; annotate: reads + next, draft, submit, skip; "
+              "manage: all the user's role allows")
+@click.option("--expires-in", "expires_in", default="90", show_default=True,
+              metavar="DAYS|never", help="days until the token expires, or 'never'")
+@click.option("--ttl", type=int, help="seconds until the token expires (instead of "
+              "--expires-in)")
+def user_token(location: str, username: str, name: str, scope: str, expires_in: str,
+               ttl: int | None) -> None:
+    """Create an API token for scripts (printed once; only its hash is stored).
 
-    Example: truelabel user token myproject alice --ttl 86400
+    Example: truelabel user token myproject alice --name ci --scope annotate --expires-in 30
     """
     ws = Workspace.open(location)
-    out.print(ws.create_token(ws.get_user(username), name=name, ttl_seconds=ttl))
+    out.print(ws.create_token(ws.get_user(username), name=name, scope=scope,
+                              expires_in_days=_days(expires_in), ttl_seconds=ttl))
+
+
+@user.command("tokens")
+@click.argument("location")
+@click.argument("username")
+@click.option("--json", "as_json", is_flag=True)
+def user_tokens(location: str, username: str, as_json: bool) -> None:
+    """List a user's API tokens (never the secrets).
+
+    Example: truelabel user tokens myproject alice
+    """
+    ws = Workspace.open(location)
+    rows = ws.tokens.list(ws.get_user(username))
+
+    def when(t: float | None, none: str = "") -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else none
+
+    def table() -> Table:
+        t = Table("id", "name", "scope", "created (UTC)", "last used", "expires")
+        for r in rows:
+            t.add_row(str(r["id"]), r["name"], r["scope"], when(r["created_at"]),
+                      when(r["last_used_at"], "never"), when(r["expires_at"], "never"))
+        return t
+
+    _emit(rows, as_json, table)
+
+
+@user.command("revoke-token")
+@click.argument("location")
+@click.argument("username")
+@click.argument("token_id", type=int)
+def user_revoke_token(location: str, username: str, token_id: int) -> None:
+    """Revoke one API token of a user (its next request gets 401).
+
+    Example: truelabel user revoke-token myproject alice 3
+    """
+    ws = Workspace.open(location)
+    ws.tokens.revoke(ws.get_user(username), token_id)
+    console.print(f"Token {token_id} of {username} revoked.")
 
 
 @user.command("passwd")
@@ -405,7 +463,10 @@ def user_token(location: str, username: str, name: str, ttl: int | None) -> None
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True)
 def user_passwd(location: str, username: str, password_stdin: bool) -> None:
-    """Set a user's password (ends their sessions). Example: truelabel user passwd p alice"""
+    """Set a user's password (ends their sessions and revokes their API tokens).
+
+    Example: truelabel user passwd p alice
+    """
     Workspace.open(location).set_password(username, _password(password_stdin))
     console.print(f"Password of {username} changed.")
 
@@ -415,7 +476,11 @@ def user_passwd(location: str, username: str, password_stdin: bool) -> None:
 @click.argument("username")
 @click.option("--enable", is_flag=True, help="enable again")
 def user_disable(location: str, username: str, enable: bool) -> None:
-    """Disable (or --enable) a user. Example: truelabel user disable myproject alice"""
+    """Disable (or --enable) a user; disabling ends their sessions and revokes their API
+    tokens for good.
+
+    Example: truelabel user disable myproject alice
+    """
     Workspace.open(location).set_disabled(username, not enable)
     console.print(f"{username} {'enabled' if enable else 'disabled'}.")
 

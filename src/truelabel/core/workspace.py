@@ -6,7 +6,6 @@ or, for a server, at a database URL with a blob URL beside it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import time
@@ -26,11 +25,15 @@ from truelabel.domain.errors import (
     ProjectError,
 )
 from truelabel.domain.models import Credential, User
-from truelabel.domain.roles import Role, role_allows
+from truelabel.domain.roles import Role, TokenScope, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.store import accounts, projects
 from truelabel.store.blobs import BlobStore
 from truelabel.store.db import Database
+
+from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
+from .credentials import digest as _digest
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .project import Project
@@ -50,10 +53,6 @@ def _make_hasher() -> PasswordHasher:
 _hasher = _make_hasher()
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class Workspace:
     """Users, sessions, tokens and projects of one database. Build with :meth:`open`."""
 
@@ -64,7 +63,9 @@ class Workspace:
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change
-        self._seen: dict[Credential, tuple[User, str]] = {}  # see seen_credential
+        self._loop = LoopCredentials(self)
+        self.tokens = Tokens(self)
+        self.throttle = Throttle(self)
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -107,6 +108,7 @@ class Workspace:
         return ws
 
     def close(self) -> None:
+        self.tokens.close()
         self.db.dispose()
 
     def __enter__(self) -> Workspace:
@@ -187,8 +189,23 @@ class Workspace:
         with self.db.write() as conn:
             accounts.update_user(conn, user.id, password_hash=_hasher.hash(password))
             accounts.delete_sessions(conn, user_id=user.id)
+            self.tokens.revoke_all(conn, user, actor=actor, reason="password change")
             projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
                            action="user.password", object_type="user", object_id=user.id)
+
+    def change_password(self, user: User, current: str, new: str, *, address: str) -> None:
+        """A logged-in user changes their own password; the current one is checked, and
+        wrong guesses are throttled per account (``Throttle.check_password``) and audited.
+        Every session and API token of the user ends."""
+        self.throttle.check_password(user.username)
+        try:
+            self.authenticate(user.username, current)
+        except AuthError:
+            self.throttle.failed("password", address, user.username, None)
+            self.audit_event("password.failed", "user", user.id, actor=user,
+                             detail={"address": address})
+            raise
+        self.set_password(user.username, new, actor=user)
 
     def set_disabled(self, username: str, disabled: bool, *, actor: User | None = None) -> None:
         self._require_admin(actor)
@@ -196,6 +213,8 @@ class Workspace:
         with self.db.write() as conn:
             accounts.update_user(conn, user.id, disabled=disabled)
             accounts.delete_sessions(conn, user_id=user.id)
+            if disabled:  # gone for good: enabling the account again brings none back
+                self.tokens.revoke_all(conn, user, actor=actor, reason="account disabled")
             projects.audit(conn, at=time.time(), user_id=actor.id if actor else None,
                            action="user.disable" if disabled else "user.enable",
                            object_type="user", object_id=user.id)
@@ -236,6 +255,24 @@ class Workspace:
             raise AuthError("This account is disabled; ask an admin to enable it.")
         return _user(row)
 
+    def login(self, username: str, password: str, *, address: str,
+              device_cookie: str | None = None) -> tuple[User, str, str, str]:
+        """Check a password under the login throttle (``core/throttle.py``) and start a
+        session: (user, session token, CSRF token, device cookie value). Audited."""
+        device = self.throttle.device_of(username, device_cookie)
+        self.throttle.check_login(address, username, device)
+        try:
+            user = self.authenticate(username, password)
+        except AuthError:
+            self.throttle.failed("login", address, username, device)
+            self.audit_event("login.failed", "user", username[:100], actor=None,
+                             detail={"address": address, "known_device": device is not None})
+            raise
+        self.throttle.login_succeeded(address, username, device)
+        token, csrf = self.create_session(user)
+        self.audit_event("login", "user", user.id, actor=user, detail={"address": address})
+        return user, token, csrf, self.throttle.new_device(username)
+
     def create_session(self, user: User) -> tuple[str, str]:
         """Return (session token, CSRF token). Only the session token's hash is stored."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
@@ -266,70 +303,44 @@ class Workspace:
         with self.db.write() as conn:
             accounts.delete_sessions(conn, token_hash=_digest(token))
 
-    def create_token(self, user: User, *, name: str = "", ttl_seconds: float | None = None) -> str:
-        """A new API token for scripts. Shown once; only its hash is stored."""
-        token = "tl_" + secrets.token_urlsafe(32)
-        now = time.time()
-        with self.db.write() as conn:
-            accounts.add_token(
-                conn,
-                user_id=user.id,
-                token_hash=_digest(token),
-                name=name,
-                now=now,
-                expires_at=now + ttl_seconds if ttl_seconds else None,
-            )
-        return token
+    def create_token(self, user: User, *, name: str = "", scope: TokenScope | str = "manage",
+                     expires_in_days: float | None = DEFAULT_TOKEN_DAYS,
+                     ttl_seconds: float | None = None, actor: User | None = None) -> str:
+        """A new API token for scripts (see ``Tokens.create``): only the secret, shown once."""
+        return str(self.tokens.create(user, name=name, scope=scope, actor=actor,
+                                      expires_in_days=expires_in_days,
+                                      ttl_seconds=ttl_seconds)["token"])
 
     def token_user(self, token: str) -> User:
+        return self._token_by_digest(_digest(token))[0]
+
+    def token_login(self, token: str) -> tuple[User, TokenScope]:
+        """The user of a live API token and the token's scope (401 if it is not live)."""
         return self._token_by_digest(_digest(token))
 
-    def _token_by_digest(self, digest: str) -> User:
+    def _token_by_digest(self, digest: str) -> tuple[User, TokenScope]:
         with self.db.auto() as conn:  # one statement: no transaction round trips
             row = accounts.token_user(conn, digest)
         if row is None or row["revoked"]:
-            raise AuthError("Unknown API token; create one with: truelabel user token NAME")
+            raise AuthError("Unknown API token (revoked or never issued); create one with: "
+                            "truelabel user token LOCATION USER")
         if row["expires_at"] is not None and row["expires_at"] < time.time():
-            raise AuthError(
-                "This API token has expired; create a new one with: truelabel user token NAME"
-            )
+            raise AuthError("This API token has expired; create a new one with: "
+                            "truelabel user token LOCATION USER")
         if row["disabled"]:
             raise AuthError("This account is disabled; ask an admin to enable it.")
-        return _user(row)
+        self.tokens.note_use(digest)
+        return _user(row), TokenScope(row["scope"])
 
     # -- credentials the annotators' loop re-checks in its own statement ---------------------
-    def seen_credential(self, kind: str, token: str) -> tuple[User, str, Credential]:
-        """(user, CSRF token, credential) for an API token (``kind`` "token") or a session
-        cookie ("session"), remembered in this process after the first full check.
-
-        A remembered answer is NOT proof the credential is still good: pass the credential
-        to the method doing the work (``Project.next_task``, ``Project.submit``), whose
-        first statement checks it again (revoked, expired, account disabled) and fails with
-        the same 401 as a full check would.
-        """
-        cred = Credential(kind, _digest(token))
-        hit = self._seen.get(cred)
-        if hit is None:
-            if kind == "token":
-                user, csrf = self._token_by_digest(cred.digest), ""
-            else:
-                user, csrf = self._session_by_digest(cred.digest)
-            if len(self._seen) >= 10_000:
-                self._seen.clear()
-            hit = self._seen[cred] = (user, csrf)
-        return hit[0], hit[1], cred
+    def seen_credential(self, kind: str, token: str
+                        ) -> tuple[User, str, Credential, TokenScope]:
+        """See :meth:`.credentials.LoopCredentials.seen`."""
+        return self._loop.seen(kind, token)
 
     def credential_failed(self, cred: Credential) -> AuthError:
-        """The 401 for a credential that a hot statement found no longer good; forgets it."""
-        self._seen.pop(cred, None)
-        try:
-            if cred.kind == "token":
-                self._token_by_digest(cred.digest)
-            else:
-                self._session_by_digest(cred.digest)
-        except AuthError as exc:
-            return exc
-        return AuthError("Your login changed while this request ran; send it again.")
+        """See :meth:`.credentials.LoopCredentials.failed`."""
+        return self._loop.failed(cred)
 
     def project_by_name(self, name: str) -> Project:
         """The project called ``name`` without a membership check: for callers that go on to

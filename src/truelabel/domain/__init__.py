@@ -13,12 +13,13 @@ from .errors import (
     ProjectError,
     SchemaError,
     StaleVersion,
+    TooManyAttempts,
     TruelabelError,
     UnknownComponent,
 )
 from .fields import FieldSpec, field_class, field_types, register_field_type
 from .models import Annotation, ExportResult, ImportResult, Task, User
-from .roles import Role, role_allows
+from .roles import Role, TokenScope, role_allows
 from .schema import LabelSchema, label_studio_to_dict, schema_json_schema
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "Role",
     "SchemaError",
     "StaleVersion",
+    "TokenScope",
+    "TooManyAttempts",
     "TruelabelError",
     "UnknownComponent",
     "field_class",

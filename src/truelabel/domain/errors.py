@@ -15,6 +15,7 @@
     │   └── AlreadyExists              a name that is taken
     ├── AuthError               (401)  not logged in, wrong password, expired token
     ├── Forbidden               (403)  logged in, but the role does not allow it
+    ├── TooManyAttempts         (429)  too many failed logins or password checks; wait
     └── ProjectError            (500)  the project folder or database is unusable
 
 Every message says what happened and what to do about it.
@@ -95,6 +96,13 @@ class AuthError(TruelabelError):
 class Forbidden(TruelabelError):
     status = 403
     code = "forbidden"
+
+
+class TooManyAttempts(TruelabelError):
+    """Throttled: ``detail["retry_after"]`` seconds to wait (sent as ``Retry-After``)."""
+
+    status = 429
+    code = "too_many_attempts"
 
 
 class ProjectError(TruelabelError):

@@ -32,3 +32,11 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 def role_allows(role: Role | str, permission: str) -> bool:
     perms = PERMISSIONS[Role(role)]
     return "*" in perms or permission in perms
+
+
+class TokenScope(StrEnum):
+    """What an API token may do, within its user's role (``docs/architecture.md``)."""
+
+    READ = "read"  # safe methods only (GET, HEAD)
+    ANNOTATE = "annotate"  # reads + the annotators' loop (next, draft, submit, skip)
+    MANAGE = "manage"  # everything the user's role allows

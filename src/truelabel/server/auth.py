@@ -1,18 +1,41 @@
-"""Who is calling: API token (``Authorization: Bearer``) or session cookie (+ CSRF on writes)."""
+"""Who is calling: API token (``Authorization: Bearer``) or session cookie (+ CSRF on writes).
+
+A token's scope is enforced here, in :func:`check_scope`, for every route and the hot loop
+alike: ``read`` tokens may only use safe methods; ``annotate`` tokens also the annotators'
+loop (routes marked :data:`LOOP`); ``manage`` tokens (and sessions) whatever the user's role allows.
+"""
 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import Request
 
 from truelabel.core import Workspace
 from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import Credential, User
+from truelabel.domain.roles import TokenScope
 
 SESSION_COOKIE = "tl_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
+#: marks the annotators' loop's routes (next, draft, submit, skip: ``openapi_extra``), the
+#: writes an ``annotate`` token may make; the OpenAPI spec shows it on each
+LOOP: dict[str, Any] = {"x-token-scope": "annotate"}
+
+
+def check_scope(scope: TokenScope, method: str, loop: bool) -> None:
+    """Forbidden unless a token of ``scope`` may make this request (``loop``: the route is
+    one of the annotators' loop's, marked with :data:`LOOP`)."""
+    if scope is TokenScope.MANAGE or method in _SAFE:
+        return
+    if scope is TokenScope.ANNOTATE and loop:
+        return
+    allowed = ("reads and the annotators' loop (next, draft, submit, skip)"
+               if scope is TokenScope.ANNOTATE else "reads (GET)")
+    raise Forbidden(f"This API token's scope ({scope.value}) allows only {allowed}; use a "
+                    "token with a wider scope (manage) or log in.", scope=scope.value)
 
 
 async def current_user(request: Request) -> User:
@@ -28,7 +51,9 @@ def authenticate(request: Request) -> User:
     ws: Workspace = request.app.state.workspace
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = ws.token_user(auth[7:].strip())
+        user, scope = ws.token_login(auth[7:].strip())
+        extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+        check_scope(scope, request.method, extra.get("x-token-scope") == "annotate")
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
@@ -64,11 +89,12 @@ def loop_credential(
     to the core method, whose first statement checks it again, so a revoked token, an ended
     session or a disabled account fails on its very next request all the same."""
     if authorization.lower().startswith("bearer "):
-        user, _, cred = ws.seen_credential("token", authorization[7:].strip())
+        user, _, cred, scope = ws.seen_credential("token", authorization[7:].strip())
+        check_scope(scope, "POST", True)  # next and submit: writes of the loop
         return user, cred
     if not session:
         return None
-    user, csrf, cred = ws.seen_credential("session", session)
+    user, csrf, cred, _ = ws.seen_credential("session", session)
     csrf_matches(csrf_sent, csrf)
     return user, cred
 

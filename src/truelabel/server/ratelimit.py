@@ -1,59 +1,39 @@
-"""Login throttling that slows attackers without locking the victim out.
+"""Login throttling at the HTTP edge: the device cookies of ``core/throttle.py``.
 
-Failures are counted per (client address, username) and per client address. An attacker
-hammering ``alice`` from one address is throttled there; ``alice`` logging in from her own
-address is unaffected, and nobody's account is ever locked.
+The counts live in the database (``Workspace.throttle``), shared by every worker process.
+Here: each successful login sets a signed, HttpOnly device cookie for that account (one
+cookie per account, sent only to ``/api/login``); a later login presenting it is counted
+per device and still gets in while the account is under attack from elsewhere.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
+import hashlib
 
-from truelabel.domain.errors import TruelabelError
+from fastapi import Request, Response
+
+from truelabel.domain.errors import TooManyAttempts
+
+__all__ = ["DEVICE_COOKIE_PREFIX", "LoginLimiter", "TooManyAttempts"]
+
+DEVICE_COOKIE_PREFIX = "tl_device_"
+DEVICE_SECONDS = 365 * 24 * 3600
+LOGIN_PATH = "/api/login"
 
 
-class TooManyAttempts(TruelabelError):
-    status = 429
-    code = "too_many_attempts"
+def device_cookie_name(username: str) -> str:
+    """One cookie per account, named by a hash of the (lower-cased) username."""
+    return DEVICE_COOKIE_PREFIX + hashlib.sha256(username.lower().encode()).hexdigest()[:16]
 
 
 class LoginLimiter:
-    def __init__(self, *, per_user: int = 5, per_address: int = 50, window: float = 300.0
-                 ) -> None:
-        self.per_user, self.per_address, self.window = per_user, per_address, window
-        self._fails: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    """Reads and sets the device cookies of the login route (``app.state.login_limiter``)."""
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
+    def device_cookie(self, request: Request, username: str) -> str | None:
+        return request.cookies.get(device_cookie_name(username))
 
-    def check(self, address: str, username: str) -> None:
-        """Raise :class:`TooManyAttempts` if this address must wait before trying again."""
-        now = time.monotonic()
-        with self._lock:
-            pair = self._recent((address, username.lower()), now)
-            addr = self._recent((address, ""), now)
-            limited = pair if len(pair) >= self.per_user else (
-                addr if len(addr) >= self.per_address else None)
-            if limited is not None:
-                wait = int(limited[0] + self.window - now) + 1
-                raise TooManyAttempts(
-                    f"Too many failed logins from your address; try again in {wait} s. "
-                    "Other addresses are not affected.", retry_after=wait)
-
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent((address, username.lower()), now).append(now)
-            self._recent((address, ""), now).append(now)
-            if len(self._fails) > 100_000:  # bound memory under a spray
-                self._fails.clear()
-
-    def succeeded(self, address: str, username: str) -> None:
-        with self._lock:
-            self._fails.pop((address, username.lower()), None)
+    def remember_device(self, request: Request, response: Response, username: str,
+                        value: str) -> None:
+        response.set_cookie(
+            device_cookie_name(username), value, max_age=DEVICE_SECONDS, path=LOGIN_PATH,
+            httponly=True, samesite="strict", secure=request.url.scheme == "https")

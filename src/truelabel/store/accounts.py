@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from .tables import api_tokens, members, new_id, sessions, users
+from .tables import api_tokens, auth_failures, members, new_id, sessions, users
 
 _USER_COLS = (
     users.c.id,
@@ -131,6 +131,7 @@ def add_token(
     user_id: int,
     token_hash: str,
     name: str,
+    scope: str,
     now: float,
     expires_at: float | None,
 ) -> int:
@@ -140,6 +141,7 @@ def add_token(
                 user_id=user_id,
                 token_hash=token_hash,
                 name=name,
+                scope=scope,
                 created_at=now,
                 expires_at=expires_at,
             )
@@ -147,9 +149,44 @@ def add_token(
     )
 
 
-def get_token(conn: Connection, token_hash: str) -> dict[str, Any] | None:
-    row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
+_TOKEN_COLS = (
+    api_tokens.c.id,
+    api_tokens.c.name,
+    api_tokens.c.scope,
+    api_tokens.c.created_at,
+    api_tokens.c.expires_at,
+    api_tokens.c.last_used_at,
+)
+
+
+def list_tokens(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """A user's tokens (never their hashes), oldest first."""
+    q = select(*_TOKEN_COLS).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def get_token(conn: Connection, *, user_id: int, token_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(*_TOKEN_COLS).where(
+        api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)).first()
     return dict(row._mapping) if row else None
+
+
+def delete_tokens(conn: Connection, *, user_id: int, token_id: int | None = None) -> list[int]:
+    """Delete one of a user's tokens (or all of them); the ids deleted."""
+    cond = api_tokens.c.user_id == user_id
+    if token_id is not None:
+        cond = and_(cond, api_tokens.c.id == token_id)
+    ids = [int(r[0]) for r in conn.execute(select(api_tokens.c.id).where(cond))]
+    if ids:
+        conn.execute(api_tokens.delete().where(api_tokens.c.id.in_(ids)))
+    return ids
+
+
+def touch_token(conn: Connection, token_hash: str, now: float) -> None:
+    conn.execute(update(api_tokens).where(
+        api_tokens.c.token_hash == token_hash,
+        or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < now),
+    ).values(last_used_at=now))
 
 
 def token_user(conn: Connection, token_hash: str) -> dict[str, Any] | None:
@@ -158,8 +195,60 @@ def token_user(conn: Connection, token_hash: str) -> dict[str, Any] | None:
 
     return fast.one(
         conn,
-        "SELECT t.revoked, t.expires_at, u.id, u.username, u.display_name, u.role, "
+        "SELECT t.revoked, t.expires_at, t.scope, u.id, u.username, u.display_name, u.role, "
         "u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id "
         "WHERE t.token_hash = :h",
         {"h": token_hash},
     )
+
+
+# -- failed logins and password checks (the throttle's shared counts) -----------------------
+def add_failure(
+    conn: Connection, *, kind: str, at: float, address: str, username: str,
+    device: str | None, prune_before: float,
+) -> None:
+    """Record one failure and delete those older than ``prune_before`` (so the table holds
+    only the throttle's window)."""
+    conn.execute(auth_failures.delete().where(auth_failures.c.at < prune_before))
+    conn.execute(insert(auth_failures).values(
+        kind=kind, at=at, address=address[:100], username=username[:100], device=device))
+
+
+def failure_counts(
+    conn: Connection, *, kind: str, address: str, username: str, device: str | None,
+    since: float, account_since: float,
+) -> dict[str, Any]:
+    """Failures of ``kind`` after ``since`` per (address, username), per address, per
+    device, and per username after ``account_since`` (failures without a device cookie;
+    with the oldest time of each, to say how long to wait)."""
+    f = auth_failures.c
+    no_device = f.device.is_(None)
+    groups = {
+        "pair": and_(f.address == address, f.username == username, no_device, f.at > since),
+        "address": and_(f.address == address, no_device, f.at > since),
+        "account": and_(f.username == username, no_device, f.at > account_since),
+        "device": and_(f.username == username, f.device == (device or ""), f.at > since),
+    }
+    cols = []
+    for name, cond in groups.items():
+        cols.append(func.count().filter(cond).label(name))
+        cols.append(func.min(f.at).filter(cond).label(name + "_first"))
+    q = select(*cols).where(
+        f.kind == kind, f.at > min(since, account_since),
+        or_(f.username == username, f.address == address))
+    return dict(conn.execute(q).one()._mapping)
+
+
+def clear_failures(
+    conn: Connection, *, kind: str, username: str, address: str | None = None,
+    device: str | None = None,
+) -> None:
+    """Forget the failures of a login that succeeded: from this address (without a device
+    cookie) or from this device."""
+    f = auth_failures.c
+    where = [f.kind == kind, f.username == username]
+    if device is not None:
+        where.append(f.device == device)
+    else:
+        where += [f.address == address, f.device.is_(None)]
+    conn.execute(auth_failures.delete().where(*where))

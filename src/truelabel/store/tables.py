@@ -66,7 +66,27 @@ api_tokens = Table(
     Column("name", String(200), nullable=False, server_default=""),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
+    # unused since 0005: a revoked token's row is deleted (kept for old readers)
     Column("revoked", Boolean, nullable=False, server_default=false()),
+    Column("scope", String(20), nullable=False, server_default="manage"),
+    Column("last_used_at", Float),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+#: failed logins and password checks, shared by every worker process; rows older than the
+#: throttle's window are deleted as new ones arrive
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # "login" | "password"
+    Column("at", Float, nullable=False),
+    Column("address", String(100), nullable=False),
+    Column("username", String(100), nullable=False),  # lower-cased
+    Column("device", String(64)),  # the device cookie's id, if one was presented
+    Index("ix_auth_failures_user", "username", "at"),
+    Index("ix_auth_failures_address", "address", "at"),
+    Index("ix_auth_failures_at", "at"),
 )
 
 projects = Table(

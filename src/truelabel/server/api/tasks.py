@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from truelabel.domain.models import Annotation, Credential, Task, User
 
-from ..auth import current_user, task_user
+from ..auth import LOOP, current_user, task_user
 from .common import loop_project, project_for, project_for_task
 
 router = APIRouter(tags=["tasks"])
@@ -133,6 +133,7 @@ async def loop_submit(
     "/projects/{project}/tasks/next",
     response_model=TaskOut,
     responses={204: {"description": "no task left for you"}},
+    openapi_extra=LOOP,
 )
 async def next_task(project: str, request: Request, user: User = Depends(task_user)) -> Any:
     """Lease the next item (your open lease first). 204 when there is nothing left."""
@@ -149,7 +150,7 @@ def get_task(
     return _task_out(project_for(request, project, user).task(task_id, user))
 
 
-@router.put("/projects/{project}/tasks/{task_id}/draft", status_code=204)
+@router.put("/projects/{project}/tasks/{task_id}/draft", status_code=204, openapi_extra=LOOP)
 async def save_draft(
     project: str, task_id: int, body: DraftIn, request: Request, user: User = Depends(current_user)
 ) -> Response:
@@ -159,7 +160,8 @@ async def save_draft(
     return Response(status_code=204)
 
 
-@router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut)
+@router.post("/projects/{project}/tasks/{task_id}/submit", response_model=AnnotationOut,
+             openapi_extra=LOOP)
 async def submit(
     project: str, task_id: int, body: SubmitIn, request: Request, user: User = Depends(task_user)
 ) -> Response:
@@ -169,7 +171,7 @@ async def submit(
     return _json(annotation_dict(a))
 
 
-@router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204)
+@router.post("/projects/{project}/tasks/{task_id}/skip", status_code=204, openapi_extra=LOOP)
 async def skip(
     project: str, task_id: int, request: Request, user: User = Depends(current_user)
 ) -> Response:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from truelabel.core.credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import User
 
@@ -29,8 +30,17 @@ class UserIn(BaseModel):
 
 
 class TokenIn(BaseModel):
+    """``POST /api/tokens`` (kept for old scripts): a ``manage`` token."""
+
     name: str = Field(default="", max_length=200)
-    ttl_seconds: int | None = Field(default=None, ge=60)
+    ttl_seconds: int | None = Field(default=None, ge=60, le=MAX_TOKEN_DAYS * 86400)
+
+
+class NewTokenIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    scope: Literal["read", "annotate", "manage"] = "manage"
+    #: days until it expires; null: never (explicitly)
+    expires_in_days: int | None = Field(default=DEFAULT_TOKEN_DAYS, ge=1, le=MAX_TOKEN_DAYS)
 
 
 def _me(user: User, csrf: str | None = None) -> dict[str, Any]:
@@ -48,20 +58,11 @@ def _me(user: User, csrf: str | None = None) -> dict[str, Any]:
 @router.post("/login")
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
     """Check the password and set the session cookie; returns the CSRF token for writes."""
-    ws = workspace(request)
     limiter = request.app.state.login_limiter
-    address = request.client.host if request.client else "?"
-    limiter.check(address, body.username)
-    try:
-        user = ws.authenticate(body.username, body.password)
-    except AuthError:
-        limiter.failed(address, body.username)
-        ws.audit_event("login.failed", "user", body.username[:100], actor=None,
-                       detail={"address": address})
-        raise
-    limiter.succeeded(address, body.username)
-    token, csrf = ws.create_session(user)
-    ws.audit_event("login", "user", user.id, actor=user, detail={"address": address})
+    user, token, csrf, device = workspace(request).login(
+        body.username, body.password, address=_address(request),
+        device_cookie=limiter.device_cookie(request, body.username))
+    limiter.remember_device(request, response, body.username, device)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -112,10 +113,55 @@ def add_user(body: UserIn, request: Request, user: User = Depends(current_user))
 def create_token(
     body: TokenIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, str]:
-    """A new API token for your scripts. It is shown once; store it safely."""
-    return {
-        "token": workspace(request).create_token(user, name=body.name, ttl_seconds=body.ttl_seconds)
-    }
+    """A new ``manage`` API token (older form of ``POST /api/me/tokens``; without
+    ``ttl_seconds`` it expires in 90 days). It is shown once; store it safely."""
+    days = None if body.ttl_seconds else DEFAULT_TOKEN_DAYS
+    return {"token": workspace(request).create_token(
+        user, name=body.name, ttl_seconds=body.ttl_seconds, expires_in_days=days, actor=user)}
+
+
+@router.get("/me/tokens")
+def my_tokens(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
+    """Your API tokens: id, name, scope, created_at, expires_at, last_used_at (Unix
+    seconds; never the secret)."""
+    return workspace(request).tokens.list(user, actor=user)
+
+
+@router.post("/me/tokens", status_code=201)
+def new_token(body: NewTokenIn, request: Request,
+              user: User = Depends(current_user)) -> dict[str, Any]:
+    """A new API token: ``scope`` read (GET only), annotate (reads + next, draft, submit,
+    skip) or manage (all your role allows); ``expires_in_days`` (default 90, null: never).
+    The answer holds the ``token``, shown this once; store it safely."""
+    return workspace(request).tokens.create(
+        user, name=body.name, scope=body.scope, expires_in_days=body.expires_in_days,
+        actor=user)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204)
+def revoke_my_token(token_id: int, request: Request, user: User = Depends(current_user)) -> None:
+    """Revoke one of your tokens; its next request gets 401."""
+    workspace(request).tokens.revoke(user, token_id, actor=user)
+
+
+@router.get("/users/{username}/tokens")
+def user_tokens(username: str, request: Request,
+                user: User = Depends(current_user)) -> list[dict[str, Any]]:
+    """Admins: a user's API tokens (as ``GET /api/me/tokens``)."""
+    ws = workspace(request)
+    if not user.is_admin:
+        raise Forbidden("Only an admin can see other users' tokens.")
+    return ws.tokens.list(ws.get_user(username), actor=user)
+
+
+@router.delete("/users/{username}/tokens/{token_id}", status_code=204)
+def revoke_user_token(username: str, token_id: int, request: Request,
+                      user: User = Depends(current_user)) -> None:
+    """Admins: revoke a user's API token."""
+    ws = workspace(request)
+    if not user.is_admin:
+        raise Forbidden("Only an admin can revoke other users' tokens.")
+    ws.tokens.revoke(ws.get_user(username), token_id, actor=user)
 
 
 class PasswordIn(BaseModel):
@@ -126,10 +172,10 @@ class PasswordIn(BaseModel):
 @router.post("/me/password", status_code=204)
 def change_password(body: PasswordIn, request: Request, response: Response,
                     user: User = Depends(current_user)) -> None:
-    """Change your password. Every session of yours ends, this one included."""
-    ws = workspace(request)
-    ws.authenticate(user.username, body.current_password)
-    ws.set_password(user.username, body.new_password, actor=user)
+    """Change your password. Every session and API token of yours ends, this one included.
+    Wrong current passwords are throttled per account (429 with Retry-After)."""
+    workspace(request).change_password(user, body.current_password, body.new_password,
+                                       address=_address(request))
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -149,3 +195,7 @@ def patch_user(username: str, body: UserPatch, request: Request,
         ws.set_disabled(username, body.disabled, actor=user)
     if body.password is not None:
         ws.set_password(username, body.password, actor=user)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"

@@ -1,4 +1,4 @@
-"""Admin pages: the audit log and workspace settings."""
+"""Admin pages (the audit log, workspace settings) and the user's own API tokens page."""
 
 from __future__ import annotations
 
@@ -28,3 +28,12 @@ def audit_page(request: Request) -> Response:
 @router.get("/admin/settings")
 def settings_page(request: Request) -> Response:
     return _admin_page(request, "settings.html", "settings")
+
+
+@router.get("/me/tokens")
+def tokens_page(request: Request) -> Response:
+    """The logged-in user's API tokens (list, create, revoke: ``static/js/pages/tokens.js``)."""
+    user = optional_user(request)
+    if user is None:
+        return _to_login(request)
+    return _render(request, "tokens.html", page="tokens", user=user)

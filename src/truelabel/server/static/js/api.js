@@ -66,6 +66,7 @@ export const api = {
   get: (url) => request("GET", url),
   post: (url, body) => request("POST", url, body),
   put: (url, body) => request("PUT", url, body),
+  del: (url) => request("DELETE", url),
 };
 
 /** "/api/projects/<name>" with the name escaped. */
