@@ -17,7 +17,13 @@ from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import User
 from truelabel.server.app import create_app
 from truelabel.server.headers import SECURITY_HEADERS
-from truelabel.server.limits import MIB, EdgeSettings, format_size, parse_size
+from truelabel.server.limits import (
+    MIB,
+    MULTIPART_SLACK,
+    EdgeSettings,
+    format_size,
+    parse_size,
+)
 
 BIG = 64 * MIB
 NEXT = "/api/projects/support/tasks/next"
@@ -59,7 +65,8 @@ def test_a_declared_oversized_body_is_refused_unread(app: Any, users: dict[str, 
             assert a.pulled == 0, (path, a.pulled)
             assert a.headers["connection"] == "close"
             limit = body["detail"]["limit_bytes"]
-            assert format_size(limit) in body["message"]
+            shown = limit - MULTIPART_SLACK if kind == "upload" else limit
+            assert format_size(shown) in body["message"]
             assert {"json": "--max-json-body", "login": "user name",
                     "upload": "truelabel import"}[kind] in body["message"], body["message"]
 
@@ -184,3 +191,36 @@ def test_unhandled_errors_carry_the_security_headers(ws: Workspace) -> None:
         assert r.json()["error"] == "internal"
         for k, v in SECURITY_HEADERS.items():
             assert r.headers.get(k) == v, (path, k)
+
+
+ODD_NAMES = [
+    "a" * 300 + ".jsonl",  # past the 255 bytes a file name may have
+    "é" * 200 + ".jsonl",  # 200 characters, 400 bytes
+    "../../" + "b" * 250 + "/c.jsonl",
+    "tab\there\x00nul\u202e.jsonl",
+    "..",
+]
+
+
+def test_long_or_odd_upload_names_are_imported_under_a_safe_name(
+        app: Any, client_for: Any) -> None:
+    """A file name of any length or content is fine: the copy on disk has a name of its
+    own (keeping only the type suffix), and the name shown is at most 200 characters
+    without folders or control characters. (Past 255 bytes it used to be a 500.)"""
+    m = client_for("manager")
+    for i, name in enumerate(ODD_NAMES):
+        data = f'{{"id": "odd{i}", "text": "odd {i}"}}\n'.encode()
+        fmt = {"format": "jsonl"} if name == ".." else {}
+        r = m.post(IMPORTS, files={"file": (name, data)}, data=fmt)
+        assert r.status_code == 202, (name, r.text)
+        job = app.state.jobs.wait(r.json()["id"])
+        assert m.get(f"/api/jobs/{job.id}").json()["status"] == "done", name
+        gold = f'{{"id": "odd{i}", "value": {{"intent": "refund"}}}}\n'.encode()
+        r = m.post("/api/projects/support/gold", files={"file": (name, gold)}, data=fmt)
+        assert r.status_code == 200, (name, r.text)
+        shown = r.json()["source"]
+        assert len(shown) <= 200 and "/" not in shown and "\x00" not in shown
+        assert "\t" not in shown and "\u202e" not in shown
+        assert shown.endswith(".jsonl") or name == ".."
+    sources = [b["source"] for b in m.get("/api/projects/support/batches").json()]
+    assert all(len(s) <= 200 for s in sources), sources

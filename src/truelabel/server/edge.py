@@ -32,12 +32,12 @@ from .hosts import host_name
 from .limits import MULTIPART_SLACK, EdgeSettings, format_size
 
 #: Upload routes (``POST /api/projects/{project}/<last segment>``) and their own cap on the
-#: body (None: ``max_upload_body``). Gold files are capped at 256 MiB, media at 100 MiB by
+#: file (None: ``max_upload_body``). Gold files are capped at 256 MiB, media at 100 MiB by
 #: their routes; refusing larger bodies here spares the disk the spooled copy.
 UPLOAD_ROUTES: dict[str, int | None] = {
     "imports": None,
-    "gold": (256 << 20) + MULTIPART_SLACK,
-    "media": MAX_MEDIA_BYTES + MULTIPART_SLACK,
+    "gold": 256 << 20,
+    "media": MAX_MEDIA_BYTES,
 }
 _LOGIN = "/api/login"
 _PROJECTS = "/api/projects/"
@@ -61,7 +61,8 @@ class Edge:
         self.settings = settings
         self.hosts = settings.allowed_hosts
         self._uploads = {
-            name: min(cap, settings.max_upload_body) if cap else settings.max_upload_body
+            name: (min(cap, settings.max_upload_body) if cap else settings.max_upload_body)
+            + MULTIPART_SLACK
             for name, cap in UPLOAD_ROUTES.items()
         }
 
@@ -165,9 +166,10 @@ async def _answer(response: Response, scope: Any, receive: Any, send: Any) -> No
 
 def _too_large(limit: int, kind: str) -> Response:
     what, todo = _WHAT[kind]
+    shown = limit - MULTIPART_SLACK if kind == "upload" else limit  # the file's limit
     response = error(
         413, "body_too_large",
-        f"The request body is larger than {format_size(limit)}, the limit {what}. {todo}",
+        f"The request body is larger than {format_size(shown)}, the limit {what}. {todo}",
         {"limit_bytes": limit},
     )
     response.headers["connection"] = "close"
