@@ -47,7 +47,7 @@ class AllowedHosts:
                 continue
             if name == "*":
                 self.any = True
-            elif name.startswith("*."):
+            elif name.startswith("*.") and _NAME.fullmatch(name[2:]) and "*" not in name[2:]:
                 suffixes.append(name[1:])
             elif _NAME.fullmatch(name) and "*" not in name:
                 exact.add(name)
