@@ -30,6 +30,7 @@ from .hotloop import HotLoop
 from .jobs import JobRunner
 from .limits import EdgeSettings
 from .pages import admin as admin_pages
+from .pages import api_docs
 from .pages import routes as pages
 from .ratelimit import LoginLimiter
 
@@ -102,7 +103,7 @@ def create_app(
         version=__version__,
         description="Label data a team can trust. Every error has the shape "
         '`{"error": code, "message": text, "detail": {...}}`.',
-        docs_url="/api/docs",
+        docs_url=None,  # our own page (pages/api_docs.py): Swagger UI breaks the CSP
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -168,5 +169,6 @@ def create_app(
     app.include_router(remote.router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
