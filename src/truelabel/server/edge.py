@@ -172,7 +172,6 @@ def _too_large(limit: int, kind: str) -> Response:
         f"The request body is larger than {format_size(shown)}, the limit {what}. {todo}",
         {"limit_bytes": limit},
     )
-    response.headers["connection"] = "close"
     return response
 
 
