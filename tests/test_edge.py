@@ -157,6 +157,12 @@ def test_limits_are_settings(ws: Workspace, users: dict[str, User]) -> None:
     for bad in ("lots", "1.5MiB", "-1", "0", "3 parsecs"):
         with pytest.raises(InvalidInput):
             parse_size(bad)
+    env = EdgeSettings.from_env({"TRUELABEL_MAX_JSON_BODY": "2MiB",
+                                 "TRUELABEL_ALLOWED_HOSTS": "labels.example.org"})
+    assert env.max_json_body == 2 * MIB and env.max_login_body == EdgeSettings().max_login_body
+    assert env.allowed_hosts is not None and env.allowed_hosts.allows(b"labels.example.org")
+    with pytest.raises(InvalidInput, match="TRUELABEL_MAX_UPLOAD_BODY"):
+        EdgeSettings.from_env({"TRUELABEL_MAX_UPLOAD_BODY": "huge"})
 
 
 def test_unhandled_errors_carry_the_security_headers(ws: Workspace) -> None:
