@@ -34,6 +34,7 @@ def test_api_docs_render_under_the_csp(page: Page) -> None:
     expect(op).to_have_count(1)
     op.locator("summary").click()
     expect(op.locator(".api-params")).to_contain_text("task_id")
+    expect(op.locator(".api-fields")).to_contain_text("idempotency_key")
     expect(op.locator(".api-responses")).to_contain_text("422")
     assert page.evaluate("window.__csp") == []
     base = page.url.split("/api/docs")[0]

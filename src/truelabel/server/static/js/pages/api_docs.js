@@ -26,11 +26,21 @@ function parameters(op) {
       h("td", {}, p.description || "")))));
 }
 
-function requestBody(op) {
+function fields(schema, spec) {
+  const name = schema && schema.$ref && schema.$ref.split("/").pop();
+  const model = name && spec.components && spec.components.schemas[name];
+  if (!model || !model.properties) return null;
+  const required = new Set(model.required || []);
+  return h("ul", { class: "api-fields" }, Object.entries(model.properties).map(([k, v]) =>
+    h("li", {}, h("code", {}, k), ` ${refName(v)}`, required.has(k) ? " (required)" : "",
+      v.description ? ` — ${v.description}` : "")));
+}
+
+function requestBody(op, spec) {
   const content = op.requestBody && op.requestBody.content;
   if (!content) return null;
-  return h("p", {}, "Body: ", Object.entries(content).map(([type, c], i) => [
-    i ? ", " : "", h("code", {}, type), " ", refName(c.schema)]));
+  return Object.entries(content).map(([type, c]) => [
+    h("p", {}, "Body: ", h("code", {}, type), " ", refName(c.schema)), fields(c.schema, spec)]);
 }
 
 function responses(op) {
@@ -39,14 +49,14 @@ function responses(op) {
       h("li", {}, h("code", {}, code), " ", r.description || "")));
 }
 
-function operation(path, method, op) {
+function operation(path, method, op, spec) {
   return h("details", { class: "card api-op", id: op.operationId || undefined },
     h("summary", {},
       h("span", { class: "badge api-method" }, method.toUpperCase()), " ",
       h("code", { class: "api-path" }, path), " ",
       h("span", { class: "muted" }, op.summary || "")),
     op.description ? h("p", {}, op.description) : null,
-    parameters(op), requestBody(op), responses(op));
+    parameters(op), requestBody(op, spec), responses(op));
 }
 
 async function load() {
@@ -62,14 +72,14 @@ async function load() {
       if (!op) continue;
       const tag = (op.tags && op.tags[0]) || "other";
       if (!groups.has(tag)) groups.set(tag, []);
-      groups.get(tag).push(operation(path, method, op));
+      groups.get(tag).push(operation(path, method, op, spec));
     }
   }
   for (const [tag, ops] of groups) {
     append(list, [h("h2", {}, tag), ops]);
   }
   const n = list.querySelectorAll(".api-op").length;
-  status.textContent = `${n} operations. Every error has the shape {"error", "message", "detail"}.`;
+  status.textContent = `${n} operations.`;
   list.dataset.ready = "1";
 }
 
