@@ -224,20 +224,57 @@ def status(location: str, as_json: bool) -> None:
     type=click.IntRange(1, 64),
     help="server processes (PostgreSQL only); about one per CPU core for a large team",
 )
-def serve(location: str, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--allowed-hosts",
+    envvar="TRUELABEL_ALLOWED_HOSTS",
+    show_envvar=True,
+    help="host names the server answers to, comma-separated (any port; *.example.org for "
+    "subdomains, * for any); default: 127.0.0.1, localhost and ::1 on a loopback --host, "
+    "else the --host address; required with --host 0.0.0.0",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="TRUELABEL_FORWARDED_ALLOW_IPS",
+    show_envvar=True,
+    help="addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed, "
+    "comma-separated; default: none (the connection's own address is the client's)",
+)
+@click.option("--max-json-body", envvar="TRUELABEL_MAX_JSON_BODY", show_envvar=True,
+              help="largest request body except logins and uploads [default: 1MiB]")
+@click.option("--max-login-body", envvar="TRUELABEL_MAX_LOGIN_BODY", show_envvar=True,
+              help="largest login request body [default: 64KiB]")
+@click.option("--max-upload-body", envvar="TRUELABEL_MAX_UPLOAD_BODY", show_envvar=True,
+              help="largest uploaded file, read only from a logged-in user [default: 2GiB]")
+def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str | None,
+          forwarded_allow_ips: str | None, max_json_body: str | None,
+          max_login_body: str | None, max_upload_body: str | None) -> None:
     """Run the web UI and HTTP API (binds to 127.0.0.1 unless told otherwise).
+
+    Request bodies are limited before any route reads them (413 past the limit), and
+    requests for a host name not in --allowed-hosts get 400. Sizes are bytes or a number
+    with a unit: 512KiB, 1MiB, 4GiB.
 
     Example: truelabel serve myproject --port 8000
     Example: truelabel serve postgresql://truelabel@db/truelabel --workers 2
+    Example: truelabel serve myproject --host 0.0.0.0 --allowed-hosts labels.example.org
+    --forwarded-allow-ips 10.0.0.2
     """
+    from truelabel.server.hosts import AllowedHosts
+    from truelabel.server.limits import EdgeSettings, parse_size
     from truelabel.server.run import serve as run
 
+    given = {k: parse_size(v) for k, v in (("max_json_body", max_json_body),
+                                           ("max_login_body", max_login_body),
+                                           ("max_upload_body", max_upload_body)) if v}
+    edge = EdgeSettings(**given,  # type: ignore[arg-type]
+                        allowed_hosts=AllowedHosts.parse(allowed_hosts) if allowed_hosts else None)
     ws = Workspace.open(location)
     console.print(
         f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
         f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
     )
-    run(ws, host=host, port=port, workers=workers)
+    run(ws, host=host, port=port, workers=workers, edge=edge,
+        forwarded_allow_ips=forwarded_allow_ips or "")
 
 
 @main.command()

@@ -23,11 +23,14 @@ from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
 from .asgi import is_json, read_body, replay, request_headers
+from .edge import Edge
 from .errors import error, error_response
 from .headers import SecurityHeaders
 from .hotloop import HotLoop
 from .jobs import JobRunner
+from .limits import EdgeSettings
 from .pages import admin as admin_pages
+from .pages import api_docs
 from .pages import routes as pages
 from .ratelimit import LoginLimiter
 
@@ -72,22 +75,35 @@ class StrictJSON:
 
 class _App(FastAPI):
     hot_loop = True
+    edge = EdgeSettings()
 
     def build_middleware_stack(self) -> Any:
-        """The hot loop goes outside every other layer (``server/hotloop.py``)."""
-        stack = super().build_middleware_stack()
-        return HotLoop(stack) if self.hot_loop else stack
+        """Outside Starlette's own stack, from the outermost: the edge checks (host, body
+        size, upload authentication: ``server/edge.py``), the hot loop
+        (``server/hotloop.py``), the security headers — outside the server-error layer, so
+        a 500 carries them too."""
+        stack = SecurityHeaders(super().build_middleware_stack())
+        return Edge(HotLoop(stack) if self.hot_loop else stack, self.edge)
 
 
-def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
-    """The web app over one workspace (``hot_loop=False``: without the hot loop, which
-    the tests use to compare its answers with the routes')."""
+def create_app(
+    workspace: Workspace, *, hot_loop: bool = True, edge: EdgeSettings | None = None
+) -> FastAPI:
+    """The web app over one workspace.
+
+    Args:
+        workspace: the workspace it serves.
+        hot_loop: False leaves the hot loop out (the tests compare its answers with the
+            routes').
+        edge: body limits and allowed host names (:class:`.limits.EdgeSettings`); the
+            default limits, and any Host name (``truelabel serve`` always names them).
+    """
     app = _App(
         title="truelabel",
         version=__version__,
         description="Label data a team can trust. Every error has the shape "
         '`{"error": code, "message": text, "detail": {...}}`.',
-        docs_url="/api/docs",
+        docs_url=None,  # our own page (pages/api_docs.py): Swagger UI breaks the CSP
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -144,8 +160,8 @@ def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.hot_loop = hot_loop
+    app.edge = edge or EdgeSettings()
     app.add_middleware(StrictJSON)
-    app.add_middleware(SecurityHeaders)
 
     # the annotators' loop first: most requests are theirs, and routes are matched in order
     for r in (tasks.router, users.router, projects.router, admin.router, quality.router):
@@ -153,5 +169,6 @@ def create_app(workspace: Workspace, *, hot_loop: bool = True) -> FastAPI:
     app.include_router(remote.router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -18,8 +18,10 @@ from typing import Any
 import uvicorn
 
 from truelabel.core import Workspace
+from truelabel.domain.errors import InvalidInput
 
 from .app import create_app
+from .limits import EdgeSettings
 
 
 def serve(
@@ -29,8 +31,19 @@ def serve(
     port: int = 8000,
     log_level: str = "warning",
     workers: int = 1,
+    edge: EdgeSettings | None = None,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve the workspace until interrupted. Refuses to start without a secret key.
+
+    ``edge`` holds the body limits and the allowed Host names; without allowed hosts, a
+    loopback ``host`` answers the loopback names, a specific address that address, and a
+    wildcard (``0.0.0.0``) refuses to start until they are named
+    (:meth:`.limits.EdgeSettings.for_bind`). ``forwarded_allow_ips`` lists the proxies
+    (addresses or networks, comma-separated, ``*`` for any) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed; by default none are, and the client's address is
+    the connection's own (what login throttling and the audit log record). Left out (None),
+    both come from the environment (``TRUELABEL_*`` variables, as ``truelabel serve``).
 
     ``workers`` > 1 starts that many processes behind one listening socket, which this
     (parent) process keeps: it accepts each connection and hands it to the worker with the
@@ -41,8 +54,15 @@ def serve(
     (a burst piles onto whichever process accepts first).
     """
     _ = workspace.secret_key  # raises ProjectError if missing
+    try:
+        edge = (edge or EdgeSettings.from_env()).for_bind(host)
+    except InvalidInput as exc:
+        raise SystemExit(exc.message) from None
+    if forwarded_allow_ips is None:
+        forwarded_allow_ips = os.environ.get("TRUELABEL_FORWARDED_ALLOW_IPS", "")
+    options = uvicorn_options(host, port, log_level, forwarded_allow_ips)
     if workers <= 1:
-        uvicorn.run(_ready(create_app(workspace)), **_options(host, port, log_level))
+        uvicorn.run(_ready(create_app(workspace, edge=edge)), **options)
         return
     if workspace.db.is_sqlite:
         raise SystemExit(
@@ -60,7 +80,9 @@ def serve(
     ctx = multiprocessing.get_context("spawn")
     channels = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
     procs = [
-        ctx.Process(target=_worker, args=(where, log_level, theirs), name=f"worker-{i}")
+        ctx.Process(target=_worker, args=(where, edge, {**options, "host": "127.0.0.1",
+                                                       "port": 0}, theirs),
+                    name=f"worker-{i}")
         for i, (_, theirs) in enumerate(channels)
     ]
     for p in procs:
@@ -168,13 +190,21 @@ class Balancer:
             ch.close()
 
 
-def _options(host: str, port: int, log_level: str) -> dict[str, Any]:
+def uvicorn_options(
+    host: str, port: int, log_level: str, forwarded_allow_ips: str | None = None
+) -> dict[str, Any]:
+    """uvicorn's settings for ``serve`` (its workers use the same). Forwarded headers are
+    read only from ``forwarded_allow_ips`` (uvicorn would trust 127.0.0.1, or the
+    ``FORWARDED_ALLOW_IPS`` variable, unless told)."""
+    trusted = (forwarded_allow_ips or "").strip()
     return {
         "host": host,
         "port": port,
         "log_level": log_level,
         "access_log": False,
         "timeout_graceful_shutdown": 5,
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or "",
     }
 
 
@@ -254,7 +284,8 @@ class _WorkerServer(uvicorn.Server):
                 self.channel.send(b"-")
 
 
-def _worker(where: tuple[str, str], log_level: str, channel: socket.socket) -> None:
+def _worker(where: tuple[str, str], edge: EdgeSettings, options: dict[str, Any],
+            channel: socket.socket) -> None:
     """One worker process: its own workspace (database pool); serves the connections the
     parent passes over ``channel``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us with SIGTERM
@@ -268,5 +299,5 @@ def _worker(where: tuple[str, str], log_level: str, channel: socket.socket) -> N
     threading.Thread(target=orphaned, daemon=True, name="parent-watch").start()
     location, blob_url = where
     ws = Workspace.open(location, blob_url=blob_url)
-    config = uvicorn.Config(_ready(create_app(ws)), **_options("127.0.0.1", 0, log_level))
+    config = uvicorn.Config(_ready(create_app(ws, edge=edge)), **options)
     _WorkerServer(config, channel).run()

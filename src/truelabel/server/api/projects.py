@@ -13,17 +13,17 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
 
 from ..auth import current_user
 from ..jobs import Job
+from ..limits import format_size
+from ..uploads import display_name, save_upload
 from .common import project_for, workspace
 
 router = APIRouter(tags=["projects"])
 
-MAX_UPLOAD = 2 << 30
 
 
 class ProjectIn(BaseModel):
@@ -174,17 +174,11 @@ def start_import(
     """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
-    name = Path(file.filename or "upload").name
-    fd, tmp = tempfile.mkstemp(prefix="tl-upload-", suffix="-" + name)
-    size = 0
-    with os.fdopen(fd, "wb") as out:
-        while chunk := file.file.read(1 << 20):
-            size += len(chunk)
-            if size > MAX_UPLOAD:
-                out.close()
-                os.unlink(tmp)
-                raise InvalidInput("The upload is larger than 2 GiB; import it with the CLI.")
-            out.write(chunk)
+    name = display_name(file.filename, "upload")
+    cap = request.app.edge.max_upload_body
+    tmp, size = save_upload(file.file, name, prefix="tl-upload-", limit=cap, what=(
+        f"The upload is larger than {format_size(cap)}; import it with the command line "
+        "(`truelabel import`)."))
 
     def work(job: Job) -> dict[str, Any]:
         def progress(done: int, total: int | None) -> None:

@@ -7,8 +7,6 @@ checked in ``core``; gold answers are only ever returned to those with ``gold.ma
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,10 +15,11 @@ from pydantic import BaseModel, Field
 
 from truelabel import charts
 from truelabel.core.report import quality_report
-from truelabel.domain.errors import InvalidInput, NotFound
+from truelabel.domain.errors import NotFound
 from truelabel.domain.models import User
 
 from ..auth import current_user
+from ..uploads import display_name, save_upload
 from .common import project_for
 
 router = APIRouter(tags=["quality"])
@@ -129,16 +128,10 @@ def upload_gold(
     """Import known answers from a file (all or nothing)."""
     p = project_for(request, project, user)
     p.require(user, "gold.manage")  # before reading the upload
-    name = Path(file.filename or "gold.jsonl").name
-    fd, tmp = tempfile.mkstemp(prefix="tl-gold-", suffix="-" + name)
+    name = display_name(file.filename, "gold.jsonl")
+    tmp, _ = save_upload(file.file, name, prefix="tl-gold-", limit=MAX_GOLD_UPLOAD,
+                         what="A gold file is limited to 256 MiB; import it with the CLI.")
     try:
-        size = 0
-        with os.fdopen(fd, "wb") as out:
-            while chunk := file.file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_GOLD_UPLOAD:
-                    raise InvalidInput("A gold file is limited to 256 MiB; import it with the CLI.")
-                out.write(chunk)
         n = p.import_gold(tmp, id_field=id_field, fmt=format or None, actor=user, source=name)
     finally:
         Path(tmp).unlink(missing_ok=True)
