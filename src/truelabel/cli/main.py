@@ -254,6 +254,7 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
     requests for a host name not in --allowed-hosts get 400. Sizes are bytes or a number
     with a unit: 512KiB, 1MiB, 4GiB.
 
+    \b
     Example: truelabel serve myproject --port 8000
     Example: truelabel serve postgresql://truelabel@db/truelabel --workers 2
     Example: truelabel serve myproject --host 0.0.0.0 --allowed-hosts labels.example.org
