@@ -96,9 +96,10 @@ def test_forty_thousand_options_are_refused_naming_the_field_and_limit() -> None
 
 
 def test_ten_thousand_options_still_validate() -> None:
+    labels = [f"L{i}" for i in range(MAX_OPTIONS)]
     schema = LabelSchema.from_dict(
         {"fields": [_choice(MAX_OPTIONS), {**_choice(MAX_OPTIONS, "m"), "type": "multi_choice"},
-                    {"name": "s", "type": "spans", "labels": [f"L{i}" for i in range(MAX_OPTIONS)]}]}
+                    {"name": "s", "type": "spans", "labels": labels}]}
     )
     every = [f"option {i}" for i in range(MAX_OPTIONS)]
     out = schema.validate_annotation(

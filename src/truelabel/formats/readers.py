@@ -88,6 +88,9 @@ def _chunked_lines(fh: IO[bytes], limit: int, chunk: int = 4 << 20) -> Iterator[
             if rest:
                 yield [rest]
             return
+        if len(rest) + len(block) > limit and b"\n" not in block:
+            yield [rest + block[: limit + 1 - len(rest)]]  # the head of a line past the limit
+            return
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
         if len(rest) > limit:
@@ -285,9 +288,10 @@ def read_csv(
         yield batch
 
 
-PARQUET_ROWS = 256
-"""Rows decoded from Parquet at a time. Text columns are read as dictionaries (each value
-once), so a row's size is known before it is expanded into Python objects."""
+PARQUET_ROWS = 4096
+"""Rows decoded from Parquet at a time. Text columns are read as dictionaries (each distinct
+value once), so a row's size is known before it is expanded, and expanded only in slices
+that fit the batch's byte budget."""
 
 
 def read_parquet(
@@ -299,10 +303,12 @@ def read_parquet(
     max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
     import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(fh)
+        dense = pf.schema_arrow  # the columns' own types, without dictionaries
         columns = [pf.schema.column(i) for i in range(len(pf.schema))]
         text_paths = [c.path for c in columns if c.physical_type == "BYTE_ARRAY"]
         if text_paths:
@@ -312,7 +318,7 @@ def read_parquet(
         raise ImportFailed(
             f"{path}: not a readable Parquet file ({exc}). Nothing was imported.", file=path
         ) from None
-    names = pf.schema_arrow.names
+    names = dense.names
     missing = [c for c in required if c not in names]
     if missing:
         raise ImportFailed(
@@ -324,19 +330,20 @@ def read_parquet(
     file_bytes = fh.seek(0, io.SEEK_END)
     allowance = MAX_EXPANSION * file_bytes + EXPANSION_FLOOR
     meta = pf.metadata
-    declared = sum(
-        meta.row_group(g).column(c).total_uncompressed_size
-        for g in range(meta.num_row_groups)
-        for c in range(meta.num_columns)
-    )
+    declared = 0  # what the row groups say they decode to, at least
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for c in range(meta.num_columns):
+            chunk = rg.column(c)
+            declared += max(chunk.total_uncompressed_size, 8 * chunk.num_values)
     if declared > allowance:
         raise _bomb(path, file_bytes, declared, None)
+    convert = any(not _json_native(t) for t in dense.types)
     row = decoded = 0
     out: list[Record] = []
     out_bytes = 0
     try:
-        arrow_batches = pf.iter_batches(batch_size=min(batch_size, PARQUET_ROWS))
-        for rb in arrow_batches:
+        for rb in pf.iter_batches(batch_size=min(batch_size, PARQUET_ROWS)):
             sizes = np.zeros(rb.num_rows, dtype=np.int64)
             for col in rb.columns:
                 sizes += _value_sizes(col)
@@ -354,9 +361,15 @@ def read_parquet(
                 base = int(ends[start - 1]) if start else 0
                 stop = int(np.searchsorted(ends, base + MAX_BATCH_BYTES - out_bytes, "right"))
                 stop = min(max(stop, start + 1), start + batch_size - len(out), rb.num_rows)
-                rows = rb.slice(start, stop - start).to_pylist()
+                part = rb.slice(start, stop - start)
+                rows = pa.RecordBatch.from_arrays(
+                    [col.cast(dense.field(i).type) for i, col in enumerate(part.columns)],
+                    schema=dense,
+                ).to_pylist()
                 first = row + start + 1
-                out.extend(Record(first + i, _jsonable(r)) for i, r in enumerate(rows))
+                if convert:
+                    rows = [_jsonable(r) for r in rows]
+                out.extend(Record(first + i, r) for i, r in enumerate(rows))
                 out_bytes += int(ends[stop - 1]) - base
                 start = stop
                 if len(out) >= batch_size or out_bytes >= MAX_BATCH_BYTES:
@@ -418,6 +431,18 @@ def _value_sizes(arr: Any) -> Any:
     else:  # numbers, dates, anything else: its share of the buffers, at least 8
         sizes = np.full(n, max(8, arr.nbytes // n), dtype=np.int64)
     return sizes
+
+
+def _json_native(t: Any) -> bool:
+    """Whether a column of this Arrow type turns into values :func:`_jsonable` leaves alone."""
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+        or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+        or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+        or pa.types.is_struct(t)
+    )
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
