@@ -173,7 +173,11 @@ def _load_yaml(text: str, filename: str) -> Any:
                     "values out in full.",
                     line=event.start_mark.line + 1,
                 )
-        return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+        safe = loader(text)  # the C or Python *safe* loader: plain data only
+        try:
+            return safe.get_single_data()
+        finally:
+            safe.dispose()
     except yaml.YAMLError as exc:
         raise SchemaError(f"Cannot read schema{where}: {exc}") from None
 
