@@ -24,6 +24,7 @@ from truelabel.domain.limits import (
     MAX_OPTIONS,
     MAX_SCHEMA_BYTES,
     MAX_TITLE_CHARS,
+    MAX_TOTAL_OPTIONS,
 )
 
 P = "/api/projects/support"
@@ -143,6 +144,19 @@ def test_limits_name_what_and_how_much(schema: dict[str, Any], needle: str, limi
     assert exc.value.detail["limit"] == limit
 
 
+def test_the_whole_schema_is_capped_too() -> None:
+    many = [_choice(9_000, f"c{i}") for i in range(6)]
+    with pytest.raises(SchemaError) as exc:
+        LabelSchema.from_dict({"fields": many})
+    assert f"more than {MAX_TOTAL_OPTIONS:,} options" in exc.value.message
+    assert exc.value.detail == {"field": "c5", "limit": MAX_TOTAL_OPTIONS}
+    wordy = [{"name": f"c{i}", "type": "choice",
+              "options": [f"{j:06d}" + "w" * 190 for j in range(10_000)]} for i in range(3)]
+    with pytest.raises(SchemaError) as exc:
+        LabelSchema.from_dict({"fields": wordy})
+    assert "more than 4 MiB of text (field 'c2'" in exc.value.message
+
+
 def test_existing_limits_on_names_values_and_hotkeys_hold() -> None:
     for field, needle in [
         ({"name": "n" * 65, "type": "text"}, "name"),
@@ -219,3 +233,24 @@ def test_workflow_still_takes_keywords_and_a_mapping(project: Project) -> None:
     assert project.set_workflow({"gold_rate": 0.25}).gold_rate == 0.25
     with pytest.raises(InvalidInput, match="actor"):
         project.set_workflow({"actor": None})
+
+
+def test_workflow_slice_keys_are_bounded(client_for: Any) -> None:
+    mgr = client_for("manager")
+    body = _error(mgr.patch(f"{P}/workflow", json={"slice_keys": ["k" * (MAX_TITLE_CHARS + 1)]}),
+                  422, "invalid_input")
+    assert body["detail"]["field"] == "slice_keys.0"
+
+
+def test_the_docs_state_the_limits_the_code_uses() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
+    doc = " ".join(doc.split())
+    for phrase in [f"{MAX_SCHEMA_BYTES >> 20} MiB of text", f"{MAX_FIELDS} fields",
+                   f"{MAX_OPTIONS:,} options or labels per field",
+                   f"{MAX_TOTAL_OPTIONS:,} in the whole schema",
+                   f"{MAX_OPTION_CHARS}-character option values",
+                   f"{MAX_TITLE_CHARS:,}-character titles", f"{MAX_HELP_CHARS:,}-character help",
+                   f"Guidelines: at most {MAX_GUIDELINES_BYTES >> 20} MiB"]:
+        assert phrase in doc, phrase

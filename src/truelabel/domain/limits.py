@@ -10,13 +10,16 @@ from __future__ import annotations
 
 # -- label schemas -------------------------------------------------------------------------
 MAX_SCHEMA_BYTES = 4 << 20
-"""The schema text (YAML, JSON or Label Studio XML), in bytes of UTF-8."""
+"""The schema text (YAML, JSON or Label Studio XML), in bytes of UTF-8; for a schema sent as
+a mapping, the characters of all its titles, help texts, options and labels together."""
 MAX_FIELDS = 200
 """Fields in one schema."""
 MAX_OPTIONS = 10_000
 """Options of a choice / multi-choice field, labels of a spans field."""
 MAX_NAME_CHARS = 64
 """A field name (letters, digits, ``_`` and ``-``)."""
+MAX_TOTAL_OPTIONS = 50_000
+"""Options and labels in the whole schema, all fields together."""
 MAX_OPTION_CHARS = 200
 """An option's or label's value, and its display title."""
 MAX_HOTKEY_CHARS = 1

@@ -20,6 +20,7 @@ from .limits import (
     MAX_OPTIONS,
     MAX_SCHEMA_BYTES,
     MAX_TITLE_CHARS,
+    MAX_TOTAL_OPTIONS,
 )
 
 
@@ -201,6 +202,8 @@ def check_schema_limits(title: Any, raw_fields: list[Any]) -> None:
             "Split the work into several projects.",
             limit=MAX_FIELDS,
         )
+    n_options = 0
+    text = len(title) if isinstance(title, str) else 0
     for i, raw in enumerate(raw_fields):
         if not isinstance(raw, dict):
             continue
@@ -209,8 +212,10 @@ def check_schema_limits(title: Any, raw_fields: list[Any]) -> None:
         for key, limit in (("title", MAX_TITLE_CHARS), ("help", MAX_HELP_CHARS),
                            ("source", MAX_TITLE_CHARS)):
             v = raw.get(key)
-            if isinstance(v, str) and len(v) > limit:
-                raise _too_long(f"Field {shown}: {key!r}", len(v), limit, field=name)
+            if isinstance(v, str):
+                if len(v) > limit:
+                    raise _too_long(f"Field {shown}: {key!r}", len(v), limit, field=name)
+                text += len(v)
         for key in ("options", "labels"):
             opts = raw.get(key)
             if not isinstance(opts, list):
@@ -222,13 +227,30 @@ def check_schema_limits(title: Any, raw_fields: list[Any]) -> None:
                     field=name,
                     limit=MAX_OPTIONS,
                 )
+            n_options += len(opts)
+            if n_options > MAX_TOTAL_OPTIONS:
+                raise SchemaError(
+                    f"The schema has more than {MAX_TOTAL_OPTIONS:,} options and labels in all "
+                    f"(field {shown} passes it). Use fewer or shorter lists.",
+                    field=name,
+                    limit=MAX_TOTAL_OPTIONS,
+                )
             for j, o in enumerate(opts):
                 for part in (o,) if isinstance(o, str) else (
                     (o.get("value"), o.get("title")) if isinstance(o, dict) else ()
                 ):
-                    if isinstance(part, str) and len(part) > MAX_OPTION_CHARS:
-                        raise _too_long(f"Field {shown}: {key[:-1]} {j}", len(part),
-                                        MAX_OPTION_CHARS, field=name)
+                    if isinstance(part, str):
+                        if len(part) > MAX_OPTION_CHARS:
+                            raise _too_long(f"Field {shown}: {key[:-1]} {j}", len(part),
+                                            MAX_OPTION_CHARS, field=name)
+                        text += len(part)
+        if text > MAX_SCHEMA_BYTES:
+            raise SchemaError(
+                f"The schema holds more than {MAX_SCHEMA_BYTES >> 20} MiB of text (field "
+                f"{shown} passes it); shorten its titles, help and options.",
+                field=name,
+                limit=MAX_SCHEMA_BYTES,
+            )
 
 
 def schema_json_schema() -> dict[str, Any]:
