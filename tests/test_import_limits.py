@@ -325,3 +325,18 @@ def test_parquet_values_json_cannot_hold_still_become_strings(tmp_path: Path) ->
          "meta": {"k": 1}},
         {"text": "b", "day": None, "raw": "ff", "price": "2.00", "tags": [], "meta": {"k": 2}},
     ]
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([["s"], ["v" * 5_000, "v"]]),
+    pa.array([{"a": "s"}, {"a": "v" * 5_000}]),
+    pa.array([[("k", "s")], [("k", "v" * 5_000)]], type=pa.map_(pa.string(), pa.string())),
+    pa.array([[1], list(range(1_000))]),
+], ids=["list", "struct", "map", "list-of-numbers"])
+def test_nested_parquet_values_count_towards_the_row(project: Project, tmp_path: Path,
+                                                     column: pa.Array) -> None:
+    f = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "x": column}), f)
+    with pytest.raises(ImportFailed, match="nested.parquet, row 2: the record is"):
+        project.import_file(f, max_item_bytes=1_000)
+    _unchanged(project, 20, 1)

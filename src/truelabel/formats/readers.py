@@ -420,6 +420,8 @@ def _value_sizes(arr: Any) -> Any:
           or pa.types.is_large_binary(t)):
         sizes = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
         sizes = sizes.astype(np.int64) + 8
+    elif pa.types.is_map(t):  # a list of key/value structs
+        sizes = _value_sizes(pa.ListArray.from_arrays(arr.offsets, arr.values))
     elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         child = _value_sizes(pc.list_flatten(arr))
         parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
