@@ -340,3 +340,13 @@ def test_nested_parquet_values_count_towards_the_row(project: Project, tmp_path:
     with pytest.raises(ImportFailed, match="nested.parquet, row 2: the record is"):
         project.import_file(f, max_item_bytes=1_000)
     _unchanged(project, 20, 1)
+
+
+def test_a_csv_value_past_the_csv_field_limit_says_so(project: Project, tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    f.write_text("id,text\na,ok\nb," + "v" * 200_000 + "\n")
+    with pytest.raises(ImportFailed) as exc:
+        project.import_file(f)
+    assert "wide.csv, line 3: a value is longer than 131,072 characters" in exc.value.message
+    assert "import JSONL" in exc.value.message
+    _unchanged(project, 20, 1)

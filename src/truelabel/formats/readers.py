@@ -283,6 +283,14 @@ def read_csv(
                 batch = []
                 size = 0
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _fail(
+                path,
+                record_start,
+                f"a value is longer than {csv.field_size_limit():,} characters, the most a CSV "
+                "value may hold",
+                "Shorten it, check the quoting (an unclosed quote runs on), or import JSONL.",
+            ) from None
         raise _fail(path, line_no, f"unreadable CSV ({exc})", "Fix the quoting.") from None
     if batch:
         yield batch
