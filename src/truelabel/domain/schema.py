@@ -83,10 +83,10 @@ class LabelSchema(BaseModel):
         gigabytes), and so is text past ``limits.MAX_SCHEMA_BYTES``.
         """
         if len(text) > MAX_SCHEMA_BYTES or len(text.encode("utf-8", "replace")) > MAX_SCHEMA_BYTES:
+            where = f" {filename}" if filename else ""
             raise SchemaError(
-                f"The schema {filename or ''} is larger than {MAX_SCHEMA_BYTES >> 20} MiB; "
-                "a label schema is at most that size. Split very long option lists into "
-                "fields of their own or shorten them.".replace("  ", " "),
+                f"The schema{where} is larger than {MAX_SCHEMA_BYTES >> 20} MiB, the most a "
+                "label schema may be. Shorten its option lists, titles and help texts.",
                 limit=MAX_SCHEMA_BYTES,
             )
         stripped = text.lstrip()
