@@ -254,3 +254,8 @@ def test_the_docs_state_the_limits_the_code_uses() -> None:
                    f"{MAX_TITLE_CHARS:,}-character titles", f"{MAX_HELP_CHARS:,}-character help",
                    f"Guidelines: at most {MAX_GUIDELINES_BYTES >> 20} MiB"]:
         assert phrase in doc, phrase
+    from truelabel.domain.limits import MAX_ITEM_BYTES
+    from truelabel.server.api.projects import start_import
+
+    assert f"default {MAX_ITEM_BYTES >> 20} MiB" in doc
+    assert f"more than {MAX_ITEM_BYTES >> 20} MiB of JSON" in (start_import.__doc__ or "")

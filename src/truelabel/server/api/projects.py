@@ -172,7 +172,10 @@ def start_import(
     format: str | None = Form(None),
     id_field: str = Form("id"),
 ) -> dict[str, Any]:
-    """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress."""
+    """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress.
+
+    All or nothing: a bad record, or an item of more than 1 MiB of JSON, fails the job with
+    the file, line and reason, and nothing is imported."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
     name = Path(file.filename or "upload").name
