@@ -18,6 +18,7 @@ from rich.table import Table
 from truelabel import __version__
 from truelabel.core import Project, Workspace
 from truelabel.domain.errors import TruelabelError
+from truelabel.domain.limits import MAX_ITEM_BYTES
 
 console = Console(stderr=True)
 out = Console()
@@ -120,6 +121,13 @@ def init(
     show_default=True,
     help="field holding your own item id (re-imports skip known ids)",
 )
+@click.option(
+    "--max-item-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_ITEM_BYTES,
+    show_default=True,
+    help="largest item (its data as JSON) the import accepts; a larger one refuses the import",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def import_(
     location: str,
@@ -127,6 +135,7 @@ def import_(
     project_name: str | None,
     fmt: str | None,
     id_field: str,
+    max_item_bytes: int,
     as_json: bool,
 ) -> None:
     """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
@@ -135,7 +144,8 @@ def import_(
     """
     p = _project(location, project_name)
     with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
-        r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar)
+        r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar,
+                          max_item_bytes=max_item_bytes)
     data = {
         "batch_id": r.batch_id,
         "read": r.read,

@@ -21,6 +21,7 @@ from truelabel.domain.errors import (
     NotFound,
 )
 from truelabel.domain.fields import SpansField
+from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
 from truelabel.domain.models import Credential, ExportResult, ImportResult, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
@@ -179,7 +180,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
     def _schema_for(self, sv: dict[str, Any]) -> LabelSchema:
         sid = int(sv["id"])
         if sid not in self._schema_cache:
-            self._schema_cache[sid] = LabelSchema.from_dict(json.loads(sv["body"]))
+            body = json.loads(sv["body"])  # stored, so accepted once: no limits re-applied
+            self._schema_cache[sid] = LabelSchema.from_dict(body, check_limits=False)
         return self._schema_cache[sid]
 
     def set_schema(
@@ -218,6 +220,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
 
     def set_guidelines(self, markdown: str, *, actor: User | None = None) -> int:
         self.require(actor, "project.edit")
+        check_guidelines(markdown)
         with self.db.write() as conn:
             v = project_store.add_version(
                 conn, "guideline", project_id=self.id, body=markdown, now=time.time()
@@ -269,8 +272,12 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         id_field: str | None = "id",
         actor: User | None = None,
         progress: transfer.ProgressFn | None = None,
+        max_item_bytes: int = MAX_ITEM_BYTES,
     ) -> ImportResult:
-        """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates."""
+        """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
+
+        An item whose data passes ``max_item_bytes`` of JSON refuses the whole import.
+        """
         self.require(actor, "items.import")
         p = Path(path)
         if not p.is_file():
@@ -284,6 +291,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
                 actor=actor,
                 progress=progress,
                 total_bytes=transfer.file_size(p),
+                max_item_bytes=max_item_bytes,
             )
 
     def import_stream(
@@ -296,6 +304,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         actor: User | None = None,
         progress: transfer.ProgressFn | None = None,
         total_bytes: int | None = None,
+        max_item_bytes: int = MAX_ITEM_BYTES,
     ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
@@ -311,6 +320,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             user_id=_uid(actor),
             progress=progress,
             total_bytes=total_bytes,
+            max_item_bytes=max_item_bytes,
         )
 
     def import_records(
@@ -320,6 +330,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         source: str = "api",
         id_field: str | None = "id",
         actor: User | None = None,
+        max_item_bytes: int = MAX_ITEM_BYTES,
     ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
@@ -328,7 +339,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
         except TypeError as exc:
             raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
-        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor)
+        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
+                                  max_item_bytes=max_item_bytes)
 
     def export(
         self,

@@ -12,6 +12,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,21 @@ class QualityMixin(ProjectParts):
         raw = json.loads(self._settings().get("settings") or "{}")
         return Workflow.model_validate(raw.get("workflow", {}))
 
-    def set_workflow(self, *, actor: User | None = None, **changes: Any) -> Workflow:
-        """Change workflow settings (see :class:`~truelabel.domain.workflow.Workflow`)."""
+    def set_workflow(
+        self,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        actor: User | None = None,
+        **more: Any,
+    ) -> Workflow:
+        """Change workflow settings (see :class:`~truelabel.domain.workflow.Workflow`).
+
+        Pass them as a mapping (``set_workflow({"gold_rate": 0.1})``, what the API does: any
+        key, even ``actor``, is then a setting name) or as keywords (``gold_rate=0.1``).
+        """
         self.require(actor, "project.edit")
+        changes = {**(values or {}), **more}
         from pydantic import ValidationError
 
         current = self.workflow().model_dump()
@@ -168,7 +181,7 @@ class QualityMixin(ProjectParts):
         self.require(actor, "gold.manage")
         p = Path(path)
         shown = source or str(p)  # the name users know (an upload's, not a temp path)
-        fmt = detect_format(p, fmt)
+        fmt = detect_format(shown, fmt)  # its messages name the user's file
         rows: list[tuple[int, str, dict[str, Any]]] = []
         with p.open("rb") as fh:
             for batch in open_records(fh, fmt, path=shown, required=(id_field,)):

@@ -1,7 +1,9 @@
 """Import and export: streaming, atomic, with progress callbacks.
 
 An import runs in one write transaction: a bad record anywhere rolls back everything, so the
-project is left exactly as it was. Progress is reported in bytes read.
+project is left exactly as it was. Progress is reported in bytes read. An item whose data
+passes ``max_item_bytes`` of JSON (default ``limits.MAX_ITEM_BYTES``) is refused like any other
+bad record.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import IO
 import orjson
 
 from truelabel.domain.errors import ImportFailed, InvalidInput
+from truelabel.domain.limits import MAX_ITEM_BYTES, RAW_RECORD_FACTOR
 from truelabel.domain.models import ExportResult, ImportResult
 from truelabel.formats.readers import Record, detect_format, open_records
 from truelabel.formats.writers import writer_for
@@ -43,8 +46,11 @@ def run_import(
     progress: ProgressFn | None = None,
     total_bytes: int | None = None,
     batch_size: int = 10_000,
+    max_item_bytes: int = MAX_ITEM_BYTES,
 ) -> ImportResult:
     fmt = detect_format(source, fmt)
+    if max_item_bytes < 1:
+        raise InvalidInput("max_item_bytes must be at least 1.", field="max_item_bytes")
     started = time.perf_counter()
     read = added = 0
     with db.write(bulk=True) as conn:
@@ -52,9 +58,23 @@ def run_import(
         batch_id = project_store.add_batch(
             conn, project_id=project_id, source=source, fmt=fmt, now=now, user_id=user_id
         )
-        batches = open_records(fh, fmt, path=source, batch_size=batch_size, required=required)
+        batches = open_records(
+            fh,
+            fmt,
+            path=source,
+            batch_size=batch_size,
+            required=required,
+            max_record_bytes=RAW_RECORD_FACTOR * max_item_bytes,
+        )
         rows_iter = (
-            _rows(recs, project_id=project_id, batch_id=batch_id, id_field=id_field, source=source)
+            _rows(
+                recs,
+                project_id=project_id,
+                batch_id=batch_id,
+                id_field=id_field,
+                source=source,
+                max_item_bytes=max_item_bytes,
+            )
             for recs in batches
         )
         for rows in rows_iter:
@@ -82,7 +102,13 @@ def run_import(
 
 
 def _rows(
-    records: list[Record], *, project_id: int, batch_id: int, id_field: str | None, source: str
+    records: list[Record],
+    *,
+    project_id: int,
+    batch_id: int,
+    id_field: str | None,
+    source: str,
+    max_item_bytes: int = MAX_ITEM_BYTES,
 ) -> list[item_store.ItemRow]:
     blake = hashlib.blake2b
     dumps = orjson.dumps
@@ -111,6 +137,8 @@ def _rows(
                 file=source,
                 line=rec.line,
             ) from None
+        if len(blob) > max_item_bytes:
+            raise _item_too_large(source, rec.line, len(blob), max_item_bytes)
         rows.append(
             (
                 project_id,
@@ -123,6 +151,18 @@ def _rows(
             )
         )
     return rows
+
+
+def _item_too_large(source: str, line: int, size: int, limit: int) -> ImportFailed:
+    return ImportFailed(
+        f"{source}, line {line}: the item is {size:,} bytes of JSON; an item may hold at most "
+        f"{limit:,}. Shorten it (store large content as media and reference it), or raise "
+        "max_item_bytes for this import (CLI: --max-item-bytes). Nothing was imported.",
+        file=source,
+        line=line,
+        size=size,
+        limit=limit,
+    )
 
 
 def run_export(

@@ -16,6 +16,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from truelabel.domain.errors import Forbidden, InvalidInput, NotFound, UnknownComponent
+from truelabel.domain.limits import MAX_ITEM_BYTES
 from truelabel.domain.models import ImportResult, User
 from truelabel.formats.readers import READERS, detect_format
 from truelabel.net import AllowList, MediaType, check_url, media_type, safe_fetch
@@ -96,6 +97,7 @@ def import_url(
     max_bytes: int = MAX_URL_BYTES,
     timeout: float = URL_TIMEOUT,
     progress: transfer.ProgressFn | None = None,
+    max_item_bytes: int = MAX_ITEM_BYTES,
 ) -> ImportResult:
     """Download ``url`` and import it. ``allow`` defaults to the workspace allow-list.
 
@@ -115,6 +117,7 @@ def import_url(
             actor=actor,
             progress=progress,
             total_bytes=got.size,
+            max_item_bytes=max_item_bytes,
         )
 
 

@@ -24,6 +24,7 @@ from truelabel.domain.errors import (
     NotFound,
     ProjectError,
 )
+from truelabel.domain.limits import check_guidelines
 from truelabel.domain.models import Credential, User
 from truelabel.domain.roles import Role, TokenScope, role_allows
 from truelabel.domain.schema import LabelSchema
@@ -382,6 +383,7 @@ class Workspace:
             raise InvalidInput("overlap must be at least 1.", field="overlap")
         if len(title) > 300:
             raise InvalidInput("A project title is at most 300 characters.", field="title")
+        check_guidelines(guidelines)
         sch = _as_schema(schema)
         now = time.time()
         try:

@@ -7,6 +7,8 @@ register their own with :func:`register_field_type`; an unknown name lists the k
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +30,13 @@ class Option(BaseModel):
     @property
     def display(self) -> str:
         return self.title or self.value
+
+
+def _shown(values: list[str], most: int = 20) -> str:
+    """A list for an error message, cut short: a field may have thousands of options."""
+    if len(values) <= most:
+        return str(values)
+    return f"{values[:most]} … ({len(values):,} in all)"
 
 
 def _coerce_options(v: Any) -> Any:
@@ -68,14 +77,20 @@ class _OptionsField(FieldSpec):
 
     @model_validator(mode="after")
     def _unique(self) -> _OptionsField:
-        values = [o.value for o in self.options]
-        dupes = sorted({v for v in values if values.count(v) > 1})
-        if dupes:
-            raise ValueError(f"duplicate option values {dupes}; each option needs its own value")
+        counts = Counter(o.value for o in self.options)  # linear: fields may hold 10,000
+        if len(counts) != len(self.options):
+            dupes = sorted(v for v, k in counts.items() if k > 1)
+            raise ValueError(
+                f"duplicate option values {_shown(dupes)}; each option needs its own value"
+            )
         return self
 
     def option_values(self) -> list[str]:
         return [o.value for o in self.options]
+
+    @cached_property
+    def _option_set(self) -> frozenset[str]:
+        return frozenset(o.value for o in self.options)
 
 
 class ChoiceField(_OptionsField):
@@ -86,8 +101,10 @@ class ChoiceField(_OptionsField):
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, str):
             raise self.fail(f"expected one option as a string, got {type(value).__name__}")
-        if value not in self.option_values():
-            raise self.fail(f"{value!r} is not an option; choose one of {self.option_values()}")
+        if value not in self._option_set:
+            raise self.fail(
+                f"{value!r} is not an option; choose one of {_shown(self.option_values())}"
+            )
         return value
 
 
@@ -101,16 +118,20 @@ class MultiChoiceField(_OptionsField):
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail("expected a list of option strings")
-        unknown = [v for v in value if v not in self.option_values()]
+        options = self._option_set
+        unknown = [v for v in value if v not in options]
         if unknown:
-            raise self.fail(f"{unknown} are not options; choose from {self.option_values()}")
+            raise self.fail(
+                f"{_shown(unknown)} are not options; choose from {_shown(self.option_values())}"
+            )
         if len(set(value)) != len(value):
             raise self.fail("an option is selected twice; list each option once")
         if len(value) < self.min_selected:
             raise self.fail(f"select at least {self.min_selected} options")
         if self.max_selected is not None and len(value) > self.max_selected:
             raise self.fail(f"select at most {self.max_selected} options")
-        return [v for v in self.option_values() if v in value]
+        chosen = set(value)
+        return [v for v in self.option_values() if v in chosen]
 
 
 class SpansField(FieldSpec):
@@ -129,6 +150,10 @@ class SpansField(FieldSpec):
 
     def label_values(self) -> list[str]:
         return [o.value for o in self.labels]
+
+    @cached_property
+    def _label_set(self) -> frozenset[str]:
+        return frozenset(o.value for o in self.labels)
 
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, list):
@@ -149,14 +174,14 @@ class SpansField(FieldSpec):
                 raise self.fail(f"span {i}: need 0 <= start < end, got {start}..{end}")
             if text is not None and end > len(text):
                 raise self.fail(f"span {i}: end {end} is past the text's length {len(text)}")
-            if label not in self.label_values():
+            if not isinstance(label, str) or label not in self._label_set:
                 raise self.fail(
-                    f"span {i}: label {label!r} unknown; use one of {self.label_values()}"
+                    f"span {i}: label {label!r} unknown; use one of {_shown(self.label_values())}"
                 )
             extra = set(span) - {"start", "end", "label", "text"}
             if extra:
                 raise self.fail(f"span {i}: unexpected keys {sorted(extra)}")
-            clean = {"start": start, "end": end, "label": label}
+            clean: dict[str, Any] = {"start": start, "end": end, "label": label}
             if text is not None:
                 clean["text"] = text[start:end]
             out.append(clean)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 import yaml
@@ -12,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import AnnotationInvalid, SchemaError, UnknownComponent
 from .fields import FieldSpec, field_class, field_types
+from .limits import (
+    MAX_FIELDS,
+    MAX_HELP_CHARS,
+    MAX_OPTION_CHARS,
+    MAX_OPTIONS,
+    MAX_SCHEMA_BYTES,
+    MAX_TITLE_CHARS,
+    MAX_TOTAL_OPTIONS,
+)
 
 
 class LabelSchema(BaseModel):
@@ -24,8 +34,13 @@ class LabelSchema(BaseModel):
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Any) -> LabelSchema:
-        """Build a schema from a plain mapping, checking every field against its type."""
+    def from_dict(cls, data: Any, *, check_limits: bool = True) -> LabelSchema:
+        """Build a schema from a plain mapping, checking every field against its type.
+
+        ``check_limits`` applies the size limits of :mod:`truelabel.domain.limits` (every
+        schema a user sends); a version already stored is loaded without them, so a project
+        made before a limit existed keeps working.
+        """
         if not isinstance(data, dict):
             raise SchemaError("A label schema must be a mapping with a 'fields' list.")
         unknown_keys = set(data) - {"title", "fields"}
@@ -36,6 +51,11 @@ class LabelSchema(BaseModel):
         raw_fields = data.get("fields")
         if not isinstance(raw_fields, list) or not raw_fields:
             raise SchemaError("A label schema needs a non-empty 'fields' list.")
+        title = data.get("title")
+        if isinstance(title, list | dict):
+            raise SchemaError("The schema's 'title' must be text, not a list or mapping.")
+        if check_limits:
+            check_schema_limits(title, raw_fields)
         fields: list[FieldSpec] = []
         for i, raw in enumerate(raw_fields):
             if not isinstance(raw, dict) or "type" not in raw:
@@ -50,23 +70,29 @@ class LabelSchema(BaseModel):
                     f"Field {raw.get('name', i)!r} ({raw['type']}): {where}: {first['msg']}",
                     field=raw.get("name"),
                 ) from None
-        names = [f.name for f in fields]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = sorted(n for n, k in Counter(f.name for f in fields).items() if k > 1)
         if dupes:
             raise SchemaError(f"Field names must be unique; repeated: {dupes}")
-        return cls(title=str(data.get("title") or ""), fields=fields)
+        return cls(title=str(title or ""), fields=fields)
 
     @classmethod
     def parse(cls, text: str, *, filename: str = "") -> LabelSchema:
-        """Parse YAML, JSON or a Label Studio XML labeling config (detected from content)."""
+        """Parse YAML, JSON or a Label Studio XML labeling config (detected from content).
+
+        YAML anchors and aliases are refused (a few hundred bytes of aliases can expand to
+        gigabytes), and so is text past ``limits.MAX_SCHEMA_BYTES``.
+        """
+        if len(text) > MAX_SCHEMA_BYTES or len(text.encode("utf-8", "replace")) > MAX_SCHEMA_BYTES:
+            where = f" {filename}" if filename else ""
+            raise SchemaError(
+                f"The schema{where} is larger than {MAX_SCHEMA_BYTES >> 20} MiB, the most a "
+                "label schema may be. Shorten its option lists, titles and help texts.",
+                limit=MAX_SCHEMA_BYTES,
+            )
         stripped = text.lstrip()
         if stripped.startswith("<"):
             return cls.from_dict(label_studio_to_dict(text))
-        try:
-            data = yaml.safe_load(text)  # YAML is a superset of JSON
-        except yaml.YAMLError as exc:
-            raise SchemaError(f"Cannot read schema {filename or ''}: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_load_yaml(text, filename))
 
     # -- use ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +161,98 @@ def _check_numbers(value: Any, field: str) -> None:
             _check_numbers(v, field)
 
 
+def _load_yaml(text: str, filename: str) -> Any:
+    """YAML (or JSON) without anchors and aliases: refused at the first one, before loading."""
+    where = f" {filename}" if filename else ""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise SchemaError(
+                    f"The schema{where} uses a YAML anchor or alias (&name / *name) on line "
+                    f"{event.start_mark.line + 1}; label schemas may not use them. Write the "
+                    "values out in full.",
+                    line=event.start_mark.line + 1,
+                )
+        safe = loader(text)  # the C or Python *safe* loader: plain data only
+        try:
+            return safe.get_single_data()
+        finally:
+            safe.dispose()
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"Cannot read schema{where}: {exc}") from None
+
+
+def _too_long(what: str, n: int, limit: int, field: Any = None) -> SchemaError:
+    return SchemaError(
+        f"{what} is {n:,} characters long; the limit is {limit:,}. Shorten it.",
+        field=field,
+        limit=limit,
+    )
+
+
+def check_schema_limits(title: Any, raw_fields: list[Any]) -> None:
+    """Refuse a schema past the limits of :mod:`truelabel.domain.limits` (one linear pass
+    over the raw mapping, before any field is validated)."""
+    if isinstance(title, str) and len(title) > MAX_TITLE_CHARS:
+        raise _too_long("The schema's title", len(title), MAX_TITLE_CHARS)
+    if len(raw_fields) > MAX_FIELDS:
+        raise SchemaError(
+            f"The schema has {len(raw_fields):,} fields; the limit is {MAX_FIELDS}. "
+            "Split the work into several projects.",
+            limit=MAX_FIELDS,
+        )
+    n_options = 0
+    text = len(title) if isinstance(title, str) else 0
+    for i, raw in enumerate(raw_fields):
+        if not isinstance(raw, dict):
+            continue
+        name = raw.get("name", i)
+        shown = repr(name)[:80]
+        for key, limit in (("title", MAX_TITLE_CHARS), ("help", MAX_HELP_CHARS),
+                           ("source", MAX_TITLE_CHARS)):
+            v = raw.get(key)
+            if isinstance(v, str):
+                if len(v) > limit:
+                    raise _too_long(f"Field {shown}: {key!r}", len(v), limit, field=name)
+                text += len(v)
+        for key in ("options", "labels"):
+            opts = raw.get(key)
+            if not isinstance(opts, list):
+                continue
+            if len(opts) > MAX_OPTIONS:
+                raise SchemaError(
+                    f"Field {shown} has {len(opts):,} {key}; the limit is {MAX_OPTIONS:,}. "
+                    "Use a text field, or split the list into several fields.",
+                    field=name,
+                    limit=MAX_OPTIONS,
+                )
+            n_options += len(opts)
+            if n_options > MAX_TOTAL_OPTIONS:
+                raise SchemaError(
+                    f"The schema has more than {MAX_TOTAL_OPTIONS:,} options and labels in all "
+                    f"(field {shown} passes it). Use fewer or shorter lists.",
+                    field=name,
+                    limit=MAX_TOTAL_OPTIONS,
+                )
+            for j, o in enumerate(opts):
+                for part in (o,) if isinstance(o, str) else (
+                    (o.get("value"), o.get("title")) if isinstance(o, dict) else ()
+                ):
+                    if isinstance(part, str):
+                        if len(part) > MAX_OPTION_CHARS:
+                            raise _too_long(f"Field {shown}: {key[:-1]} {j}", len(part),
+                                            MAX_OPTION_CHARS, field=name)
+                        text += len(part)
+        if text > MAX_SCHEMA_BYTES:
+            raise SchemaError(
+                f"The schema holds more than {MAX_SCHEMA_BYTES >> 20} MiB of text (field "
+                f"{shown} passes it); shorten its titles, help and options.",
+                field=name,
+                limit=MAX_SCHEMA_BYTES,
+            )
+
+
 def schema_json_schema() -> dict[str, Any]:
     """JSON Schema of the schema file format, one entry per registered field type."""
     variants = [cls.model_json_schema() for cls in field_types().values()]
@@ -143,8 +261,9 @@ def schema_json_schema() -> dict[str, Any]:
         "title": "truelabel label schema",
         "type": "object",
         "properties": {
-            "title": {"type": "string"},
-            "fields": {"type": "array", "minItems": 1, "items": {"anyOf": variants}},
+            "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+            "fields": {"type": "array", "minItems": 1, "maxItems": MAX_FIELDS,
+                       "items": {"anyOf": variants}},
         },
         "required": ["fields"],
         "additionalProperties": False,
@@ -228,7 +347,15 @@ def label_studio_to_dict(xml_text: str) -> dict[str, Any]:
         elif el.tag == "TextArea":
             fields.append({"name": name, "type": "text", "required": required})
         elif el.tag == "Rating":
-            scale = int(el.get("maxRating", "5"))
+            raw_scale = el.get("maxRating", "5")
+            try:
+                scale = int(raw_scale)
+            except ValueError:
+                raise SchemaError(
+                    f"Rating {name!r}: maxRating={raw_scale[:40]!r} is not a whole number; "
+                    "give the number of stars, from 2 to 10.",
+                    field=name,
+                ) from None
             fields.append({"name": name, "type": "rating", "scale": scale, "required": required})
     if not fields:
         raise SchemaError("The Label Studio config has no Choices, Labels, TextArea or Rating tag.")

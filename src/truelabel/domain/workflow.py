@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .limits import MAX_TITLE_CHARS
 from .roles import Role
 
 
@@ -39,8 +42,9 @@ class Workflow(BaseModel):
         description="items whose disagreement (1 - majority share) stays above this, once "
                     "fully labelled, go to the adjudication queue",
     )
-    slice_keys: list[str] = Field(default_factory=list, max_length=20,
-                                  description="item data keys to break agreement down by")
+    slice_keys: list[Annotated[str, Field(max_length=MAX_TITLE_CHARS)]] = Field(
+        default_factory=list, max_length=20,
+        description="item data keys to break agreement down by")
 
     @model_validator(mode="after")
     def _stage_names_unique(self) -> Workflow:

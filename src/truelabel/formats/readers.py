@@ -1,8 +1,13 @@
 """Streaming readers for import: JSONL, CSV, Parquet and plain text.
 
-Each reader yields lists of :class:`Record` — at most ``batch_size`` at a time, so memory stays
-constant whatever the file size — and raises :class:`ImportFailed` naming the file and the line
-(or row) of the first bad record.
+Each reader yields lists of :class:`Record` — at most ``batch_size`` records and about
+``MAX_BATCH_BYTES`` at a time, so memory stays constant whatever the file size — and raises
+:class:`ImportFailed` naming the file and the line (or row) of the first bad record.
+
+No record is read whole past ``max_record_bytes`` (a JSONL or text line, a CSV record, a
+Parquet row's decoded values), and a Parquet file may not decode to more than
+``limits.MAX_EXPANSION`` times its size: a small file cannot make the server allocate
+gigabytes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from typing import IO, Any
 import orjson
 
 from truelabel.domain.errors import ImportFailed, UnknownComponent
+from truelabel.domain.limits import (
+    EXPANSION_FLOOR,
+    MAX_EXPANSION,
+    MAX_ITEM_BYTES,
+    RAW_RECORD_FACTOR,
+)
 
 
 @dataclass(slots=True)
@@ -34,6 +45,25 @@ def _fail(path: str, line: int, what: str, hint: str) -> ImportFailed:
     )
 
 
+MAX_RECORD_BYTES = RAW_RECORD_FACTOR * MAX_ITEM_BYTES
+"""The default ``max_record_bytes`` of every reader."""
+
+
+def _too_long(path: str, line: int, size: int, limit: int, *, at_least: bool = False,
+              unit: str = "line") -> ImportFailed:
+    more = "more than " if at_least else ""
+    return ImportFailed(
+        f"{path}, {unit} {line}: the record is {more}{size:,} bytes; a record may hold at most "
+        f"{limit:,} bytes before it is read. Shorten it (store large content as media and "
+        "reference it), or raise max_item_bytes for this import (the record limit is "
+        f"{RAW_RECORD_FACTOR} times it). Nothing was imported.",
+        file=path,
+        line=line,
+        size=size,
+        limit=limit,
+    )
+
+
 def _check_required(path: str, line: int, data: dict[str, Any], required: tuple[str, ...]) -> None:
     for col in required:
         if col not in data:
@@ -45,8 +75,12 @@ def _check_required(path: str, line: int, data: dict[str, Any], required: tuple[
             )
 
 
-def _chunked_lines(fh: IO[bytes], chunk: int = 4 << 20) -> Iterator[list[bytes]]:
-    """Lines in blocks (faster than iterating the file line by line); keeps line endings off."""
+def _chunked_lines(fh: IO[bytes], limit: int, chunk: int = 4 << 20) -> Iterator[list[bytes]]:
+    """Lines in blocks (faster than iterating the file line by line); keeps line endings off.
+
+    A line that grows past ``limit`` bytes is handed over cut at that point, as the last
+    line: the caller refuses it, and it is never held whole.
+    """
     rest = b""
     while True:
         block = fh.read(chunk)
@@ -54,8 +88,15 @@ def _chunked_lines(fh: IO[bytes], chunk: int = 4 << 20) -> Iterator[list[bytes]]
             if rest:
                 yield [rest]
             return
+        if len(rest) + len(block) > limit and b"\n" not in block:
+            yield [rest + block[: limit + 1 - len(rest)]]  # the head of a line past the limit
+            return
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
+        if len(rest) > limit:
+            lines.append(rest)
+            yield lines
+            return
         yield lines
 
 
@@ -64,15 +105,23 @@ MAX_BATCH_BYTES = 4 << 20
 
 
 def read_jsonl(
-    fh: IO[bytes], *, path: str, batch_size: int = 10_000, required: tuple[str, ...] = ()
+    fh: IO[bytes],
+    *,
+    path: str,
+    batch_size: int = 10_000,
+    required: tuple[str, ...] = (),
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
     batch: list[Record] = []
     loads = orjson.loads
     n = size = 0
-    for lines in _chunked_lines(fh):
+    for lines in _chunked_lines(fh, max_record_bytes):
         for raw in lines:
             n += 1
-            size += len(raw)
+            length = len(raw)
+            if length > max_record_bytes:
+                raise _too_long(path, n, max_record_bytes, max_record_bytes, at_least=True)
+            size += length
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError as exc:
@@ -114,8 +163,13 @@ def _is_bad_utf8(raw: bytes) -> bool:
     return False
 
 
-def _utf8_lines(fh: IO[bytes], path: str) -> Iterator[tuple[int, str]]:
-    for n, raw in enumerate(fh, start=1):
+def _utf8_lines(fh: IO[bytes], path: str, limit: int) -> Iterator[tuple[int, str]]:
+    readline = fh.readline
+    n = 0
+    while raw := readline(limit + 1):  # never more than the limit in memory
+        n += 1
+        if len(raw) > limit:
+            raise _too_long(path, n, limit, limit, at_least=True)
         try:
             yield n, raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -134,18 +188,22 @@ def read_text(
     batch_size: int = 10_000,
     field: str = "text",
     required: tuple[str, ...] = (),
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
     batch: list[Record] = []
-    for n, line in _utf8_lines(fh, path):
+    size = 0
+    for n, line in _utf8_lines(fh, path, max_record_bytes):
         line = line.rstrip("\r\n")
         if n == 1:
             line = line.lstrip("\ufeff")
         if not line.strip():
             continue
         batch.append(Record(n, {field: line}))
-        if len(batch) >= batch_size:
+        size += len(line)
+        if len(batch) >= batch_size or size >= MAX_BATCH_BYTES:
             yield batch
             batch = []
+            size = 0
     if batch:
         yield batch
 
@@ -157,14 +215,21 @@ def read_csv(
     batch_size: int = 10_000,
     required: tuple[str, ...] = (),
     delimiter: str | None = None,
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
-    lines = _utf8_lines(fh, path)
+    lines = _utf8_lines(fh, path, max_record_bytes)
     line_no = 0
+    record_start = 1
+    record_bytes = 0  # of the record being read (quoted values may span lines)
 
     def text_lines() -> Iterator[str]:
-        nonlocal line_no
+        nonlocal line_no, record_bytes
         for n, line in lines:
             line_no = n
+            record_bytes += len(line)
+            if record_bytes > max_record_bytes:
+                raise _too_long(path, record_start, record_bytes, max_record_bytes,
+                                at_least=True)
             yield line.lstrip("\ufeff") if n == 1 else line
 
     reader = csv.reader(
@@ -196,9 +261,12 @@ def read_csv(
         )
     width = len(header)
     batch: list[Record] = []
+    size = 0
+    record_start, record_bytes = line_no + 1, 0
     try:
         for row in reader:
             if not row:
+                record_start, record_bytes = line_no + 1, 0
                 continue
             if len(row) != width:
                 raise _fail(
@@ -208,27 +276,57 @@ def read_csv(
                     "Quote values that contain the delimiter; every row needs every column.",
                 )
             batch.append(Record(line_no, dict(zip(header, row, strict=True))))
-            if len(batch) >= batch_size:
+            size += record_bytes
+            record_start, record_bytes = line_no + 1, 0
+            if len(batch) >= batch_size or size >= MAX_BATCH_BYTES:
                 yield batch
                 batch = []
+                size = 0
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise _fail(
+                path,
+                record_start,
+                f"a value is longer than {csv.field_size_limit():,} characters, the most a CSV "
+                "value may hold",
+                "Shorten it, check the quoting (an unclosed quote runs on), or import JSONL.",
+            ) from None
         raise _fail(path, line_no, f"unreadable CSV ({exc})", "Fix the quoting.") from None
     if batch:
         yield batch
 
 
+PARQUET_ROWS = 4096
+"""Rows decoded from Parquet at a time. Text columns are read as dictionaries (each distinct
+value once), so a row's size is known before it is expanded, and expanded only in slices
+that fit the batch's byte budget."""
+
+
 def read_parquet(
-    fh: IO[bytes], *, path: str, batch_size: int = 10_000, required: tuple[str, ...] = ()
+    fh: IO[bytes],
+    *,
+    path: str,
+    batch_size: int = 10_000,
+    required: tuple[str, ...] = (),
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(fh)
+        dense = pf.schema_arrow  # the columns' own types, without dictionaries
+        columns = [pf.schema.column(i) for i in range(len(pf.schema))]
+        text_paths = [c.path for c in columns if c.physical_type == "BYTE_ARRAY"]
+        if text_paths:
+            fh.seek(0)
+            pf = pq.ParquetFile(fh, read_dictionary=text_paths)
     except Exception as exc:
         raise ImportFailed(
             f"{path}: not a readable Parquet file ({exc}). Nothing was imported.", file=path
         ) from None
-    names = pf.schema_arrow.names
+    names = dense.names
     missing = [c for c in required if c not in names]
     if missing:
         raise ImportFailed(
@@ -237,11 +335,124 @@ def read_parquet(
             "Nothing was imported.",
             file=path,
         )
-    row = 0
-    for rb in pf.iter_batches(batch_size=batch_size):
-        rows = rb.to_pylist()
-        yield [Record(row + i + 1, _jsonable(r)) for i, r in enumerate(rows)]
-        row += len(rows)
+    file_bytes = fh.seek(0, io.SEEK_END)
+    allowance = MAX_EXPANSION * file_bytes + EXPANSION_FLOOR
+    meta = pf.metadata
+    declared = 0  # what the row groups say they decode to, at least
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for c in range(meta.num_columns):
+            chunk = rg.column(c)
+            declared += max(chunk.total_uncompressed_size, 8 * chunk.num_values)
+    if declared > allowance:
+        raise _bomb(path, file_bytes, declared, None)
+    convert = any(not _json_native(t) for t in dense.types)
+    row = decoded = 0
+    out: list[Record] = []
+    out_bytes = 0
+    try:
+        for rb in pf.iter_batches(batch_size=min(batch_size, PARQUET_ROWS)):
+            sizes = np.zeros(rb.num_rows, dtype=np.int64)
+            for col in rb.columns:
+                sizes += _value_sizes(col)
+            over = np.flatnonzero(sizes > max_record_bytes)
+            if over.size:
+                i = int(over[0])
+                raise _too_long(path, row + i + 1, int(sizes[i]), max_record_bytes, unit="row")
+            decoded += int(sizes.sum())
+            if decoded > allowance:
+                raise _bomb(path, file_bytes, decoded, row + rb.num_rows)
+            ends = np.cumsum(sizes)
+            start = 0
+            while start < rb.num_rows:
+                # as many rows as fit the byte budget of the batch (at least one)
+                base = int(ends[start - 1]) if start else 0
+                stop = int(np.searchsorted(ends, base + MAX_BATCH_BYTES - out_bytes, "right"))
+                stop = min(max(stop, start + 1), start + batch_size - len(out), rb.num_rows)
+                part = rb.slice(start, stop - start)
+                rows = pa.RecordBatch.from_arrays(
+                    [col.cast(dense.field(i).type) for i, col in enumerate(part.columns)],
+                    schema=dense,
+                ).to_pylist()
+                first = row + start + 1
+                if convert:
+                    rows = [_jsonable(r) for r in rows]
+                out.extend(Record(first + i, r) for i, r in enumerate(rows))
+                out_bytes += int(ends[stop - 1]) - base
+                start = stop
+                if len(out) >= batch_size or out_bytes >= MAX_BATCH_BYTES:
+                    yield out
+                    out, out_bytes = [], 0
+            row += rb.num_rows
+    except ImportFailed:
+        raise
+    except Exception as exc:  # a corrupt page deep in the file
+        raise ImportFailed(
+            f"{path}, row {row + 1}: the Parquet data cannot be read ({exc}). "
+            "Nothing was imported.",
+            file=path,
+            line=row + 1,
+        ) from None
+    if out:
+        yield out
+
+
+def _bomb(path: str, file_bytes: int, decoded: int, rows: int | None) -> ImportFailed:
+    where = f" (by row {rows:,})" if rows is not None else ""
+    return ImportFailed(
+        f"{path}: the {file_bytes:,}-byte file decodes to more than {decoded:,} bytes{where}, "
+        f"over {MAX_EXPANSION:,} times its size: refused as a decompression bomb. If the data "
+        "is real, write it with less repetition or import it in parts. Nothing was imported.",
+        file=path,
+        size=file_bytes,
+    )
+
+
+def _value_sizes(arr: Any) -> Any:
+    """Bytes each row of an Arrow array holds once turned into Python (about: text and
+    binary by length, 8 per other value, containers by their contents), as int64 NumPy.
+    Dictionary values are measured once and looked up, never expanded."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if pa.types.is_dictionary(t):
+        per_value = _value_sizes(arr.dictionary)
+        idx = pc.fill_null(arr.indices, 0).to_numpy(zero_copy_only=False)
+        sizes = per_value[idx] if per_value.size else np.zeros(n, dtype=np.int64)
+    elif (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
+          or pa.types.is_large_binary(t)):
+        sizes = pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+        sizes = sizes.astype(np.int64) + 8
+    elif pa.types.is_map(t):  # a list of key/value structs
+        sizes = _value_sizes(pa.ListArray.from_arrays(arr.offsets, arr.values))
+    elif pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        child = _value_sizes(pc.list_flatten(arr))
+        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+        sizes = np.bincount(parents, weights=child, minlength=n).astype(np.int64) + 8
+    elif pa.types.is_struct(t):
+        sizes = np.full(n, 8, dtype=np.int64)
+        for child in arr.flatten():
+            sizes += _value_sizes(child)
+    else:  # numbers, dates, anything else: its share of the buffers, at least 8
+        sizes = np.full(n, max(8, arr.nbytes // n), dtype=np.int64)
+    return sizes
+
+
+def _json_native(t: Any) -> bool:
+    """Whether a column of this Arrow type turns into values :func:`_jsonable` leaves alone."""
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+        or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+        or pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+        or pa.types.is_struct(t)
+    )
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -292,11 +503,18 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
 
 
 def open_records(
-    fh: IO[bytes], fmt: str, *, path: str, batch_size: int = 10_000, required: tuple[str, ...] = ()
+    fh: IO[bytes],
+    fmt: str,
+    *,
+    path: str,
+    batch_size: int = 10_000,
+    required: tuple[str, ...] = (),
+    max_record_bytes: int = MAX_RECORD_BYTES,
 ) -> Iterator[list[Record]]:
     """Stream records from an open binary file in the named format."""
     if fmt == "parquet" and not fh.seekable():
         fh = io.BytesIO(fh.read())
     return READERS[detect_format(path, fmt)](
-        fh, path=path, batch_size=batch_size, required=required
+        fh, path=path, batch_size=batch_size, required=required,
+        max_record_bytes=max_record_bytes,
     )

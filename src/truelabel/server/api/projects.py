@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from starlette.background import BackgroundTask
+from starlette.types import Receive, Scope, Send
 
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
@@ -171,7 +172,10 @@ def start_import(
     format: str | None = Form(None),
     id_field: str = Form("id"),
 ) -> dict[str, Any]:
-    """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress."""
+    """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress.
+
+    All or nothing: a bad record, or an item of more than 1 MiB of JSON, fails the job with
+    the file, line and reason, and nothing is imported."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
     name = display_name(file.filename, "upload")
@@ -226,11 +230,28 @@ def export(
     """Download every item with its annotations (every annotator), streamed from disk."""
     p = project_for(request, project, user)
     folder = tempfile.mkdtemp(prefix="tl-export-")
-    path = Path(folder) / f"{p.name}.{format}"
-    p.export(path, fmt=format, only_labeled=only_labeled, actor=user)
-    return FileResponse(
-        path,
-        filename=path.name,
-        media_type="application/octet-stream",
-        background=BackgroundTask(shutil.rmtree, folder, True),
-    )
+    try:
+        path = Path(folder) / f"{p.name}.{format}"
+        p.export(path, fmt=format, only_labeled=only_labeled, actor=user)
+        return _TempFileResponse(
+            path, folder=folder, filename=path.name, media_type="application/octet-stream"
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused export leaves nothing behind
+        raise
+
+
+class _TempFileResponse(FileResponse):
+    """A file in a temporary folder, removed once the response ends whatever happens: sent,
+    refused by a Range check (416 returns before a ``background`` task would run), or cut
+    off by the client."""
+
+    def __init__(self, path: Path, *, folder: str, **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.folder = folder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await anyio.to_thread.run_sync(shutil.rmtree, self.folder, True)

@@ -83,7 +83,7 @@ def patch_workflow(
     user: User = Depends(current_user),
 ) -> dict[str, Any]:
     """Change some workflow settings (managers); unknown names are refused with the list."""
-    wf = project_for(request, project, user).set_workflow(actor=user, **body)
+    wf = project_for(request, project, user).set_workflow(body, actor=user)
     return wf.model_dump(mode="json")
 
 
