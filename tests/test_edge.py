@@ -5,6 +5,7 @@ headers."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from truelabel import Workspace
 from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import User
 from truelabel.server.app import create_app
+from truelabel.server.edge import PROJECT_BODY
 from truelabel.server.headers import SECURITY_HEADERS
 from truelabel.server.limits import (
     MIB,
@@ -30,8 +32,8 @@ NEXT = "/api/projects/support/tasks/next"
 IMPORTS = "/api/projects/support/imports"
 ROUTES = [  # (method, path, kind of route)
     ("POST", NEXT, "json"),
-    ("POST", "/api/projects", "json"),
-    ("PATCH", "/api/projects/support", "json"),
+    ("POST", "/api/projects", "project"),
+    ("PATCH", "/api/projects/support", "project"),
     ("POST", "/api/login", "login"),
     ("POST", IMPORTS, "upload"),
     ("POST", "/api/projects/support/gold", "upload"),
@@ -40,7 +42,10 @@ ROUTES = [  # (method, path, kind of route)
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    """``asyncio.run`` on a thread of its own (the browser tests leave this one a running
+    event loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def assert_shaped(a: Answer, status: int, code: str) -> dict[str, Any]:
@@ -65,7 +70,7 @@ def test_a_declared_oversized_body_is_refused_unread(app: Any, users: dict[str, 
             limit = body["detail"]["limit_bytes"]
             shown = limit - MULTIPART_SLACK if kind == "upload" else limit
             assert format_size(shown) in body["message"]
-            assert {"json": "--max-json-body", "login": "user name",
+            assert {"json": "--max-json-body", "login": "user name", "project": "schema",
                     "upload": "truelabel import"}[kind] in body["message"], body["message"]
 
 
@@ -81,7 +86,8 @@ def test_a_chunked_oversized_body_is_cut_off_at_the_limit(app: Any, users: dict[
             continue  # anonymous ones are refused unread (below); a small limit: next test
         a = run(call(app, method, path, size=BIG, declare=False, headers=auth))
         assert_shaped(a, 413, "body_too_large")
-        assert a.pulled <= MIB + CHUNK, (path, a.pulled)
+        limit = PROJECT_BODY if kind == "project" else MIB
+        assert a.pulled <= limit + CHUNK, (path, a.pulled)
 
 
 def test_uploads_are_read_only_after_authentication(ws: Workspace, users: dict[str, User]
@@ -118,6 +124,25 @@ def test_uploads_are_read_only_after_authentication(ws: Workspace, users: dict[s
     assert r.status_code == 202, r.text
 
 
+def test_project_settings_are_read_only_after_authentication(
+        app: Any, users: dict[str, User], ws: Workspace) -> None:
+    """A project's schema and guidelines may be larger than other JSON (up to what
+    ``domain.limits`` allows), so, like uploads, they are read only from a logged-in caller:
+    nobody's body is answered 401 unread; a manager's 3 MiB of guidelines reaches the route,
+    whose own limit answers (422), while 3 MiB elsewhere is 413."""
+    for method, path in (("POST", "/api/projects"), ("PATCH", "/api/projects/support")):
+        for declare in (True, False):
+            a = run(call(app, method, path, size=3 * MIB, declare=declare,
+                         headers={"content-type": "application/json"}))
+            assert_shaped(a, 401, "unauthorized")
+            assert a.pulled == 0, (path, declare)
+    c = TestClient(app, headers={"authorization": f"Bearer {ws.create_token(users['admin'])}"})
+    r = c.patch("/api/projects/support", json={"guidelines": "x" * (3 * MIB)})
+    assert r.status_code == 422 and r.json()["detail"]["field"] == "guidelines", r.text
+    r = c.put("/api/projects/support/items/1/gold", json={"value": {"x": "y" * (3 * MIB)}})
+    assert r.status_code == 413, r.text
+
+
 def test_twenty_concurrent_anonymous_bodies_are_answered_without_being_read(
         app: Any, users: dict[str, User]) -> None:
     """20 × 64 MiB at once, to every kind of route, with and without Content-Length: each
@@ -147,9 +172,10 @@ def test_limits_are_settings(ws: Workspace, users: dict[str, User]) -> None:
     app = create_app(ws, edge=EdgeSettings(max_json_body="2KiB", max_login_body=512))
     token = ws.create_token(users["admin"])
     c = TestClient(app, headers={"authorization": f"Bearer {token}"})
-    r = c.patch("/api/projects/support", json={"guidelines": "x" * 3000})
+    w = "/api/projects/support/workflow"
+    r = c.patch(w, json={"gold_rate": 0.0, "slice_keys": ["x" * 3000]})
     assert r.status_code == 413 and "2 KiB" in r.json()["message"]
-    assert c.patch("/api/projects/support", json={"guidelines": "x" * 100}).status_code == 200
+    assert c.patch(w, json={"gold_rate": 0.0}).status_code == 200
     r = c.post("/api/login", json={"username": "admin", "password": "p" * 600})
     assert r.status_code == 413 and "512 bytes" in r.json()["message"]
     assert parse_size("4GiB") == 4 << 30 and parse_size("1 mb") == MIB

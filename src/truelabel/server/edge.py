@@ -3,12 +3,12 @@ other layer reads a byte of the body.
 
 * **Host** — a name not in :attr:`.EdgeSettings.allowed_hosts` gets 400 (DNS rebinding).
 * **Body size** — each request has a limit by kind of route (:meth:`Edge.limit_for`): a
-  login, an upload, anything else (JSON). A declared ``Content-Length`` over it gets 413
+  login, an upload, a project's settings (schema and guidelines), anything else (JSON). A declared ``Content-Length`` over it gets 413
   at once, unread (the server frames the body by that length, so it cannot be longer);
   a body without one (chunked) is counted as it streams, and the request is answered 413
   the moment it passes the limit — whatever layer was reading it sees the client leave, and
   its answer is replaced. Every 413 closes the connection.
-* **Uploads** are read only for an authenticated caller: anonymous ones get the route's
+* **Uploads** and project settings are read only for an authenticated caller: anonymous ones get the route's
   own 401 (or 403 for a cookie without its CSRF token) before their body is touched; the
   route then streams the file to disk under the limit.
 
@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from truelabel.core.url_import import MAX_MEDIA_BYTES
+from truelabel.domain.limits import MAX_GUIDELINES_BYTES, MAX_SCHEMA_BYTES
 
 from .auth import authenticate
 from .errors import error, error_response
@@ -41,12 +42,19 @@ UPLOAD_ROUTES: dict[str, int | None] = {
 }
 _LOGIN = "/api/login"
 _PROJECTS = "/api/projects/"
+#: Creating a project or changing its schema or guidelines (``POST /api/projects``,
+#: ``PATCH /api/projects/{project}``) may carry a schema and guidelines as large as
+#: ``domain.limits`` allows, as JSON strings (escaping at most doubles them); like uploads,
+#: such bodies are read only from an authenticated caller.
+PROJECT_BODY = 2 * (MAX_SCHEMA_BYTES + MAX_GUIDELINES_BYTES) + (64 << 10)
 
 _WHAT = {
     "json": ("for a request to this API",
              "Send less per request (split the work into several requests); an admin can raise "
              "the limit with `truelabel serve --max-json-body`."),
     "login": ("for a login", "Send only a user name and a password."),
+    "project": ("for a project's settings, schema and guidelines",
+                "Shorten the schema or the guidelines (see `truelabel.domain.limits`)."),
     "upload": ("for an upload to this endpoint",
                "Import larger files with the command line (`truelabel import`); an admin can "
                "raise the limit with `truelabel serve --max-upload-body`."),
@@ -67,9 +75,14 @@ class Edge:
         }
 
     def limit_for(self, method: str, path: str) -> tuple[int, str]:
-        """The body limit of a request and its kind (``json``, ``login`` or ``upload``)."""
+        """The body limit of a request and its kind (``json``, ``login``, ``project`` or
+        ``upload``)."""
         if path == _LOGIN:
             return self.settings.max_login_body, "login"
+        if (method == "POST" and path == "/api/projects") or (
+                method == "PATCH" and path.startswith(_PROJECTS)
+                and path.count("/") == 3 and len(path) > len(_PROJECTS)):
+            return max(PROJECT_BODY, self.settings.max_json_body), "project"
         if method == "POST" and path.startswith(_PROJECTS):
             head, _, last = path.rpartition("/")
             cap = self._uploads.get(last)
@@ -102,7 +115,7 @@ class Edge:
         if declared is not None and declared > limit:
             await _answer(_too_large(limit, kind), scope, receive, send)
             return
-        if kind == "upload":
+        if kind in ("upload", "project"):
             refused = await _authenticate(scope)
             if refused is not None:
                 await _answer(refused, scope, receive, send)
