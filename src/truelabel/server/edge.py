@@ -3,14 +3,15 @@ other layer reads a byte of the body.
 
 * **Host** — a name not in :attr:`.EdgeSettings.allowed_hosts` gets 400 (DNS rebinding).
 * **Body size** — each request has a limit by kind of route (:meth:`Edge.limit_for`): a
-  login, an upload, a project's settings (schema and guidelines), anything else (JSON). A declared ``Content-Length`` over it gets 413
-  at once, unread (the server frames the body by that length, so it cannot be longer);
-  a body without one (chunked) is counted as it streams, and the request is answered 413
-  the moment it passes the limit — whatever layer was reading it sees the client leave, and
-  its answer is replaced. Every 413 closes the connection.
-* **Uploads** and project settings are read only for an authenticated caller: anonymous ones get the route's
-  own 401 (or 403 for a cookie without its CSRF token) before their body is touched; the
-  route then streams the file to disk under the limit.
+  login, an upload, a project's settings (schema and guidelines), anything else (JSON). A
+  declared ``Content-Length`` over it gets 413 at once, unread (the server frames the body by
+  that length, so it cannot be longer); a body without one (chunked) is counted as it
+  streams, and the request is answered 413 the moment it passes the limit — whatever layer
+  was reading it sees the client leave, and its answer is replaced. A 413 leaves the
+  connection open (closing it with unread data would reset it and lose the answer).
+* **Uploads** and project settings are read only for an authenticated caller: anonymous
+  ones get the route's own 401 (or 403 for a cookie without its CSRF token) before their
+  body is touched; an upload route then streams the file to disk under the limit.
 
 The hot loop's requests pay one pass over the header list and a few string comparisons.
 """
