@@ -45,7 +45,7 @@ SCHEMA = {"fields": [{"name": "x", "type": "choice", "options": ["a", "b"]}]}
 ROUTES = [
     ("json: annotators' loop", "POST", "/api/projects/abuse/tasks/next", "application/json"),
     ("json: submit", "POST", "/api/projects/abuse/tasks/1/submit", "application/json"),
-    ("json: create project", "POST", "/api/projects", "application/json"),
+    ("project: create", "POST", "/api/projects", "application/json"),
     ("json: settings", "PUT", "/api/settings/url-allowlist", "application/json"),
     ("login", "POST", "/api/login", "application/json"),
     ("login (form type)", "POST", "/api/login", "application/x-www-form-urlencoded"),

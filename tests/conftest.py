@@ -66,3 +66,20 @@ def client_for(app: Any, ws: Workspace, users: dict[str, User]) -> Any:
         return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
     return make
+
+
+@pytest.fixture
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every address the fetcher connects to (and lets loopback through)."""
+    from truelabel.net import fetch as fetch_mod
+
+    seen: list[str] = []
+    real = fetch_mod._connect
+
+    def record(backend: Any, ip: Any, port: int, **kw: Any) -> Any:
+        seen.append(f"{ip}:{port}")
+        assert ip.is_loopback, f"a test tried to reach {ip}"
+        return real(backend, ip, port, **kw)
+
+    monkeypatch.setattr(fetch_mod, "_connect", record)
+    return seen

@@ -85,3 +85,13 @@ def make_items(n: int, start: int = 0) -> list[dict[str, Any]]:
 def write_jsonl(path: Path, rows: list[Any]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def error_body(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """The answer's error body, after checking its status, its one shape and its code."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) <= {"error", "message", "detail"} and body["message"]
+    if code:
+        assert body["error"] == code
+    return dict(body)

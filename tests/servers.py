@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -21,11 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(ws: Workspace) -> Iterator[str]:
+def live_server(ws: Workspace, *, app: Any = None, **options: Any) -> Iterator[str]:
+    """``app`` (default: ``create_app(ws)``) under uvicorn on a free loopback port;
+    ``options`` are uvicorn's (``truelabel serve``'s are ``run.uvicorn_options``); host and
+    port are this function's."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(ws), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
+    options = {"log_level": "warning", "access_log": False, **options,
+               "host": "127.0.0.1", "port": port}
+    config = uvicorn.Config(create_app(ws) if app is None else app, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -11,23 +11,18 @@ import http.server
 import json
 import socket
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from helpers import PASSWORD
-from servers import free_port
+from servers import live_server
 from truelabel import Workspace
 from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import User
 from truelabel.net import fetch as fetch_mod
-from truelabel.net.addresses import IPAddress
 from truelabel.server.app import create_app
 from truelabel.server.headers import SECURITY_HEADERS
 from truelabel.server.hosts import AllowedHosts
@@ -37,26 +32,11 @@ from truelabel.server.run import uvicorn_options
 REBIND = "rebind.example.com"  # a public-looking name the stub resolves to loopback
 
 
-@contextmanager
-def serving(ws: Workspace, *, forwarded_allow_ips: str = "") -> Iterator[str]:
+def serving(ws: Workspace, *, forwarded_allow_ips: str = "") -> Any:
     """The app as ``truelabel serve`` runs it on 127.0.0.1 (same edge defaults and uvicorn
     options), in a thread."""
-    port = free_port()
-    app = create_app(ws, edge=EdgeSettings().for_bind("127.0.0.1"))
-    config = uvicorn.Config(app, **uvicorn_options("127.0.0.1", port, "warning",
-                                                   forwarded_allow_ips))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started:
-        assert time.time() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return live_server(ws, app=create_app(ws, edge=EdgeSettings().for_bind("127.0.0.1")),
+                       **uvicorn_options("127.0.0.1", 0, "warning", forwarded_allow_ips))
 
 
 @pytest.fixture
@@ -152,7 +132,7 @@ class _Redirector(http.server.BaseHTTPRequestHandler):
 
 
 def test_the_fetcher_cannot_be_rebound_to_a_refused_address(
-        stub_dns: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+        stub_dns: dict[str, list[str]], connects: list[str]) -> None:
     """The resolver answers an allowed address first (127.0.0.1, allow-listed by address
     and port) and a refused one after (10.0.0.7, private; it is never connected to): the
     first fetch connects to the vetted address only, resolving once; its redirect back to
@@ -161,15 +141,6 @@ def test_the_fetcher_cannot_be_rebound_to_a_refused_address(
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     port = httpd.server_port
-    connected: list[str] = []
-    real = fetch_mod._connect
-
-    def record(backend: Any, ip: IPAddress, port: int, **kw: Any) -> Any:
-        connected.append(f"{ip}:{port}")
-        assert ip.is_loopback, f"the test tried to reach {ip}"
-        return real(backend, ip, port, **kw)
-
-    monkeypatch.setattr(fetch_mod, "_connect", record)
     stub_dns[REBIND] = ["127.0.0.1", "10.0.0.7"]
     allow = [f"127.0.0.1:{port}"]
     try:
@@ -178,13 +149,13 @@ def test_the_fetcher_cannot_be_rebound_to_a_refused_address(
                                  max_bytes=1 << 20, timeout=10)
         assert refused.value.detail["reason"] == "forbidden_address"
         assert "10.0.0.7" in refused.value.message
-        assert connected == [f"127.0.0.1:{port}"]
+        assert connects == [f"127.0.0.1:{port}"]
         assert _Redirector.hits == ["/start"]
         with pytest.raises(InvalidInput) as again:
             fetch_mod.safe_fetch(f"http://{REBIND}:{port}/data.jsonl", allow=allow,
                                  max_bytes=1 << 20, timeout=10)
         assert again.value.detail["reason"] == "forbidden_address"
-        assert connected == [f"127.0.0.1:{port}"] and _Redirector.hits == ["/start"]
+        assert connects == [f"127.0.0.1:{port}"] and _Redirector.hits == ["/start"]
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import SCHEMA
+from helpers import SCHEMA, error_body
 from truelabel.core import Project
 from truelabel.domain import LabelSchema
 from truelabel.domain.errors import InvalidInput, SchemaError
@@ -29,14 +29,6 @@ from truelabel.domain.limits import (
 
 P = "/api/projects/support"
 
-
-def _error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) <= {"error", "message", "detail"} and body["message"]
-    if code:
-        assert body["error"] == code
-    return dict(body)
 
 
 def _choice(n: int, name: str = "c") -> dict[str, Any]:
@@ -74,10 +66,10 @@ def test_a_harmless_alias_is_refused_too_and_plain_yaml_still_parses() -> None:
 
 def test_alias_bomb_over_http_answers_422(client_for: Any) -> None:
     admin = client_for("admin")
-    body = _error(admin.post("/api/projects", json={"name": "bomb", "schema": ALIAS_BOMB}),
-                  422, "schema_error")
+    body = error_body(admin.post("/api/projects", json={"name": "bomb", "schema": ALIAS_BOMB}),
+                       422, "schema_error")
     assert "anchor or alias" in body["message"]
-    body = _error(admin.patch(P, json={"schema": ALIAS_BOMB}), 422, "schema_error")
+    body = error_body(admin.patch(P, json={"schema": ALIAS_BOMB}), 422, "schema_error")
     assert admin.get(P).json()["schema"]["title"] == "support"  # unchanged
 
 
@@ -186,18 +178,18 @@ def test_guidelines_past_the_limit_are_refused(project: Project, client_for: Any
     with pytest.raises(InvalidInput, match="1 MiB"):
         project.set_guidelines(too_long)
     admin = client_for("admin")
-    body = _error(admin.patch(P, json={"guidelines": too_long}), 422, "invalid_input")
+    body = error_body(admin.patch(P, json={"guidelines": too_long}), 422, "invalid_input")
     assert body["detail"] == {"field": "guidelines", "limit": MAX_GUIDELINES_BYTES}
-    _error(admin.post("/api/projects", json={"name": "g", "schema": SCHEMA,
-                                             "guidelines": too_long}), 422)
+    error_body(admin.post("/api/projects", json={"name": "g", "schema": SCHEMA,
+                                                  "guidelines": too_long}), 422)
     assert admin.get("/api/projects/g").status_code == 404  # nothing half-made
     assert admin.get(P).json()["guidelines"].startswith("# Rules")
 
 
 def test_schema_limits_over_http_answer_422(client_for: Any) -> None:
     admin = client_for("admin")
-    body = _error(admin.patch(P, json={"schema": {"fields": [_choice(MAX_OPTIONS + 1)]}}),
-                  422, "schema_error")
+    body = error_body(admin.patch(P, json={"schema": {"fields": [_choice(MAX_OPTIONS + 1)]}}),
+                       422, "schema_error")
     assert body["detail"] == {"field": "c", "limit": MAX_OPTIONS}
 
 
@@ -211,19 +203,20 @@ def test_label_studio_rating_that_is_not_a_number_is_refused(client_for: Any) ->
         LabelSchema.parse(BAD_RATING)
     assert "'stars'" in exc.value.message and "maxRating='abc'" in exc.value.message
     admin = client_for("admin")
-    body = _error(admin.post("/api/projects", json={"name": "ls", "schema": BAD_RATING}),
-                  422, "schema_error")
+    body = error_body(admin.post("/api/projects", json={"name": "ls", "schema": BAD_RATING}),
+                       422, "schema_error")
     assert "maxRating" in body["message"] and body["detail"] == {"field": "stars"}
-    _error(admin.patch(P, json={"schema": BAD_RATING}), 422, "schema_error")
+    error_body(admin.patch(P, json={"schema": BAD_RATING}), 422, "schema_error")
     # a number outside 2..10 is the field's own check, also 422
-    _error(admin.patch(P, json={"schema": BAD_RATING.replace("abc", "99")}), 422, "schema_error")
+    error_body(admin.patch(P, json={"schema": BAD_RATING.replace("abc", "99")}), 422,
+               "schema_error")
 
 
 # -- workflow settings -----------------------------------------------------------------------
 @pytest.mark.parametrize("key", ["actor", "self", "values", "more"])
 def test_workflow_keys_that_are_parameter_names_answer_422(client_for: Any, key: str) -> None:
     mgr = client_for("manager")
-    body = _error(mgr.patch(f"{P}/workflow", json={key: 1}), 422, "invalid_input")
+    body = error_body(mgr.patch(f"{P}/workflow", json={key: 1}), 422, "invalid_input")
     assert f"Unknown workflow settings ['{key}']" in body["message"]
     assert "gold_rate" in body["message"]  # the known names are listed
 
@@ -237,8 +230,9 @@ def test_workflow_still_takes_keywords_and_a_mapping(project: Project) -> None:
 
 def test_workflow_slice_keys_are_bounded(client_for: Any) -> None:
     mgr = client_for("manager")
-    body = _error(mgr.patch(f"{P}/workflow", json={"slice_keys": ["k" * (MAX_TITLE_CHARS + 1)]}),
-                  422, "invalid_input")
+    long_key = "k" * (MAX_TITLE_CHARS + 1)
+    body = error_body(mgr.patch(f"{P}/workflow", json={"slice_keys": [long_key]}), 422,
+                      "invalid_input")
     assert body["detail"]["field"] == "slice_keys.0"
 
 

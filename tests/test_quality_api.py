@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import PASSWORD
+from helpers import PASSWORD, error_body
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.domain.models import User
@@ -18,14 +18,6 @@ from truelabel.domain.models import User
 P = "/api/projects/support"
 SECRET = "GOLD-SECRET-7f3a"
 
-
-def _error(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) <= {"error", "message", "detail"} and body["message"]
-    if code:
-        assert body["error"] == code
-    return body
 
 
 def _label_all(
@@ -82,10 +74,10 @@ def test_annotators_get_403_and_outsiders_404_on_every_quality_route(
     out = TestClient(app, headers={"Authorization": f"Bearer {ws.create_token(outsider)}"})
     for method, path, body in QUALITY_ROUTES:
         r = ann.request(method, P + path, json=body)
-        _error(r, 403, "forbidden")
-        _error(out.request(method, P + path, json=body), 404, "not_found")
-    _error(ann.post(f"{P}/gold", files={"file": ("g.jsonl", b'{"id": "m1"}\n')}), 403)
-    _error(out.post(f"{P}/gold", files={"file": ("g.jsonl", b'{"id": "m1"}\n')}), 404)
+        error_body(r, 403, "forbidden")
+        error_body(out.request(method, P + path, json=body), 404, "not_found")
+    error_body(ann.post(f"{P}/gold", files={"file": ("g.jsonl", b'{"id": "m1"}\n')}), 403)
+    error_body(out.post(f"{P}/gold", files={"file": ("g.jsonl", b'{"id": "m1"}\n')}), 404)
 
 
 def test_reviewers_read_and_review_but_do_not_manage(
@@ -102,7 +94,7 @@ def test_reviewers_read_and_review_but_do_not_manage(
         ("POST", "/aggregate", {"method": "majority"}),
         ("POST", "/signoffs", {"comment": "looks fine"}),
     ]:
-        _error(rev.request(method, P + path, json=body), 403, "forbidden")
+        error_body(rev.request(method, P + path, json=body), 403, "forbidden")
 
 
 def test_annotators_never_see_gold_values(
@@ -162,12 +154,12 @@ def test_workflow_settings(client_for: Any, users: dict[str, User], project: Pro
     assert r.status_code == 200, r.text
     assert r.json()["review_stages"][1] == {"name": "lead", "role": "manager", "sample_rate": 0.5}
     assert mgr.get(f"{P}/workflow").json()["adjudication_threshold"] == 0.4
-    body = _error(mgr.patch(f"{P}/workflow", json={"gold_rat": 0.1}), 422, "invalid_input")
+    body = error_body(mgr.patch(f"{P}/workflow", json={"gold_rat": 0.1}), 422, "invalid_input")
     assert "gold_rate" in body["message"]
-    body = _error(mgr.patch(f"{P}/workflow", json={"gold_rate": 3}), 422, "invalid_input")
+    body = error_body(mgr.patch(f"{P}/workflow", json={"gold_rate": 3}), 422, "invalid_input")
     assert body["detail"]["field"] == "gold_rate"
-    _error(mgr.patch(f"{P}/workflow", json={"review_stages": [{"name": "a"}, {"name": "a"}]}),
-           422)
+    error_body(mgr.patch(f"{P}/workflow", json={"review_stages": [{"name": "a"}, {"name": "a"}]}),
+                422)
     assert mgr.get(f"{P}/workflow").json()["gold_rate"] == 0.2  # nothing half-applied
 
 
@@ -178,8 +170,8 @@ def test_gold_put_delete_and_upload(
     ids = _ids(project)
     r = mgr.put(f"{P}/items/{ids['m3']}/gold", json={"value": {"intent": "other"}})
     assert r.json() == {"item_id": ids["m3"], "value": {"intent": "other"}}
-    _error(mgr.put(f"{P}/items/{ids['m3']}/gold", json={"value": {"intent": "nope"}}), 422)
-    _error(mgr.put(f"{P}/items/999999/gold", json={"value": {"intent": "other"}}), 404)
+    error_body(mgr.put(f"{P}/items/{ids['m3']}/gold", json={"value": {"intent": "nope"}}), 422)
+    error_body(mgr.put(f"{P}/items/999999/gold", json={"value": {"intent": "other"}}), 404)
     assert mgr.delete(f"{P}/items/{ids['m3']}/gold").status_code == 204
     assert mgr.get(f"{P}/gold").json() == []
 
@@ -194,7 +186,8 @@ def test_gold_put_delete_and_upload(
     assert gold == {ids["m1"]: {"intent": "refund"}, ids["m2"]: {"intent": "shipping"},
                     ids["m5"]: {"intent": "other", "quality": 4}}
     bad = b'{"id": "m7", "intent": "refund"}\n{"id": "zzz", "intent": "refund"}\n'
-    body = _error(mgr.post(f"{P}/gold", files={"file": ("bad.jsonl", bad)}), 422, "import_failed")
+    body = error_body(mgr.post(f"{P}/gold", files={"file": ("bad.jsonl", bad)}), 422,
+                      "import_failed")
     assert "line 2" in body["message"] and "No gold was imported" in body["message"]
     assert len(mgr.get(f"{P}/gold").json()) == 3
 
@@ -203,7 +196,7 @@ def test_review_reject_returns_the_item_with_the_comment(
     client_for: Any, users: dict[str, User], project: Project
 ) -> None:
     mgr, rev, ann = client_for("manager"), client_for("reviewer"), client_for("ann1")
-    _error(rev.get(f"{P}/reviews/next"), 422, "invalid_input")  # no stages yet
+    error_body(rev.get(f"{P}/reviews/next"), 422, "invalid_input")  # no stages yet
     mgr.patch(f"{P}/workflow", json={"review_stages": [{"name": "check"}]})
     assert rev.get(f"{P}/reviews/next").status_code == 204  # nothing labelled yet
     _label_all(ann, lambda t: {"intent": "refund", "tags": ["urgent"]}, upto=3)
@@ -215,14 +208,14 @@ def test_review_reject_returns_the_item_with_the_comment(
     first = view["annotation"]
     assert first["username"] == "ann1" and view["item"]["data"]["text"]
     assert view["other_annotations"] == []
-    body = _error(rev.post(f"{P}/reviews", json={"annotation_id": first["id"],
-                                                 "decision": "reject"}), 422)
+    body = error_body(rev.post(f"{P}/reviews", json={"annotation_id": first["id"],
+                                                      "decision": "reject"}), 422)
     assert body["detail"]["field"] == "comment"
     r = rev.post(f"{P}/reviews", json={"annotation_id": first["id"], "decision": "reject",
                                        "comment": "Read rule 2: this one asks about shipping."})
     assert r.status_code == 201, r.text
-    _error(rev.post(f"{P}/reviews", json={"annotation_id": first["id"], "decision": "accept"}),
-           409)
+    error_body(rev.post(f"{P}/reviews", json={"annotation_id": first["id"], "decision": "accept"}),
+                409)
 
     # the item is back in the queue, for its annotator, with the reviewer's reason
     task = ann.post(f"{P}/tasks/next").json()
@@ -240,12 +233,12 @@ def test_review_reject_returns_the_item_with_the_comment(
     assert rev.post(f"{P}/reviews", json={"annotation_id": nxt["id"],
                                           "decision": "accept"}).status_code == 201
     third = rev.get(f"{P}/reviews/next").json()["annotation"]
-    _error(rev.post(f"{P}/reviews", json={"annotation_id": third["id"], "decision": "correct",
+    error_body(rev.post(f"{P}/reviews", json={"annotation_id": third["id"], "decision": "correct",
                                           "value": {"intent": "nope"}}), 422)
     r = rev.post(f"{P}/reviews", json={"annotation_id": third["id"], "decision": "correct",
                                        "value": {"intent": "other"}, "comment": "fixed"})
     assert r.status_code == 201 and r.json()["correction_id"]
-    _error(rev.post(f"{P}/reviews", json={"annotation_id": first["id"], "decision": "maybe"}),
+    error_body(rev.post(f"{P}/reviews", json={"annotation_id": first["id"], "decision": "maybe"}),
            422)
     # a reviewer does not review their own work
     own = client_for("manager")
@@ -271,19 +264,19 @@ def test_adjudication_aggregate_ground_truth_report_charts_signoff(
     assert first["status"] == "open" and "majority share 0.50" in first["reason"]
     assert {a["username"] for a in first["annotations"]} == {"ann1", "ann2"}
     assert first["data"]["text"].startswith("Order")
-    _error(rev.post(f"{P}/adjudications/{first['item_id']}", json={"value": {"intent": "x"}}),
+    error_body(rev.post(f"{P}/adjudications/{first['item_id']}", json={"value": {"intent": "x"}}),
            422)
     r = rev.post(f"{P}/adjudications/{first['item_id']}",
                  json={"value": {"intent": "shipping"}, "comment": "the text says so"})
     assert r.json() == {"item_id": first["item_id"], "value": {"intent": "shipping"}}
-    _error(rev.post(f"{P}/adjudications/{first['item_id']}",
+    error_body(rev.post(f"{P}/adjudications/{first['item_id']}",
                     json={"value": {"intent": "refund"}}), 409)
     decided = rev.get(f"{P}/adjudications?status=decided").json()
     assert [d["item_id"] for d in decided] == [first["item_id"]]
     assert decided[0]["value"] == {"intent": "shipping"}
 
-    _error(mgr.post(f"{P}/aggregate", json={"method": "vote"}), 422)
-    _error(mgr.post(f"{P}/aggregate", json={"method": "weighted"}), 422)  # needs gold
+    error_body(mgr.post(f"{P}/aggregate", json={"method": "vote"}), 422)
+    error_body(mgr.post(f"{P}/aggregate", json={"method": "weighted"}), 422)  # needs gold
     summary = mgr.post(f"{P}/aggregate", json={"method": "dawid_skene"}).json()
     assert summary["method"] == "dawid_skene" and summary["fields"]["intent"]["items"] == 20
     gt = {g["item_id"]: g["fields"] for g in rev.get(f"{P}/ground-truth").json()}
@@ -304,7 +297,7 @@ def test_adjudication_aggregate_ground_truth_report_charts_signoff(
     assert {c["annotator"] for c in report["annotators"]} == {"ann1", "ann2"}
     assert report["confusion"]["intent"]["labels"] == ["refund", "shipping"]
     assert {by_id[s["item_id"]] for s in report["hot_spots"]} == {"m0", "m1"}
-    _error(rev.get(f"{P}/quality?resamples=5"), 422)
+    error_body(rev.get(f"{P}/quality?resamples=5"), 422)
 
     for name in ("agreement", "annotators", "confusion", "per-label"):
         r = rev.get(f"{P}/quality/charts/{name}.svg")
@@ -315,8 +308,8 @@ def test_adjudication_aggregate_ground_truth_report_charts_signoff(
         assert r.headers["x-content-type-options"] == "nosniff"
         ET.fromstring(r.text)
     assert "refund" in rev.get(f"{P}/quality/charts/confusion.svg?field=intent").text
-    _error(rev.get(f"{P}/quality/charts/confusion.svg?field=note"), 404, "not_found")
-    _error(rev.get(f"{P}/quality/charts/pie.svg"), 404, "not_found")
+    error_body(rev.get(f"{P}/quality/charts/confusion.svg?field=note"), 404, "not_found")
+    error_body(rev.get(f"{P}/quality/charts/pie.svg"), 404, "not_found")
 
     r = mgr.post(f"{P}/signoffs", json={"comment": "Ready for training."})
     assert r.status_code == 201, r.text

@@ -167,21 +167,6 @@ def no_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", boom)
 
 
-@pytest.fixture
-def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every address the fetcher connects to (and lets loopback through)."""
-    seen: list[str] = []
-    real = fetch_mod._connect
-
-    def record(backend: Any, ip: IPAddress, port: int, **kw: Any) -> Any:
-        seen.append(f"{ip}:{port}")
-        assert ip.is_loopback, f"a test tried to reach {ip}"
-        return real(backend, ip, port, **kw)
-
-    monkeypatch.setattr(fetch_mod, "_connect", record)
-    return seen
-
-
 def _refused(reason: str, fn: Any, *args: Any, **kw: Any) -> InvalidInput:
     with pytest.raises(InvalidInput) as ei:
         fn(*args, **kw)
