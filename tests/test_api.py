@@ -8,26 +8,17 @@ from typing import Any
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
 
-from helpers import PASSWORD
+from helpers import PASSWORD, error_body
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.domain.models import User
-
-
-def _error_shape(r: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) <= {"error", "message", "detail"} and body["message"]
-    if code:
-        assert body["error"] == code
-    return body
 
 
 def test_login_wrong_password_and_unknown_user_look_the_same(app: Any, users: Any) -> None:
     c = TestClient(app)
     a = c.post("/api/login", json={"username": "ann1", "password": "wrong-password"})
     b = c.post("/api/login", json={"username": "nobody", "password": "wrong-password"})
-    assert _error_shape(a, 401, "unauthorized") == _error_shape(b, 401, "unauthorized")
+    assert error_body(a, 401, "unauthorized") == error_body(b, 401, "unauthorized")
     assert "tl_session" not in c.cookies
 
 
@@ -37,13 +28,13 @@ def test_session_login_csrf_and_logout(app: Any, users: Any) -> None:
     assert r.status_code == 200
     csrf = r.json()["csrf_token"]
     assert c.get("/api/me").json()["username"] == "ann1"
-    _error_shape(c.post("/api/projects/support/tasks/next"), 403, "forbidden")
+    error_body(c.post("/api/projects/support/tasks/next"), 403, "forbidden")
     assert (
         c.post("/api/projects/support/tasks/next", headers={"X-CSRF-Token": csrf}).status_code
         == 200
     )
     assert c.post("/api/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
-    _error_shape(c.get("/api/me"), 401)
+    error_body(c.get("/api/me"), 401)
 
 
 def test_expired_and_unknown_tokens(app: Any, ws: Workspace, users: dict[str, User]) -> None:
@@ -51,17 +42,17 @@ def test_expired_and_unknown_tokens(app: Any, ws: Workspace, users: dict[str, Us
     c = TestClient(app, headers={"Authorization": f"Bearer {token}"})
     assert c.get("/api/me").status_code == 200
     time.sleep(1.1)
-    body = _error_shape(c.get("/api/me"), 401, "unauthorized")
+    body = error_body(c.get("/api/me"), 401, "unauthorized")
     assert "expired" in body["message"]
     bad = TestClient(app, headers={"Authorization": "Bearer tl_not-a-token"})
-    _error_shape(bad.get("/api/me"), 401)
+    error_body(bad.get("/api/me"), 401)
 
 
 def test_disabled_user_token_refused(app: Any, ws: Workspace, users: dict[str, User]) -> None:
     token = ws.create_token(users["ann2"])
     ws.set_disabled("ann2", True)  # revokes the user's tokens for good (since 0005)
     c = TestClient(app, headers={"Authorization": f"Bearer {token}"})
-    assert "revoked" in _error_shape(c.get("/api/me"), 401)["message"]
+    assert "revoked" in error_body(c.get("/api/me"), 401)["message"]
 
 
 def test_annotator_cannot_reach_another_projects_item(
@@ -84,8 +75,8 @@ def test_annotator_cannot_reach_another_projects_item(
 def test_annotator_cannot_read_unassigned_item_or_export(project: Project, client_for: Any) -> None:
     c = client_for("ann1")
     item_id = project.items(limit=1)[0]["id"]
-    _error_shape(c.get(f"/api/projects/support/items/{item_id}"), 404)
-    _error_shape(c.get("/api/projects/support/export"), 403, "forbidden")
+    error_body(c.get(f"/api/projects/support/items/{item_id}"), 404)
+    error_body(c.get("/api/projects/support/export"), 403, "forbidden")
     assert c.get("/api/projects/support/items").json()["items"] == []
 
 
@@ -96,10 +87,10 @@ def test_submit_bad_value_422_names_field(client_for: Any) -> None:
         f"/api/projects/support/tasks/{task['id']}/submit",
         json={"value": {"intent": "refund", "quality": 9}, "idempotency_key": "a"},
     )
-    body = _error_shape(r, 422, "annotation_invalid")
+    body = error_body(r, 422, "annotation_invalid")
     assert body["detail"]["field"] == "quality" and "quality" in body["message"]
     r = c.post(f"/api/projects/support/tasks/{task['id']}/submit", json={"value": {}})
-    body = _error_shape(r, 422, "invalid_input")
+    body = error_body(r, 422, "invalid_input")
     assert "idempotency_key" in body["message"]
 
 
@@ -177,8 +168,8 @@ def test_upload_import_runs_as_job_with_progress(app: Any, client_for: Any) -> N
     assert body["status"] == "failed" and "line 2" in body["error"]["message"]
     # annotators may not import, and cannot see others' jobs
     a = client_for("ann1")
-    _error_shape(a.post("/api/projects/support/imports", files={"file": ("x.jsonl", data)}), 403)
-    _error_shape(a.get(f"/api/jobs/{job.id}"), 404)
+    error_body(a.post("/api/projects/support/imports", files={"file": ("x.jsonl", data)}), 403)
+    error_body(a.get(f"/api/jobs/{job.id}"), 404)
 
 
 def test_items_keyset_pagination_and_search(
@@ -214,9 +205,9 @@ def test_manager_creates_project_from_label_studio_xml(client_for: Any) -> None:
         "/api/projects",
         json={"name": "x", "schema": {"fields": [{"name": "f", "type": "polygon"}]}},
     )
-    body = _error_shape(bad, 422, "unknown_component")
+    body = error_body(bad, 422, "unknown_component")
     assert "choice" in body["message"]
-    _error_shape(client_for("ann1").post("/api/projects", json={"name": "y", "schema": xml}), 403)
+    error_body(client_for("ann1").post("/api/projects", json={"name": "y", "schema": xml}), 403)
 
 
 def test_openapi_documents_every_route(app: Any) -> None:
