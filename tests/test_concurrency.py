@@ -118,3 +118,51 @@ def test_server_stays_responsive_while_an_import_holds_the_database(
         writer.join()
         claimer.join(10)
         assert result["next_status"] == 200
+
+
+def test_a_busy_write_lock_is_waited_for_on_the_loop_not_in_a_thread(
+        ws: Workspace, project: Project) -> None:
+    """Steps of the annotators' loop that find the SQLite write lock busy (another thread's
+    brief write: a login, a token's last-use time) wait for it and then run on the event
+    loop, as before the write. (They used to run in a worker thread, which held the lock
+    while it worked, so each next step found it busy and followed: one write turned the
+    loop into a thread convoy at about 60 % of the throughput.)"""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from truelabel.server.api.tasks import in_lane
+
+    if not ws.db.is_sqlite:
+        pytest.skip("PostgreSQL has no process-wide write lock to wait on")
+    state = SimpleNamespace(workspace=ws)
+    ran_on: list[int] = []
+
+    def step() -> None:  # writes, as next and submit do
+        ran_on.append(threading.get_ident())
+        with ws.db.write(durable=False):
+            pass
+
+    async def main() -> int:
+        held, release = threading.Event(), threading.Event()
+
+        def brief_write() -> None:
+            with ws.db.write():
+                held.set()
+                release.wait(10)
+
+        writer = threading.Thread(target=brief_write)
+        writer.start()
+        assert held.wait(10)
+        waiting = [asyncio.ensure_future(in_lane(state, step)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        assert ran_on == []  # all of them wait for the writer
+        release.set()
+        await asyncio.gather(*waiting)
+        await asyncio.gather(*(in_lane(state, step) for _ in range(3)))
+        writer.join(10)
+        return threading.get_ident()
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (browser tests leave one running)
+        loop_thread = pool.submit(asyncio.run, main()).result(timeout=60)
+    assert ran_on == [loop_thread] * 6
