@@ -122,6 +122,8 @@ def test_uploads_are_read_only_after_authentication(ws: Workspace, users: dict[s
     r = TestClient(app, headers={"authorization": f"Bearer {token}"}).post(
         IMPORTS, files={"file": ("more.jsonl", b'{"id": "u1", "text": "hi"}\n')})
     assert r.status_code == 202, r.text
+    job = app.state.jobs.wait(r.json()["id"])  # done before the workspace closes
+    assert job.status == "done", job.message
 
 
 def test_project_settings_are_read_only_after_authentication(
