@@ -44,6 +44,7 @@ async function load(announce = true) {
     const tokens = await api.get("/api/me/tokens");
     rows.replaceChildren();
     append(rows, tokens.map(row));
+    document.getElementById("token-table").hidden = tokens.length === 0;
     if (announce) {
       status.textContent = tokens.length
         ? `${tokens.length} token${tokens.length === 1 ? "" : "s"}.`
