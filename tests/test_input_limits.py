@@ -253,3 +253,22 @@ def test_the_docs_state_the_limits_the_code_uses() -> None:
 
     assert f"default {MAX_ITEM_BYTES >> 20} MiB" in doc
     assert f"more than {MAX_ITEM_BYTES >> 20} MiB of JSON" in (start_import.__doc__ or "")
+
+
+def test_cli_init_with_a_refused_schema_leaves_no_workspace(tmp_path: Any) -> None:
+    """`truelabel init DIR --schema bomb.yaml` says why and creates nothing, so the same
+    command with a corrected schema then works (it used to leave an empty workspace that
+    the second try called "already a project")."""
+    from click.testing import CliRunner
+
+    from truelabel.cli.main import main
+
+    bomb, good = tmp_path / "bomb.yaml", tmp_path / "good.yaml"
+    bomb.write_text(ALIAS_BOMB, "utf-8")
+    good.write_text(yaml.safe_dump(SCHEMA), "utf-8")
+    target = tmp_path / "ws"
+    r = CliRunner().invoke(main, ["init", str(target), "--schema", str(bomb)])
+    assert r.exit_code == 1 and "anchor or alias" in " ".join(r.output.split()), r.output
+    assert not target.exists()
+    r = CliRunner().invoke(main, ["init", str(target), "--schema", str(good)])
+    assert r.exit_code == 0 and "with project 'ws'" in " ".join(r.output.split()), r.output

@@ -92,14 +92,19 @@ def init(
 
     Example: truelabel init myproject --schema schema.yaml
     """
+    from truelabel.domain.limits import check_guidelines
+    from truelabel.domain.schema import LabelSchema
+
+    schema = Path(schema_file).read_text("utf-8") if schema_file else None
+    notes = Path(guidelines).read_text("utf-8") if guidelines else ""
+    if schema is not None:  # a bad schema must not leave an empty workspace behind
+        LabelSchema.parse(schema, filename=Path(schema_file or "").name)
+        check_guidelines(notes)
     ws = Workspace.init(path)
     msg = f"Created {path}"
-    if schema_file:
+    if schema is not None:
         p = ws.create_project(
-            name or Path(path).resolve().name,
-            Path(schema_file).read_text("utf-8"),
-            overlap=overlap,
-            guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
+            name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
         )
         msg += f" with project {p.name!r}"
     console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
