@@ -32,7 +32,6 @@ from .limits import EdgeSettings
 from .pages import admin as admin_pages
 from .pages import api_docs
 from .pages import routes as pages
-from .ratelimit import LoginLimiter
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("truelabel.server")
@@ -109,7 +108,6 @@ def create_app(
     )
     app.state.workspace = workspace
     app.state.jobs = JobRunner()
-    app.state.login_limiter = LoginLimiter()
 
     @app.exception_handler(TruelabelError)
     async def _domain_error(_: Request, exc: TruelabelError) -> JSONResponse:

@@ -12,10 +12,6 @@ import hashlib
 
 from fastapi import Request, Response
 
-from truelabel.domain.errors import TooManyAttempts
-
-__all__ = ["DEVICE_COOKIE_PREFIX", "LoginLimiter", "TooManyAttempts"]
-
 DEVICE_COOKIE_PREFIX = "tl_device_"
 DEVICE_SECONDS = 365 * 24 * 3600
 LOGIN_PATH = "/api/login"
@@ -26,14 +22,13 @@ def device_cookie_name(username: str) -> str:
     return DEVICE_COOKIE_PREFIX + hashlib.sha256(username.lower().encode()).hexdigest()[:16]
 
 
-class LoginLimiter:
-    """Reads and sets the device cookies of the login route (``app.state.login_limiter``)."""
+def device_cookie(request: Request, username: str) -> str | None:
+    """The device cookie this browser holds for ``username``, if any."""
+    return request.cookies.get(device_cookie_name(username))
 
-    def device_cookie(self, request: Request, username: str) -> str | None:
-        return request.cookies.get(device_cookie_name(username))
 
-    def remember_device(self, request: Request, response: Response, username: str,
-                        value: str) -> None:
-        response.set_cookie(
-            device_cookie_name(username), value, max_age=DEVICE_SECONDS, path=LOGIN_PATH,
-            httponly=True, samesite="strict", secure=request.url.scheme == "https")
+def remember_device(request: Request, response: Response, username: str, value: str) -> None:
+    """Set the device cookie of ``username`` (sent back only to the login route)."""
+    response.set_cookie(
+        device_cookie_name(username), value, max_age=DEVICE_SECONDS, path=LOGIN_PATH,
+        httponly=True, samesite="strict", secure=request.url.scheme == "https")

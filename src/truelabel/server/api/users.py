@@ -12,6 +12,7 @@ from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import User
 
 from ..auth import SESSION_COOKIE, authenticate, current_user
+from ..ratelimit import device_cookie, remember_device
 from .common import workspace
 
 router = APIRouter(tags=["users"])
@@ -58,11 +59,10 @@ def _me(user: User, csrf: str | None = None) -> dict[str, Any]:
 @router.post("/login")
 def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
     """Check the password and set the session cookie; returns the CSRF token for writes."""
-    limiter = request.app.state.login_limiter
     user, token, csrf, device = workspace(request).login(
         body.username, body.password, address=_address(request),
-        device_cookie=limiter.device_cookie(request, body.username))
-    limiter.remember_device(request, response, body.username, device)
+        device_cookie=device_cookie(request, body.username))
+    remember_device(request, response, body.username, device)
     response.set_cookie(
         SESSION_COOKIE,
         token,
