@@ -19,12 +19,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from truelabel.domain.errors import AuthError, Forbidden, InvalidInput, NotFound
 from truelabel.domain.models import Credential, User
 from truelabel.domain.roles import TokenScope
 from truelabel.store import accounts, projects
+from truelabel.store.db import Connection
 
 if TYPE_CHECKING:
     from .workspace import Workspace

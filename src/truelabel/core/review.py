@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from truelabel.domain.errors import (
+    AlreadyExists,
     Conflict,
     InvalidInput,
     NotFound,
@@ -160,12 +161,10 @@ class ReviewMixin(ProjectParts):
                         "created_at": now,
                     },
                 )
-            except Exception as exc:
-                if "ux_review_stage" in str(exc) or "UNIQUE" in str(exc).upper():
-                    raise Conflict(
-                        f"Annotation {annotation_id} was already reviewed at stage {spec.name!r}."
-                    ) from None
-                raise
+            except AlreadyExists:  # the unique key ux_review_stage
+                raise Conflict(
+                    f"Annotation {annotation_id} was already reviewed at stage {spec.name!r}."
+                ) from None
             if decision == "reject":
                 queue.reject(conn, annotation_id=annotation_id)
             project_store.audit(

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import (
     AlreadyExists,
@@ -165,7 +164,7 @@ class Workspace:
                     object_id=uid,
                     detail={"username": username, "role": role.value},
                 )
-        except IntegrityError:
+        except AlreadyExists:
             raise AlreadyExists(
                 f"User {username!r} already exists; pick another name.", field="username"
             ) from None
@@ -403,7 +402,7 @@ class Workspace:
                     object_type="project",
                     object_id=pid,
                 )
-        except IntegrityError:
+        except AlreadyExists:
             raise AlreadyExists(
                 f"A project named {name!r} exists; pick another name.", field="name"
             ) from None
