@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, PG_URL, SCHEMA, open_workspace
 
+from helpers import PASSWORD, PG_URL, SCHEMA, open_workspace
 from truelabel import Workspace
 from truelabel.errors import AlreadyExists, Conflict, TruelabelError, Unavailable
 from truelabel.store import accounts, fast
-from truelabel.store.db import Database
+from truelabel.store.db import Connection, Database
 
 _DRIVER_WORDS = ("[SQL:", "sqlite3", "psycopg", "sqlalchemy", "INSERT INTO", "IntegrityError")
 
@@ -22,8 +22,8 @@ def _clean(exc: TruelabelError) -> None:
     assert exc.message and not any(w in exc.message for w in _DRIVER_WORDS), exc.message
 
 
-def _user(conn: object, name: str) -> int:
-    return accounts.add_user(conn, username=name, display_name="", password_hash="x",  # type: ignore[arg-type]
+def _user(conn: Connection, name: str) -> int:
+    return accounts.add_user(conn, username=name, display_name="", password_hash="x",
                              role="annotator", now=time.time())
 
 

@@ -39,9 +39,9 @@ from typing import IO, Any
 import orjson
 
 from truelabel import __version__
-from truelabel.domain.errors import InvalidInput, ProjectError
+from truelabel.domain.errors import DigestMismatch, InvalidInput, ProjectError
 from truelabel.store import dump
-from truelabel.store.blobs import BlobStore, DigestMismatch
+from truelabel.store.blobs import BlobStore
 from truelabel.store.db import Connection, Database, upgrade
 
 from .workspace import Workspace

@@ -59,7 +59,7 @@ async def arows(aconn: Any, statement: str, params: dict[str, Any] | None = None
     res = cur.pgresult  # column names straight from the result: ``description`` builds
     if res is None or not res.nfields:  # a Column object per column, per statement
         return []
-    names = [res.fname(i).decode() for i in range(res.nfields)]  # type: ignore[union-attr]
+    names = [res.fname(i).decode() for i in range(res.nfields)]
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
 

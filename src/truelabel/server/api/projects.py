@@ -210,13 +210,14 @@ def start_import(
             "seconds": round(r.seconds, 3),
         }
 
-    job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
+    job: Job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
     return job.to_dict()
 
 
 @router.get("/jobs/{job_id}")
 def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    return request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin).to_dict()
+    job: Job = request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin)
+    return job.to_dict()
 
 
 @router.get("/projects/{project}/export")
