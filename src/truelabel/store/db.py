@@ -160,9 +160,10 @@ class Database:
                         await conn.close()
                         conn = None
             if conn is None:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo(options=HOT_OPTIONS), autocommit=True
-                )
+                with errors.translating():  # the database down: Unavailable, as elsewhere
+                    conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo(options=HOT_OPTIONS), autocommit=True
+                    )
             ok = False
             try:
                 yield conn
