@@ -200,7 +200,7 @@ def status(location: str, as_json: bool) -> None:
     Example: truelabel status myproject --json
     """
     ws = Workspace.open(location)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in ws.list_projects():
         p = ws.project(info["id"])
         rows.append(
