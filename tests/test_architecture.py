@@ -23,7 +23,7 @@ def test_layers_point_down() -> None:
         [str(exe), str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "2 kept, 0 broken" in r.stdout
+    assert "3 kept, 0 broken" in r.stdout
 
 
 def test_layer_contract_can_fail(tmp_path: Path) -> None:
@@ -39,6 +39,25 @@ def test_layer_contract_can_fail(tmp_path: Path) -> None:
             text=True,
         )
         assert r.returncode != 0 and "broken" in r.stdout
+    finally:
+        bad.unlink()
+
+
+def test_driver_contract_can_fail() -> None:
+    """Only the store imports SQLAlchemy, psycopg or Alembic: a core module that does breaks
+    the forbidden contract."""
+    bad = ROOT / "src" / "truelabel" / "core" / "_driver_probe.py"
+    bad.write_text("import sqlalchemy.exc  # noqa: F401\n")
+    try:
+        exe = Path(sys.executable).with_name("lint-imports")
+        r = subprocess.run(
+            [str(exe), str(ROOT / "pyproject.toml"), "--no-cache"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode != 0, r.stdout
+        assert "Only the store talks to the database driver BROKEN" in r.stdout, r.stdout
     finally:
         bad.unlink()
 
@@ -60,7 +79,12 @@ def test_import_truelabel_does_no_work() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
-    assert set(truelabel.__all__) == {"LabelSchema", "Project", "Workspace", "__version__"}
+    assert {"LabelSchema", "Project", "Workspace", "__version__"} <= set(truelabel.__all__)
+    # resolving the light names (errors, schema, models) still loads no driver or web stack
+    code = ("import sys, truelabel; truelabel.errors; truelabel.LabelSchema; truelabel.User; "
+            "print(sorted(m for m in ('sqlalchemy', 'fastapi') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
 
 
 def test_every_cli_command_has_an_example() -> None:

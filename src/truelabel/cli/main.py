@@ -200,7 +200,7 @@ def status(location: str, as_json: bool) -> None:
     Example: truelabel status myproject --json
     """
     ws = Workspace.open(location)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in ws.list_projects():
         p = ws.project(info["id"])
         rows.append(
@@ -282,7 +282,7 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
     given = {k: parse_size(v) for k, v in (("max_json_body", max_json_body),
                                            ("max_login_body", max_login_body),
                                            ("max_upload_body", max_upload_body)) if v}
-    edge = EdgeSettings(**given,  # type: ignore[arg-type]
+    edge = EdgeSettings(**given,
                         allowed_hosts=AllowedHosts.parse(allowed_hosts) if allowed_hosts else None)
     ws = Workspace.open(location)
     console.print(

@@ -78,10 +78,10 @@ def _num(x: Any, digits: int | None = None) -> float | None:
     """A float for JSON: None for NaN, optionally rounded."""
     if x is None:
         return None
-    x = float(x)
-    if math.isnan(x):
+    f = float(x)
+    if math.isnan(f):
         return None
-    return x if digits is None else round(x, digits)
+    return f if digits is None else round(f, digits)
 
 
 def _jsonable(v: Any) -> Any:

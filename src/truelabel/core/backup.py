@@ -37,14 +37,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from truelabel import __version__
-from truelabel.domain.errors import InvalidInput, ProjectError
+from truelabel.domain.errors import DigestMismatch, InvalidInput, ProjectError
 from truelabel.store import dump
-from truelabel.store.blobs import BlobStore, DigestMismatch
-from truelabel.store.db import Database, upgrade
+from truelabel.store.blobs import BlobStore
+from truelabel.store.db import Connection, Database, upgrade
 
 from .workspace import Workspace
 
@@ -98,8 +96,7 @@ def backup(ws: Workspace, out: str | Path) -> dict[str, Any]:
                         buf = io.BytesIO()
                 if current:
                     flush(current, "zzzz")
-                revision = conn.exec_driver_sql(
-                    "SELECT version_num FROM alembic_version").scalar()
+                revision = dump.revision(conn)
             n_blobs = 0
             fs, root = ws.blobs.fs, ws.blobs.root
             if fs.exists(root):
@@ -276,9 +273,7 @@ def _restore_folder(src: Path, tar: tarfile.TarFile, plan: _Plan, folder: Path) 
 
 def _restore_url(src: Path, tar: tarfile.TarFile, plan: _Plan, url: str,
                  blob_url: str | None) -> None:
-    from sqlalchemy.engine import make_url
-
-    sqlite_file = make_url(url).database if url.startswith("sqlite") else None
+    sqlite_file = dump.sqlite_file(url)
     created = bool(sqlite_file) and not Path(str(sqlite_file)).exists()
     db = Database.open(url, migrate=False)
     blobs = BlobStore(blob_url or os.environ.get("TRUELABEL_BLOB_URL")
@@ -304,7 +299,7 @@ def _load(src: Path, tar: tarfile.TarFile, plan: _Plan, db: Database, blobs: Blo
             if target is not None and not dump.is_empty(conn):
                 raise InvalidInput(f"The database at {target} is not empty; restore into an "
                                    "empty one.")
-            conn.execute(text("DELETE FROM settings"))  # the backup's secret key wins
+            dump.clear(conn, "settings")  # the backup's secret key wins
             counts = _load_tables(src, tar, plan, conn)
             expected = {k: v for k, v in plan.manifest["tables"].items() if v}
             if {k: v for k, v in counts.items() if v} != expected:
@@ -348,11 +343,13 @@ def _load_tables(src: Path, tar: tarfile.TarFile, plan: _Plan, conn: Connection
             counts[table] += len(rows)
             try:
                 dump.load(conn, table, rows)
-            except (SQLAlchemyError, ValueError, TypeError) as exc:
+            except (ProjectError, ValueError, TypeError) as exc:  # dump.load: rows refused
+                cause = (exc.detail.get("cause") if isinstance(exc, ProjectError)
+                         else None) or type(exc).__name__
                 raise ProjectError(
                     f"Rows of table {table} in {src} do not fit this truelabel's schema "
                     f"(backup revision {plan.manifest.get('revision')!r}; "
-                    f"{type(exc).__name__}). Restore with the truelabel version that made it, "
+                    f"{cause}). Restore with the truelabel version that made it, "
                     f"or use another backup.") from None
         if want is not None and digest.hexdigest() != want:
             raise InvalidInput(f"Entry {m.name} of {src} does not match its hash in the "

@@ -17,14 +17,14 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from truelabel.domain.errors import AuthError, Forbidden, InvalidInput, NotFound
 from truelabel.domain.models import Credential, User
+from truelabel.domain.results import NewToken, TokenRow
 from truelabel.domain.roles import TokenScope
 from truelabel.store import accounts, projects
+from truelabel.store.db import Connection
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -70,7 +70,7 @@ class Tokens:
         expires_in_days: float | None = DEFAULT_TOKEN_DAYS,
         ttl_seconds: float | None = None,
         actor: User | None = None,
-    ) -> dict[str, Any]:
+    ) -> NewToken:
         """A new token for ``user``: its row (id, name, scope, created_at, expires_at) and,
         once only, the ``token`` itself. ``expires_in_days=None`` makes a token that never
         expires; ``ttl_seconds`` (if given) sets the lifetime in seconds instead."""
@@ -105,7 +105,7 @@ class Tokens:
         return {"id": tid, "name": name, "scope": sc.value, "created_at": now,
                 "expires_at": expires_at, "last_used_at": None, "token": token}
 
-    def list(self, user: User, *, actor: User | None = None) -> list[dict[str, Any]]:
+    def list(self, user: User, *, actor: User | None = None) -> list[TokenRow]:
         """``user``'s tokens, oldest first: id, name, scope, created_at, expires_at,
         last_used_at (never the secret or its hash)."""
         self._may_manage(user, actor)

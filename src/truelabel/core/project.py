@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -23,6 +23,15 @@ from truelabel.domain.errors import (
 from truelabel.domain.fields import SpansField
 from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
 from truelabel.domain.models import Credential, ExportResult, ImportResult, User
+from truelabel.domain.results import (
+    AnnotationView,
+    BatchRow,
+    ItemRow,
+    ItemView,
+    MemberRow,
+    ProjectInfo,
+    ProjectStatus,
+)
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.domain.workflow import Workflow
@@ -142,7 +151,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         return _Ctx(role, row, sid, int(row["schema_version"]), schema, row["guideline_id"], wf)
 
     # -- settings -------------------------------------------------------------------------
-    def info(self, actor: User | None = None) -> dict[str, Any]:
+    def info(self, actor: User | None = None) -> ProjectInfo:
         role = self.require(actor, "project.read")
         with self.db.read() as conn:
             row = project_store.get_project(conn, project_id=self.id)
@@ -258,7 +267,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
                 detail={"user": u.username, "role": role.value},
             )
 
-    def members(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+    def members(self, *, actor: User | None = None) -> list[MemberRow]:
         self.require(actor, "project.read")
         with self.db.read() as conn:
             return accounts.project_members(conn, self.id)
@@ -375,13 +384,13 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             )
         return result
 
-    def batches(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+    def batches(self, *, actor: User | None = None) -> list[BatchRow]:
         self.require(actor, "items.read")
         with self.db.read() as conn:
             return project_store.list_batches(conn, self.id)
 
     # -- browsing -------------------------------------------------------------------------
-    def status(self, *, actor: User | None = None) -> dict[str, Any]:
+    def status(self, *, actor: User | None = None) -> ProjectStatus:
         self.require(actor, "project.read")
         with self.db.read() as conn:
             return item_store.counts(conn, self.id)
@@ -395,7 +404,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         search: str | None = None,
         status: str | None = None,
         batch_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ItemRow]:
         """A page of items (keyset: pass the last id as ``after``). Annotators see their own."""
         role = self.require(actor, "project.read")
         limit = max(1, min(int(limit), 500))
@@ -417,9 +426,9 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             )
         for r in rows:
             r["data"] = orjson.loads(r["data"])
-        return rows
+        return cast(list[ItemRow], rows)
 
-    def item(self, item_id: int, *, actor: User | None = None) -> dict[str, Any]:
+    def item(self, item_id: int, *, actor: User | None = None) -> ItemView:
         """One item with its provenance and, for those who may read them, its annotations."""
         role = self.require(actor, "project.read")
         with self.db.read() as conn:
@@ -429,7 +438,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
                     row = None
         if row is None:
             raise NotFound(f"No item {item_id} in this project.")
-        out = {
+        out: ItemView = {
             "id": row["id"],
             "external_id": row["external_id"],
             "data": orjson.loads(row["data"]),
@@ -445,12 +454,12 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             out["annotations"] = self.annotations(item_id)
         return out
 
-    def annotations(self, item_id: int, *, current_only: bool = True) -> list[dict[str, Any]]:
+    def annotations(self, item_id: int, *, current_only: bool = True) -> list[AnnotationView]:
         with self.db.read() as conn:
             rows = item_store.item_annotations(
                 conn, project_id=self.id, item_id=item_id, current_only=current_only
             )
-        return [{**r, "value": orjson.loads(r["value"])} for r in rows]
+        return [cast(AnnotationView, {**r, "value": orjson.loads(r["value"])}) for r in rows]
 
     def _settings(self) -> dict[str, Any]:
         with self.db.read() as conn:

@@ -34,14 +34,14 @@ def field_agreement(
     f: FieldSpec,
     anns: list[dict[str, Any]],
     *,
-    slices: dict[str, dict],
+    slices: dict[str, dict[str, Any]],
     n_resamples: int,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Agreement for one field over non-gold items, with a bootstrap CI and breakdowns."""
     rows = [a for a in anns if not a["is_gold"] and f.name in a["value"]]
     if isinstance(f, SpansField):
-        docs: dict[int, dict[str, list]] = defaultdict(dict)
+        docs: dict[int, dict[str, list[Any]]] = defaultdict(dict)
         texts: dict[int, int] = {}
         for a in rows:
             docs[a["item_id"]][a["username"]] = [
@@ -145,7 +145,7 @@ def quality_report(
             # the sign-off evidence made from it) must not depend on it
             continue
         truth[(int(r["item_id"]), r["field"])] = orjson.loads(r["value"])
-    slices: dict[str, dict] = {}
+    slices: dict[str, dict[str, Any]] = {}
     if wf.slice_keys:
         item_ids = {a["item_id"] for a in anns}
         for key in wf.slice_keys:
@@ -157,7 +157,7 @@ def quality_report(
     cat_fields = [f for f in schema.fields if isinstance(f, _CATEGORICAL)]
     # majority vote where no stored ground truth exists yet
     for f in cat_fields:
-        votes: dict[int, Counter] = defaultdict(Counter)
+        votes: dict[int, Counter[Any]] = defaultdict(Counter)
         for a in anns:
             if f.name in a["value"] and not a["is_gold"]:
                 votes[a["item_id"]][label_of(f, a["value"][f.name])] += 1

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from truelabel.domain.errors import (
+    AlreadyExists,
     Conflict,
     InvalidInput,
     NotFound,
 )
 from truelabel.domain.models import User
+from truelabel.domain.results import AdjudicationEntry, ReviewResult, ReviewTask
 from truelabel.domain.roles import Role
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -51,7 +53,7 @@ class ReviewMixin(ProjectParts):
             raise InvalidInput(f"Stage {spec.name!r} is for {spec.role.value}s.")
         return idx, spec
 
-    def next_review(self, actor: User, *, stage: int | str | None = None) -> dict[str, Any] | None:
+    def next_review(self, actor: User, *, stage: int | str | None = None) -> ReviewTask | None:
         """The next annotation waiting for review at ``stage`` (first stage by default)."""
         idx, spec = self._stage(stage, actor)
         with self.db.read() as conn:
@@ -66,7 +68,7 @@ class ReviewMixin(ProjectParts):
             return None
         return self._review_view(row["annotation_id"], idx, spec.name)
 
-    def _review_view(self, annotation_id: int, idx: int, name: str) -> dict[str, Any]:
+    def _review_view(self, annotation_id: int, idx: int, name: str) -> ReviewTask:
         from truelabel.store import items as item_store
 
         with self.db.read() as conn:
@@ -97,7 +99,7 @@ class ReviewMixin(ProjectParts):
         stage: int | str | None = None,
         comment: str = "",
         value: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ReviewResult:
         """Accept, reject (the item returns to the queue) or correct an annotation."""
         idx, spec = self._stage(stage, actor)
         if decision not in ("accept", "reject", "correct"):
@@ -160,12 +162,10 @@ class ReviewMixin(ProjectParts):
                         "created_at": now,
                     },
                 )
-            except Exception as exc:
-                if "ux_review_stage" in str(exc) or "UNIQUE" in str(exc).upper():
-                    raise Conflict(
-                        f"Annotation {annotation_id} was already reviewed at stage {spec.name!r}."
-                    ) from None
-                raise
+            except AlreadyExists:  # the unique key ux_review_stage
+                raise Conflict(
+                    f"Annotation {annotation_id} was already reviewed at stage {spec.name!r}."
+                ) from None
             if decision == "reject":
                 queue.reject(conn, annotation_id=annotation_id)
             project_store.audit(
@@ -193,22 +193,20 @@ class ReviewMixin(ProjectParts):
     # -- adjudication ---------------------------------------------------------------------
     def adjudication_queue(
         self, *, actor: User | None = None, status: str = "open"
-    ) -> list[dict[str, Any]]:
+    ) -> list[AdjudicationEntry]:
         """Items whose disagreement stayed above the threshold, with every label."""
         self.require(actor, "quality.adjudicate")
         with self.db.read() as conn:
             rows = qa_store.adjudication_queue(conn, self.id, status=status)
-        out = []
+        out: list[AdjudicationEntry] = []
         for r in rows:
             data = self._item_data(r["item_id"])
-            out.append(
-                {
-                    **r,
-                    "value": orjson.loads(r["value"]) if r["value"] else None,
-                    "data": data,
-                    "annotations": self.annotations(r["item_id"]),
-                }
-            )
+            out.append(cast(AdjudicationEntry, {
+                **r,
+                "value": orjson.loads(r["value"]) if r["value"] else None,
+                "data": data,
+                "annotations": self.annotations(r["item_id"]),
+            }))
         return out
 
     def adjudicate(

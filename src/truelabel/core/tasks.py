@@ -10,9 +10,15 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 
-from truelabel.domain.errors import Conflict, InvalidInput, NotFound, TruelabelError
+from truelabel.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    ConstraintViolation,
+    InvalidInput,
+    NotFound,
+    TruelabelError,
+)
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.store import fast, queue, queue_pg
@@ -271,7 +277,7 @@ class TaskMixin(ProjectParts):
                 prior, done = self._run(self._submit_plan(*args))
             if done is None and prior is None:
                 prior, done = self._submit_in_transaction(*args)
-        except IntegrityError:
+        except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
             prior, done = self._raced(actor, key), None
         if prior is not None:
             return self._replay(prior, task_id)
@@ -298,7 +304,7 @@ class TaskMixin(ProjectParts):
             prior, done = await self._arun(self._submit_plan(*args))
             if done is None and prior is None:
                 prior, done = await asyncio.to_thread(self._submit_in_transaction, *args)
-        except IntegrityError:
+        except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
             prior, done = await asyncio.to_thread(self._raced, actor, key), None
         if prior is not None:
             return await asyncio.to_thread(self._replay, prior, task_id)

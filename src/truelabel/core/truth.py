@@ -17,6 +17,7 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.fields import FieldSpec, MultiChoiceField, SpansField
 from truelabel.domain.models import User
+from truelabel.domain.results import AggregateSummary, SignOff, SignOffRow, TruthEntry
 from truelabel.domain.roles import role_allows
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -42,7 +43,7 @@ class TruthMixin(ProjectParts):
 
     def aggregate(
         self, *, method: str = "dawid_skene", actor: User | None = None
-    ) -> dict[str, Any]:
+    ) -> AggregateSummary:
         """Compute ground truth for every categorical and span field; adjudicated items keep
         their decided label. Returns a summary per field."""
         self.require(actor, "quality.aggregate")
@@ -53,7 +54,7 @@ class TruthMixin(ProjectParts):
         _, schema = self.schema()
         anns, gold = self._long_format()
         now = time.time()
-        summary: dict[str, Any] = {"method": method, "fields": {}}
+        summary: AggregateSummary = {"method": method, "fields": {}}
         pending: list[tuple[str, list[dict[str, Any]]]] = []
         for f in schema.fields:
             if isinstance(f, _CATEGORICAL):
@@ -195,7 +196,7 @@ class TruthMixin(ProjectParts):
 
     def ground_truth(
         self, *, item_id: int | None = None, actor: User | None = None
-    ) -> dict[int, dict[str, Any]]:
+    ) -> dict[int, dict[str, TruthEntry]]:
         """Item id → field → {value, confidence, method, contributors}.
 
         A caller whose role may not read gold (no ``gold.manage``) never gets a gold answer:
@@ -232,7 +233,7 @@ class TruthMixin(ProjectParts):
         return dict(out)
 
     # -- sign-off -------------------------------------------------------------------------
-    def sign_off(self, actor: User, *, comment: str = "") -> dict[str, Any]:
+    def sign_off(self, actor: User, *, comment: str = "") -> SignOff:
         """QA-lead sign-off with the evidence (agreement, gold accuracy, reviews) frozen."""
         self.require(actor, "quality.signoff")
         from .report import quality_report
@@ -258,13 +259,13 @@ class TruthMixin(ProjectParts):
             )
         return {"id": sid, "comment": comment, "evidence": evidence}
 
-    def signoffs(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+    def signoffs(self, *, actor: User | None = None) -> list[SignOffRow]:
         role = self.require(actor, "quality.read")
         with self.db.read() as conn:
             rows = qa_store.signoffs(conn, self.id)
         from .report import hide_gold
 
-        out = [{**r, "evidence": json.loads(r["evidence"])} for r in rows]
+        out = [cast(SignOffRow, {**r, "evidence": json.loads(r["evidence"])}) for r in rows]
         if not role_allows(role, "gold.manage"):  # the evidence holds gold accuracies
             for r in out:
                 r["evidence"] = hide_gold(r["evidence"])

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError
 
 from truelabel.domain.errors import (
     AlreadyExists,
@@ -26,6 +26,7 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.limits import check_guidelines
 from truelabel.domain.models import Credential, User
+from truelabel.domain.results import AuditEntry, ProjectRow, UserRow
 from truelabel.domain.roles import Role, TokenScope, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.store import accounts, projects
@@ -165,7 +166,7 @@ class Workspace:
                     object_id=uid,
                     detail={"username": username, "role": role.value},
                 )
-        except IntegrityError:
+        except AlreadyExists:
             raise AlreadyExists(
                 f"User {username!r} already exists; pick another name.", field="username"
             ) from None
@@ -178,7 +179,7 @@ class Workspace:
             raise NotFound(f"No user {username!r}. List users with: truelabel user list")
         return _user(row)
 
-    def list_users(self) -> list[dict[str, Any]]:
+    def list_users(self) -> list[UserRow]:
         with self.db.read() as conn:
             return accounts.list_users(conn)
 
@@ -229,7 +230,7 @@ class Workspace:
                            detail=detail)
 
     def audit_log(self, *, actor: User | None = None, after: int = 0, limit: int = 100,
-                  action: str | None = None) -> list[dict[str, Any]]:
+                  action: str | None = None) -> list[AuditEntry]:
         """Audit entries, oldest first after id ``after``. Admins only."""
         self._require_admin(actor)
         with self.db.read() as conn:
@@ -403,7 +404,7 @@ class Workspace:
                     object_type="project",
                     object_id=pid,
                 )
-        except IntegrityError:
+        except AlreadyExists:
             raise AlreadyExists(
                 f"A project named {name!r} exists; pick another name.", field="name"
             ) from None
@@ -421,7 +422,7 @@ class Workspace:
                     raise NotFound(
                         f"This workspace holds {len(rows)} projects {names}; name the one you want."
                     )
-                row: dict[str, Any] | None = rows[0]
+                row: Mapping[str, Any] | None = rows[0]
             elif isinstance(ref, int) or (isinstance(ref, str) and ref.isascii()
                                           and ref.isdecimal()):
                 row = projects.get_project(conn, project_id=int(ref))
@@ -439,7 +440,7 @@ class Workspace:
             self._projects[pid] = Project(self, pid)
         return self._projects[pid]
 
-    def list_projects(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+    def list_projects(self, *, actor: User | None = None) -> list[ProjectRow]:
         with self.db.read() as conn:
             uid = None if actor is None or actor.is_admin else actor.id
             return projects.list_projects(conn, user_id=uid)

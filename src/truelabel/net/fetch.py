@@ -301,7 +301,7 @@ def _pinned_transport(target: Target) -> Any:
     import httpcore
     import httpx
 
-    class PinnedBackend(httpcore.SyncBackend):  # type: ignore[misc]
+    class PinnedBackend(httpcore.SyncBackend):
         """Connects ``target.host`` to the vetted addresses and refuses anything else."""
 
         def connect_tcp(  # type: ignore[override]  # only the keywords httpx passes

@@ -51,7 +51,8 @@ def _delta(values: np.ndarray, n_c: np.ndarray, level: str) -> np.ndarray:
     if level == "nominal":
         return 1.0 - np.eye(v.shape[0])
     if level == "interval":
-        return (v[:, None] - v[None, :]) ** 2
+        squared: np.ndarray = (v[:, None] - v[None, :]) ** 2
+        return squared
     if level == "ratio":
         s = v[:, None] + v[None, :]
         d = v[:, None] - v[None, :]

@@ -149,7 +149,8 @@ def dawid_skene(
         )
         log_post += log_prior[:, None]
         log_post -= log_post.max(axis=0, keepdims=True)
-        return log_post - np.log(np.exp(log_post).sum(axis=0, keepdims=True))
+        normalised: np.ndarray = log_post - np.log(np.exp(log_post).sum(axis=0, keepdims=True))
+        return normalised
 
     def em(log_theta_t: np.ndarray, log_prior: np.ndarray) -> tuple[
         np.ndarray, np.ndarray, np.ndarray, float, int, bool

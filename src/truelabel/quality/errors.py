@@ -1,9 +1,10 @@
-"""Errors and warnings raised by the quality engines.
+"""Errors and warnings raised by the quality engines (re-exported from :mod:`truelabel.errors`).
 
-Every error is a :class:`ValueError`, so callers that already guard numeric code with
-``except ValueError`` keep working; catch :class:`QualityError` to handle only ours::
+Every error is a :class:`ValueError` as well as a :class:`truelabel.errors.TruelabelError`, so
+callers that already guard numeric code with ``except ValueError`` keep working; catch
+:class:`QualityError` to handle only ours::
 
-    ValueError
+    ValueError, TruelabelError
      └── QualityError
           ├── InvalidInput          shapes, lengths, unknown options, malformed spans
           │    └── UnknownLabel     a label outside the declared classes
@@ -15,10 +16,23 @@ Every error is a :class:`ValueError`, so callers that already guard numeric code
      └── QualityWarning
           └── ConvergenceWarning    EM stopped at max_iter before reaching tol
 
-Every message says what happened and what to do about it.
+``InvalidInput`` here is :class:`truelabel.errors.InvalidQualityInput` (a subclass of both
+``QualityError`` and the platform's ``InvalidInput``). Every message says what happened and
+what to do about it.
 """
 
 from __future__ import annotations
+
+from truelabel.domain.errors import (
+    ConvergenceWarning,
+    DuplicateRatings,
+    NotEnoughData,
+    NoVariation,
+    QualityError,
+    QualityWarning,
+    UnknownLabel,
+)
+from truelabel.domain.errors import InvalidQualityInput as InvalidInput
 
 __all__ = [
     "ConvergenceWarning",
@@ -30,35 +44,3 @@ __all__ = [
     "QualityWarning",
     "UnknownLabel",
 ]
-
-
-class QualityError(ValueError):
-    """Base class of every error raised by ``truelabel.quality``."""
-
-
-class InvalidInput(QualityError):
-    """The input has the wrong shape, length, type or option value."""
-
-
-class UnknownLabel(InvalidInput):
-    """A label does not belong to the classes the caller declared."""
-
-
-class DuplicateRatings(QualityError):
-    """An annotator rated the same unit more than once where one rating is required."""
-
-
-class NotEnoughData(QualityError):
-    """There is too little overlapping data for the statistic to be defined."""
-
-
-class NoVariation(NotEnoughData):
-    """All pairable values are identical, so chance-corrected agreement is undefined."""
-
-
-class QualityWarning(UserWarning):
-    """Base class of warnings issued by ``truelabel.quality``."""
-
-
-class ConvergenceWarning(QualityWarning):
-    """An iterative estimator stopped at its iteration limit before converging."""

@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from truelabel import __version__
@@ -130,7 +129,6 @@ def create_app(
         return error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(OverflowError)
-    @app.exception_handler(DataError)
     @app.exception_handler(Exception)
     async def _other_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(exc)

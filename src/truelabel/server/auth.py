@@ -45,7 +45,7 @@ async def current_user(request: Request) -> User:
 
 def authenticate(request: Request) -> User:
     """The authenticated user, or 401. Cookie-authenticated writes need the CSRF header."""
-    cached = getattr(request.state, "user", None)
+    cached: User | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
     ws: Workspace = request.app.state.workspace

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
 
 from truelabel.domain.errors import TruelabelError
 
@@ -27,8 +26,9 @@ def error_response(exc: BaseException) -> JSONResponse:
         if "retry_after" in exc.detail:
             headers["retry-after"] = str(exc.detail["retry_after"])
         return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
-    if isinstance(exc, OverflowError | DataError):
-        # ids and numbers past what the database stores (64-bit): bad input, not a crash
+    if isinstance(exc, OverflowError):
+        # ids and numbers past what the driver sends (64-bit): bad input, not a crash
+        # (the store answers a number past what a column holds with InvalidInput itself)
         return error(422, "invalid_input", "A number in the request is out of range; ids "
                                             "and counts are 64-bit integers.")
     log.error("unhandled error", exc_info=exc)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from truelabel.domain.results import MemberRow, TokenRow, UserRow
 
 from .tables import api_tokens, auth_failures, members, new_id, sessions, users
 
@@ -47,8 +49,9 @@ def get_user(
     return dict(row._mapping) if row else None
 
 
-def list_users(conn: Connection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(select(*_USER_COLS).order_by(users.c.id))]
+def list_users(conn: Connection) -> list[UserRow]:
+    rows = conn.execute(select(*_USER_COLS).order_by(users.c.id))
+    return [cast(UserRow, dict(r._mapping)) for r in rows]
 
 
 def update_user(conn: Connection, user_id: int, **values: Any) -> None:
@@ -70,14 +73,14 @@ def member_role(conn: Connection, *, project_id: int, user_id: int) -> str | Non
     ).scalar()
 
 
-def project_members(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+def project_members(conn: Connection, project_id: int) -> list[MemberRow]:
     q = (
         select(users.c.id, users.c.username, users.c.display_name, members.c.role)
         .join(members, members.c.user_id == users.c.id)
         .where(members.c.project_id == project_id)
         .order_by(users.c.username)
     )
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [cast(MemberRow, dict(r._mapping)) for r in conn.execute(q)]
 
 
 def add_session(
@@ -159,16 +162,16 @@ _TOKEN_COLS = (
 )
 
 
-def list_tokens(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+def list_tokens(conn: Connection, user_id: int) -> list[TokenRow]:
     """A user's tokens (never their hashes), oldest first."""
     q = select(*_TOKEN_COLS).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id)
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [cast(TokenRow, dict(r._mapping)) for r in conn.execute(q)]
 
 
-def get_token(conn: Connection, *, user_id: int, token_id: int) -> dict[str, Any] | None:
+def get_token(conn: Connection, *, user_id: int, token_id: int) -> TokenRow | None:
     row = conn.execute(select(*_TOKEN_COLS).where(
         api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)).first()
-    return dict(row._mapping) if row else None
+    return cast(TokenRow, dict(row._mapping)) if row else None
 
 
 def delete_tokens(conn: Connection, *, user_id: int, token_id: int | None = None) -> list[int]:

@@ -15,14 +15,10 @@ from typing import IO
 
 import fsspec
 
-from truelabel.domain.errors import InvalidInput, NotFound
+from truelabel.domain.errors import DigestMismatch, InvalidInput, NotFound
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
-
-
-class DigestMismatch(InvalidInput):
-    """Bytes given as blob ``expect`` hash to something else (a damaged or forged copy)."""
 
 
 class BlobStore:

@@ -21,10 +21,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
+from sqlalchemy import Connection as Connection  # re-exported: core annotates with it
+from sqlalchemy import Engine, TextClause, create_engine, event, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
 from truelabel.domain.errors import ProjectError
+
+from . import errors
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -57,6 +60,7 @@ class Database:
         else:
             engine = create_engine(url, pool_size=20, max_overflow=40, pool_use_lifo=True)
             _ping_when_idle(engine)
+        errors.install(engine)
         db = cls(engine)
         if migrate:
             db.migrate()
@@ -156,9 +160,10 @@ class Database:
                         await conn.close()
                         conn = None
             if conn is None:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo(options=HOT_OPTIONS), autocommit=True
-                )
+                with errors.translating():  # the database down: Unavailable, as elsewhere
+                    conn = await psycopg.AsyncConnection.connect(
+                        self._conninfo(options=HOT_OPTIONS), autocommit=True
+                    )
             ok = False
             try:
                 yield conn

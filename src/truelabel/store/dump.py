@@ -9,7 +9,11 @@ import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, func, insert, select, text
+from sqlalchemy import Connection, LargeBinary, delete, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from truelabel.domain.errors import Conflict, InvalidInput, ProjectError
 
 from .tables import metadata
 
@@ -48,7 +52,28 @@ def load(conn: Connection, table_name: str, rows: list[Row]) -> None:
             if d.get(b) is not None:
                 d[b] = base64.b64decode(d[b])
     if rows:
-        conn.execute(insert(table), rows)
+        try:
+            conn.execute(insert(table), rows)
+        except (SQLAlchemyError, Conflict, InvalidInput) as exc:  # refused by the database
+            raise ProjectError(f"Rows of table {table_name} do not fit this database's "
+                               "schema; restore with the truelabel version that made them.",
+                               table=table_name, cause=type(exc).__name__) from exc
+
+
+def revision(conn: Connection) -> str | None:
+    """The schema's Alembic revision."""
+    value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return None if value is None else str(value)
+
+
+def clear(conn: Connection, table_name: str) -> None:
+    """Delete every row of one table (inside the caller's transaction)."""
+    conn.execute(delete(metadata.tables[table_name]))
+
+
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for other backends (and in-memory)."""
+    return make_url(url).database if url.startswith("sqlite") else None
 
 
 def is_empty(conn: Connection) -> bool:

@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+
+from .errors import translated
 
 _PARAM = re.compile(r"(?<!:):([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -28,13 +29,16 @@ def _for(dialect: str, statement: str) -> str:
 def execute(conn: Connection, statement: str, params: dict[str, Any] | None = None) -> Any:
     """Run one statement on the connection's DBAPI cursor; returns the cursor.
 
-    A unique or foreign-key violation raises SQLAlchemy's ``IntegrityError``, as the same
-    statement run through SQLAlchemy would (callers catch that one)."""
+    A driver error is translated as for a statement run through SQLAlchemy
+    (``store.errors``): a unique violation raises ``AlreadyExists``, and so on."""
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cur.execute(_for(conn.dialect.name, statement), params or {})
-    except conn.dialect.dbapi.IntegrityError as exc:  # type: ignore[union-attr]
-        raise IntegrityError(statement, params, exc) from exc
+    except conn.dialect.dbapi.Error as exc:  # type: ignore[union-attr]
+        mine = translated(exc)
+        if mine is None:
+            raise
+        raise mine from exc
     return cur
 
 
@@ -47,12 +51,15 @@ async def arows(aconn: Any, statement: str, params: dict[str, Any] | None = None
     cur = aconn.cursor()
     try:
         await cur.execute(_for("postgresql", statement), params or {})
-    except psycopg.IntegrityError as exc:
-        raise IntegrityError(statement, params, exc) from exc
+    except psycopg.Error as exc:
+        mine = translated(exc)
+        if mine is None:
+            raise
+        raise mine from exc
     res = cur.pgresult  # column names straight from the result: ``description`` builds
     if res is None or not res.nfields:  # a Column object per column, per statement
         return []
-    names = [res.fname(i).decode() for i in range(res.nfields)]  # type: ignore[union-attr]
+    names = [res.fname(i).decode() for i in range(res.nfields)]
     return [dict(zip(names, r, strict=True)) for r in await cur.fetchall()]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
+
+from truelabel.domain.results import ProjectStatus
 
 from . import fast
 from .db import sql
@@ -86,7 +88,7 @@ def browse(
     return [dict(r._mapping) for r in conn.execute(sql(query), params)]
 
 
-def counts(conn: Connection, project_id: int) -> dict[str, int]:
+def counts(conn: Connection, project_id: int) -> ProjectStatus:
     row = conn.execute(
         sql(
             "SELECT COUNT(*) AS items, "
@@ -97,7 +99,7 @@ def counts(conn: Connection, project_id: int) -> dict[str, int]:
         ),
         {"p": project_id},
     ).one()
-    return {k: int(v) for k, v in row._mapping.items()}
+    return cast(ProjectStatus, {k: int(v) for k, v in row._mapping.items()})
 
 
 def iter_export_batches(

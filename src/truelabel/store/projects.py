@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, func, insert, select, update
+
+from truelabel.domain.results import AuditEntry, BatchRow, ProjectRow
 
 if TYPE_CHECKING:
     from truelabel.domain.models import Credential
@@ -45,14 +47,14 @@ def get_project(
     return dict(row._mapping) if row else None
 
 
-def list_projects(conn: Connection, *, user_id: int | None = None) -> list[dict[str, Any]]:
+def list_projects(conn: Connection, *, user_id: int | None = None) -> list[ProjectRow]:
     """All projects, or only those ``user_id`` is a member of."""
     q = select(projects).order_by(projects.c.id)
     if user_id is not None:
         q = q.join(members, members.c.project_id == projects.c.id).where(
             members.c.user_id == user_id
         )
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [cast(ProjectRow, dict(r._mapping)) for r in conn.execute(q)]
 
 
 def update_project(conn: Connection, project_id: int, **values: Any) -> None:
@@ -132,13 +134,13 @@ def finish_batch(conn: Connection, batch_id: int, *, n_read: int, n_added: int) 
     )
 
 
-def list_batches(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+def list_batches(conn: Connection, project_id: int) -> list[BatchRow]:
     q = (
         select(import_batches)
         .where(import_batches.c.project_id == project_id)
         .order_by(import_batches.c.id)
     )
-    return [dict(r._mapping) for r in conn.execute(q)]
+    return [cast(BatchRow, dict(r._mapping)) for r in conn.execute(q)]
 
 
 def add_job(
@@ -201,7 +203,7 @@ def set_setting(conn: Connection, key: str, value: str) -> None:
 
 def audit_entries(
     conn: Connection, *, after: int = 0, limit: int = 100, action: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     from .tables import users
 
     q = (
@@ -214,7 +216,7 @@ def audit_entries(
     if action:
         q = q.where(audit_log.c.action == action)
     keys = [str(c.name) for c in audit_log.c] + ["username"]
-    return [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+    return [cast(AuditEntry, dict(zip(keys, r, strict=True))) for r in conn.execute(q)]
 
 
 _HOT_COLS = (

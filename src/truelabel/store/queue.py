@@ -55,7 +55,8 @@ def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
     return row
 
 
-def current_lease(conn: Connection, project_id: int, user_id: int, now: float) -> dict | None:
+def current_lease(conn: Connection, project_id: int, user_id: int, now: float
+                  ) -> dict[str, Any] | None:
     return fast.one(
         conn,
         f"SELECT {_LEASE_COLS} FROM assignments WHERE user_id = :u AND project_id = :p "
@@ -349,11 +350,12 @@ def save_draft(conn: Connection, *, user_id: int, item_id: int, value: str, now:
 
 
 def get_draft(conn: Connection, *, user_id: int, item_id: int) -> str | None:
-    return fast.value(
+    draft: str | None = fast.value(
         conn,
         "SELECT value FROM drafts WHERE user_id = :u AND item_id = :i",
         {"u": user_id, "i": item_id},
     )
+    return draft
 
 
 def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,7 +68,7 @@ def list_projects(request: Request, user: User = Depends(current_user)) -> list[
 @router.post("/projects", status_code=201)
 def create_project(
     body: ProjectIn, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     p = workspace(request).create_project(
         body.name,
         body.label_schema,
@@ -90,7 +91,7 @@ def get_project(
 @router.patch("/projects/{project}")
 def patch_project(
     project: str, body: ProjectPatch, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     p = project_for(request, project, user)
     if body.label_schema is not None:
         p.set_schema(body.label_schema, actor=user)
@@ -112,7 +113,7 @@ def label_schema_format() -> dict[str, Any]:
 @router.get("/projects/{project}/members")
 def members(
     project: str, request: Request, user: User = Depends(current_user)
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     return project_for(request, project, user).members(actor=user)
 
 
@@ -152,14 +153,14 @@ def list_items(
 @router.get("/projects/{project}/items/{item_id}")
 def get_item(
     project: str, item_id: int, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     return project_for(request, project, user).item(item_id, actor=user)
 
 
 @router.get("/projects/{project}/batches")
 def batches(
     project: str, request: Request, user: User = Depends(current_user)
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     return project_for(request, project, user).batches(actor=user)
 
 
@@ -210,13 +211,14 @@ def start_import(
             "seconds": round(r.seconds, 3),
         }
 
-    job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
+    job: Job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
     return job.to_dict()
 
 
 @router.get("/jobs/{job_id}")
 def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    return request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin).to_dict()
+    job: Job = request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin)
+    return job.to_dict()
 
 
 @router.get("/projects/{project}/export")

@@ -7,6 +7,7 @@ checked in ``core``; gold answers are only ever returned to those with ``gold.ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -159,7 +160,7 @@ def next_review(
 @router.post("/projects/{project}/reviews", status_code=201)
 def post_review(
     project: str, body: ReviewIn, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Accept, reject (comment required; the item returns to the queue) or correct."""
     return project_for(request, project, user).review(
         body.annotation_id,
@@ -178,7 +179,7 @@ def adjudications(
     request: Request,
     user: User = Depends(current_user),
     status: Literal["open", "decided"] = "open",
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     """Items whose disagreement stayed above the threshold, with every label."""
     return project_for(request, project, user).adjudication_queue(actor=user, status=status)
 
@@ -202,7 +203,7 @@ def adjudicate(
 @router.post("/projects/{project}/aggregate")
 def aggregate(
     project: str, body: AggregateIn, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Compute ground truth for every field (adjudicated items keep their decision)."""
     return project_for(request, project, user).aggregate(method=body.method, actor=user)
 
@@ -259,7 +260,7 @@ def quality_chart(
 @router.post("/projects/{project}/signoffs", status_code=201)
 def sign_off(
     project: str, body: SignoffIn, request: Request, user: User = Depends(current_user)
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """QA-lead sign-off; the evidence (the quality report) is frozen with it."""
     return project_for(request, project, user).sign_off(user, comment=body.comment)
 
@@ -267,5 +268,5 @@ def sign_off(
 @router.get("/projects/{project}/signoffs")
 def signoffs(
     project: str, request: Request, user: User = Depends(current_user)
-) -> list[dict[str, Any]]:
+) -> Sequence[Mapping[str, Any]]:
     return project_for(request, project, user).signoffs(actor=user)

@@ -79,7 +79,8 @@ def start_url_import(
             "seconds": round(r.seconds, 3),
         }
 
-    job = request.app.state.jobs.start("import_url", work, user_id=user.id, project_id=p.id)
+    job: Job = request.app.state.jobs.start("import_url", work, user_id=user.id,
+                                            project_id=p.id)
     return job.to_dict()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -95,7 +96,7 @@ def me(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
 
 
 @router.get("/users")
-def list_users(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
+def list_users(request: Request, user: User = Depends(current_user)) -> Sequence[Mapping[str, Any]]:
     if not user.is_admin:
         raise Forbidden("Only an admin can list users.")
     return workspace(request).list_users()
@@ -121,7 +122,7 @@ def create_token(
 
 
 @router.get("/me/tokens")
-def my_tokens(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
+def my_tokens(request: Request, user: User = Depends(current_user)) -> Sequence[Mapping[str, Any]]:
     """Your API tokens: id, name, scope, created_at, expires_at, last_used_at (Unix
     seconds; never the secret)."""
     return workspace(request).tokens.list(user, actor=user)
@@ -129,7 +130,7 @@ def my_tokens(request: Request, user: User = Depends(current_user)) -> list[dict
 
 @router.post("/me/tokens", status_code=201)
 def new_token(body: NewTokenIn, request: Request,
-              user: User = Depends(current_user)) -> dict[str, Any]:
+              user: User = Depends(current_user)) -> Mapping[str, Any]:
     """A new API token: ``scope`` read (GET only), annotate (reads + next, draft, submit,
     skip) or manage (all your role allows); ``expires_in_days`` (default 90, null: never).
     The answer holds the ``token``, shown this once; store it safely."""
@@ -146,7 +147,7 @@ def revoke_my_token(token_id: int, request: Request, user: User = Depends(curren
 
 @router.get("/users/{username}/tokens")
 def user_tokens(username: str, request: Request,
-                user: User = Depends(current_user)) -> list[dict[str, Any]]:
+                user: User = Depends(current_user)) -> Sequence[Mapping[str, Any]]:
     """Admins: a user's API tokens (as ``GET /api/me/tokens``)."""
     ws = workspace(request)
     if not user.is_admin:
