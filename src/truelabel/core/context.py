@@ -316,17 +316,19 @@ class Service:
     ) -> _Ctx:
         return self.ctx._ctx_from_row(row, actor, permission, cred)
 
-    def schema(self) -> tuple[int, LabelSchema]:
-        return self.ctx.schema()
+    def schema(self, *, actor: User | None = None) -> tuple[int, LabelSchema]:
+        return self.ctx.schema(actor=actor)
 
-    def workflow(self) -> Workflow:
-        return self.ctx.workflow()
+    def workflow(self, *, actor: User | None = None) -> Workflow:
+        return self.ctx.workflow(actor=actor)
 
-    def status(self) -> dict[str, Any]:
-        return self.ctx.status()
+    def status(self, *, actor: User | None = None) -> dict[str, Any]:
+        return self.ctx.status(actor=actor)
 
-    def annotations(self, item_id: int, *, current_only: bool = True) -> list[dict[str, Any]]:
-        return self.ctx.annotations(item_id, current_only=current_only)
+    def annotations(
+        self, item_id: int, *, current_only: bool = True, actor: User | None = None
+    ) -> list[dict[str, Any]]:
+        return self.ctx.annotations(item_id, current_only=current_only, actor=actor)
 
     def _settings(self) -> dict[str, Any]:
         return self.ctx._settings()
@@ -350,7 +352,3 @@ def as_schema(schema: LabelSchema | dict[str, Any] | str) -> LabelSchema:
     if isinstance(schema, dict):
         return LabelSchema.from_dict(schema)
     return LabelSchema.parse(schema)
-
-
-def uid(actor: User | None) -> int | None:
-    return actor.id if actor is not None else None

@@ -76,10 +76,6 @@ class QualityService(Service):
         self.events.subscribe("after_submit", self._on_submit)
 
     # -- workflow settings ----------------------------------------------------------------
-    def workflow(self, *, actor: User | None = None) -> Workflow:
-        """The workflow settings (see :class:`~truelabel.domain.workflow.Workflow`)."""
-        return self.ctx.workflow(actor=actor)
-
     def set_workflow(
         self,
         values: Mapping[str, Any] | None = None,

@@ -212,6 +212,7 @@ class TaskService(Service):
         return n
 
     def task(self, task_id: int, actor: User) -> Task:
+        self.require(actor, "task.work")
         with self.db.read() as conn:
             row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
         if row is None:
