@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from truelabel.core.answers import (
+from truelabel.core import (
     AGGREGATION_METHODS,
     DUPLICATES,
     LEVELS,
@@ -111,7 +111,7 @@ def agreement(
 
     Example: truelabel agreement answers.csv --metric alpha --level ordinal --pairs
     """
-    from truelabel.core.answers import agreement_from_file
+    from truelabel.core import agreement_from_file
 
     data = agreement_from_file(
         file, metric=metric, level=level, weights=weights, pairs=pairs, gold=gold,
@@ -201,7 +201,7 @@ def aggregate(
 
     Example: truelabel aggregate answers.csv --method dawid_skene --out labels.csv
     """
-    from truelabel.core.answers import aggregate_from_file
+    from truelabel.core import aggregate_from_file
 
     data = aggregate_from_file(
         file, method=method, gold=gold, out=out_path, tie=tie, seed=seed, item_col=item_col,
@@ -282,11 +282,10 @@ def quality(location: str, project_name: str | None, resamples: int, as_json: bo
     Example: truelabel quality myproject --resamples 1000
     """
     from truelabel.core import Workspace
-    from truelabel.core.report import quality_report
 
     ws = Workspace.open(location)
     try:
-        rep = quality_report(ws.project(project_name), n_resamples=resamples)
+        rep = ws.project(project_name).quality_report(n_resamples=resamples)
     finally:
         ws.close()
     if as_json:

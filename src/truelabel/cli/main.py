@@ -304,7 +304,7 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
 
     Example: truelabel demo --port 8000
     """
-    from truelabel.core.demo import create_demo
+    from truelabel.core import create_demo
 
     d = create_demo(path, password=password)
     if d.created:
@@ -336,7 +336,7 @@ def backup(location: str, out_path: str) -> None:
 
     Example: truelabel backup myproject backups/myproject-2026-11-26.tar.gz
     """
-    from truelabel.core.backup import backup as run
+    from truelabel.core import backup_workspace as run
 
     with Workspace.open(location) as ws:
         m = run(ws, out_path)
@@ -356,7 +356,7 @@ def restore(archive: str, location: str) -> None:
 
     Example: truelabel restore backups/myproject.tar.gz myproject-restored
     """
-    from truelabel.core.backup import restore as run
+    from truelabel.core import restore_workspace as run
 
     m = run(archive, location)
     console.print(f"Restored {sum(m['tables'].values()):,} rows from {archive} into "
@@ -370,7 +370,7 @@ def check(location: str) -> None:
 
     Example: truelabel check myproject
     """
-    from truelabel.core.backup import check as run
+    from truelabel.core import check_workspace as run
 
     with Workspace.open(location) as ws:
         problems = run(ws)

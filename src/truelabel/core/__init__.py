@@ -1,6 +1,43 @@
-"""The facade the adapters call: :class:`Workspace` (users, projects) and :class:`Project`."""
+"""The facade the adapters call: :class:`Workspace` (users, projects), :class:`Project`, and
+the few operations that stand outside both (answers files without a workspace, backups,
+the demo). The CLI and the server import from here only, never from a module of ``core``.
+"""
 
+from .answers import (
+    AGGREGATION_METHODS,
+    DUPLICATES,
+    LEVELS,
+    METRICS,
+    TIES,
+    WEIGHTS,
+    aggregate_from_file,
+    agreement_from_file,
+)
+from .backup import backup as backup_workspace
+from .backup import check as check_workspace
+from .backup import restore as restore_workspace
+from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from .demo import create_demo
 from .project import Project
+from .url_import import MAX_MEDIA_BYTES
 from .workspace import Workspace
 
-__all__ = ["Project", "Workspace"]
+__all__ = [
+    "AGGREGATION_METHODS",
+    "DEFAULT_TOKEN_DAYS",
+    "DUPLICATES",
+    "LEVELS",
+    "MAX_MEDIA_BYTES",
+    "MAX_TOKEN_DAYS",
+    "METRICS",
+    "TIES",
+    "WEIGHTS",
+    "Project",
+    "Workspace",
+    "aggregate_from_file",
+    "agreement_from_file",
+    "backup_workspace",
+    "check_workspace",
+    "create_demo",
+    "restore_workspace",
+]

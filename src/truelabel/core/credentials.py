@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from truelabel.domain.errors import AuthError, Forbidden, InvalidInput, NotFound
 from truelabel.domain.models import Credential, User
@@ -27,7 +27,17 @@ from truelabel.store import accounts, projects
 from truelabel.store.db import Connection
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from truelabel.store.db import Database
+
+
+class Workspace(Protocol):
+    """What the credentials use of their :class:`~truelabel.core.workspace.Workspace`."""
+
+    db: Database
+    tokens: Tokens
+
+    def _token_by_digest(self, digest: str) -> tuple[User, TokenScope]: ...
+    def _session_by_digest(self, digest: str) -> tuple[User, str]: ...
 
 #: days until a new token expires unless the caller chooses (``None``: never, explicitly)
 DEFAULT_TOKEN_DAYS = 90

@@ -1,7 +1,13 @@
 """``Project``: the one entry point the CLI, the server and notebooks call.
 
-Every method takes an optional ``actor`` (the calling user). ``actor=None`` is the local owner
-working on the files directly (a notebook or the CLI) and may do everything; otherwise the
+A ``Project`` is its :class:`~.context.ProjectContext` (permissions, schema, settings, rows,
+events) composed with one service per concern: ``tasks`` (the annotators' loop), ``quality``
+(workflow and gold), ``review`` (review stages, adjudication) and ``truth`` (ground truth,
+sign-off). This module holds settings, import/export and browsing; the flat methods of the
+services (``project.submit`` is ``project.tasks.submit``) are delegations.
+
+Every public method takes an optional ``actor`` (the calling user). ``actor=None`` is the local
+owner working on the files directly (a notebook or the CLI) and may do everything; otherwise the
 actor's role in this project decides, and objects outside it answer ``NotFound``.
 """
 
@@ -9,81 +15,110 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 import orjson
 
 from truelabel.domain.errors import (
-    Forbidden,
     InvalidInput,
     NotFound,
+    UnknownComponent,
 )
 from truelabel.domain.fields import SpansField
 from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
-from truelabel.domain.models import Credential, ExportResult, ImportResult, User
+from truelabel.domain.models import ExportResult, ImportResult, User
 from truelabel.domain.results import (
-    AnnotationView,
     BatchRow,
     ItemRow,
     ItemView,
     MemberRow,
     ProjectInfo,
-    ProjectStatus,
 )
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
-from truelabel.domain.workflow import Workflow
+from truelabel.net import MediaType
 from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 
-from . import transfer
-from .qa import QualityMixin
-from .review import ReviewMixin
-from .tasks import TaskMixin
-from .truth import TruthMixin
-from .workspace import Workspace
+from . import report, transfer, url_import
+from .context import (
+    NO_PROJECT,
+    RESERVED_SERVICES,
+    ProjectContext,
+    Service,
+    WorkspaceView,
+    as_schema,
+)
+from .qa import QualityService
+from .review import ReviewService
+from .tasks import TaskService
+from .truth import TruthService
 
-NO_PROJECT = "No such project, or you are not a member of it. Ask a manager to add you."
-#: Parsed workflow settings by their JSON text (settings change rarely; parsing is not free).
-_WORKFLOWS: dict[str, Workflow] = {}
+__all__ = ["NO_PROJECT", "Project"]
 
-
-@dataclass(slots=True)
-class _Ctx:
-    role: Role
-    row: dict[str, Any]
-    schema_id: int
-    schema_version: int
-    schema: LabelSchema
-    guideline_id: int | None
-    workflow: Workflow
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
-    """One labeling project inside a :class:`Workspace`.
+class _Delegate(Generic[P, R]):
+    """A flat ``Project`` method that is the same method of one of its services."""
 
-    This module holds opening, permissions, settings, import/export and browsing; the other
-    concerns are mixed in from ``tasks``, ``qa``, ``review`` and ``truth``.
-    """
+    def __init__(self, service: str, method: Callable[Concatenate[Any, P], R]) -> None:
+        self.service = service
+        self.method = method.__name__
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
 
-    def __init__(self, workspace: Workspace, project_id: int) -> None:
-        self.ws = workspace
-        self.db = workspace.db
-        self.id = project_id
-        self._schema_cache: dict[int, LabelSchema] = {}
-        # settings text last seen free of a gold rate: the pool decides next tasks there
-        self._pool_settings: tuple[str | None] | None = None
-        # (schema id, guideline id) current at this process's last submit
-        self._submit_versions: tuple[int, int | None] | None = None
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
 
-    # -- opening --------------------------------------------------------------------------
-    @classmethod
-    def open(cls, location: str | Path, name: str | int | None = None) -> Project:
-        """Open a project in a workspace folder or database URL (the only one if unnamed)."""
-        return Workspace.open(location).project(name)
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Delegate[P, R]: ...
+    @overload
+    def __get__(self, obj: Project, owner: type | None = None) -> Callable[P, R]: ...
+    def __get__(self, obj: Project | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        bound = getattr(getattr(obj, self.service), self.method)
+        obj.__dict__[self.attr] = bound  # the next lookup is a plain attribute
+        return bound
+
+
+def _to(service: str, method: Callable[Concatenate[Any, P], R]) -> _Delegate[P, R]:
+    return _Delegate(service, method)
+
+
+class Project(ProjectContext):
+    """One labeling project inside a :class:`Workspace`: its context and its services."""
+
+    def __init__(self, workspace: WorkspaceView, project_id: int) -> None:
+        super().__init__(workspace, project_id)
+        self.quality = QualityService(self)
+        self.review = ReviewService(self)
+        self.tasks = TaskService(self, quality=self.quality, review=self.review)
+        self.truth = TruthService(self)
+        # slots later work fills: dataset versions, data preparation, the model loop
+        self.versions: Service | None = None
+        self.prep: Service | None = None
+        self.models: Service | None = None
+
+    def service(self, name: str) -> Service:
+        """The service composed under ``name`` (``tasks``, ``quality``, ``review``, ``truth``)."""
+        found = getattr(self, name, None) if name in self.service_names() else None
+        if not isinstance(found, Service):
+            known = [n for n in self.service_names() if isinstance(getattr(self, n), Service)]
+            raise UnknownComponent(
+                f"No project service {name!r}; known: {known}.", name=name
+            )
+        return found
+
+    @staticmethod
+    def service_names() -> tuple[str, ...]:
+        """Every service name, composed or reserved for later work."""
+        return ("tasks", "quality", "review", "truth", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -94,61 +129,65 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- permissions ----------------------------------------------------------------------
-    def role_of(self, actor: User | None) -> Role | None:
-        if actor is None or actor.is_admin:
-            return Role.ADMIN
-        with self.db.read() as conn:
-            role = accounts.member_role(conn, project_id=self.id, user_id=actor.id)
-        return Role(role) if role else None
+    # -- the services' methods, flat ------------------------------------------------------
+    next_task = _to("tasks", TaskService.next_task)
+    next_task_async = _to("tasks", TaskService.next_task_async)
+    assign = _to("tasks", TaskService.assign)
+    task = _to("tasks", TaskService.task)
+    skip = _to("tasks", TaskService.skip)
+    save_draft = _to("tasks", TaskService.save_draft)
+    submit = _to("tasks", TaskService.submit)
+    submit_async = _to("tasks", TaskService.submit_async)
+    annotate = _to("tasks", TaskService.annotate)
+    update_annotation = _to("tasks", TaskService.update_annotation)
+    set_workflow = _to("quality", QualityService.set_workflow)
+    set_gold = _to("quality", QualityService.set_gold)
+    unset_gold = _to("quality", QualityService.unset_gold)
+    gold = _to("quality", QualityService.gold)
+    import_gold = _to("quality", QualityService.import_gold)
+    next_review = _to("review", ReviewService.next_review)
+    adjudication_queue = _to("review", ReviewService.adjudication_queue)
+    adjudicate = _to("review", ReviewService.adjudicate)
+    aggregate = _to("truth", TruthService.aggregate)
+    ground_truth = _to("truth", TruthService.ground_truth)
+    sign_off = _to("truth", TruthService.sign_off)
+    signoffs = _to("truth", TruthService.signoffs)
 
-    def require(self, actor: User | None, permission: str) -> Role:
-        """The actor's role, if it allows ``permission``; NotFound for non-members."""
-        role = self.role_of(actor)
-        if role is None:
-            raise NotFound(NO_PROJECT)
-        if not role_allows(role, permission):
-            raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
-        return role
+    # -- reports, URLs and media ----------------------------------------------------------
+    def quality_report(
+        self, *, actor: User | None = None, n_resamples: int = 500
+    ) -> dict[str, Any]:
+        """Progress, agreement with intervals, scorecards, confusion and hot spots."""
+        return report.quality_report(self, actor=actor, n_resamples=n_resamples)
 
-    def _context(self, conn: Any, actor: User | None, permission: str, **extra: Any) -> _Ctx:
-        """Everything a hot path needs, read in the caller's transaction: the actor's role
-        (checked against ``permission``), settings, workflow, current schema and guideline
-        (``extra``: what else the same statement reads, see ``store.projects.hot_context``)."""
-        row = project_store.hot_context(
-            conn, project_id=self.id, user_id=actor.id if actor else None, **extra
+    def check_import_url(self, url: str, *, actor: User | None = None) -> None:
+        """Refuse a URL an import may not reach, without DNS or traffic."""
+        self.require(actor, "items.import")
+        url_import.precheck_url(self.ws, url)
+
+    def import_url(
+        self,
+        url: str,
+        *,
+        actor: User | None = None,
+        fmt: str | None = None,
+        id_field: str | None = "id",
+        progress: transfer.ProgressFn | None = None,
+    ) -> ImportResult:
+        """Download ``url`` (SSRF-safe) and import it like a file."""
+        return url_import.import_url(
+            self, url, actor=actor, fmt=fmt, id_field=id_field, progress=progress
         )
-        return self._ctx_from_row(row, actor, permission, extra.get("credential"))
 
-    def _ctx_from_row(
-        self, row: dict[str, Any] | None, actor: User | None, permission: str,
-        cred: Credential | None,
-    ) -> _Ctx:
-        """:meth:`_context` from its statement's row (``store.projects.hot_context``)."""
-        if row is None:
-            raise NotFound(NO_PROJECT)
-        if cred is not None and (actor is None or row["auth_uid"] != actor.id):
-            raise self.ws.credential_failed(cred)
-        if actor is None or (row["auth_role"] == "admin" if cred else actor.is_admin):
-            role: Role | None = Role.ADMIN
-        else:
-            role = Role(row["member_role"]) if row["member_role"] else None
-        if role is None:
-            raise NotFound(NO_PROJECT)
-        if not role_allows(role, permission):
-            raise Forbidden(f"Your role ({role.value}) may not do this ({permission}).")
-        sid = int(row["schema_id"])
-        schema = self._schema_cache.get(sid)
-        if schema is None:  # a new schema version: read once, then cached
-            with self.db.read() as conn:
-                sv = project_store.schema_by_id(conn, sid)
-            assert sv is not None
-            schema = self._schema_for(sv)
-        raw = row["settings"] or "{}"
-        wf = _WORKFLOWS.get(raw)
-        if wf is None:
-            wf = _WORKFLOWS[raw] = Workflow.model_validate(json.loads(raw).get("workflow", {}))
-        return _Ctx(role, row, sid, int(row["schema_version"]), schema, row["guideline_id"], wf)
+    def put_media(self, data: bytes, *, actor: User | None = None) -> dict[str, Any]:
+        """Store a media file for this project; returns its id (the SHA-256 of its bytes)."""
+        return url_import.put_media(self, data, actor=actor)
+
+    def get_media(
+        self, digest: str, *, actor: User | None = None
+    ) -> tuple[bytes, MediaType]:
+        """A media file of this project and its sniffed type."""
+        return url_import.get_media(self, digest, actor=actor)
 
     # -- settings -------------------------------------------------------------------------
     def info(self, actor: User | None = None) -> ProjectInfo:
@@ -172,27 +211,6 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             "guideline_version": gv["version"] if gv else None,
         }
 
-    @property
-    def name(self) -> str:
-        with self.db.read() as conn:
-            row = project_store.get_project(conn, project_id=self.id)
-        assert row is not None
-        return str(row["name"])
-
-    def schema(self) -> tuple[int, LabelSchema]:
-        """The current schema version's id and schema."""
-        with self.db.read() as conn:
-            sv = project_store.latest_schema(conn, self.id)
-        assert sv is not None
-        return int(sv["id"]), self._schema_for(sv)
-
-    def _schema_for(self, sv: dict[str, Any]) -> LabelSchema:
-        sid = int(sv["id"])
-        if sid not in self._schema_cache:
-            body = json.loads(sv["body"])  # stored, so accepted once: no limits re-applied
-            self._schema_cache[sid] = LabelSchema.from_dict(body, check_limits=False)
-        return self._schema_cache[sid]
-
     def set_schema(
         self, schema: LabelSchema | dict[str, Any] | str, *, actor: User | None = None
     ) -> int:
@@ -201,9 +219,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         Existing annotations keep the version they were made under.
         """
         self.require(actor, "project.edit")
-        from .workspace import _as_schema
-
-        sch = _as_schema(schema)
+        sch = as_schema(schema)
         with self.db.write() as conn:
             cur = project_store.latest_schema(conn, self.id)
             if cur is not None and cur["digest"] == sch.digest():
@@ -390,11 +406,6 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             return project_store.list_batches(conn, self.id)
 
     # -- browsing -------------------------------------------------------------------------
-    def status(self, *, actor: User | None = None) -> ProjectStatus:
-        self.require(actor, "project.read")
-        with self.db.read() as conn:
-            return item_store.counts(conn, self.id)
-
     def items(
         self,
         *,
@@ -454,27 +465,12 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             out["annotations"] = self.annotations(item_id)
         return out
 
-    def annotations(self, item_id: int, *, current_only: bool = True) -> list[AnnotationView]:
-        with self.db.read() as conn:
-            rows = item_store.item_annotations(
-                conn, project_id=self.id, item_id=item_id, current_only=current_only
-            )
-        return [cast(AnnotationView, {**r, "value": orjson.loads(r["value"])}) for r in rows]
-
-    def _settings(self) -> dict[str, Any]:
-        with self.db.read() as conn:
-            row = project_store.get_project(conn, project_id=self.id)
-        assert row is not None
-        return row
-
-    def _item_data(self, item_id: int) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = item_store.get_item(conn, self.id, item_id)
-        return orjson.loads(row["data"]) if row else None
-
-    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None) -> dict[str, Any]:
+    def validate(
+        self, value: dict[str, Any], item: dict[str, Any] | None = None, *,
+        actor: User | None = None,
+    ) -> dict[str, Any]:
         """Check an annotation value against the current schema without storing it."""
-        _, sch = self.schema()
+        _, sch = self.schema(actor=actor)
         return sch.validate_annotation(value, item)
 
 

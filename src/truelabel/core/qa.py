@@ -1,7 +1,7 @@
 """Quality assurance on a project: workflow settings, gold, adaptive overlap.
 
-Mixed into :class:`~truelabel.core.project.Project`, like ``review`` (review stages and
-adjudication) and ``truth`` (ground truth and sign-off). The numbers come from the pure
+``project.quality``, beside ``review`` (review stages and adjudication) and ``truth`` (ground
+truth and sign-off). The numbers come from the pure
 engines in ``truelabel.quality``, the rows from ``truelabel.store.qa``.
 """
 
@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -37,10 +37,7 @@ from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 from truelabel.store import queue
 
-from .parts import ProjectParts
-
-if TYPE_CHECKING:
-    pass
+from .context import ProjectContext, Service, Submitted
 
 METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
 _CATEGORICAL = (ChoiceField, MultiChoiceField, RatingField)
@@ -68,14 +65,17 @@ def _quality_error(exc: Exception) -> InvalidInput:
     return InvalidInput(str(exc))
 
 
-class QualityMixin(ProjectParts):
-    """Workflow settings, gold answers, adaptive overlap and adjudication triggers."""
+class QualityService(Service):
+    """Workflow settings, gold answers, adaptive overlap and adjudication triggers (these
+    follow each ``after_submit``)."""
+
+    name = "quality"
+
+    def __init__(self, ctx: ProjectContext) -> None:
+        super().__init__(ctx)
+        self.events.subscribe("after_submit", self._on_submit)
 
     # -- workflow settings ----------------------------------------------------------------
-    def workflow(self) -> Workflow:
-        raw = json.loads(self._settings().get("settings") or "{}")
-        return Workflow.model_validate(raw.get("workflow", {}))
-
     def set_workflow(
         self,
         values: Mapping[str, Any] | None = None,
@@ -239,7 +239,7 @@ class QualityMixin(ProjectParts):
         rng = random.Random(int.from_bytes(seed.digest(), "big"))
         return pos in rng.sample(range(20), round(20 * rate))
 
-    def gold_feedback(self, item_id: int, value: dict[str, Any]) -> dict[str, Any] | None:
+    def _gold_feedback(self, item_id: int, value: dict[str, Any]) -> dict[str, Any] | None:
         """For gold items, when the manager turned feedback on: right or wrong, and the answer."""
         if not self.workflow().gold_feedback:
             return None
@@ -252,7 +252,12 @@ class QualityMixin(ProjectParts):
         return {"correct": not wrong, "expected": expected, "wrong_fields": wrong}
 
     # -- adaptive overlap and adjudication, after each submit -----------------------------
-    def after_submit(self, item_id: int) -> None:
+    def _on_submit(self, event: Submitted) -> None:
+        wf = event.workflow
+        if wf.adaptive or wf.adjudication_threshold is not None:
+            self._after_submit(event.item_id)
+
+    def _after_submit(self, item_id: int) -> None:
         wf = self.workflow()
         if not wf.adaptive and wf.adjudication_threshold is None:
             return

@@ -20,7 +20,7 @@ from truelabel.store import qa as qa_store
 from .qa import _CATEGORICAL, label_of, wilson
 
 if TYPE_CHECKING:
-    from .project import Project
+    from .context import ProjectContext
 
 
 def _num(x: Any) -> float | None:
@@ -123,7 +123,7 @@ def field_agreement(
 
 
 def quality_report(
-    project: Project, *, actor: User | None = None, n_resamples: int = 500
+    project: ProjectContext, *, actor: User | None = None, n_resamples: int = 500
 ) -> dict[str, Any]:
     """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data."""
     role = project.require(actor, "quality.read")

@@ -1,4 +1,4 @@
-"""Review stages and adjudication on a project (mixed into ``Project``)."""
+"""Review stages and adjudication on a project (``project.review``)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 from truelabel.store import queue
 
-from .parts import ProjectParts
+from .context import Reviewed, Service
 
 
-class ReviewMixin(ProjectParts):
-    """Reviewers accept, reject or correct annotations; adjudicators decide disputed items."""
+class ReviewService(Service):
+    """Reviewers accept, reject or correct annotations; adjudicators decide disputed items.
+
+    Each review decision is announced as ``after_review``."""
+
+    name = "review"
 
     # -- review ---------------------------------------------------------------------------
     def _stage(self, stage: int | str | None, actor: User | None) -> tuple[int, Any]:
@@ -177,9 +181,16 @@ class ReviewMixin(ProjectParts):
                 object_id=annotation_id,
                 detail={"stage": spec.name, "comment": comment},
             )
+        if self.events.wanted("after_review"):
+            self.events.emit("after_review", Reviewed(
+                annotation_id, ann["item_id"], idx, decision, actor, correction_id
+            ))
         return {"id": rid, "decision": decision, "stage": idx, "correction_id": correction_id}
 
-    def review_comments(
+    #: ``project.review(annotation_id, decision, actor)`` decides, as :meth:`review`
+    __call__ = review
+
+    def _review_comments(
         self, item_id: int, user: User, *, conn: Any = None
     ) -> list[dict[str, Any]]:
         """Rejections of this user's earlier work on the item (shown beside the task)."""

@@ -1,5 +1,5 @@
-"""The annotators' loop on a project: leases, drafts, submits, edits (mixed into
-``Project``). Every submit is idempotent on its key; an expired lease or a stale edit is 409."""
+"""The annotators' loop on a project (``project.tasks``): leases, drafts, submits, edits.
+Every submit is idempotent on its key; an expired lease or a stale edit is 409."""
 
 from __future__ import annotations
 
@@ -26,11 +26,12 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
-from .parts import ProjectParts
-from .review import rejections
+from .context import ProjectContext, Service, Submitted
+from .qa import QualityService
+from .review import ReviewService, rejections
 
 if TYPE_CHECKING:
-    from .project import _Ctx
+    from .context import _Ctx
 
     #: what a stored submit did: context, item id, annotation id, the checked value
     Done = tuple[_Ctx, int, int, dict[str, Any]]
@@ -43,8 +44,24 @@ Plan = Generator[tuple[str, dict[str, Any]], list[dict[str, Any]], R]
 _WORK_ROLES = sorted(r.value for r in Role if role_allows(r, "task.work"))
 
 
-class TaskMixin(ProjectParts):
-    """Next task, assign, skip, drafts, submit, direct annotation and edits."""
+class TaskService(Service):
+    """Next task, assign, skip, drafts, submit, direct annotation and edits.
+
+    A stored submit is announced as ``after_submit``; the loop asks ``quality`` whether a
+    gold task is due and for gold feedback, and ``review`` for the rejections to show."""
+
+    name = "tasks"
+
+    def __init__(
+        self, ctx: ProjectContext, *, quality: QualityService, review: ReviewService
+    ) -> None:
+        super().__init__(ctx)
+        self.quality = quality
+        self.review = review
+        # settings text last seen free of a gold rate: the pool decides next tasks there
+        self._pool_settings: tuple[str | None] | None = None
+        # (schema id, guideline id) current at this process's last submit
+        self._submit_versions: tuple[int, int | None] | None = None
 
     def next_task(self, actor: User, *, credential: Credential | None = None) -> Task | None:
         """Lease the next item to ``actor`` (their open lease first). None when done.
@@ -75,7 +92,7 @@ class TaskMixin(ProjectParts):
     def _next_in_transaction(self, actor: User, credential: Credential | None) -> Task | None:
         with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             ctx = self._context(conn, actor, "task.work", credential=credential)
-            wants_gold = ctx.workflow.gold_rate > 0 and self._wants_gold(
+            wants_gold = ctx.workflow.gold_rate > 0 and self.quality._wants_gold(
                 actor,
                 queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
                 rate=ctx.workflow.gold_rate,
@@ -201,6 +218,7 @@ class TaskMixin(ProjectParts):
         return n
 
     def task(self, task_id: int, actor: User) -> Task:
+        self.require(actor, "task.work")
         with self.db.read() as conn:
             row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)
         if row is None:
@@ -213,7 +231,7 @@ class TaskMixin(ProjectParts):
                 return self._task(lease, actor, conn=c)
         item = item_store.get_item(conn, self.id, lease["item_id"])
         draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
-        comments = self.review_comments(lease["item_id"], actor, conn=conn)
+        comments = self.review._review_comments(lease["item_id"], actor, conn=conn)
         assert item is not None
         return Task(
             id=lease["id"],
@@ -326,8 +344,8 @@ class TaskMixin(ProjectParts):
         """The answer to a stored submit, after the follow-up work its workflow asks for."""
         ctx, item_id, aid, clean = done
         wf = ctx.workflow
-        if wf.adaptive or wf.adjudication_threshold is not None:
-            self.after_submit(item_id)
+        if self.events.wanted("after_submit"):
+            self.events.emit("after_submit", Submitted(item_id, aid, actor, clean, wf))
         return Annotation(
             aid,
             item_id,
@@ -335,7 +353,7 @@ class TaskMixin(ProjectParts):
             clean,
             ctx.schema_version,
             now,
-            feedback=self.gold_feedback(item_id, clean) if wf.gold_feedback else None,
+            feedback=self.quality._gold_feedback(item_id, clean) if wf.gold_feedback else None,
         )
 
     def _annotation_row(

@@ -30,13 +30,22 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from truelabel.domain.errors import TooManyAttempts
 from truelabel.store import accounts
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from truelabel.store.db import Database
+
+
+class Workspace(Protocol):
+    """What the throttle uses of its :class:`~truelabel.core.workspace.Workspace`."""
+
+    db: Database
+
+    @property
+    def secret_key(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Ground truth on a project: aggregation, stored truth and QA-lead sign-off (mixed into
-``Project``)."""
+"""Ground truth on a project (``project.truth``): aggregation, stored truth and QA-lead
+sign-off."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import time
 import warnings
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import orjson
 
@@ -22,25 +22,19 @@ from truelabel.domain.roles import role_allows
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
-from .parts import ProjectParts
+from .context import Aggregated, Service
 from .qa import _CATEGORICAL, METHODS, _quality_error, label_of
-
-if TYPE_CHECKING:
-    from .project import Project
+from .report import hide_gold, quality_report
 
 
-class TruthMixin(ProjectParts):
-    """Aggregated labels per item and field, and the sign-off that freezes the evidence."""
+class TruthService(Service):
+    """Aggregated labels per item and field, and the sign-off that freezes the evidence.
+
+    Each aggregation is announced as ``after_aggregate``."""
+
+    name = "truth"
 
     # -- ground truth ---------------------------------------------------------------------
-    def _long_format(self) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
-        with self.db.read() as conn:
-            anns = qa_store.current_annotations(conn, self.id)
-            gold = {k: orjson.loads(v) for k, v in qa_store.gold_answers(conn, self.id).items()}
-        for a in anns:
-            a["value"] = orjson.loads(a["value"])
-        return anns, gold
-
     def aggregate(
         self, *, method: str = "dawid_skene", actor: User | None = None
     ) -> AggregateSummary:
@@ -73,6 +67,8 @@ class TruthMixin(ProjectParts):
                 qa_store.replace_ground_truth(
                     conn, project_id=self.id, field=name, rows=rows, keep_methods=("adjudication",)
                 )
+        if self.events.wanted("after_aggregate"):
+            self.events.emit("after_aggregate", Aggregated(method, summary, actor))
         return summary
 
     def _aggregate_field(
@@ -236,9 +232,7 @@ class TruthMixin(ProjectParts):
     def sign_off(self, actor: User, *, comment: str = "") -> SignOff:
         """QA-lead sign-off with the evidence (agreement, gold accuracy, reviews) frozen."""
         self.require(actor, "quality.signoff")
-        from .report import quality_report
-
-        evidence = quality_report(cast("Project", self), actor=actor, n_resamples=200)
+        evidence = quality_report(self.ctx, actor=actor, n_resamples=200)
         with self.db.write() as conn:
             sid = qa_store.add_signoff(
                 conn,
@@ -263,7 +257,6 @@ class TruthMixin(ProjectParts):
         role = self.require(actor, "quality.read")
         with self.db.read() as conn:
             rows = qa_store.signoffs(conn, self.id)
-        from .report import hide_gold
 
         out = [cast(SignOffRow, {**r, "evidence": json.loads(r["evidence"])}) for r in rows]
         if not role_allows(role, "gold.manage"):  # the evidence holds gold accuracies

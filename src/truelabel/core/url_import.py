@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from truelabel.domain.errors import Forbidden, InvalidInput, NotFound, UnknownComponent
 from truelabel.domain.limits import MAX_ITEM_BYTES
@@ -26,8 +26,21 @@ from truelabel.store import projects as project_store
 from . import transfer
 
 if TYPE_CHECKING:
-    from .project import Project
-    from .workspace import Workspace
+    from typing import IO
+
+    from .context import ProjectContext, WorkspaceView
+
+    class ImportTarget(Protocol):
+        """What a URL import needs of its project (``Project``)."""
+
+        ws: WorkspaceView
+
+        def require(self, actor: User | None, permission: str) -> Any: ...
+        def import_stream(
+            self, fh: IO[bytes], *, source: str, fmt: str | None, id_field: str | None,
+            actor: User | None, progress: transfer.ProgressFn | None, total_bytes: int | None,
+            max_item_bytes: int,
+        ) -> ImportResult: ...
 
 URL_ALLOWLIST = "url_allowlist"
 MAX_URL_BYTES = 2 << 30  # same cap as an upload
@@ -49,13 +62,15 @@ _CONTENT_TYPES = {
 
 
 # -- the allow-list -------------------------------------------------------------------------
-def get_url_allowlist(ws: Workspace, *, actor: User | None = None) -> list[str]:
+def get_url_allowlist(ws: WorkspaceView, *, actor: User | None = None) -> list[str]:
     """The allow-list entries (admins only when ``actor`` is given)."""
     _require_admin(actor)
     return list(_allowlist(ws).entries)
 
 
-def set_url_allowlist(ws: Workspace, entries: list[str], *, actor: User | None = None) -> list[str]:
+def set_url_allowlist(
+    ws: WorkspaceView, entries: list[str], *, actor: User | None = None
+) -> list[str]:
     """Replace the allow-list; every entry is checked first. Audited."""
     _require_admin(actor)
     parsed = AllowList.parse(entries)
@@ -74,7 +89,7 @@ def set_url_allowlist(ws: Workspace, entries: list[str], *, actor: User | None =
     return list(parsed.entries)
 
 
-def _allowlist(ws: Workspace) -> AllowList:
+def _allowlist(ws: WorkspaceView) -> AllowList:
     with ws.db.read() as conn:
         raw = project_store.get_setting(conn, URL_ALLOWLIST)
     return AllowList.parse(json.loads(raw) if raw else [])
@@ -87,7 +102,7 @@ def _require_admin(actor: User | None) -> None:
 
 # -- URL import -------------------------------------------------------------------------------
 def import_url(
-    project: Project,
+    project: ImportTarget,
     url: str,
     *,
     actor: User | None,
@@ -121,7 +136,7 @@ def import_url(
         )
 
 
-def precheck_url(ws: Workspace, url: str) -> None:
+def precheck_url(ws: WorkspaceView, url: str) -> None:
     """Check the URL itself (scheme, spelling, a literal address) without DNS or traffic."""
     check_url(url, allow=_allowlist(ws), resolve=False)
 
@@ -149,7 +164,7 @@ def _format(url: str, content_type: str, fmt: str | None) -> str:
 
 
 # -- media ----------------------------------------------------------------------------------
-def put_media(project: Project, data: bytes, *, actor: User | None) -> dict[str, Any]:
+def put_media(project: ProjectContext, data: bytes, *, actor: User | None) -> dict[str, Any]:
     """Store a file for ``project``; return its id (SHA-256), type and size."""
     project.require(actor, "items.import")
     if not data:
@@ -175,7 +190,9 @@ def put_media(project: Project, data: bytes, *, actor: User | None) -> dict[str,
     return {"digest": digest, "content_type": mt.content_type, "size": len(data)}
 
 
-def get_media(project: Project, digest: str, *, actor: User | None) -> tuple[bytes, MediaType]:
+def get_media(
+    project: ProjectContext, digest: str, *, actor: User | None
+) -> tuple[bytes, MediaType]:
     """A file of ``project`` and its sniffed type. Another project's blob is NotFound."""
     project.require(actor, "project.read")
     missing = NotFound(f"No media {digest[:80]!r} in this project.")

@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,12 +33,13 @@ from truelabel.store import accounts, projects
 from truelabel.store.blobs import BlobStore
 from truelabel.store.db import Database
 
+from . import url_import
+from .context import NO_PROJECT
+from .context import as_schema as _as_schema
 from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
 from .credentials import digest as _digest
+from .project import Project
 from .throttle import Throttle
-
-if TYPE_CHECKING:
-    from .project import Project
 
 DB_FILE = "truelabel.db"
 SESSION_SECONDS = 7 * 24 * 3600
@@ -347,8 +348,6 @@ class Workspace:
     def project_by_name(self, name: str) -> Project:
         """The project called ``name`` without a membership check: for callers that go on to
         a ``Project`` method, which checks the caller's role itself (404 for non-members)."""
-        from .project import NO_PROJECT, Project
-
         pid = self._names.get(name)
         if pid is None:
             with self.db.read() as conn:
@@ -371,8 +370,6 @@ class Workspace:
         guidelines: str = "",
         actor: User | None = None,
     ) -> Project:
-        from .project import Project
-
         if actor is not None and not role_allows(actor.role, "project.create"):
             if actor.role != Role.ADMIN:
                 raise Forbidden("Only an admin can create projects.")
@@ -412,8 +409,6 @@ class Workspace:
 
     def project(self, ref: str | int | None = None, *, actor: User | None = None) -> Project:
         """A project by name or id (the only one if ``ref`` is None), visible to ``actor``."""
-        from .project import Project
-
         with self.db.read() as conn:
             if ref is None:
                 rows = projects.list_projects(conn)
@@ -432,13 +427,20 @@ class Workspace:
                 if accounts.member_role(conn, project_id=row["id"], user_id=actor.id) is None:
                     row = None
         if row is None:
-            from .project import NO_PROJECT
-
             raise NotFound(NO_PROJECT)
         pid = int(row["id"])
         if pid not in self._projects:  # reused: keeps each project's parsed schemas
             self._projects[pid] = Project(self, pid)
         return self._projects[pid]
+
+    # -- settings -------------------------------------------------------------------------
+    def url_allowlist(self, *, actor: User | None = None) -> list[str]:
+        """The addresses inside the network an import may reach (admins only)."""
+        return url_import.get_url_allowlist(self, actor=actor)
+
+    def set_url_allowlist(self, entries: list[str], *, actor: User | None = None) -> list[str]:
+        """Replace the URL allow-list; every entry is checked first. Audited."""
+        return url_import.set_url_allowlist(self, entries, actor=actor)
 
     def list_projects(self, *, actor: User | None = None) -> list[ProjectRow]:
         with self.db.read() as conn:
@@ -469,11 +471,3 @@ def _role(role: Role | str) -> Role:
 
 def _user(row: dict[str, Any]) -> User:
     return User(int(row["id"]), row["username"], Role(row["role"]), row["display_name"])
-
-
-def _as_schema(schema: LabelSchema | dict[str, Any] | str) -> LabelSchema:
-    if isinstance(schema, LabelSchema):
-        return schema
-    if isinstance(schema, dict):
-        return LabelSchema.from_dict(schema)
-    return LabelSchema.parse(schema)

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from truelabel.core.url_import import MAX_MEDIA_BYTES
+from truelabel.core import MAX_MEDIA_BYTES
 from truelabel.domain.limits import MAX_GUIDELINES_BYTES, MAX_SCHEMA_BYTES
 
 from .auth import authenticate

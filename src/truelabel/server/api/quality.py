@@ -15,7 +15,6 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Respon
 from pydantic import BaseModel, Field
 
 from truelabel import charts
-from truelabel.core.report import quality_report
 from truelabel.domain.errors import NotFound
 from truelabel.domain.models import User
 
@@ -230,7 +229,7 @@ def quality(
 ) -> dict[str, Any]:
     """Progress, agreement with intervals, annotator scorecards, confusion, hot spots."""
     p = project_for(request, project, user)
-    return quality_report(p, actor=user, n_resamples=resamples)
+    return p.quality_report(actor=user, n_resamples=resamples)
 
 
 @router.get(
@@ -248,7 +247,7 @@ def quality_chart(
     """One chart of the quality report as SVG: agreement, annotators, confusion, per-label."""
     if name not in charts.CHARTS:
         raise NotFound(f"No chart {name!r}; charts are {list(charts.CHARTS)}.")
-    report = quality_report(project_for(request, project, user), actor=user, n_resamples=200)
+    report = project_for(request, project, user).quality_report(actor=user, n_resamples=200)
     try:
         svg = charts.report_chart(report, name, field=field)
     except LookupError as exc:

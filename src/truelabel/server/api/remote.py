@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from truelabel.core import url_import
+from truelabel.core import MAX_MEDIA_BYTES
 from truelabel.domain.models import User
 
 from ..auth import current_user
@@ -55,14 +55,13 @@ def start_url_import(
     """
     p = project_for(request, project, user)
     p.require(user, "items.import")
-    url_import.precheck_url(p.ws, body.url)  # a bad scheme or address: 422 now, not in a job
+    p.check_import_url(body.url, actor=user)  # a bad scheme or address: 422 now, not in a job
 
     def work(job: Job) -> dict[str, Any]:
         def progress(done: int, total: int | None) -> None:
             job.done, job.total = done, total
 
-        r = url_import.import_url(
-            p,
+        r = p.import_url(
             body.url,
             actor=user,
             fmt=body.format or None,
@@ -86,14 +85,14 @@ def start_url_import(
 
 @router.get("/settings/url-allowlist")
 def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    return {"allow": url_import.get_url_allowlist(workspace(request), actor=user)}
+    return {"allow": workspace(request).url_allowlist(actor=user)}
 
 
 @router.put("/settings/url-allowlist")
 def put_allowlist(
     body: AllowListIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, Any]:
-    return {"allow": url_import.set_url_allowlist(workspace(request), body.allow, actor=user)}
+    return {"allow": workspace(request).set_url_allowlist(body.allow, actor=user)}
 
 
 @router.post("/projects/{project}/media", status_code=201)
@@ -106,8 +105,8 @@ def upload_media(
     """Store a file for this project (managers); returns its id, the SHA-256 of its bytes."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
-    data = file.file.read(url_import.MAX_MEDIA_BYTES + 1)
-    return url_import.put_media(p, data, actor=user)
+    data = file.file.read(MAX_MEDIA_BYTES + 1)
+    return p.put_media(data, actor=user)
 
 
 @router.get("/projects/{project}/media/{digest}")
@@ -119,7 +118,7 @@ def get_media(
 ) -> Response:
     """A file of this project, for its members. Never rendered as a page of this site."""
     p = project_for(request, project, user)
-    data, mt = url_import.get_media(p, digest, actor=user)
+    data, mt = p.get_media(digest, actor=user)
     disposition = "inline" if mt.inline else "attachment"
     return Response(
         content=data,

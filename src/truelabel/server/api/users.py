@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from truelabel.core.credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
+from truelabel.core import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from truelabel.domain.errors import AuthError, Forbidden
 from truelabel.domain.models import User
 
