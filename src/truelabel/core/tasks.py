@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from truelabel.domain.errors import Conflict, InvalidInput, NotFound, TruelabelError
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
-from truelabel.store import fast, queue, queue_pg
+from truelabel.store import fast, loopstate, queue, queue_pg
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -115,16 +115,17 @@ class TaskMixin(ProjectParts):
         """"Next task" as one statement (``store.queue_pg.next_query``): the caller's context
         and, when the pool decides, the claim with the item and draft. ``(False, None)``
         hands over to the transaction: a gold item may be due, or the user already has an
-        open task. Once a second it also sweeps expired leases and refreshes the floor."""
-        key = id(self.db.engine)
-        if queue.sweep_due(self.db.engine, now):
+        open task. Once a second it also sweeps expired leases and refreshes the claim floor
+        (``store.loopstate.LoopState``; docs/loop.md)."""
+        state = self.db.loop
+        if state.sweep_due(now):
             rows = yield queue_pg.expire_query(now)
             if rows[0]["n"]:
-                queue_pg.reopened(key)
-        floor = queue_pg.known_floor(key, self.id, now)
+                state.reopened()
+        floor = state.floor(self.id, now)
         if floor is None:
             rows = yield queue_pg.floor_query(self.id)
-            floor = queue_pg.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
+            floor = state.remember(self.id, now, rows[0] if rows else None)
         for _ in range(3):
             known = self._pool_settings
             rows = yield queue_pg.next_query(
@@ -143,11 +144,14 @@ class TaskMixin(ProjectParts):
             assert row is not None
             if ctx.workflow.gold_rate > 0 or row["has_open"]:
                 return False, None
-            if not row["attempted"]:  # settings not seen before: now they are, claim again
+            if not row["attempted"]:  # settings or priorities changed since seen: claim again
                 self._pool_settings = (row["settings"],)
+                if row["claim_version"] != floor.version:  # from the start of the new order
+                    floor = loopstate.top(int(row["claim_version"]))
+                    state.forget(self.id)  # the next claim reads the new floor
                 continue
-            if row["lease_id"] is None and floor > 0:  # none above the floor: look below
-                floor = 0
+            if row["lease_id"] is None and floor != loopstate.top(floor.version):
+                floor = loopstate.top(floor.version)  # none after the floor: look before
                 continue
             break
         else:
