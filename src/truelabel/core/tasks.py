@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -20,6 +20,8 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
+from . import claim_order
+from .claim_order import ClaimOrder
 from .parts import ProjectParts
 from .review import rejections
 
@@ -197,6 +199,25 @@ class TaskMixin(ProjectParts):
                 )
                 n += 1
         return n
+
+    def set_priorities(
+        self,
+        priorities: Mapping[int, int] | None = None,
+        *,
+        by_external_id: Mapping[str, int] | None = None,
+        actor: User | None = None,
+        source: str = "manual",
+    ) -> int:
+        """Set items' claim-order priorities: higher first, then item id (docs/loop.md).
+        See :func:`.claim_order.set_priorities`; a manager's permission."""
+        return claim_order.set_priorities(
+            self, priorities, by_external_id=by_external_id, actor=actor, source=source
+        )
+
+    def apply_claim_order(self, order: ClaimOrder, *, actor: User | None = None) -> int:
+        """Let a sampling strategy (:class:`.claim_order.ClaimOrder`) set the priorities of
+        the open items."""
+        return claim_order.apply(self, order, actor=actor)
 
     def task(self, task_id: int, actor: User) -> Task:
         with self.db.read() as conn:

@@ -27,6 +27,7 @@ from .queue_sql import (
     TOP_PRIORITY,
     holds_open,
     lease_live,
+    open_item,
     pool_walk,
 )
 
@@ -476,3 +477,13 @@ def set_priorities(conn: Connection, *, project_id: int, priorities: dict[int, i
         sql("UPDATE projects SET claim_version = claim_version + 1 WHERE id = :p"),
         {"p": project_id},
     )
+
+
+def open_item_ids(conn: Connection, project_id: int) -> list[int]:
+    """The ids of the project's open items, in id order."""
+    rows = fast.rows(
+        conn,
+        f"SELECT o.id FROM items o WHERE o.project_id = :p AND {open_item('o')} ORDER BY o.id",
+        {"p": project_id},
+    )
+    return [int(r["id"]) for r in rows]
