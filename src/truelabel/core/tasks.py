@@ -1,5 +1,6 @@
 """The annotators' loop on a project: leases, drafts, submits, edits (mixed into
-``Project``). Every submit is idempotent on its key; an expired lease or a stale edit is 409."""
+``Project``). Every submit is idempotent on its key; an expired lease or a stale edit is 409.
+``docs/loop.md`` is the loop's specification; the claim order's seam is :mod:`.claim_order`."""
 
 from __future__ import annotations
 

@@ -17,7 +17,15 @@ import functools
 from typing import Any
 
 from .loopstate import Floor
-from .queue_sql import FLOOR, LEASE_LAPSED, REASSIGN, RETURN_SLOTS, TAKE_SLOT, pool_walk
+from .queue_sql import (
+    FLOOR,
+    LEASE_LAPSED,
+    REASSIGN,
+    RETURN_SLOTS,
+    TAKE_SLOT,
+    lease_live,
+    pool_walk,
+)
 
 Query = tuple[str, dict[str, Any]]
 
@@ -113,7 +121,7 @@ def submit_query(*, values: dict[str, Any], now: float) -> Query:
 _SUBMIT_WRITES = (
     "a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
     "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
-    "AND status = 'leased' AND lease_expires_at > :now{gate} RETURNING id, item_id), "
+    "AND " + lease_live("assignments") + "{gate} RETURNING id, item_id), "
     "n AS (INSERT INTO annotations (item_id, {cols}) SELECT a.item_id, {params} FROM a "
     "RETURNING id), "
     "t AS (UPDATE items SET n_done = n_done + 1 FROM a "

@@ -1,4 +1,5 @@
-"""The annotator's loop: next task, draft, submit, skip, edit."""
+"""The annotator's loop: next task, draft, submit, skip, edit (``docs/loop.md``), and the
+claim order's priorities."""
 
 from __future__ import annotations
 
