@@ -26,6 +26,7 @@ SQLite); on PostgreSQL with 50 clients >= 800 cycles/s and p99 <= 50 ms (issue 4
 each request's p99, see ``PG_CLIENTS``).
 
     .venv/bin/python bench/bench_cycle.py --n 1000000 --seq-cycles 2000 --conc-cycles 8000
+    .venv/bin/python bench/bench_cycle.py --n 1000000 --priorities random  # claim order set
     .venv/bin/python bench/bench_cycle.py --n 1000000 --clients 50 --conc-cycles 30000 \
         --workers 2 --client aio --db-url postgresql+psycopg://USER:PW@127.0.0.1/DB
 """
@@ -498,6 +499,10 @@ def main() -> int:
                     help="PostgreSQL URL of a database the bench may create others beside, "
                          "e.g. postgresql+psycopg://truelabel:truelabel@127.0.0.1/truelabel_test "
                          "(default: embedded SQLite in a temp folder)")
+    ap.add_argument("--priorities", choices=["none", "random"], default="none",
+                    help="claim order: none (item id, the default) or random: a random "
+                         "priority on every item before the measured phases "
+                         "(Project.apply_claim_order(RandomOrder(seed)); docs/loop.md)")
     ap.add_argument("--quiet-wait", type=float, default=180.0,
                     help="wait up to this many seconds for other processes to go idle first")
     args = ap.parse_args()
@@ -525,6 +530,12 @@ def main() -> int:
         t0 = time.perf_counter()
         r = p.import_file(src)
         res["setup"] = {"import_s": round(time.perf_counter() - t0, 2), "items": r.added}
+        if args.priorities == "random":
+            from truelabel.core.claim_order import RandomOrder
+
+            t0 = time.perf_counter()
+            p.apply_claim_order(RandomOrder(seed=args.seed))
+            res["setup"]["priorities_s"] = round(time.perf_counter() - t0, 2)
         names = ["seq"] + [f"ann{i}" for i in range(args.clients)]
         tokens = common.add_annotators(ws, p, names)
         ws.close()

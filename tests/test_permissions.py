@@ -131,6 +131,9 @@ ROUTES: dict[str, Route] = {
         cross=None),
     "assign_api_projects__project__assign_post": Route(
         "items.assign", (200,), body=lambda c: {"item_ids": [c.spare], "username": c.member}),
+    "set_priorities_api_projects__project__items_priority_post": Route(
+        "items.assign", (200,), body=lambda c: {"items": [{"item_id": c.spare, "priority": 1}]},
+        cross=None),
     "list_items_api_projects__project__items_get": Route(
         "project.read", (200,), query=lambda c: {"limit": 5}, cross=None),
     "get_item_api_projects__project__items__item_id__get": Route(

@@ -206,7 +206,7 @@ def test_idempotency_key_reused_in_another_project_is_409(ws: Workspace, project
 def test_an_item_reopened_elsewhere_is_offered_again_within_a_second(
     ws: Workspace, project: Project, users: dict[str, User]
 ) -> None:
-    """On PostgreSQL claims start from a remembered floor (``store.queue``): an item this
+    """On PostgreSQL claims start from a remembered floor (``store.loopstate``): an item this
     process reopens (a skip) is offered at once; one another process reopens (here: straight
     in the database) within about a second. Nothing is left behind either way."""
     from sqlalchemy import text
@@ -287,11 +287,12 @@ def test_a_lease_is_committed_without_a_disk_wait_and_only_the_lease(
     if project.db.is_sqlite:
         pytest.skip("SQLite runs next in a transaction of its own (Database.write)")
     from truelabel.store import fast, queue_pg
+    from truelabel.store.loopstate import top
 
     a = users["ann1"]
     with project.db.auto() as conn:
         sql, params = queue_pg.next_query(
-            project_id=project.id, user_id=a.id, now=time.time(), floor=0, settings=None,
+            project_id=project.id, user_id=a.id, now=time.time(), floor=top(0), settings=None,
             known=False, roles=["annotator"], admin=False)
         assert fast.rows(conn, sql, params)[0]["relaxed"] == "off"
         assert fast.rows(conn, "SHOW synchronous_commit")[0]["synchronous_commit"] == "on"
@@ -314,11 +315,12 @@ def test_the_loop_finds_rows_by_index_even_when_statistics_call_the_tables_empty
     from concurrent.futures import ThreadPoolExecutor
 
     from truelabel.store import fast, queue_pg
+    from truelabel.store.loopstate import top
 
     with project.db.auto() as conn:
         conn.exec_driver_sql("ANALYZE assignments, annotations, drafts")  # empty, as on day 1
     sql, params = queue_pg.next_query(
-        project_id=project.id, user_id=users["ann1"].id, now=time.time(), floor=0,
+        project_id=project.id, user_id=users["ann1"].id, now=time.time(), floor=top(0),
         settings=None, known=False, roles=["annotator"], admin=False)
 
     def scans(rows: list[dict[str, Any]]) -> set[str]:

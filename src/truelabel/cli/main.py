@@ -595,5 +595,7 @@ def schema_types(json_schema: bool) -> None:
 
 
 from .answers_cmds import register  # noqa: E402  (registers after main is defined)
+from .priority_cmds import register as register_priority  # noqa: E402
 
 register(main)
+register_priority(main)

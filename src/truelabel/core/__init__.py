@@ -16,6 +16,7 @@ from .answers import (
 from .backup import backup as backup_workspace
 from .backup import check as check_workspace
 from .backup import restore as restore_workspace
+from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
 from .project import Project
@@ -28,6 +29,7 @@ __all__ = [
     "DUPLICATES",
     "LEVELS",
     "MAX_MEDIA_BYTES",
+    "MAX_PRIORITY",
     "MAX_TOKEN_DAYS",
     "METRICS",
     "TIES",

@@ -140,6 +140,8 @@ class Project(ProjectContext):
     submit_async = _to("tasks", TaskService.submit_async)
     annotate = _to("tasks", TaskService.annotate)
     update_annotation = _to("tasks", TaskService.update_annotation)
+    set_priorities = _to("tasks", TaskService.set_priorities)
+    apply_claim_order = _to("tasks", TaskService.apply_claim_order)
     set_workflow = _to("quality", QualityService.set_workflow)
     set_gold = _to("quality", QualityService.set_gold)
     unset_gold = _to("quality", QualityService.unset_gold)

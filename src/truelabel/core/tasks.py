@@ -1,12 +1,13 @@
 """The annotators' loop on a project (``project.tasks``): leases, drafts, submits, edits.
-Every submit is idempotent on its key; an expired lease or a stale edit is 409."""
+Every submit is idempotent on its key; an expired lease or a stale edit is 409.
+``docs/loop.md`` is the loop's specification; the claim order's seam is :mod:`.claim_order`."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -21,11 +22,13 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
-from truelabel.store import fast, queue, queue_pg
+from truelabel.store import fast, loopstate, queue, queue_pg
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
+from . import claim_order
+from .claim_order import ClaimOrder
 from .context import ProjectContext, Service, Submitted
 from .qa import QualityService
 from .review import ReviewService, rejections
@@ -138,16 +141,17 @@ class TaskService(Service):
         """"Next task" as one statement (``store.queue_pg.next_query``): the caller's context
         and, when the pool decides, the claim with the item and draft. ``(False, None)``
         hands over to the transaction: a gold item may be due, or the user already has an
-        open task. Once a second it also sweeps expired leases and refreshes the floor."""
-        key = id(self.db.engine)
-        if queue.sweep_due(self.db.engine, now):
+        open task. Once a second it also sweeps expired leases and refreshes the claim floor
+        (``store.loopstate.LoopState``; docs/loop.md)."""
+        state = self.db.loop
+        if state.sweep_due(now):
             rows = yield queue_pg.expire_query(now)
             if rows[0]["n"]:
-                queue_pg.reopened(key)
-        floor = queue_pg.known_floor(key, self.id, now)
+                state.reopened()
+        floor = state.floor(self.id, now)
         if floor is None:
             rows = yield queue_pg.floor_query(self.id)
-            floor = queue_pg.remember_floor(key, self.id, now, rows[0]["id"] if rows else None)
+            floor = state.remember(self.id, now, rows[0] if rows else None)
         for _ in range(3):
             known = self._pool_settings
             rows = yield queue_pg.next_query(
@@ -166,11 +170,14 @@ class TaskService(Service):
             assert row is not None
             if ctx.workflow.gold_rate > 0 or row["has_open"]:
                 return False, None
-            if not row["attempted"]:  # settings not seen before: now they are, claim again
+            if not row["attempted"]:  # settings or priorities changed since seen: claim again
                 self._pool_settings = (row["settings"],)
+                if row["claim_version"] != floor.version:  # from the start of the new order
+                    floor = loopstate.top(int(row["claim_version"]))
+                    state.forget(self.id)  # the next claim reads the new floor
                 continue
-            if row["lease_id"] is None and floor > 0:  # none above the floor: look below
-                floor = 0
+            if row["lease_id"] is None and floor != loopstate.top(floor.version):
+                floor = loopstate.top(floor.version)  # none after the floor: look before
                 continue
             break
         else:
@@ -216,6 +223,25 @@ class TaskService(Service):
                 )
                 n += 1
         return n
+
+    def set_priorities(
+        self,
+        priorities: Mapping[int, int] | None = None,
+        *,
+        by_external_id: Mapping[str, int] | None = None,
+        actor: User | None = None,
+        source: str = "manual",
+    ) -> int:
+        """Set items' claim-order priorities: higher first, then item id (docs/loop.md).
+        See :func:`.claim_order.set_priorities`; a manager's permission."""
+        return claim_order.set_priorities(
+            self, priorities, by_external_id=by_external_id, actor=actor, source=source
+        )
+
+    def apply_claim_order(self, order: ClaimOrder, *, actor: User | None = None) -> int:
+        """Let a sampling strategy (:class:`.claim_order.ClaimOrder`) set the priorities of
+        the open items."""
+        return claim_order.apply(self, order, actor=actor)
 
     def task(self, task_id: int, actor: User) -> Task:
         self.require(actor, "task.work")

@@ -14,8 +14,9 @@ case of those two routes itself:
   not plainly valid, an id past 64 bits, a mounted app — goes on, unchanged, through the
   middleware to the documented FastAPI route, so every refusal keeps the route's answer.
 
-The routes stay in the OpenAPI spec and stay the reference: ``tests/test_hotloop.py`` sends
-the same requests to an app with and without this layer and compares the answers.
+The loop itself is specified in ``docs/loop.md``. The routes stay in the OpenAPI spec and
+stay the reference: ``tests/test_hotloop.py`` sends the same requests to an app with and
+without this layer and compares the answers.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DisconnectionError
 from truelabel.domain.errors import ProjectError
 
 from . import errors
+from .loopstate import LoopState
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -45,6 +46,13 @@ class Database:
         self._alimits: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
+        #: the annotators' loop's process state (sweep clock, claim floors): reachable
+        #: from each of this database's connections as ``loopstate.of(conn)``
+        self.loop = LoopState()
+        event.listen(engine, "connect", self._attach_loop)
+
+    def _attach_loop(self, _dbapi_conn: Any, record: Any) -> None:
+        record.info["tl_loop"] = self.loop
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from truelabel.domain.errors import Conflict, InvalidInput, ProjectError
 
+from .queue_sql import TAKEN_STATUSES
 from .tables import metadata
 
 Row = dict[str, Any]
@@ -124,7 +125,7 @@ def integrity_errors(conn: Connection) -> list[str]:
             "items with more taken slots than active assignments",
             "SELECT COUNT(*) FROM items i WHERE i.is_gold = FALSE AND i.n_taken <> "
             "(SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id "
-            "AND a.status IN ('queued', 'leased', 'submitted'))",
+            f"AND a.status IN {TAKEN_STATUSES})",
         ),
         (
             "annotations sharing one idempotency key",

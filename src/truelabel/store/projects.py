@@ -14,6 +14,7 @@ from truelabel.domain.results import AuditEntry, BatchRow, ProjectRow
 if TYPE_CHECKING:
     from truelabel.domain.models import Credential
 
+from .queue_sql import holds_open
 from .tables import (
     audit_log,
     guideline_versions,
@@ -220,7 +221,7 @@ def audit_entries(
 
 
 _HOT_COLS = (
-    "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, "
+    "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, p.claim_version, "
     "(SELECT m.role FROM members m WHERE m.project_id = p.id AND m.user_id = :u) "
     "AS member_role, "
     "(SELECT s.id FROM schema_versions s WHERE s.project_id = p.id "
@@ -234,8 +235,7 @@ _HOT_COLS = (
 #: ``next``: whether the user holds an open task already (a live lease or a queued item)
 _HOT_NEXT = (
     ", EXISTS (SELECT 1 FROM assignments a WHERE a.user_id = :u "
-    "AND a.project_id = p.id AND ((a.status = 'leased' AND a.lease_expires_at > :now) "
-    "OR a.status = 'queued')) AS has_open",
+    f"AND a.project_id = p.id AND {holds_open('a')}) AS has_open",
     "",
 )
 

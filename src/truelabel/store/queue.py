@@ -3,7 +3,8 @@
 Invariant: ``items.n_taken`` counts the item's assignments that are queued, leased or
 submitted, and never exceeds the project's overlap; ``items.open`` is 1 while it is below.
 Every function runs inside the caller's write transaction (see ``Database.write``).
-PostgreSQL's one-statement forms of the loop live in :mod:`.queue_pg`.
+PostgreSQL's one-statement forms of the loop live in :mod:`.queue_pg`; both are built from
+the fragments of :mod:`.queue_sql`. ``docs/loop.md`` is the specification.
 """
 
 from __future__ import annotations
@@ -14,8 +15,21 @@ from sqlalchemy import Connection
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
 
-from . import fast, queue_pg
+from . import fast, loopstate
 from .db import sql
+from .queue_sql import (
+    LEASE_LAPSED,
+    POOL_CANDIDATE,
+    REASSIGN,
+    REOPEN,
+    RETURN_SLOT,
+    TAKE_SLOT,
+    TOP_PRIORITY,
+    holds_open,
+    lease_live,
+    open_item,
+    pool_walk,
+)
 
 _LEASE_COLS = "id, item_id, project_id, user_id, status, lease_expires_at"
 
@@ -30,21 +44,18 @@ def expire_leases(conn: Connection, now: float) -> int:
     items = fast.rows(
         conn,
         "UPDATE assignments SET status = 'expired' WHERE status = 'leased' AND id IN "
-        "(SELECT id FROM assignments WHERE status = 'leased' AND lease_expires_at < :now "
-        f"LIMIT 1000{lock}) RETURNING item_id",
+        f"(SELECT id FROM assignments WHERE {LEASE_LAPSED} LIMIT 1000{lock}) RETURNING item_id",
         {"now": now},
     )
     for r in items:
         fast.execute(conn, _RETURN_SLOT, {"i": r["item_id"]})
     if items:
-        _reopened(conn)
+        loopstate.of(conn).reopened()
     return len(items)
 
 
 #: Give an item's slot back to the pool (gold items are outside the pool: untouched).
-_RETURN_SLOT = (
-    "UPDATE items SET n_taken = n_taken - 1, open = 1 WHERE id = :i AND is_gold = FALSE"
-)
+_RETURN_SLOT = f"UPDATE items SET {RETURN_SLOT} WHERE id = :i AND is_gold = FALSE"
 
 
 def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
@@ -59,31 +70,14 @@ def current_lease(conn: Connection, project_id: int, user_id: int, now: float
                   ) -> dict[str, Any] | None:
     return fast.one(
         conn,
-        f"SELECT {_LEASE_COLS} FROM assignments WHERE user_id = :u AND project_id = :p "
-        "AND status = 'leased' AND lease_expires_at > :now ORDER BY id LIMIT 1",
+        f"SELECT {_LEASE_COLS} FROM assignments a WHERE user_id = :u AND project_id = :p "
+        f"AND {lease_live('a')} ORDER BY id LIMIT 1",
         {"u": user_id, "p": project_id, "now": now},
     )
 
 
-#: When each database last swept expired leases (one sweep a second is plenty).
-_last_sweep: dict[int, float] = {}
-
-
-#: The first open item of the project that this user has not had (SQLite: the writer lock
-#: makes this the claim).
-_POOL_CANDIDATE = (
-    "SELECT i.id FROM items i WHERE i.project_id = :p AND i.open = 1 "
-    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-    "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) ORDER BY i.id LIMIT 1"
-)
-
-def sweep_due(engine: Any, now: float) -> bool:
-    """True at most once a second per database: time to run :func:`expire_leases`."""
-    key = id(engine)
-    if now - _last_sweep.get(key, 0.0) < 1.0:
-        return False
-    _last_sweep[key] = now
-    return True
+#: PostgreSQL's claim in a transaction: the pool walk from the start of the claim order
+_POOL_CANDIDATE_LOCKED = pool_walk()
 
 
 def claim(
@@ -99,12 +93,12 @@ def claim(
 ) -> dict[str, Any] | None:
     """Lease the next item for ``user_id``: their open lease, a pre-assigned item, a gold item
     (when ``want_gold``), or the pool."""
-    if sweep_due(conn.engine, now):
+    if loopstate.of(conn).sweep_due(now):
         expire_leases(conn, now)
     mine = fast.one(
         conn,
-        f"SELECT {_LEASE_COLS} FROM assignments WHERE user_id = :u AND project_id = :p "
-        "AND ((status = 'leased' AND lease_expires_at > :now) OR status = 'queued') "
+        f"SELECT {_LEASE_COLS} FROM assignments a WHERE user_id = :u AND project_id = :p "
+        f"AND {holds_open('a')} "
         "ORDER BY CASE WHEN status = 'leased' THEN 0 ELSE 1 END, id LIMIT 1",
         {"u": user_id, "p": project_id, "now": now},
     )
@@ -136,8 +130,8 @@ def claim(
             )
     cand = fast.value(
         conn,
-        queue_pg.POOL_CANDIDATE_LOCKED if skip_locked else _POOL_CANDIDATE,
-        {"p": project_id, "u": user_id, "floor": 0},
+        _POOL_CANDIDATE_LOCKED if skip_locked else POOL_CANDIDATE,
+        {"p": project_id, "u": user_id, "fp": TOP_PRIORITY, "fid": 0},
     )
     if cand is None:
         return None
@@ -167,19 +161,14 @@ def _take(
     lease = fast.one(
         conn,
         "INSERT INTO assignments (project_id, item_id, user_id, status, lease_expires_at, "
-        "created_at) VALUES (:p, :i, :u, :s, :e, :now) "
-        "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
-        "lease_expires_at = excluded.lease_expires_at "
-        f"WHERE assignments.status IN ('expired', 'rejected') RETURNING {_LEASE_COLS}",
+        f"created_at) VALUES (:p, :i, :u, :s, :e, :now) {REASSIGN} RETURNING {_LEASE_COLS}",
         {"p": project_id, "i": item_id, "u": user_id, "s": status, "e": expires, "now": now},
     )
     if lease is None:
         raise Conflict(f"Item {item_id} is already assigned to this user.")
     fast.execute(
         conn,
-        "UPDATE items SET n_taken = n_taken + 1, "
-        "open = CASE WHEN is_gold = TRUE OR n_taken + 1 >= COALESCE(target, :k) "
-        "THEN 0 ELSE 1 END WHERE id = :i",
+        f"UPDATE items SET {TAKE_SLOT.format(overlap=':k')} WHERE id = :i",
         {"k": overlap, "i": item_id},
     )
     return lease
@@ -253,7 +242,7 @@ def release(conn: Connection, *, assignment_id: int, user_id: int, status: str) 
         {"s": status, "id": assignment_id},
     )
     fast.execute(conn, _RETURN_SLOT, {"i": a.item_id})
-    _reopened(conn)
+    loopstate.of(conn).reopened()
 
 
 def find_by_key(conn: Connection, user_id: int, key: str) -> dict[str, Any] | None:
@@ -374,13 +363,9 @@ def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
 def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
     """Recompute ``open`` after the project's overlap changed."""
     conn.execute(
-        sql(
-            "UPDATE items SET open = CASE WHEN is_gold = FALSE AND n_taken < "
-            "COALESCE(target, :k) THEN 1 ELSE 0 END WHERE project_id = :p"
-        ),
-        {"k": overlap, "p": project_id},
+        sql(f"UPDATE items SET {REOPEN} WHERE project_id = :p"), {"k": overlap, "p": project_id}
     )
-    _reopened(conn)
+    loopstate.of(conn).reopened()
 
 
 def get_task(
@@ -418,12 +403,12 @@ def reject(conn: Connection, *, annotation_id: int) -> None:
         )
     conn.execute(
         sql(
-            "UPDATE items SET n_taken = n_taken - 1, n_done = n_done - 1, open = 1 "
+            f"UPDATE items SET {RETURN_SLOT}, n_done = n_done - 1 "
             "WHERE id = :i AND is_gold = FALSE"
         ),
         {"i": row.item_id},
     )
-    _reopened(conn)
+    loopstate.of(conn).reopened()
 
 
 def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
@@ -435,7 +420,7 @@ def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
         ),
         {"t": target, "i": item_id},
     )
-    _reopened(conn)
+    loopstate.of(conn).reopened()
 
 
 def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int:
@@ -448,5 +433,59 @@ def count_assignments(conn: Connection, *, project_id: int, user_id: int) -> int
     )
 
 
-def _reopened(conn: Connection) -> None:
-    queue_pg.reopened(id(conn.engine))
+
+def _in_chunks(
+    conn: Connection, project_id: int, column: str, keys: list[Any]
+) -> list[dict[str, Any]]:
+    """``id`` and ``column`` of the project's items whose ``column`` is among ``keys``."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        params: dict[str, Any] = {f"k{n}": k for n, k in enumerate(chunk)}
+        marks = ", ".join(f":{k}" for k in params)
+        params["p"] = project_id
+        out += fast.rows(
+            conn,
+            f"SELECT id, {column} FROM items WHERE project_id = :p AND {column} IN ({marks})",
+            params,
+        )
+    return out
+
+
+def item_ids_by_external(
+    conn: Connection, project_id: int, external_ids: list[str]
+) -> dict[str, int]:
+    """The ids of the project's items with these external ids (absent ones are left out)."""
+    rows = _in_chunks(conn, project_id, "external_id", external_ids)
+    return {r["external_id"]: int(r["id"]) for r in rows}
+
+
+def known_item_ids(conn: Connection, project_id: int, item_ids: list[int]) -> set[int]:
+    """Those of ``item_ids`` that are the project's items."""
+    return {int(r["id"]) for r in _in_chunks(conn, project_id, "id", item_ids)}
+
+
+def set_priorities(conn: Connection, *, project_id: int, priorities: dict[int, int]) -> None:
+    """Set items' claim-order priorities (ids the caller checked with
+    :func:`known_item_ids`) and bump the project's ``claim_version``, so every process's
+    claim floor is checked again (docs/loop.md, "The claim order")."""
+    pairs = sorted(priorities.items())
+    for start in range(0, len(pairs), 1000):
+        conn.execute(
+            sql("UPDATE items SET priority = :v WHERE id = :i AND project_id = :p"),
+            [{"p": project_id, "i": i, "v": v} for i, v in pairs[start : start + 1000]],
+        )
+    conn.execute(
+        sql("UPDATE projects SET claim_version = claim_version + 1 WHERE id = :p"),
+        {"p": project_id},
+    )
+
+
+def open_item_ids(conn: Connection, project_id: int) -> list[int]:
+    """The ids of the project's open items, in id order."""
+    rows = fast.rows(
+        conn,
+        f"SELECT o.id FROM items o WHERE o.project_id = :p AND {open_item('o')} ORDER BY o.id",
+        {"p": project_id},
+    )
+    return [int(r["id"]) for r in rows]

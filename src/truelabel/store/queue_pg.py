@@ -7,7 +7,8 @@ conditions re-check everything the caller read before, so the invariants of
 :mod:`.queue` hold without a surrounding transaction. These functions only build
 (statement, parameters): the caller runs them on a sync or an async connection
 (``fast.rows`` / ``fast.arows``). SQLite (no CTE writes, no round trips) runs the
-functions of :mod:`.queue` in one write transaction instead.
+functions of :mod:`.queue` in one write transaction instead. Both are built from the
+fragments of :mod:`.queue_sql`; ``docs/loop.md`` is the specification.
 """
 
 from __future__ import annotations
@@ -15,19 +16,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-#: The first open item of the project that this user has not had, row-locked, skipping
-#: rows that other claims hold (also ``queue.claim``'s on PostgreSQL). Written as a walk
-#: over the open-items index (``OFFSET 0`` keeps it a separate plan) with a per-row locking
-#: probe: left to itself the planner reads the primary key from the start and filters out
-#: every item already taken, which grows with the project's history (7 ms after 19k claims
-#: on 1M items, against 0.4 ms this way).
-POOL_CANDIDATE_LOCKED = (
-    "SELECT x.id FROM (SELECT o.id FROM items o WHERE o.project_id = :p AND o.open = 1 "
-    "AND o.id >= :floor ORDER BY o.id OFFSET 0) w, "
-    "LATERAL (SELECT i.id FROM items i WHERE i.id = w.id AND i.open = 1 "
-    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id "
-    "AND a.user_id = :u AND a.status NOT IN ('expired', 'rejected')) "
-    "FOR UPDATE OF i SKIP LOCKED) x LIMIT 1"
+from .loopstate import Floor
+from .queue_sql import (
+    FLOOR,
+    LEASE_LAPSED,
+    REASSIGN,
+    RETURN_SLOTS,
+    TAKE_SLOT,
+    lease_live,
+    pool_walk,
 )
 
 Query = tuple[str, dict[str, Any]]
@@ -37,12 +34,8 @@ Query = tuple[str, dict[str, Any]]
 _LEASE_CTES = (
     "l AS (INSERT INTO assignments (project_id, item_id, user_id, status, "
     "lease_expires_at, created_at) SELECT :p, c.id, :u, 'leased', {expires}, :now FROM c "
-    "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
-    "lease_expires_at = excluded.lease_expires_at "
-    "WHERE assignments.status IN ('expired', 'rejected') "
-    "RETURNING id, item_id, lease_expires_at), "
-    "t AS (UPDATE items SET n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
-    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END FROM l "
+    f"{REASSIGN} RETURNING id, item_id, lease_expires_at), "
+    f"t AS (UPDATE items SET {TAKE_SLOT} FROM l "
     "WHERE items.id = l.item_id RETURNING items.id, items.external_id, items.data)"
 )
 
@@ -60,16 +53,14 @@ def _next_sql(credential_kind: str | None) -> str:
 
     allowed = _allowed(credential_kind)
     # the pool walk, taken only when ``go`` has its row
-    walk = POOL_CANDIDATE_LOCKED.replace(
-        "AND o.id >= :floor", "AND o.id >= :floor AND EXISTS (SELECT 1 FROM go)"
-    )
+    walk = pool_walk(" AND EXISTS (SELECT 1 FROM go)")
     lease = _LEASE_CTES.format(
         overlap="(SELECT overlap FROM ctx)", expires=":now + (SELECT lease_seconds FROM ctx)"
     )
     return (
         f"WITH ctx AS ({hot_sql('next', credential_kind)}), "
         "go AS (SELECT 1 FROM ctx WHERE :know AND ctx.settings IS NOT DISTINCT FROM :expect "
-        f"AND NOT ctx.has_open AND {allowed}), "
+        f"AND ctx.claim_version = :version AND NOT ctx.has_open AND {allowed}), "
         f"c AS ({walk}), {lease} "
         # a lease is not worth a wait for the disk (as ``Database.write(durable=False)``):
         # this statement's commit is not fsynced at once; a crash may lose the lease
@@ -89,7 +80,7 @@ def next_query(
     project_id: int,
     user_id: int,
     now: float,
-    floor: int,
+    floor: Floor,
     settings: str | None,
     known: bool,
     roles: list[str],
@@ -99,22 +90,24 @@ def next_query(
     """The whole of "next task" in one statement: the caller's context as
     ``store.projects.hot_context`` reads it for ``next_at`` (columns of the project, role,
     ``has_open``, credential check) and, when the pool decides, the claim of
-    pool: the first open item (id >= ``floor``) this user has not had, skipping rows other
-    claims hold, leased and its slot counted (``lease_*``, the item's ``data`` and
+    pool: this user's first open item in the claim order from ``floor`` on, skipping rows
+    other claims hold, leased and its slot counted (``lease_*``, the item's ``data`` and
     ``external_id``, the user's ``draft``, whether a reviewer ``rejected`` their earlier
     work on it).
 
     The claim is ``attempted`` only if the caller may work here (``roles``: member roles
     that may; ``admin``: the caller is a workspace admin, when no ``credential`` is
     checked), has no open task, and the project's settings text is still ``settings``, the
-    one the caller last saw and found free of a gold rate (``known``: it has seen one).
+    one the caller last saw and found free of a gold rate (``known``: it has seen one),
+    and the project's priorities are still those of ``floor.version``.
     """
     from .projects import hot_context_query
 
     _, params = hot_context_query(
         project_id=project_id, user_id=user_id, next_at=now, credential=credential
     )
-    params.update(floor=floor, expect=settings, know=known, roles=roles, admin=admin)
+    params.update(fp=floor.priority, fid=floor.item_id, version=floor.version, expect=settings,
+                  know=known, roles=roles, admin=admin)
     return _next_sql(credential and credential.kind), params
 
 
@@ -128,7 +121,7 @@ def submit_query(*, values: dict[str, Any], now: float) -> Query:
 _SUBMIT_WRITES = (
     "a AS (UPDATE assignments SET status = 'submitted', lease_expires_at = NULL "
     "WHERE id = :assignment_id AND user_id = :user_id AND project_id = :project_id "
-    "AND status = 'leased' AND lease_expires_at > :now{gate} RETURNING id, item_id), "
+    "AND " + lease_live("assignments") + "{gate} RETURNING id, item_id), "
     "n AS (INSERT INTO annotations (item_id, {cols}) SELECT a.item_id, {params} FROM a "
     "RETURNING id), "
     "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
@@ -181,48 +174,17 @@ def expire_query(now: float) -> Query:
     """:func:`expire_leases` as one statement: returns ``n``, the leases expired."""
     return (
         "WITH e AS (UPDATE assignments SET status = 'expired' WHERE status = 'leased' "
-        "AND id IN (SELECT id FROM assignments WHERE status = 'leased' "
-        "AND lease_expires_at < :now LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING item_id), "
+        f"AND id IN (SELECT id FROM assignments WHERE {LEASE_LAPSED} "
+        "LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING item_id), "
         "c AS (SELECT item_id, COUNT(*) AS n FROM e GROUP BY item_id), "
-        "r AS (UPDATE items SET n_taken = n_taken - c.n, open = 1 FROM c "
+        f"r AS (UPDATE items SET {RETURN_SLOTS.format(n='c.n')} FROM c "
         "WHERE items.id = c.item_id AND items.is_gold = FALSE) "
         "SELECT COUNT(*) AS n FROM e",
         {"now": now},
     )
 
 
-#: PostgreSQL keeps the index entries of items taken since its last VACUUM (marked dead,
-#: but still walked): on a long-running project a claim walking the open-items index from
-#: the start would wade through every item taken so far (0.2 ms after 20k claims, growing).
-#: So each process remembers, per project, an id below which no item was open a moment
-#: ago, and claims start there. It is refreshed once a second and dropped as soon as this
-#: process reopens an item (a skip, an expired lease, a rejection, a raised overlap); an
-#: item another process reopens is offered here within the second, and a claim finding
-#: nothing above the floor looks below it.
-_floors: dict[tuple[int, int], tuple[float, int]] = {}
-
-
 def floor_query(project_id: int) -> Query:
-    return (
-        "SELECT o.id FROM items o WHERE o.project_id = :p AND o.open = 1 ORDER BY o.id LIMIT 1",
-        {"p": project_id},
-    )
-
-
-def known_floor(db_key: int, project_id: int, now: float) -> int | None:
-    """The remembered floor (``db_key``: ``id(engine)``), or None when it is due a refresh."""
-    hit = _floors.get((db_key, project_id))
-    if hit is not None and 0 <= now - hit[0] < 1.0:
-        return hit[1]
-    return None
-
-
-def remember_floor(db_key: int, project_id: int, now: float, low: int | None) -> int:
-    _floors[(db_key, project_id)] = (now, int(low or 0))
-    return int(low or 0)
-
-
-def reopened(db_key: int) -> None:
-    """An item of this database went back to the pool: claims walk from the start again."""
-    for key in [k for k in _floors if k[0] == db_key]:
-        _floors.pop(key, None)
+    """The project's first open item in the claim order and its ``claim_version``
+    (``loopstate.LoopState.remember`` keeps it)."""
+    return FLOOR, {"p": project_id}

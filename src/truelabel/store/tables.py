@@ -99,6 +99,9 @@ projects = Table(
     Column("overlap", Integer, nullable=False, server_default=text("1")),
     Column("lease_seconds", Integer, nullable=False, server_default=text("1800")),
     Column("settings", Text, nullable=False, server_default="{}"),
+    # 0006: bumped whenever item priorities change, so every process's claim floor is
+    # checked against it in the claim statement itself (docs/loop.md, "The claim order")
+    Column("claim_version", Integer, nullable=False, server_default=text("0")),
 )
 
 schema_versions = Table(
@@ -163,6 +166,8 @@ items = Table(
     # item's own overlap when adaptive overlap raised it (NULL: the project's overlap)
     Column("is_gold", Boolean, nullable=False, server_default=false()),
     Column("target", Integer),
+    # 0006: the claim order, higher first, then item id (docs/loop.md)
+    Column("priority", Integer, nullable=False, server_default=text("0")),
     Index(
         "ux_items_external",
         "project_id",
@@ -179,13 +184,17 @@ items = Table(
         sqlite_where=text("external_id IS NULL"),
         postgresql_where=text("external_id IS NULL"),
     ),
-    Index(
-        "ix_items_open",
-        "project_id",
-        "id",
-        sqlite_where=text("open = 1"),
-        postgresql_where=text("open = 1"),
-    ),
+)
+
+#: 0006: "next open item" in the claim order is an index seek on both backends (replaces
+#: ``ix_items_open (project_id, id)``; docs/loop.md, "The claim order")
+Index(
+    "ix_items_claim",
+    items.c.project_id,
+    items.c.priority.desc(),
+    items.c.id,
+    sqlite_where=text("open = 1"),
+    postgresql_where=text("open = 1"),
 )
 
 assignments = Table(

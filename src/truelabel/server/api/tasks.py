@@ -1,4 +1,5 @@
-"""The annotator's loop: next task, draft, submit, skip, edit."""
+"""The annotator's loop: next task, draft, submit, skip, edit (``docs/loop.md``), and the
+claim order's priorities."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any, TypeVar
 import anyio
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from truelabel.core import MAX_PRIORITY
+from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import Annotation, Credential, Task, User
 
 from ..auth import LOOP, current_user, task_user
@@ -202,3 +205,44 @@ def update_annotation(
         annotation_id, body.value, user, key=body.idempotency_key
     )
     return _json(annotation_dict(a))
+
+
+class PriorityEntry(BaseModel):
+    """One item's claim-order priority; the item by ``item_id`` or by ``external_id``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    item_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    external_id: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: int = Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                          description="higher is handed out first; 0 is the default")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> PriorityEntry:
+        if (self.item_id is None) == (self.external_id is None):
+            raise ValueError("name the item by exactly one of item_id and external_id")
+        return self
+
+
+class PriorityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    items: list[PriorityEntry] = Field(min_length=1, max_length=100_000)
+
+
+@router.post("/projects/{project}/items/priority")
+def set_priorities(
+    project: str, body: PriorityIn, request: Request, user: User = Depends(current_user)
+) -> dict[str, int]:
+    """Set items' claim-order priorities (higher first, then item id); a manager's. All or
+    nothing: an unknown item changes nothing. Every annotator's next task follows them."""
+    by_id: dict[int, int] = {}
+    by_ext: dict[str, int] = {}
+    for e in body.items:
+        into: dict[Any, int] = by_id if e.item_id is not None else by_ext
+        key = e.item_id if e.item_id is not None else e.external_id
+        if key in into:
+            raise InvalidInput(f"Item {key!r} is listed twice; give each item once.",
+                               field="items")
+        into[key] = e.priority
+    n = project_for(request, project, user).set_priorities(
+        by_id, by_external_id=by_ext, actor=user, source="api")
+    return {"set": n}

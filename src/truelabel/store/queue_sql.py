@@ -1,0 +1,113 @@
+"""The queue rule, stated once: the SQL fragments every statement of the loop is built from.
+
+Both backends' statements (:mod:`.queue` for SQLite's transaction, :mod:`.queue_pg` for
+PostgreSQL's single statements, and the ``has_open`` column of ``projects.hot_sql``) are
+assembled from these, so the open/taken rule and the claim order have one spelling.
+``docs/loop.md`` is the specification they implement.
+"""
+
+from __future__ import annotations
+
+#: Assignment statuses that hold one of the item's overlap slots: ``items.n_taken`` counts
+#: them (``skipped``, ``expired`` and ``rejected`` gave theirs back).
+TAKEN_STATUSES = "('queued', 'leased', 'submitted')"
+
+#: Assignment statuses after which the same user may be handed the item again (a lapsed
+#: lease, rejected work). Any other status means the user "has had" the item.
+FREED_STATUSES = "('expired', 'rejected')"
+
+#: The claim order: higher ``priority`` first, then item id (``ix_items_claim`` walks it).
+#: Format with the items alias.
+CLAIM_ORDER = "{t}.priority DESC, {t}.id"
+
+#: ``TOP``: a claim-order position before every item (no floor: walk from the start).
+TOP_PRIORITY = 2**31 - 1
+
+
+def open_item(t: str) -> str:
+    """The item (alias ``t``) is in the pool: below its overlap and not gold."""
+    return f"{t}.open = 1"
+
+
+def claim_order(t: str) -> str:
+    return CLAIM_ORDER.format(t=t)
+
+
+def not_had(item_id: str) -> str:
+    """The user ``:u`` has not had the item ``item_id`` (an SQL expression) yet."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = {item_id} "
+        f"AND a.user_id = :u AND a.status NOT IN {FREED_STATUSES})"
+    )
+
+
+def lease_live(a: str) -> str:
+    """The assignment (alias ``a``) is a lease that has not expired at ``:now``."""
+    return f"{a}.status = 'leased' AND {a}.lease_expires_at > :now"
+
+
+#: The lease is past its expiry at ``:now`` (the sweep returns it to the pool).
+LEASE_LAPSED = "status = 'leased' AND lease_expires_at < :now"
+
+
+def holds_open(a: str) -> str:
+    """The assignment (alias ``a``) is the user's open task: a live lease or a queued item."""
+    return f"(({lease_live(a)}) OR {a}.status = 'queued')"
+
+
+#: SET clause: count one more slot taken; the item leaves the pool at its overlap
+#: (``{overlap}``: an SQL expression, the project's overlap) or at once when gold.
+TAKE_SLOT = (
+    "n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
+    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END"
+)
+
+#: SET clause: give ``{n}`` of an item's slots back to the pool (gold items are outside the
+#: pool: a statement using this adds ``AND is_gold = FALSE``).
+RETURN_SLOTS = "n_taken = n_taken - {n}, open = 1"
+RETURN_SLOT = RETURN_SLOTS.format(n="1")
+
+#: SET clause: recompute ``open`` against the overlap ``:k`` (or the item's own target).
+REOPEN = "open = CASE WHEN is_gold = FALSE AND n_taken < COALESCE(target, :k) THEN 1 ELSE 0 END"
+
+#: The upsert of a claim: a user's earlier assignment to the item is reused only when it
+#: was freed (``FREED_STATUSES``); otherwise the insert yields no row.
+REASSIGN = (
+    "ON CONFLICT (item_id, user_id) DO UPDATE SET status = excluded.status, "
+    "lease_expires_at = excluded.lease_expires_at "
+    f"WHERE assignments.status IN {FREED_STATUSES}"
+)
+
+#: SQLite (under the writer lock, so this read is the claim): the user's first item in the
+#: claim order.
+POOL_CANDIDATE = (
+    f"SELECT i.id FROM items i WHERE i.project_id = :p AND {open_item('i')} "
+    f"AND {not_had('i.id')} ORDER BY {claim_order('i')} LIMIT 1"
+)
+
+
+def pool_walk(gate: str = "") -> str:
+    """PostgreSQL: the user's first item in the claim order at or after the floor
+    (``:fp`` priority, ``:fid`` item id), row-locked, skipping rows other claims hold.
+
+    Two index range scans of ``ix_items_claim``, in order: the floor's priority from its
+    item id on, then every lower priority. ``OFFSET 0`` keeps each a separate plan, and
+    each row gets a locking probe: left to itself the planner reads the primary key from
+    the start and filters out every item already taken, which grows with the project's
+    history (7 ms after 19k claims on 1M items, against 0.4 ms this way). ``gate``: an
+    extra condition on both scans (e.g. ``AND EXISTS (...)``)."""
+    scan = f"SELECT o.id FROM items o WHERE o.project_id = :p AND {open_item('o')}{gate} AND "
+    return (
+        f"SELECT x.id FROM (({scan}o.priority = :fp AND o.id >= :fid ORDER BY o.id OFFSET 0) "
+        f"UNION ALL ({scan}o.priority < :fp ORDER BY {claim_order('o')} OFFSET 0)) w, "
+        f"LATERAL (SELECT i.id FROM items i WHERE i.id = w.id AND {open_item('i')} "
+        f"AND {not_had('i.id')} FOR UPDATE OF i SKIP LOCKED) x LIMIT 1"
+    )
+
+
+#: The first open item in the claim order (the floor), with the project's claim version.
+FLOOR = (
+    "SELECT p.claim_version AS version, f.priority, f.id FROM projects p LEFT JOIN "
+    f"(SELECT o.priority, o.id FROM items o WHERE o.project_id = :p AND {open_item('o')} "
+    f"ORDER BY {claim_order('o')} LIMIT 1) f ON TRUE WHERE p.id = :p"
+)
