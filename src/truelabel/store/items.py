@@ -11,23 +11,29 @@ from sqlalchemy import Connection
 from . import fast
 from .db import sql
 
-ItemRow = tuple[int, str | None, bytes, str, str | None, int, int]
-"""(project_id, external_id, content_hash, data_json, meta_json, batch_id, source_line)"""
+ItemRow = tuple[str | None, bytes, str, str | None, int]
+"""(external_id, content_hash, data_json, meta_json, source_line)"""
 
 
-def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
-    """Insert items, ignoring any whose external id or content hash is already stored.
+def insert_items(
+    conn: Connection, rows: Sequence[ItemRow], *, project_id: int, batch_id: int
+) -> int:
+    """Insert one import batch's items, ignoring any whose external id or content hash is
+    already stored.
 
     Returns the number of rows actually added.
     """
     if not rows:
         return 0
-    cols = "(project_id, external_id, content_hash, data, meta, batch_id, source_line)"
+    # the two ids are the same for every row: bound once, as integer literals
+    cols = "(project_id, batch_id, external_id, content_hash, data, meta, source_line)"
+    ids = f"{int(project_id)}, {int(batch_id)}"
     if conn.dialect.name == "sqlite":
-        sql = f"INSERT OR IGNORE INTO items {cols} VALUES (?, ?, ?, ?, ?, ?, ?)"
+        sql = f"INSERT OR IGNORE INTO items {cols} VALUES ({ids}, ?, ?, ?, ?, ?)"
     else:
-        sql = f"INSERT INTO items {cols} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    result = conn.exec_driver_sql(sql, list(rows))
+        sql = (f"INSERT INTO items {cols} VALUES ({ids}, %s, %s, %s, %s, %s) "
+               "ON CONFLICT DO NOTHING")
+    result = conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
     return max(int(result.rowcount), 0)
 
 
