@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +27,7 @@ from truelabel.domain.models import Credential, ExportResult, ImportResult, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
 from truelabel.domain.workflow import Workflow
+from truelabel.formats.batches import BatchTransform
 from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
@@ -273,6 +275,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         actor: User | None = None,
         progress: transfer.ProgressFn | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
 
@@ -292,6 +296,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
                 progress=progress,
                 total_bytes=transfer.file_size(p),
                 max_item_bytes=max_item_bytes,
+                prep=prep,
+                meta=meta,
             )
 
     def import_stream(
@@ -305,6 +311,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         progress: transfer.ProgressFn | None = None,
         total_bytes: int | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
@@ -321,6 +329,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             progress=progress,
             total_bytes=total_bytes,
             max_item_bytes=max_item_bytes,
+            prep=prep,
+            meta=meta,
         )
 
     def import_records(
@@ -331,6 +341,8 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         id_field: str | None = "id",
         actor: User | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
@@ -340,7 +352,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         except TypeError as exc:
             raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
         return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
-                                  max_item_bytes=max_item_bytes)
+                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta)
 
     def export(
         self,
@@ -395,8 +407,10 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
         search: str | None = None,
         status: str | None = None,
         batch_id: int | None = None,
+        meta: tuple[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """A page of items (keyset: pass the last id as ``after``). Annotators see their own."""
+        """A page of items (keyset: pass the last id as ``after``). Annotators see their own;
+        ``meta`` (key, value) keeps items with that slice metadata."""
         role = self.require(actor, "project.read")
         limit = max(1, min(int(limit), 500))
         if status not in (None, "", "unlabeled", "in_progress", "done"):
@@ -414,9 +428,11 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
                 status=status or None,
                 batch_id=batch_id,
                 user_id=only,
+                meta=meta,
             )
         for r in rows:
             r["data"] = orjson.loads(r["data"])
+            r["meta"] = orjson.loads(r["meta"]) if r["meta"] else None
         return rows
 
     def item(self, item_id: int, *, actor: User | None = None) -> dict[str, Any]:
@@ -433,6 +449,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             "id": row["id"],
             "external_id": row["external_id"],
             "data": orjson.loads(row["data"]),
+            "meta": orjson.loads(row["meta"]) if row["meta"] else None,
             "provenance": {
                 "batch_id": row["batch_id"],
                 "source": row["source"],

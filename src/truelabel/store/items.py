@@ -57,11 +57,13 @@ def browse(
     status: str | None = None,
     batch_id: int | None = None,
     user_id: int | None = None,
+    meta: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of items after ``after_id`` (keyset pagination: constant time per page).
 
     ``status`` is ``unlabeled``, ``in_progress`` or ``done``; ``user_id`` limits the page to
-    items assigned to that user (what an annotator may see).
+    items assigned to that user (what an annotator may see); ``meta`` (key, value) to items
+    whose slice metadata has that value.
     """
     where = ["i.project_id = :p", "i.id > :after"]
     params: dict[str, Any] = {"p": project_id, "after": after_id, "limit": limit}
@@ -79,6 +81,14 @@ def browse(
     if batch_id is not None:
         where.append("i.batch_id = :b")
         params["b"] = batch_id
+    if meta is not None:
+        if conn.dialect.name == "postgresql":
+            where.append("CAST(i.meta AS jsonb) ->> :mk = :mv")
+            params["mk"] = meta[0]
+        else:
+            where.append("CAST(json_extract(i.meta, :mk) AS TEXT) = :mv")
+            params["mk"] = '$."' + meta[0] + '"'
+        params["mv"] = meta[1]
     if user_id is not None:
         where.append(
             "EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = :u "
@@ -86,8 +96,8 @@ def browse(
         )
         params["u"] = user_id
     query = (
-        "SELECT i.id, i.external_id, i.data, i.n_taken, i.n_done, i.batch_id, i.source_line "
-        f"FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+        "SELECT i.id, i.external_id, i.data, i.meta, i.n_taken, i.n_done, i.batch_id, "
+        f"i.source_line FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
     )
     return [dict(r._mapping) for r in conn.execute(sql(query), params)]
 

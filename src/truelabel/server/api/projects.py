@@ -21,7 +21,7 @@ from ..auth import current_user
 from ..jobs import Job
 from ..limits import format_size
 from ..uploads import display_name, save_upload
-from .common import project_for, workspace
+from .common import parse_meta, project_for, workspace
 
 router = APIRouter(tags=["projects"])
 
@@ -141,10 +141,14 @@ def list_items(
     q: str | None = Query(None, max_length=200, description="text search"),
     status: Literal["unlabeled", "in_progress", "done"] | None = None,
     batch: int | None = None,
+    meta: str | None = Query(None, max_length=300, pattern=r"^[^=]+=.*$",
+                             description="slice metadata filter, key=value (e.g. language=en)"),
 ) -> dict[str, Any]:
     """A page of items, newest-last; pass ``next_after`` back as ``after`` for the next page."""
+    key, _, value = (meta or "").partition("=")
     rows = project_for(request, project, user).items(
-        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch
+        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch,
+        meta=(key, value) if meta else None,
     )
     return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -171,6 +175,9 @@ def start_import(
     file: UploadFile = File(...),
     format: str | None = Form(None),
     id_field: str = Form("id"),
+    meta: str | None = Form(None, max_length=4000,
+                            description='slice metadata for every item, a JSON object '
+                            '(e.g. {"language": "en", "channel": "email"})'),
 ) -> dict[str, Any]:
     """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress.
 
@@ -178,6 +185,7 @@ def start_import(
     the file, line and reason, and nothing is imported."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
+    slice_meta = parse_meta(meta)
     name = display_name(file.filename, "upload")
     cap = request.app.edge.max_upload_body
     tmp, size = save_upload(file.file, name, prefix="tl-upload-", limit=cap, what=(
@@ -198,6 +206,7 @@ def start_import(
                     actor=user,
                     progress=progress,
                     total_bytes=size,
+                    meta=slice_meta,
                 )
         finally:
             os.unlink(tmp)
