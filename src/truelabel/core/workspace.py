@@ -34,6 +34,7 @@ from truelabel.store.db import Database
 
 from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
 from .credentials import digest as _digest
+from .report_cache import ResultCache
 from .throttle import Throttle
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Workspace:
         self.db = db
         self.blobs = blobs
         self.location = location
+        self.results = ResultCache()  # derived results (the quality report) by change token
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change

@@ -76,6 +76,12 @@ class Conflict(TruelabelError):
     code = "conflict"
 
 
+class Cancelled(Conflict):
+    """A job stopped because someone cancelled it (nothing of it was kept)."""
+
+    code = "cancelled"
+
+
 class LeaseExpired(Conflict):
     code = "lease_expired"
 
