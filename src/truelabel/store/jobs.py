@@ -28,14 +28,14 @@ def add(
     kind: str,
     project_id: int | None,
     user_id: int | None,
-    params: dict[str, Any],
+    params: dict[str, Any] | None,
     runner: str,
     now: float,
 ) -> int:
     return new_id(conn.execute(insert(jobs).values(
         kind=kind, project_id=project_id, user_id=user_id, status="running",
-        params=json.dumps(params), runner=runner, created_at=now, started_at=now,
-        heartbeat_at=now,
+        params=None if params is None else json.dumps(params), runner=runner, created_at=now,
+        started_at=now, heartbeat_at=now,
     )))
 
 

@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
+from truelabel.core.jobs import JobContext
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
 
 from ..auth import current_user
-from ..jobs import Job
 from ..limits import format_size
 from ..uploads import display_name, save_upload
 from .common import parse_meta, project_for, workspace
@@ -192,10 +192,7 @@ def start_import(
         f"The upload is larger than {format_size(cap)}; import it with the command line "
         "(`truelabel import`)."))
 
-    def work(job: Job) -> dict[str, Any]:
-        def progress(done: int, total: int | None) -> None:
-            job.done, job.total = done, total
-
+    def work(job: JobContext) -> dict[str, Any]:
         try:
             with open(tmp, "rb") as fh:
                 r = p.import_stream(
@@ -204,7 +201,7 @@ def start_import(
                     fmt=format or None,
                     id_field=id_field or None,
                     actor=user,
-                    progress=progress,
+                    progress=job.progress,
                     total_bytes=size,
                     meta=slice_meta,
                 )
@@ -221,11 +218,6 @@ def start_import(
 
     job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
     return job.to_dict()
-
-
-@router.get("/jobs/{job_id}")
-def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    return request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin).to_dict()
 
 
 @router.get("/projects/{project}/export")
