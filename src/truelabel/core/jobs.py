@@ -308,11 +308,15 @@ class JobService:
         row = self._row(job_id, actor)
         if row["status"] != "running":
             raise Conflict(f"Job {job_id} is {row['status']}, not running; nothing to cancel.")
+        with self._lock:
+            here = job_id in self._live
+            if here:  # this process runs it: no need to wait for the database (an import
+                self._cancels.add(job_id)  # may hold SQLite's write lock until it ends)
+        if here:
+            return {**self._public(row), "cancel_requested": True}
         with self.ws.db.write() as conn:
             job_store.update_job(conn, job_id, only_running=True, cancel_requested=True)
             row = job_store.get(conn, job_id)
-        with self._lock:
-            self._cancels.add(job_id)
         assert row is not None
         return self._public(row)
 

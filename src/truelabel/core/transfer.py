@@ -8,6 +8,7 @@ bad record.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -204,15 +205,20 @@ def run_export(
     try:
         with os.fdopen(fd, "wb") as fh:
             writer = writer_for(fmt, fh)
-            with db.read() as conn:
-                for batch in item_store.iter_export_batches(
-                    conn, project_id, only_labeled=only_labeled
-                ):
-                    writer.write(batch)
-                    n_items += len(batch.items)
-                    n_anns += len(batch.annotations)
-                    if progress is not None:
-                        progress(n_items, total)
+            try:
+                with db.read() as conn:
+                    for batch in item_store.iter_export_batches(
+                        conn, project_id, only_labeled=only_labeled
+                    ):
+                        writer.write(batch)
+                        n_items += len(batch.items)
+                        n_anns += len(batch.annotations)
+                        if progress is not None:
+                            progress(n_items, total)  # may raise: a cancelled job
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.close()  # closed while its file is open (the file goes anyway)
+                raise
             writer.close()
         os.replace(tmp, target)
     except BaseException:
