@@ -195,9 +195,9 @@ class JobService:
                 conn, job_id, status="running", done=0, total=None, message="", result=None,
                 error=None, cancel_requested=False, runner=self.runner, heartbeat_at=now,
                 started_at=now, finished_at=None, attempts=row["attempts"] + 1)
-            row = job_store.get(conn, job_id)
-        assert changed and row is not None
-        return self._public(row)
+            after = job_store.get(conn, job_id)
+        assert changed and after is not None
+        return self._public(after)
 
     # -- running ----------------------------------------------------------------------------
     def context(self, job_id: int) -> JobContext:
@@ -313,9 +313,9 @@ class JobService:
             return {**self._public(row), "cancel_requested": True}
         with self.ws.db.write() as conn:
             job_store.update_job(conn, job_id, only_running=True, cancel_requested=True)
-            row = job_store.get(conn, job_id)
-        assert row is not None
-        return self._public(row)
+            after = job_store.get(conn, job_id)
+        assert after is not None
+        return self._public(after)
 
     def output(self, job_id: int, *, actor: User) -> tuple[Path, str]:
         """The file a finished export job wrote, and the name to download it as."""

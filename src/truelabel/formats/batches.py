@@ -202,10 +202,10 @@ def _rows_from_table(
     if extra:
         cols = [table.column(names.index(name)).to_pylist() for name in extra]
         for i in range(n):
-            m = dict(base)
-            m.update({k: col[i] for k, col in zip(extra, cols, strict=True)
-                      if col[i] is not None})
-            metas[i] = orjson.dumps(m, option=_DUMPS_OPTS).decode() if m else None
+            values = dict(base)
+            values.update({k: col[i] for k, col in zip(extra, cols, strict=True)
+                           if col[i] is not None})
+            metas[i] = orjson.dumps(values, option=_DUMPS_OPTS).decode() if values else None
     rows: list[Row] = []
     blake = hashlib.blake2b
     for ext, data, m, line in zip(exts, datas, metas, lines, strict=True):
@@ -264,7 +264,8 @@ ROW_SCHEMA = pa.schema(
 
 
 def rows_to_table(rows: list[Row]) -> pa.RecordBatch:
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in ROW_SCHEMA.names]
+    cols: list[tuple[Any, ...]] = (list(zip(*rows, strict=True)) if rows
+                                   else [() for _ in ROW_SCHEMA.names])
     return pa.RecordBatch.from_arrays(
         [pa.array(list(c), f.type) for c, f in zip(cols, ROW_SCHEMA, strict=True)],
         schema=ROW_SCHEMA,
