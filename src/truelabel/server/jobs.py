@@ -28,11 +28,18 @@ FLUSH_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class JobView:
-    """A job as last read: ``status``, ``id`` and the rest of :meth:`to_dict`."""
+    """A job as last read: ``id``, ``status`` and every other key of :meth:`to_dict` as an
+    attribute (``job.message``, ``job.result``…)."""
 
     id: int
     status: str
     data: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.data)
