@@ -144,6 +144,18 @@ ROUTES: dict[str, Route] = {
         files=lambda c: {"file": (f"{c.tag}.jsonl", _jsonl({"id": f"imp-{c.tag}", "text": "x"}),
                                   "application/x-ndjson")}),
     "get_job_api_jobs__job_id__get": Route(AUTH, (200,), owner_only=True, cross=None),
+    "list_jobs_api_jobs_get": Route(AUTH, (200,), cross=None),
+    "start_export_job_api_projects__project__jobs_export_post": Route(
+        "annotations.export", (202,), cross=None, body=lambda c: {"format": "jsonl"}),
+    "start_report_job_api_projects__project__jobs_quality_report_post": Route(
+        "quality.read", (202,), cross=None, body=lambda c: {"resamples": 10}),
+    # the export job has finished: cancel and restart answer 409 to its owner
+    "cancel_job_api_jobs__job_id__cancel_post": Route(
+        AUTH, (409,), owner_only=True, cross=None, objs={"job_id": "export_job"}),
+    "restart_job_api_jobs__job_id__restart_post": Route(
+        AUTH, (409,), owner_only=True, cross=None, objs={"job_id": "export_job"}),
+    "download_job_api_jobs__job_id__download_get": Route(
+        AUTH, (200,), owner_only=True, cross=None, objs={"job_id": "export_job"}),
     "export_api_projects__project__export_get": Route(
         "annotations.export", (200,), cross=None),
     # the annotator's loop
@@ -215,7 +227,8 @@ PARAM_KIND = {"project": "project", "item_id": "item", "annotation_id": "annotat
               "digest": "digest", "token_id": "token"}
 #: Object kinds that are ids of the victim project (swapped for ghosts in the twin request).
 ID_KINDS = ("item", "spare", "ext_id", "task", "submit_task", "skip_task", "annotation",
-            "review_annotation", "adjudication_item", "gold_item", "job", "digest")
+            "review_annotation", "adjudication_item", "gold_item", "job", "export_job",
+            "digest")
 
 
 # -- the OpenAPI route list ----------------------------------------------------------------
@@ -290,6 +303,7 @@ class ProjectObjs:
     default: str  # whose objects a caller without their own gets
     job: int = 0
     job_owner: str = ""
+    export_job: int = 0
     digest: str = ""
 
 
@@ -413,6 +427,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             assert r.status_code == 202, r.text
             objs.job, objs.job_owner = r.json()["id"], owner
             assert app.state.jobs.wait(objs.job).status == "done"
+            r = clients[owner].post(f"/api/projects/{objs.name}/jobs/export", json={})
+            assert r.status_code == 202, r.text
+            objs.export_job = r.json()["id"]
+            assert app.state.jobs.wait(objs.export_job).status == "done"
         yield World(ws, app, clients, users, own_objs, foreign_objs)
         for c in clients.values():
             c.close()
@@ -471,7 +489,8 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
     mine = (victim.per.get(principal) if variant != "cross" else None) or \
         victim.per[victim.default]
     objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare,
-                            "ext_id": victim.ext_id, "job": victim.job, "digest": victim.digest,
+                            "ext_id": victim.ext_id, "job": victim.job,
+                            "export_job": victim.export_job, "digest": victim.digest,
                             "project": path_project.name,
                             "username": "victim", "chart": "agreement",
                             "token": 9_999_999}

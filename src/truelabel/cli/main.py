@@ -133,6 +133,9 @@ def init(
     show_default=True,
     help="largest item (its data as JSON) the import accepts; a larger one refuses the import",
 )
+@click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
+              help="slice metadata stored with every item (source, language, channel, "
+              "licence…); repeatable")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def import_(
     location: str,
@@ -141,16 +144,24 @@ def import_(
     fmt: str | None,
     id_field: str,
     max_item_bytes: int,
+    meta: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
 
     Example: truelabel import myproject messages.jsonl
+    Example: truelabel import myproject fr.jsonl --meta language=fr --meta channel=email
     """
+    pairs = [m.partition("=") for m in meta]
+    bad = [m for m, (_, eq, _) in zip(meta, pairs, strict=True) if not eq]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not KEY=VALUE (e.g. language=en).",
+                                 param_hint="--meta")
     p = _project(location, project_name)
     with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
         r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar,
-                          max_item_bytes=max_item_bytes)
+                          max_item_bytes=max_item_bytes,
+                          meta={k: v for k, _, v in pairs} or None)
     data = {
         "batch_id": r.batch_id,
         "read": r.read,

@@ -19,6 +19,8 @@ from .backup import restore as restore_workspace
 from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
+from .jobs import KINDS as JOB_KINDS
+from .jobs import JobContext, JobService
 from .project import Project
 from .url_import import MAX_MEDIA_BYTES
 from .workspace import Workspace
@@ -27,6 +29,9 @@ __all__ = [
     "AGGREGATION_METHODS",
     "DEFAULT_TOKEN_DAYS",
     "DUPLICATES",
+    "JOB_KINDS",
+    "JobContext",
+    "JobService",
     "LEVELS",
     "MAX_MEDIA_BYTES",
     "MAX_PRIORITY",

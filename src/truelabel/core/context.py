@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from truelabel.store.blobs import BlobStore
     from truelabel.store.db import Database
 
+    from .report_cache import ResultCache
+
 NO_PROJECT = "No such project, or you are not a member of it. Ask a manager to add you."
 #: Parsed workflow settings by their JSON text (settings change rarely; parsing is not free).
 _WORKFLOWS: dict[str, Workflow] = {}
@@ -52,6 +54,7 @@ class WorkspaceView(Protocol):
 
     db: Database
     blobs: BlobStore
+    results: ResultCache
 
     def get_user(self, username: str) -> User: ...
     def credential_failed(self, cred: Credential) -> AuthError: ...

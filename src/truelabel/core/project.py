@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
@@ -38,6 +38,7 @@ from truelabel.domain.results import (
 )
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
+from truelabel.formats.batches import BatchTransform
 from truelabel.net import MediaType
 from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
@@ -300,6 +301,8 @@ class Project(ProjectContext):
         actor: User | None = None,
         progress: transfer.ProgressFn | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
 
@@ -319,6 +322,8 @@ class Project(ProjectContext):
                 progress=progress,
                 total_bytes=transfer.file_size(p),
                 max_item_bytes=max_item_bytes,
+                prep=prep,
+                meta=meta,
             )
 
     def import_stream(
@@ -332,6 +337,8 @@ class Project(ProjectContext):
         progress: transfer.ProgressFn | None = None,
         total_bytes: int | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
@@ -348,6 +355,8 @@ class Project(ProjectContext):
             progress=progress,
             total_bytes=total_bytes,
             max_item_bytes=max_item_bytes,
+            prep=prep,
+            meta=meta,
         )
 
     def import_records(
@@ -358,6 +367,8 @@ class Project(ProjectContext):
         id_field: str | None = "id",
         actor: User | None = None,
         max_item_bytes: int = MAX_ITEM_BYTES,
+        prep: Sequence[BatchTransform] = (),
+        meta: dict[str, Any] | None = None,
     ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
@@ -367,7 +378,7 @@ class Project(ProjectContext):
         except TypeError as exc:
             raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
         return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
-                                  max_item_bytes=max_item_bytes)
+                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta)
 
     def export(
         self,
@@ -417,8 +428,10 @@ class Project(ProjectContext):
         search: str | None = None,
         status: str | None = None,
         batch_id: int | None = None,
+        meta: tuple[str, str] | None = None,
     ) -> list[ItemRow]:
-        """A page of items (keyset: pass the last id as ``after``). Annotators see their own."""
+        """A page of items (keyset: pass the last id as ``after``). Annotators see their own;
+        ``meta`` (key, value) keeps items with that slice metadata."""
         role = self.require(actor, "project.read")
         limit = max(1, min(int(limit), 500))
         if status not in (None, "", "unlabeled", "in_progress", "done"):
@@ -436,9 +449,11 @@ class Project(ProjectContext):
                 status=status or None,
                 batch_id=batch_id,
                 user_id=only,
+                meta=meta,
             )
         for r in rows:
             r["data"] = orjson.loads(r["data"])
+            r["meta"] = orjson.loads(r["meta"]) if r["meta"] else None
         return cast(list[ItemRow], rows)
 
     def item(self, item_id: int, *, actor: User | None = None) -> ItemView:
@@ -455,6 +470,7 @@ class Project(ProjectContext):
             "id": row["id"],
             "external_id": row["external_id"],
             "data": orjson.loads(row["data"]),
+            "meta": orjson.loads(row["meta"]) if row["meta"] else None,
             "provenance": {
                 "batch_id": row["batch_id"],
                 "source": row["source"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections import Counter, defaultdict
@@ -15,6 +16,7 @@ from truelabel import quality as q
 from truelabel.domain.fields import FieldSpec, RatingField, SpansField
 from truelabel.domain.models import User
 from truelabel.domain.roles import role_allows
+from truelabel.store import changes
 from truelabel.store import qa as qa_store
 
 from .qa import _CATEGORICAL, label_of, wilson
@@ -125,9 +127,24 @@ def field_agreement(
 def quality_report(
     project: ProjectContext, *, actor: User | None = None, n_resamples: int = 500
 ) -> dict[str, Any]:
-    """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data."""
+    """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data.
+
+    Computed once per change (see ``store.changes.quality_token``) and cached on the
+    workspace; only the live progress counts are read afresh each time."""
     role = project.require(actor, "quality.read")
     sees_gold = role_allows(role, "gold.manage")
+    with project.db.read() as conn:
+        token = changes.quality_token(conn, project.id)
+    cached = project.ws.results.get(
+        ("quality_report", project.id, n_resamples), token,
+        lambda: _quality_report(project, n_resamples),
+    )
+    report = copy.deepcopy(cached)
+    report["progress"].update(project.status())
+    return report if sees_gold else hide_gold(report)
+
+
+def _quality_report(project: ProjectContext, n_resamples: int) -> dict[str, Any]:
     _, schema = project.schema()
     wf = project.workflow()
     anns, gold = project._long_format()
@@ -184,7 +201,7 @@ def quality_report(
         "hot_spots": hot_spots(anns, cat_fields),
         "gold_visible": True,
     }
-    return report if sees_gold else hide_gold(report)
+    return report
 
 
 #: Annotators below this gold accuracy or agreement are flagged.

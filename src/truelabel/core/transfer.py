@@ -8,20 +8,30 @@ bad record.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
+import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-import orjson
+import pyarrow as pa
 
 from truelabel.domain.errors import ImportFailed, InvalidInput
-from truelabel.domain.limits import MAX_ITEM_BYTES, RAW_RECORD_FACTOR
+from truelabel.domain.limits import MAX_ITEM_BYTES
 from truelabel.domain.models import ExportResult, ImportResult
-from truelabel.formats.readers import Record, detect_format, open_records
+from truelabel.formats.batches import (
+    ROW_SCHEMA,
+    BatchTransform,
+    Row,
+    read_item_batches,
+    rows_to_table,
+    table_to_rows,
+)
+from truelabel.formats.readers import detect_format
 from truelabel.formats.writers import writer_for
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
@@ -29,9 +39,6 @@ from truelabel.store.db import Database
 
 ProgressFn = Callable[[int, int | None], None]
 """progress(done, total): bytes read for imports, items written for exports."""
-
-_DUMPS_OPTS = orjson.OPT_SORT_KEYS
-
 
 def run_import(
     db: Database,
@@ -47,48 +54,98 @@ def run_import(
     total_bytes: int | None = None,
     batch_size: int = 10_000,
     max_item_bytes: int = MAX_ITEM_BYTES,
+    prep: Sequence[BatchTransform] = (),
+    meta: dict[str, Any] | None = None,
 ) -> ImportResult:
+    """Import a file's records as items, all or nothing.
+
+    Without ``prep`` steps, batches stream from the reader straight into one write
+    transaction. With them, every batch is read and prepared first, into an Arrow file beside
+    the temp folder, and only then written: the steps never run while SQLite's write lock is
+    held, and a step that raises leaves nothing stored. ``meta`` (slice metadata: source,
+    language, channel, licence…) is stored with every item, under what steps add.
+    """
     fmt = detect_format(source, fmt)
     if max_item_bytes < 1:
         raise InvalidInput("max_item_bytes must be at least 1.", field="max_item_bytes")
+    meta = _check_meta(meta)
     started = time.perf_counter()
-    read = added = 0
+    counts = _Counts()
+
+    def report() -> None:
+        if progress is not None:
+            try:
+                pos = fh.tell()
+            except (OSError, ValueError):
+                pos = counts.read
+            progress(pos, total_bytes)
+
+    batches = read_item_batches(
+        fh, fmt, path=source, id_field=id_field, batch_size=batch_size, required=required,
+        max_item_bytes=max_item_bytes, meta=meta,
+    )
+    if not prep:
+        def rows() -> Iterator[list[Row]]:
+            for b in batches:
+                counts.read += len(b)
+                yield b.rows()
+                report()
+
+        return _write(db, rows(), counts, project_id=project_id, source=source, fmt=fmt,
+                      user_id=user_id, started=started, prep=(), meta=meta)
+    with tempfile.TemporaryFile(prefix="truelabel-prep-") as staged:
+        with pa.ipc.new_stream(staged, ROW_SCHEMA) as sink:
+            for b in batches:
+                counts.read += len(b)
+                prepared = b.transformed(prep)
+                counts.kept += len(prepared)
+                sink.write_batch(rows_to_table(prepared.rows()))
+                report()
+        staged.seek(0)
+        stream = pa.ipc.open_stream(staged)
+        return _write(db, (table_to_rows(t) for t in stream), counts,
+                      project_id=project_id, source=source, fmt=fmt, user_id=user_id,
+                      started=started, prep=tuple(step.name for step in prep), meta=meta)
+
+
+@dataclass(slots=True)
+class _Counts:
+    read: int = 0
+    kept: int = 0
+    added: int = 0
+
+
+def _write(
+    db: Database,
+    rows_iter: Iterator[list[Row]],
+    counts: _Counts,
+    *,
+    project_id: int,
+    source: str,
+    fmt: str,
+    user_id: int | None,
+    started: float,
+    prep: tuple[str, ...],
+    meta: dict[str, Any] | None,
+) -> ImportResult:
     with db.write(bulk=True) as conn:
         now = time.time()
         batch_id = project_store.add_batch(
             conn, project_id=project_id, source=source, fmt=fmt, now=now, user_id=user_id
         )
-        batches = open_records(
-            fh,
-            fmt,
-            path=source,
-            batch_size=batch_size,
-            required=required,
-            max_record_bytes=RAW_RECORD_FACTOR * max_item_bytes,
-        )
-        rows_iter = (
-            _rows(
-                recs,
-                project_id=project_id,
-                batch_id=batch_id,
-                id_field=id_field,
-                source=source,
-                max_item_bytes=max_item_bytes,
-            )
-            for recs in batches
-        )
         for rows in rows_iter:
-            read += len(rows)
-            added += item_store.insert_items(conn, rows)
-            if progress is not None:
-                try:
-                    pos = fh.tell()
-                except (OSError, ValueError):
-                    pos = read
-                progress(pos, total_bytes)
-        if read == 0:
+            counts.added += item_store.insert_items(
+                conn, rows, project_id=project_id, batch_id=batch_id
+            )
+        if counts.read == 0:
             raise ImportFailed(f"{source} holds no records. Nothing was imported.", file=source)
-        project_store.finish_batch(conn, batch_id, n_read=read, n_added=added)
+        dropped = counts.read - counts.kept if prep else 0
+        project_store.finish_batch(conn, batch_id, n_read=counts.read, n_added=counts.added)
+        detail: dict[str, Any] = {"source": source, "read": counts.read, "added": counts.added}
+        if prep:
+            detail.update(prep=list(prep), dropped=dropped)
+        if meta:
+            detail["meta"] = meta
         project_store.audit(
             conn,
             at=now,
@@ -96,73 +153,28 @@ def run_import(
             action="items.import",
             object_type="import_batch",
             object_id=batch_id,
-            detail={"source": source, "read": read, "added": added},
+            detail=detail,
         )
-    return ImportResult(batch_id, source, fmt, read, added, time.perf_counter() - started)
+    return ImportResult(batch_id, source, fmt, counts.read, counts.added,
+                        time.perf_counter() - started, prep, dropped)
 
 
-def _rows(
-    records: list[Record],
-    *,
-    project_id: int,
-    batch_id: int,
-    id_field: str | None,
-    source: str,
-    max_item_bytes: int = MAX_ITEM_BYTES,
-) -> list[item_store.ItemRow]:
-    blake = hashlib.blake2b
-    dumps = orjson.dumps
-    rows: list[item_store.ItemRow] = []
-    for rec in records:
-        data = rec.data
-        ext = data.pop(id_field, None) if id_field else None
-        if ext is not None:
-            if isinstance(ext, dict | list):
-                raise ImportFailed(
-                    f"{source}, line {rec.line}: the id field {id_field!r} holds an "
-                    "object; ids are strings or numbers. Nothing was imported.",
-                    file=source,
-                    line=rec.line,
-                )
-            ext = str(ext)
-            if len(ext) > 200:
-                raise ImportFailed(
-                    f"{source}, line {rec.line}: the id is {len(ext)} characters; ids are at "
-                    "most 200. Nothing was imported.", file=source, line=rec.line)
-        try:
-            blob = dumps(data, option=_DUMPS_OPTS)
-        except TypeError as exc:
-            raise ImportFailed(
-                f"{source}, line {rec.line}: {exc}. Nothing was imported.",
-                file=source,
-                line=rec.line,
-            ) from None
-        if len(blob) > max_item_bytes:
-            raise _item_too_large(source, rec.line, len(blob), max_item_bytes)
-        rows.append(
-            (
-                project_id,
-                ext,
-                blake(blob, digest_size=16).digest(),
-                blob.decode(),
-                None,
-                batch_id,
-                rec.line,
-            )
-        )
-    return rows
+META_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
-def _item_too_large(source: str, line: int, size: int, limit: int) -> ImportFailed:
-    return ImportFailed(
-        f"{source}, line {line}: the item is {size:,} bytes of JSON; an item may hold at most "
-        f"{limit:,}. Shorten it (store large content as media and reference it), or raise "
-        "max_item_bytes for this import (CLI: --max-item-bytes). Nothing was imported.",
-        file=source,
-        line=line,
-        size=size,
-        limit=limit,
-    )
+def _check_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not meta:
+        return None
+    for key, value in meta.items():
+        if not isinstance(key, str) or not META_KEY.match(key):
+            raise InvalidInput(
+                f"The metadata key {key!r} is not a name; use letters, digits, '_', '.' or "
+                "'-' (e.g. language=en).", field="meta")
+        if not isinstance(value, str | int | float | bool) or len(str(value)) > 200:
+            raise InvalidInput(
+                f"The metadata value of {key!r} must be a short string or number (at most "
+                "200 characters).", field="meta")
+    return dict(meta)
 
 
 def run_export(
@@ -193,15 +205,20 @@ def run_export(
     try:
         with os.fdopen(fd, "wb") as fh:
             writer = writer_for(fmt, fh)
-            with db.read() as conn:
-                for batch in item_store.iter_export_batches(
-                    conn, project_id, only_labeled=only_labeled
-                ):
-                    writer.write(batch)
-                    n_items += len(batch.items)
-                    n_anns += len(batch.annotations)
-                    if progress is not None:
-                        progress(n_items, total)
+            try:
+                with db.read() as conn:
+                    for batch in item_store.iter_export_batches(
+                        conn, project_id, only_labeled=only_labeled
+                    ):
+                        writer.write(batch)
+                        n_items += len(batch.items)
+                        n_anns += len(batch.annotations)
+                        if progress is not None:
+                            progress(n_items, total)  # may raise: a cancelled job
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.close()  # closed while its file is open (the file goes anyway)
+                raise
             writer.close()
         os.replace(tmp, target)
     except BaseException:

@@ -39,6 +39,7 @@ from .context import as_schema as _as_schema
 from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
 from .credentials import digest as _digest
 from .project import Project
+from .report_cache import ResultCache
 from .throttle import Throttle
 
 DB_FILE = "truelabel.db"
@@ -63,6 +64,7 @@ class Workspace:
         self.db = db
         self.blobs = blobs
         self.location = location
+        self.results = ResultCache()  # derived results (the quality report) by change token
         self._dummy_hash: str | None = None
         self._projects: dict[int, Project] = {}
         self._names: dict[str, int] = {}  # project names never change

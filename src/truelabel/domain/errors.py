@@ -113,6 +113,12 @@ class Conflict(TruelabelError):
     code = "conflict"
 
 
+class Cancelled(Conflict):
+    """A job stopped because someone cancelled it (nothing of it was kept)."""
+
+    code = "cancelled"
+
+
 class LeaseExpired(Conflict):
     """A submit on a task lease that has expired or was taken back."""
 

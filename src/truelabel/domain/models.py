@@ -66,11 +66,15 @@ class ImportResult:
     read: int
     added: int
     seconds: float
+    prep: tuple[str, ...] = ()
+    """The preparation steps the records went through, in order."""
+    dropped: int = 0
+    """Records the preparation steps dropped."""
 
     @property
     def skipped(self) -> int:
         """Records already in the project (same external id or content)."""
-        return self.read - self.added
+        return self.read - self.dropped - self.added
 
 
 @dataclass(slots=True)

@@ -154,6 +154,7 @@ class ItemRow(TypedDict):
     n_done: int
     batch_id: int | None
     source_line: int | None
+    meta: dict[str, Any] | None
 
 
 class Provenance(TypedDict):
@@ -190,6 +191,7 @@ class ItemView(TypedDict):
     provenance: Provenance
     n_taken: int
     n_done: int
+    meta: dict[str, Any] | None
     annotations: NotRequired[list[AnnotationView]]
 
 

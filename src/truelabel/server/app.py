@@ -21,6 +21,7 @@ from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
+from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
 from .edge import Edge
 from .errors import error, error_response
@@ -106,7 +107,7 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.workspace = workspace
-    app.state.jobs = JobRunner()
+    app.state.jobs = JobRunner(workspace)
 
     @app.exception_handler(TruelabelError)
     async def _domain_error(_: Request, exc: TruelabelError) -> JSONResponse:
@@ -163,6 +164,7 @@ def create_app(
     for r in (tasks.router, users.router, projects.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
+    app.include_router(job_routes.router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     app.include_router(api_docs.router)

@@ -13,23 +13,29 @@ from truelabel.domain.results import ProjectStatus
 from . import fast
 from .db import sql
 
-ItemRow = tuple[int, str | None, bytes, str, str | None, int, int]
-"""(project_id, external_id, content_hash, data_json, meta_json, batch_id, source_line)"""
+ItemRow = tuple[str | None, bytes, str, str | None, int]
+"""(external_id, content_hash, data_json, meta_json, source_line)"""
 
 
-def insert_items(conn: Connection, rows: Sequence[ItemRow]) -> int:
-    """Insert items, ignoring any whose external id or content hash is already stored.
+def insert_items(
+    conn: Connection, rows: Sequence[ItemRow], *, project_id: int, batch_id: int
+) -> int:
+    """Insert one import batch's items, ignoring any whose external id or content hash is
+    already stored.
 
     Returns the number of rows actually added.
     """
     if not rows:
         return 0
-    cols = "(project_id, external_id, content_hash, data, meta, batch_id, source_line)"
+    # the two ids are the same for every row: bound once, as integer literals
+    cols = "(project_id, batch_id, external_id, content_hash, data, meta, source_line)"
+    ids = f"{int(project_id)}, {int(batch_id)}"
     if conn.dialect.name == "sqlite":
-        sql = f"INSERT OR IGNORE INTO items {cols} VALUES (?, ?, ?, ?, ?, ?, ?)"
+        sql = f"INSERT OR IGNORE INTO items {cols} VALUES ({ids}, ?, ?, ?, ?, ?)"
     else:
-        sql = f"INSERT INTO items {cols} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-    result = conn.exec_driver_sql(sql, list(rows))
+        sql = (f"INSERT INTO items {cols} VALUES ({ids}, %s, %s, %s, %s, %s) "
+               "ON CONFLICT DO NOTHING")
+    result = conn.exec_driver_sql(sql, rows if isinstance(rows, list) else list(rows))
     return max(int(result.rowcount), 0)
 
 
@@ -53,11 +59,13 @@ def browse(
     status: str | None = None,
     batch_id: int | None = None,
     user_id: int | None = None,
+    meta: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One page of items after ``after_id`` (keyset pagination: constant time per page).
 
     ``status`` is ``unlabeled``, ``in_progress`` or ``done``; ``user_id`` limits the page to
-    items assigned to that user (what an annotator may see).
+    items assigned to that user (what an annotator may see); ``meta`` (key, value) to items
+    whose slice metadata has that value.
     """
     where = ["i.project_id = :p", "i.id > :after"]
     params: dict[str, Any] = {"p": project_id, "after": after_id, "limit": limit}
@@ -75,6 +83,14 @@ def browse(
     if batch_id is not None:
         where.append("i.batch_id = :b")
         params["b"] = batch_id
+    if meta is not None:
+        if conn.dialect.name == "postgresql":
+            where.append("CAST(i.meta AS jsonb) ->> :mk = :mv")
+            params["mk"] = meta[0]
+        else:
+            where.append("CAST(json_extract(i.meta, :mk) AS TEXT) = :mv")
+            params["mk"] = '$."' + meta[0] + '"'
+        params["mv"] = meta[1]
     if user_id is not None:
         where.append(
             "EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = :u "
@@ -82,8 +98,8 @@ def browse(
         )
         params["u"] = user_id
     query = (
-        "SELECT i.id, i.external_id, i.data, i.n_taken, i.n_done, i.batch_id, i.source_line "
-        f"FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
+        "SELECT i.id, i.external_id, i.data, i.meta, i.n_taken, i.n_done, i.batch_id, "
+        f"i.source_line FROM items i WHERE {' AND '.join(where)} ORDER BY i.id LIMIT :limit"
     )
     return [dict(r._mapping) for r in conn.execute(sql(query), params)]
 

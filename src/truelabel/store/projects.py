@@ -1,4 +1,4 @@
-"""Projects, their schema and guideline versions, import batches, jobs and the audit log."""
+"""Projects, their schema and guideline versions, import batches and the audit log."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from .tables import (
     audit_log,
     guideline_versions,
     import_batches,
-    jobs,
     members,
     new_id,
     projects,
@@ -142,29 +141,6 @@ def list_batches(conn: Connection, project_id: int) -> list[BatchRow]:
         .order_by(import_batches.c.id)
     )
     return [cast(BatchRow, dict(r._mapping)) for r in conn.execute(q)]
-
-
-def add_job(
-    conn: Connection, *, project_id: int | None, kind: str, user_id: int | None, now: float
-) -> int:
-    return new_id(
-        conn.execute(
-            insert(jobs).values(
-                project_id=project_id, kind=kind, status="running", user_id=user_id, created_at=now
-            )
-        )
-    )
-
-
-def update_job(conn: Connection, job_id: int, **values: Any) -> None:
-    if "result" in values and not isinstance(values["result"], str):
-        values["result"] = json.dumps(values["result"])
-    conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-
-
-def get_job(conn: Connection, job_id: int) -> dict[str, Any] | None:
-    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-    return dict(row._mapping) if row else None
 
 
 def audit(

@@ -255,7 +255,7 @@ jobs = Table(
     Column("id", Integer, primary_key=True),
     Column("project_id", Integer),
     Column("kind", String(30), nullable=False),
-    Column("status", String(12), nullable=False),  # running | done | failed
+    Column("status", String(12), nullable=False),  # running | done | failed | cancelled
     Column("done", Integer, nullable=False, server_default=text("0")),
     Column("total", Integer),
     Column("message", Text, nullable=False, server_default=""),
@@ -263,6 +263,16 @@ jobs = Table(
     Column("user_id", Integer),
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float),
+    Column("params", Text),  # JSON: what the job was asked, to restart it
+    Column("error", Text),  # JSON: the error shape
+    Column("cancel_requested", Boolean, nullable=False, server_default=false()),
+    Column("runner", String(120)),  # host:pid:token of the process running it
+    Column("heartbeat_at", Float),
+    Column("started_at", Float),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+    Column("output", Text),  # the file it wrote (exports)
+    Index("ix_jobs_status", "status"),
+    Index("ix_jobs_project", "project_id", "id"),
 )
 
 audit_log = Table(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import Request
 
 from truelabel.core import Project, Workspace
+from truelabel.domain.errors import InvalidInput
 from truelabel.domain.models import User
 
 
@@ -28,3 +32,18 @@ def loop_project(ws: Workspace, ref: str) -> Project:
     if ref.isascii() and ref.isdecimal():
         return ws.project(int(ref))
     return ws.project_by_name(ref)
+
+
+def parse_meta(text: str | None) -> dict[str, Any] | None:
+    """An import's slice metadata, given as a JSON object in a form field."""
+    if not text:
+        return None
+    try:
+        meta = json.loads(text)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise InvalidInput(
+            'meta must be a JSON object of short values, e.g. {"language": "en"}.', field="meta"
+        )
+    return meta

@@ -15,14 +15,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
+from truelabel.core import JobContext
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
 
 from ..auth import current_user
-from ..jobs import Job
 from ..limits import format_size
 from ..uploads import display_name, save_upload
-from .common import project_for, workspace
+from .common import parse_meta, project_for, workspace
 
 router = APIRouter(tags=["projects"])
 
@@ -142,10 +142,14 @@ def list_items(
     q: str | None = Query(None, max_length=200, description="text search"),
     status: Literal["unlabeled", "in_progress", "done"] | None = None,
     batch: int | None = None,
+    meta: str | None = Query(None, max_length=300, pattern=r"^[^=]+=.*$",
+                             description="slice metadata filter, key=value (e.g. language=en)"),
 ) -> dict[str, Any]:
     """A page of items, newest-last; pass ``next_after`` back as ``after`` for the next page."""
+    key, _, value = (meta or "").partition("=")
     rows = project_for(request, project, user).items(
-        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch
+        actor=user, after=after, limit=limit, search=q, status=status, batch_id=batch,
+        meta=(key, value) if meta else None,
     )
     return {"items": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -172,6 +176,9 @@ def start_import(
     file: UploadFile = File(...),
     format: str | None = Form(None),
     id_field: str = Form("id"),
+    meta: str | None = Form(None, max_length=4000,
+                            description='slice metadata for every item, a JSON object '
+                            '(e.g. {"language": "en", "channel": "email"})'),
 ) -> dict[str, Any]:
     """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress.
 
@@ -179,16 +186,14 @@ def start_import(
     the file, line and reason, and nothing is imported."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
+    slice_meta = parse_meta(meta)
     name = display_name(file.filename, "upload")
     cap = request.app.edge.max_upload_body
     tmp, size = save_upload(file.file, name, prefix="tl-upload-", limit=cap, what=(
         f"The upload is larger than {format_size(cap)}; import it with the command line "
         "(`truelabel import`)."))
 
-    def work(job: Job) -> dict[str, Any]:
-        def progress(done: int, total: int | None) -> None:
-            job.done, job.total = done, total
-
+    def work(job: JobContext) -> dict[str, Any]:
         try:
             with open(tmp, "rb") as fh:
                 r = p.import_stream(
@@ -197,8 +202,9 @@ def start_import(
                     fmt=format or None,
                     id_field=id_field or None,
                     actor=user,
-                    progress=progress,
+                    progress=job.progress,
                     total_bytes=size,
+                    meta=slice_meta,
                 )
         finally:
             os.unlink(tmp)
@@ -211,14 +217,9 @@ def start_import(
             "seconds": round(r.seconds, 3),
         }
 
-    job: Job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
-    return job.to_dict()
-
-
-@router.get("/jobs/{job_id}")
-def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
-    job: Job = request.app.state.jobs.get(job_id, user_id=user.id, is_admin=user.is_admin)
-    return job.to_dict()
+    job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
+    out: dict[str, Any] = job.to_dict()
+    return out
 
 
 @router.get("/projects/{project}/export")

@@ -17,7 +17,6 @@ from truelabel.core import MAX_MEDIA_BYTES
 from truelabel.domain.models import User
 
 from ..auth import current_user
-from ..jobs import Job
 from .common import project_for, workspace
 
 router = APIRouter(tags=["remote"])
@@ -57,30 +56,11 @@ def start_url_import(
     p.require(user, "items.import")
     p.check_import_url(body.url, actor=user)  # a bad scheme or address: 422 now, not in a job
 
-    def work(job: Job) -> dict[str, Any]:
-        def progress(done: int, total: int | None) -> None:
-            job.done, job.total = done, total
-
-        r = p.import_url(
-            body.url,
-            actor=user,
-            fmt=body.format or None,
-            id_field=body.id_field or None,
-            progress=progress,
-        )
-        job.message = f"{r.added} items added, {r.skipped} already present"
-        return {
-            "batch_id": r.batch_id,
-            "source": r.source,
-            "read": r.read,
-            "added": r.added,
-            "skipped": r.skipped,
-            "seconds": round(r.seconds, 3),
-        }
-
-    job: Job = request.app.state.jobs.start("import_url", work, user_id=user.id,
-                                            project_id=p.id)
-    return job.to_dict()
+    job = request.app.state.jobs.submit(
+        "import_url", {"url": body.url, "format": body.format or None,
+                       "id_field": body.id_field or None}, actor=user, project=p)
+    out: dict[str, Any] = job.to_dict()
+    return out
 
 
 @router.get("/settings/url-allowlist")

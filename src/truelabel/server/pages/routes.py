@@ -61,6 +61,7 @@ PAGE_FLAGS = {
     "can_aggregate": "quality.aggregate",
     "can_signoff": "quality.signoff",
     "can_edit": "project.edit",
+    "can_jobs": "jobs.read",
 }
 
 
@@ -128,3 +129,8 @@ def adjudicate_page(request: Request, name: str) -> Response:
 @router.get("/p/{name}/quality", response_class=HTMLResponse)
 def quality_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "quality.html", "quality", need="quality.read")
+
+
+@router.get("/p/{name}/jobs", response_class=HTMLResponse)
+def jobs_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "jobs.html", "jobs", need="jobs.read")
