@@ -20,7 +20,6 @@ from truelabel.domain.errors import (
     InvalidInput,
     NotFound,
 )
-from truelabel.domain.fields import SpansField
 from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
 from truelabel.domain.models import Credential, ExportResult, ImportResult, User
 from truelabel.domain.roles import Role, role_allows
@@ -308,7 +307,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
     ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
-        required = tuple(sorted({f.source for f in sch.fields if isinstance(f, SpansField)}))
+        required = tuple(sorted({k for f in sch.fields for k in f.item_keys()}))
         return transfer.run_import(
             self.db,
             project_id=self.id,
