@@ -361,6 +361,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             only_labeled=only_labeled,
             progress=progress,
             total=total,
+            schema=self.schema()[1],
         )
         with self.db.write() as conn:
             project_store.audit(
