@@ -167,7 +167,6 @@ class ParquetWriter:
     def write(self, batch: Batch) -> None:
         pa, _ = _arrow()
         items, anns = batch.items, batch.annotations
-        truth = _truth_json(batch.ground_truth)
         ids = [r[0] for r in items]
         # offsets: annotations are sorted by item id, items too
         counts: dict[int, int] = {}
