@@ -122,6 +122,24 @@ class Slot:
                 for n in list(self._refs):
                     self._load(n)
 
+    def refresh(self) -> None:
+        """Read the entry points again (a distribution was installed or put on the path)."""
+        with self._lock:
+            self._scanned = False
+        self.scan()
+
+    def forget(self, *, origin: str) -> None:
+        """Drop every entry ``origin`` (a distribution name) registered."""
+        with self._lock:
+            gone = {n for n, o in self._origin.items() if o == origin}
+            for n in gone:
+                self._refs.pop(n, None)
+                self._objs.pop(n, None)
+                self._origin.pop(n, None)
+            for a in [a for a, n in self._aliases.items() if n in gone]:
+                del self._aliases[a]
+            self._scanned = False
+
     def canonical(self, name: str) -> str:
         """The registered (versioned) name ``name`` stands for."""
         if name in self._refs:
@@ -214,6 +232,16 @@ class Registry:
 
     def slots(self) -> list[str]:
         return sorted(k for k, v in vars(self).items() if isinstance(v, Slot))
+
+    def refresh(self) -> None:
+        """Read every slot's entry points again."""
+        for name in self.slots():
+            self.slot(name).refresh()
+
+    def forget(self, *, origin: str) -> None:
+        """Drop what distribution ``origin`` registered, in every slot."""
+        for name in self.slots():
+            self.slot(name).forget(origin=origin)
 
 
 # The built-ins, as lazy references: registering them imports nothing.
