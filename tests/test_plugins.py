@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from plugin_env import installed
 
+from plugin_env import installed
 from truelabel import LabelSchema, Project, Workspace
 from truelabel.core.report import quality_report
 from truelabel.domain.errors import AnnotationInvalid, InvalidInput, UnknownComponent

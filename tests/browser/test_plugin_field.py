@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+
 from plugin_env import installed
 
 pytestmark = pytest.mark.browser

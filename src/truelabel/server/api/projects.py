@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
-from truelabel.domain.models import User
 from truelabel.domain.fields import field_kinds
+from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
 
 from ..auth import current_user
