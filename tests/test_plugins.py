@@ -231,3 +231,18 @@ def test_field_kinds_route_and_plugin_assets(ws: Workspace, color: None) -> None
 
 def test_resolve_names_module_attributes() -> None:
     assert resolve("truelabel.domain.fields:ChoiceField") is ChoiceField
+
+
+def test_nothing_dispatches_on_a_field_kind() -> None:
+    """New kinds are registered, never branched on: no isinstance on a field class in the
+    Python, no switch on a field's type in the pages' JavaScript."""
+    src = Path(__file__).parent.parent / "src" / "truelabel"
+    kinds = ("ChoiceField", "MultiChoiceField", "SpansField", "TextField", "RatingField")
+    for path in src.rglob("*.py"):
+        if path.name in ("fields.py", "plugins.py"):  # the kinds and their registration
+            continue
+        text = path.read_text("utf-8")
+        assert not [k for k in kinds if k in text], path
+    for path in (src / "server" / "static" / "js").rglob("*.js"):
+        text = path.read_text("utf-8")
+        assert "switch (spec.type)" not in text and 'spec.type === "' not in text, path
