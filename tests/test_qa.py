@@ -289,7 +289,8 @@ def test_export_carries_ground_truth_and_raw_labels(qp: Project, team: dict,
     table = pq.read_table(tmp_path / "e.parquet").to_pylist()
     with_truth = [r for r in table if r["ground_truth"]]
     assert len(with_truth) == len(labeled)
-    assert json.loads(with_truth[0]["ground_truth"])["intent"]["method"] == "dawid_skene"
+    # typed export: ground truth is a struct with one typed column per field, not JSON text
+    assert with_truth[0]["ground_truth"]["intent"]["method"] == "dawid_skene"
 
 
 def test_workflow_settings_validated(qp: Project) -> None:

@@ -592,16 +592,17 @@ def create_project(
 @main.command("schema-types")
 @click.option("--json-schema", is_flag=True, help="print the JSON Schema of schema files")
 def schema_types(json_schema: bool) -> None:
-    """List the field types a label schema can use. Example: truelabel schema-types"""
-    from truelabel.domain.fields import field_types
+    """List the field kinds a label schema can use (plug-ins included), by short type and
+    versioned name. Example: truelabel schema-types"""
+    from truelabel.domain.fields import field_kinds
     from truelabel.domain.schema import schema_json_schema
 
     if json_schema:
         out.print_json(json.dumps(schema_json_schema()))
         return
-    t = Table("type", "what it holds")
-    for name, cls in sorted(field_types().items()):
-        t.add_row(name, cls.summary)
+    t = Table("type", "kind", "what it holds")
+    for name, cls in sorted(field_kinds().items(), key=lambda kv: kv[1].type_name):
+        t.add_row(cls.type_name, name, cls.summary)
     out.print(t)
 
 

@@ -13,6 +13,7 @@ from .answers import (
     aggregate_from_file,
     agreement_from_file,
 )
+from .assets import plugin_asset
 from .backup import backup as backup_workspace
 from .backup import check as check_workspace
 from .backup import restore as restore_workspace
@@ -46,5 +47,6 @@ __all__ = [
     "backup_workspace",
     "check_workspace",
     "create_demo",
+    "plugin_asset",
     "restore_workspace",
 ]

@@ -26,7 +26,6 @@ from truelabel.domain.errors import (
     NotFound,
     UnknownComponent,
 )
-from truelabel.domain.fields import SpansField
 from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
 from truelabel.domain.models import ExportResult, ImportResult, User
 from truelabel.domain.results import (
@@ -342,7 +341,7 @@ class Project(ProjectContext):
     ) -> ImportResult:
         self.require(actor, "items.import")
         _, sch = self.schema()
-        required = tuple(sorted({f.source for f in sch.fields if isinstance(f, SpansField)}))
+        required = tuple(sorted({k for f in sch.fields for k in f.item_keys()}))
         return transfer.run_import(
             self.db,
             project_id=self.id,
@@ -400,6 +399,7 @@ class Project(ProjectContext):
             only_labeled=only_labeled,
             progress=progress,
             total=total,
+            schema=self.schema()[1],
         )
         with self.db.write() as conn:
             project_store.audit(

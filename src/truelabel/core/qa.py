@@ -24,12 +24,7 @@ from truelabel.domain.errors import (
     InvalidInput,
     NotFound,
 )
-from truelabel.domain.fields import (
-    ChoiceField,
-    FieldSpec,
-    MultiChoiceField,
-    RatingField,
-)
+from truelabel.domain.fields import FieldSpec
 from truelabel.domain.models import User
 from truelabel.domain.workflow import Workflow
 from truelabel.formats.readers import detect_format, open_records
@@ -40,14 +35,11 @@ from truelabel.store import queue
 from .context import ProjectContext, Service, Submitted
 
 METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
-_CATEGORICAL = (ChoiceField, MultiChoiceField, RatingField)
 
 
 def label_of(field: FieldSpec, value: Any) -> Any:
-    """A hashable label for a categorical field value (multi-choice: ``'a|b'``)."""
-    if isinstance(field, MultiChoiceField):
-        return "|".join(value) if value else "(none)"
-    return value
+    """A hashable label for a categorical field value (the kind's ``encode``)."""
+    return field.encode(value)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
@@ -273,7 +265,7 @@ class QualityService(Service):
         _, schema = self.schema()
         shares = []
         for f in schema.fields:
-            if isinstance(f, _CATEGORICAL):
+            if f.categorical:
                 labels = [
                     label_of(f, a_v[f.name])
                     for a in anns

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from truelabel import quality as q
-from truelabel.domain.fields import FieldSpec, RatingField, SpansField
+from truelabel.domain.fields import FieldSpec
 from truelabel.domain.models import User
+from truelabel.domain.plugins import registry
 from truelabel.domain.roles import role_allows
 from truelabel.store import changes
 from truelabel.store import qa as qa_store
 
-from .qa import _CATEGORICAL, label_of, wilson
+from .qa import label_of, wilson
 
 if TYPE_CHECKING:
     from .context import ProjectContext
@@ -40,42 +41,60 @@ def field_agreement(
     n_resamples: int,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Agreement for one field over non-gold items, with a bootstrap CI and breakdowns."""
+    """Agreement for one field over non-gold items, with a bootstrap CI and breakdowns:
+    the first agreement measure the field's kind names."""
     rows = [a for a in anns if not a["is_gold"] and f.name in a["value"]]
-    if isinstance(f, SpansField):
-        docs: dict[int, dict[str, list[Any]]] = defaultdict(dict)
-        texts: dict[int, int] = {}
-        for a in rows:
-            docs[a["item_id"]][a["username"]] = [
-                (s["start"], s["end"], s["label"]) for s in a["value"][f.name]
-            ]
-            texts[a["item_id"]] = max(
-                [texts.get(a["item_id"], 0)] + [s["end"] for s in a["value"][f.name]]
-            )
-        multi = [d for d in docs.values() if len(d) > 1]
-        if not multi:
-            return {"type": f.type, "error": "needs items labelled by two or more annotators"}
-        exact = q.span_f1(multi, match="exact")
-        overlap = q.span_f1(multi, match="overlap")
-        ua = []
-        for item, d in docs.items():
-            if len(d) > 1 and texts[item] > 0:
-                try:
-                    ua.append(q.unitizing_alpha(d, length=texts[item]).alpha)
-                except q.QualityError:
-                    continue
-        ua = [x for x in ua if x is not None and not math.isnan(x)]
-        return {
-            "type": f.type,
-            "metric": "span F1 (pairwise, micro)",
-            "f1_exact": _num(exact.f1),
-            "f1_overlap": _num(overlap.f1),
-            "unitizing_alpha_mean": _num(sum(ua) / len(ua)) if ua else None,
-            "per_label": {str(k): _num(v.f1) for k, v in exact.per_label.items()},
-            "documents": len(multi),
-        }
-    if not isinstance(f, _CATEGORICAL):
+    if not f.agreement:
         return {"type": f.type, "error": f"no agreement measure yet for field type {f.type!r}"}
+    measure = registry.agreement_measures.get(f.agreement[0])
+    out: dict[str, Any] = measure(f, rows, slices=slices, n_resamples=n_resamples, seed=seed)
+    return out
+
+
+def span_agreement(
+    f: FieldSpec, rows: list[dict[str, Any]], *, slices: dict[str, dict[str, Any]],
+    n_resamples: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``truelabel.span_f1.v1``: pairwise span F1 (exact and overlap) and unitizing alpha
+    over values the kind encodes as ``[(start, end, label), …]``."""
+    docs: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    texts: dict[int, int] = {}
+    for a in rows:
+        spans = f.encode(a["value"][f.name])
+        docs[a["item_id"]][a["username"]] = spans
+        texts[a["item_id"]] = max([texts.get(a["item_id"], 0)] + [s[1] for s in spans])
+    multi = [d for d in docs.values() if len(d) > 1]
+    if not multi:
+        return {"type": f.type, "error": "needs items labelled by two or more annotators"}
+    exact = q.span_f1(multi, match="exact")
+    overlap = q.span_f1(multi, match="overlap")
+    ua = []
+    for item, d in docs.items():
+        if len(d) > 1 and texts[item] > 0:
+            try:
+                ua.append(q.unitizing_alpha(d, length=texts[item]).alpha)
+            except q.QualityError:
+                continue
+    ua = [x for x in ua if x is not None and not math.isnan(x)]
+    return {
+        "type": f.type,
+        "metric": "span F1 (pairwise, micro)",
+        "f1_exact": _num(exact.f1),
+        "f1_overlap": _num(overlap.f1),
+        "unitizing_alpha_mean": _num(sum(ua) / len(ua)) if ua else None,
+        "per_label": {str(k): _num(v.f1) for k, v in exact.per_label.items()},
+        "documents": len(multi),
+    }
+
+
+def categorical_agreement(
+    f: FieldSpec, rows: list[dict[str, Any]], *, slices: dict[str, dict[str, Any]],
+    n_resamples: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """``truelabel.krippendorff.v1``: Krippendorff's alpha at the kind's level with a
+    bootstrap CI, percent agreement, per-label, pairwise and per-slice figures."""
     if not rows:
         return {"type": f.type, "error": "no labels yet"}
     ratings = q.encode_ratings(
@@ -83,9 +102,7 @@ def field_agreement(
         [a["username"] for a in rows],
         [label_of(f, a["value"][f.name]) for a in rows],
     )
-    level: Literal["ordinal", "nominal"] = (
-        "ordinal" if isinstance(f, RatingField) else "nominal"
-    )
+    level: Literal["ordinal", "nominal", "interval"] = f.level
     out: dict[str, Any] = {
         "type": f.type,
         "metric": f"Krippendorff's alpha ({level})",
@@ -171,7 +188,7 @@ def _quality_report(project: ProjectContext, n_resamples: int) -> dict[str, Any]
         f.name: field_agreement(f, anns, slices=slices, n_resamples=n_resamples)
         for f in schema.fields
     }
-    cat_fields = [f for f in schema.fields if isinstance(f, _CATEGORICAL)]
+    cat_fields = [f for f in schema.fields if f.categorical]
     # majority vote where no stored ground truth exists yet
     for f in cat_fields:
         votes: dict[int, Counter[Any]] = defaultdict(Counter)

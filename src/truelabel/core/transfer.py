@@ -23,6 +23,7 @@ import pyarrow as pa
 from truelabel.domain.errors import ImportFailed, InvalidInput
 from truelabel.domain.limits import MAX_ITEM_BYTES
 from truelabel.domain.models import ExportResult, ImportResult
+from truelabel.domain.schema import LabelSchema
 from truelabel.formats.batches import (
     ROW_SCHEMA,
     BatchTransform,
@@ -186,8 +187,12 @@ def run_export(
     only_labeled: bool = False,
     progress: ProgressFn | None = None,
     total: int | None = None,
+    schema: LabelSchema | None = None,
 ) -> ExportResult:
-    """Write items with their current annotations to ``path``, atomically (temp + rename)."""
+    """Write items with their current annotations to ``path``, atomically (temp + rename).
+
+    ``schema`` types the Parquet export: one column per field, of its kind's Arrow type.
+    """
     target = Path(path)
     fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
         target.suffix.lower(), ""
@@ -204,7 +209,7 @@ def run_export(
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            writer = writer_for(fmt, fh)
+            writer = writer_for(fmt, fh, schema=schema)
             try:
                 with db.read() as conn:
                     for batch in item_store.iter_export_batches(

@@ -15,15 +15,16 @@ from truelabel import quality as q
 from truelabel.domain.errors import (
     InvalidInput,
 )
-from truelabel.domain.fields import FieldSpec, MultiChoiceField, SpansField
+from truelabel.domain.fields import FieldSpec
 from truelabel.domain.models import User
+from truelabel.domain.plugins import registry
 from truelabel.domain.results import AggregateSummary, SignOff, SignOffRow, TruthEntry
 from truelabel.domain.roles import role_allows
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
 from .context import Aggregated, Service
-from .qa import _CATEGORICAL, METHODS, _quality_error, label_of
+from .qa import METHODS, _quality_error, label_of
 from .report import hide_gold, quality_report
 
 
@@ -51,15 +52,13 @@ class TruthService(Service):
         summary: AggregateSummary = {"method": method, "fields": {}}
         pending: list[tuple[str, list[dict[str, Any]]]] = []
         for f in schema.fields:
-            if isinstance(f, _CATEGORICAL):
-                rows, info = self._aggregate_field(f, anns, gold, method, now)
-            elif isinstance(f, SpansField):
-                rows, info = self._aggregate_spans(f, anns, now)
-            else:
+            if not f.aggregators:
                 summary["fields"][f.name] = {
                     "skipped": f"no aggregation for field type {f.type!r} yet"
                 }
                 continue
+            aggregator = registry.aggregators.get(f.aggregators[0])
+            rows, info = aggregator(self, f, anns, gold, method=method, now=now)
             pending.append((f.name, rows))
             summary["fields"][f.name] = info
         with self.db.write() as conn:
@@ -159,22 +158,19 @@ class TruthService(Service):
         }
 
     def _aggregate_spans(
-        self, f: SpansField, anns: list[dict[str, Any]], now: float
+        self, f: FieldSpec, anns: list[dict[str, Any]], now: float
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         per_item: dict[int, dict[str, list[tuple[int, int, str]]]] = defaultdict(dict)
         aids: dict[int, list[int]] = defaultdict(list)
         for a in anns:
             if a["is_gold"]:
                 continue
-            spans = a["value"].get(f.name, [])
-            per_item[a["item_id"]][a["username"]] = [
-                (s["start"], s["end"], s["label"]) for s in spans
-            ]
+            per_item[a["item_id"]][a["username"]] = f.encode(a["value"].get(f.name, []))
             aids[a["item_id"]].append(a["id"])
         rows = []
         for item_id, by_ann in per_item.items():
             agg = q.aggregate_spans(by_ann)
-            value = [{"start": s.start, "end": s.end, "label": s.label} for s in agg]
+            value = f.decode([(s.start, s.end, s.label) for s in agg])
             conf = min((s.confidence for s in agg), default=1.0)
             rows.append(
                 {
@@ -290,6 +286,26 @@ def _annotators_label(f: FieldSpec, anns: list[dict[str, Any]]) -> dict[str, Any
 
 def _unlabel(f: FieldSpec, label: Any) -> Any:
     """The field value for an aggregated label (inverse of :func:`label_of`)."""
-    if isinstance(f, MultiChoiceField):
-        return [] if label == "(none)" else str(label).split("|")
-    return label
+    return f.decode(label)
+
+
+AggregateResult = tuple[list[dict[str, Any]], dict[str, Any]]
+
+
+def aggregate_categorical(
+    project: TruthService, f: FieldSpec, anns: list[dict[str, Any]],
+    gold: dict[int, dict[str, Any]], *, method: str, now: float,
+) -> AggregateResult:
+    """``truelabel.vote.v1``: majority, weighted vote or Dawid-Skene over the labels the
+    kind encodes (``method``); gold answers are the truth of gold items."""
+    result: AggregateResult = project._aggregate_field(f, anns, gold, method, now)
+    return result
+
+
+def aggregate_spans(
+    project: TruthService, f: FieldSpec, anns: list[dict[str, Any]],
+    gold: dict[int, dict[str, Any]], *, method: str, now: float,
+) -> AggregateResult:
+    """``truelabel.span_vote.v1``: spans most annotators marked (``method`` is not used)."""
+    result: AggregateResult = project._aggregate_spans(f, anns, now)
+    return result

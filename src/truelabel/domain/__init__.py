@@ -17,7 +17,7 @@ from .errors import (
     TruelabelError,
     UnknownComponent,
 )
-from .fields import FieldSpec, field_class, field_types, register_field_type
+from .fields import FieldSpec, field_class, field_kinds, field_types, register_field_type
 from .models import Annotation, ExportResult, ImportResult, Task, User
 from .roles import Role, TokenScope, role_allows
 from .schema import LabelSchema, label_studio_to_dict, schema_json_schema
@@ -48,6 +48,7 @@ __all__ = [
     "TruelabelError",
     "UnknownComponent",
     "field_class",
+    "field_kinds",
     "field_types",
     "label_studio_to_dict",
     "register_field_type",

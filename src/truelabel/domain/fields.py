@@ -1,19 +1,27 @@
-"""Field types of a label schema, registered by name.
+"""Field kinds of a label schema: each one the complete unit of extension.
 
-A field type is a pydantic model describing the field's settings plus a ``validate_value``
-method that checks one annotation value. Later modalities (boxes, audio segments, rankings)
-register their own with :func:`register_field_type`; an unknown name lists the known ones.
+A field kind is a pydantic model of the field's settings whose class answers everything the
+rest of truelabel asks about a field: how to check a value (``validate_value``), which item
+keys it needs (``item_keys``), how its values encode for agreement and aggregation
+(``categorical``, ``level``, ``encode``/``decode``), which agreement measures and aggregators
+apply (registered names), its Arrow type for typed export (``arrow_type``/``to_arrow``), and
+its UI element (``ui_element``, ``ui_module``). Kinds are registered in the plug-in registry
+(:mod:`truelabel.domain.plugins`) under versioned names (``truelabel.choice.v1``) with their
+short ``type`` as alias; docs/field-kinds.md is the authoring guide.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Hashable
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import AnnotationInvalid, UnknownComponent
+from .errors import AnnotationInvalid
+from .plugins import registry
 
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
 
@@ -45,16 +53,40 @@ def _coerce_options(v: Any) -> Any:
     return v
 
 
+def _arrow() -> Any:
+    # pyarrow only when a typed export asks: it is large and most processes never need it
+    import pyarrow as pa
+
+    return pa
+
+
 class FieldSpec(BaseModel):
-    """Settings common to every field type."""
+    """Settings common to every field kind, and the kind's protocol (class attributes and
+    methods a new kind overrides; see docs/field-kinds.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    #: The short name a schema writes as ``type`` (an alias of ``kind``).
     type_name: ClassVar[str] = ""
-    #: Short description used in ``truelabel schema types`` and errors.
+    #: The versioned registered name, e.g. ``truelabel.choice.v1``.
+    kind: ClassVar[str] = ""
+    #: Short description used in ``truelabel schema-types`` and errors.
     summary: ClassVar[str] = ""
     #: Whether checking a value needs the item (e.g. span offsets against its text).
     needs_item: ClassVar[bool] = False
+    #: Values are categories (``encode`` gives a hashable label): scorecards, confusion
+    #: matrices and hot spots include the field.
+    categorical: ClassVar[bool] = False
+    #: Measurement level of the encoded labels for agreement: nominal, ordinal or interval.
+    level: ClassVar[Literal["nominal", "ordinal", "interval"]] = "nominal"
+    #: Registered agreement measures that apply, the report's first.
+    agreement: ClassVar[tuple[str, ...]] = ()
+    #: Registered aggregators that apply, the one ``aggregate`` uses first.
+    aggregators: ClassVar[tuple[str, ...]] = ()
+    #: The custom element that edits a value, and the ES module (same-origin URL) defining
+    #: it; the module also registers the kind's value renderer (see fields/registry.js).
+    ui_element: ClassVar[str] = ""
+    ui_module: ClassVar[str] = ""
 
     name: str = Field(pattern=_NAME_PATTERN)
     type: str
@@ -69,8 +101,52 @@ class FieldSpec(BaseModel):
     def fail(self, message: str) -> AnnotationInvalid:
         return AnnotationInvalid(f"Field {self.name!r}: {message}", field=self.name)
 
+    # -- the kind's protocol: defaults a kind overrides -----------------------------------
+    def item_keys(self) -> tuple[str, ...]:
+        """Item payload keys an item must have for this field (checked on import)."""
+        return ()
+
+    def encode(self, value: Any) -> Any:
+        """The value as the agreement measures and aggregators of this kind take it
+        (categorical kinds: a hashable label)."""
+        return value
+
+    def decode(self, label: Any) -> Any:
+        """The field value for an aggregated label (inverse of :meth:`encode`)."""
+        return label
+
+    def arrow_type(self) -> Any:
+        """The ``pyarrow.DataType`` of this field's column in a typed export.
+
+        The default is the value as JSON text; a kind overrides it with its real type.
+        """
+        return _arrow().string()
+
+    def to_arrow(self, value: Any) -> Any:
+        """A Python value ``pyarrow.array(..., type=self.arrow_type())`` accepts."""
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The kind as JSON-able data (the UI and ``truelabel schema-types`` read it)."""
+        return {
+            "kind": cls.kind,
+            "type": cls.type_name,
+            "summary": cls.summary,
+            "categorical": cls.categorical,
+            "level": cls.level,
+            "agreement": list(cls.agreement),
+            "aggregators": list(cls.aggregators),
+            "element": cls.ui_element,
+            "module": cls.ui_module,
+        }
+
 
 class _OptionsField(FieldSpec):
+    categorical: ClassVar[bool] = True
+    agreement: ClassVar[tuple[str, ...]] = ("truelabel.krippendorff.v1",)
+    aggregators: ClassVar[tuple[str, ...]] = ("truelabel.vote.v1",)
+
     options: list[Option] = Field(min_length=1)
 
     _coerce = field_validator("options", mode="before")(_coerce_options)
@@ -95,8 +171,17 @@ class _OptionsField(FieldSpec):
 
 class ChoiceField(_OptionsField):
     type_name: ClassVar[str] = "choice"
+    kind: ClassVar[str] = "truelabel.choice.v1"
     summary: ClassVar[str] = "pick exactly one option"
+    ui_element: ClassVar[str] = "tl-choice"
+    ui_module: ClassVar[str] = "/static/js/fields/choice.js"
     type: Literal["choice"] = "choice"
+
+    def arrow_type(self) -> Any:
+        return _arrow().string()
+
+    def to_arrow(self, value: Any) -> Any:
+        return value
 
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, str):
@@ -110,10 +195,27 @@ class ChoiceField(_OptionsField):
 
 class MultiChoiceField(_OptionsField):
     type_name: ClassVar[str] = "multi_choice"
+    kind: ClassVar[str] = "truelabel.multi_choice.v1"
     summary: ClassVar[str] = "pick any number of options"
+    ui_element: ClassVar[str] = "tl-multi-choice"
+    ui_module: ClassVar[str] = "/static/js/fields/multi-choice.js"
     type: Literal["multi_choice"] = "multi_choice"
     min_selected: int = Field(default=0, ge=0)
     max_selected: int | None = Field(default=None, ge=1)
+
+    def encode(self, value: Any) -> Hashable:
+        """The options joined, ``'a|b'`` (none chosen: ``'(none)'``)."""
+        return "|".join(value) if value else "(none)"
+
+    def decode(self, label: Any) -> Any:
+        return [] if label == "(none)" else str(label).split("|")
+
+    def arrow_type(self) -> Any:
+        pa = _arrow()
+        return pa.list_(pa.string())
+
+    def to_arrow(self, value: Any) -> Any:
+        return value
 
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -140,7 +242,12 @@ class SpansField(FieldSpec):
     needs_item: ClassVar[bool] = True
 
     type_name: ClassVar[str] = "spans"
+    kind: ClassVar[str] = "truelabel.spans.v1"
     summary: ClassVar[str] = "labelled character spans over a text field (NER)"
+    agreement: ClassVar[tuple[str, ...]] = ("truelabel.span_f1.v1",)
+    aggregators: ClassVar[tuple[str, ...]] = ("truelabel.span_vote.v1",)
+    ui_element: ClassVar[str] = "tl-spans"
+    ui_module: ClassVar[str] = "/static/js/fields/spans.js"
     type: Literal["spans"] = "spans"
     source: str = Field(default="text", description="item payload key holding the text")
     labels: list[Option] = Field(min_length=1)
@@ -150,6 +257,24 @@ class SpansField(FieldSpec):
 
     def label_values(self) -> list[str]:
         return [o.value for o in self.labels]
+
+    def item_keys(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def encode(self, value: Any) -> Any:
+        """``[(start, end, label), …]``, what the span measures and span vote take."""
+        return [(s["start"], s["end"], s["label"]) for s in value]
+
+    def decode(self, label: Any) -> Any:
+        return [{"start": s, "end": e, "label": lab} for s, e, lab in label]
+
+    def arrow_type(self) -> Any:
+        pa = _arrow()
+        return pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64()),
+                                   ("label", pa.string()), ("text", pa.string())]))
+
+    def to_arrow(self, value: Any) -> Any:
+        return value
 
     @cached_property
     def _label_set(self) -> frozenset[str]:
@@ -198,7 +323,10 @@ class SpansField(FieldSpec):
 
 class TextField(FieldSpec):
     type_name: ClassVar[str] = "text"
+    kind: ClassVar[str] = "truelabel.text.v1"
     summary: ClassVar[str] = "free text"
+    ui_element: ClassVar[str] = "tl-text"
+    ui_module: ClassVar[str] = "/static/js/fields/text.js"
     type: Literal["text"] = "text"
     max_length: int = Field(default=10_000, ge=1)
     multiline: bool = True
@@ -210,10 +338,23 @@ class TextField(FieldSpec):
             raise self.fail(f"text is {len(value)} characters; the limit is {self.max_length}")
         return value
 
+    def arrow_type(self) -> Any:
+        return _arrow().string()
+
+    def to_arrow(self, value: Any) -> Any:
+        return value
+
 
 class RatingField(FieldSpec):
     type_name: ClassVar[str] = "rating"
+    kind: ClassVar[str] = "truelabel.rating.v1"
     summary: ClassVar[str] = "an integer rating 1..scale"
+    categorical: ClassVar[bool] = True
+    level: ClassVar[Literal["nominal", "ordinal", "interval"]] = "ordinal"
+    agreement: ClassVar[tuple[str, ...]] = ("truelabel.krippendorff.v1",)
+    aggregators: ClassVar[tuple[str, ...]] = ("truelabel.vote.v1",)
+    ui_element: ClassVar[str] = "tl-rating"
+    ui_module: ClassVar[str] = "/static/js/fields/rating.js"
     type: Literal["rating"] = "rating"
     scale: int = Field(default=5, ge=2, le=10)
 
@@ -224,33 +365,35 @@ class RatingField(FieldSpec):
             raise self.fail(f"rating {value} is outside 1..{self.scale}")
         return value
 
+    def arrow_type(self) -> Any:
+        return _arrow().int8()
 
-_REGISTRY: dict[str, type[FieldSpec]] = {}
+    def to_arrow(self, value: Any) -> Any:
+        return value
 
 
 def register_field_type(cls: type[FieldSpec]) -> type[FieldSpec]:
-    """Register a field type class under its ``type_name`` (usable as a decorator)."""
+    """Register a field kind class (usable as a decorator) under its ``kind`` (else
+    ``type_name``), with ``type_name`` as its short alias. Entry points in the group
+    ``truelabel.field_kinds`` do the same without code."""
     if not cls.type_name:
         raise ValueError(f"{cls.__name__} needs a type_name")
-    _REGISTRY[cls.type_name] = cls
+    registry.field_kinds.register(cls.kind or cls.type_name, cls, origin=cls.__module__)
     return cls
 
 
+def field_kinds() -> dict[str, type[FieldSpec]]:
+    """Every registered field kind by versioned name (plug-ins included)."""
+    return registry.field_kinds.all()
+
+
 def field_types() -> dict[str, type[FieldSpec]]:
-    """The registered field types by name."""
-    return dict(_REGISTRY)
+    """Every registered field kind by its short ``type`` name (plug-ins included)."""
+    return {cls.type_name: cls for cls in field_kinds().values()}
 
 
 def field_class(name: str) -> type[FieldSpec]:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise UnknownComponent(
-            f"Unknown field type {name!r}. Known field types: {known}.",
-            known=sorted(_REGISTRY),
-        ) from None
-
-
-for _cls in (ChoiceField, MultiChoiceField, SpansField, TextField, RatingField):
-    register_field_type(_cls)
+    """The field kind a schema's ``type`` names: a short name (``choice``) or a versioned
+    one (``truelabel.choice.v1``). Unknown: :class:`UnknownComponent` listing the known."""
+    cls: type[FieldSpec] = registry.field_kinds.get(name)
+    return cls

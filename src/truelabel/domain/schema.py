@@ -61,6 +61,8 @@ class LabelSchema(BaseModel):
             if not isinstance(raw, dict) or "type" not in raw:
                 raise SchemaError(f"Field {i} needs a 'type'. Known types: {sorted(field_types())}")
             cls_ = field_class(str(raw["type"]))
+            if raw["type"] != cls_.type_name:  # a versioned name: stored as the short one
+                raw = {**raw, "type": cls_.type_name}
             try:
                 fields.append(cls_.model_validate(raw))
             except ValidationError as exc:

@@ -2,17 +2,23 @@
 
 Input batches come from ``store.items.iter_export_batches``: item tuples ``(id, external_id,
 data_json)`` and annotation tuples ``(item_id, id, annotator, value_json, created_at,
-schema_version, origin)`` sorted by item id. JSON values are spliced in as text, never re-parsed.
+schema_version, origin)`` sorted by item id. JSONL splices JSON values in as text, never
+re-parsed. Parquet given the label schema is typed: one column per field with the field
+kind's Arrow type (``FieldSpec.arrow_type``), in the annotations' ``value``, ``ground_truth``
+and ``gold`` structs.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
 import orjson
 
-from truelabel.domain.errors import UnknownComponent
+from truelabel.domain.fields import FieldSpec
+from truelabel.domain.plugins import registry
+from truelabel.domain.schema import LabelSchema
 
 ItemT = tuple[Any, ...]
 AnnT = tuple[Any, ...]
@@ -26,13 +32,29 @@ def _arrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-def annotation_type() -> Any:
+def value_type(fields: Sequence[FieldSpec]) -> Any:
+    """One annotation value: a struct with one child per field, of the kind's Arrow type."""
+    pa, _ = _arrow()
+    return pa.struct([pa.field(f.name, f.arrow_type()) for f in fields])
+
+
+def truth_type(fields: Sequence[FieldSpec]) -> Any:
+    """Ground truth of an item: per field ``{value, confidence, method}``."""
+    pa, _ = _arrow()
+    return pa.struct([
+        pa.field(f.name, pa.struct([("value", f.arrow_type()), ("confidence", pa.float64()),
+                                    ("method", pa.string())]))
+        for f in fields
+    ])
+
+
+def annotation_type(fields: Sequence[FieldSpec] = ()) -> Any:
     pa, _ = _arrow()
     return pa.struct(
         [
             ("id", pa.int64()),
             ("annotator", pa.string()),
-            ("value", pa.string()),
+            ("value", value_type(fields) if fields else pa.string()),
             ("created_at", pa.timestamp("ms", tz="UTC")),
             ("schema_version", pa.int32()),
             ("origin", pa.string()),
@@ -40,21 +62,42 @@ def annotation_type() -> Any:
     )
 
 
-def parquet_schema() -> Any:
-    """Items with a list<struct> of annotations; ``data`` and ``value`` hold JSON text."""
+def parquet_schema(fields: Sequence[FieldSpec] = ()) -> Any:
+    """Items with a list<struct> of annotations; ``data`` holds JSON text.
+
+    With ``fields`` (the label schema's), ``annotations.value``, ``ground_truth`` and ``gold``
+    are structs with one typed column per field; without, JSON text (format version 1).
+    """
     pa, _ = _arrow()
+    if not fields:
+        return pa.schema(
+            [
+                ("id", pa.int64()),
+                ("external_id", pa.string()),
+                ("data", pa.string()),
+                ("annotations", pa.list_(annotation_type())),
+                ("ground_truth", pa.string()),
+                ("gold", pa.string()),
+            ],
+            metadata={
+                b"truelabel.format": b"items-with-annotations/1",
+                b"truelabel.note": b"data, annotations.value, ground_truth and gold hold JSON text",
+            },
+        )
+    kinds = orjson.dumps({f.name: f.kind or f.type for f in fields})
     return pa.schema(
         [
             ("id", pa.int64()),
             ("external_id", pa.string()),
             ("data", pa.string()),
-            ("annotations", pa.list_(annotation_type())),
-            ("ground_truth", pa.string()),
-            ("gold", pa.string()),
+            ("annotations", pa.list_(annotation_type(fields))),
+            ("ground_truth", truth_type(fields)),
+            ("gold", value_type(fields)),
         ],
         metadata={
-            b"truelabel.format": b"items-with-annotations/1",
-            b"truelabel.note": b"data, annotations.value, ground_truth and gold hold JSON text",
+            b"truelabel.format": b"items-with-annotations/2",
+            b"truelabel.note": b"data holds JSON text; one typed column per field",
+            b"truelabel.field_kinds": kinds,
         },
     )
 
@@ -84,8 +127,8 @@ def _q(s: str | None) -> str:
 class JsonlWriter:
     """One JSON object per item: ``{"id", "external_id", "data", "annotations": [...]}``."""
 
-    def __init__(self, fh: IO[bytes]) -> None:
-        self.fh = fh
+    def __init__(self, fh: IO[bytes], *, schema: LabelSchema | None = None) -> None:
+        self.fh = fh  # JSONL splices the stored JSON: it needs no schema
 
     def write(self, batch: Batch) -> None:
         items, anns = batch.items, batch.annotations
@@ -114,16 +157,16 @@ class JsonlWriter:
 class ParquetWriter:
     """Items with a list<struct> column of their annotations (see :func:`parquet_schema`)."""
 
-    def __init__(self, fh: IO[bytes]) -> None:
+    def __init__(self, fh: IO[bytes], *, schema: LabelSchema | None = None) -> None:
         _, pq = _arrow()
-        self._schema = parquet_schema()
+        self._fields = list(schema.fields) if schema is not None else []
+        self._schema = parquet_schema(self._fields)
         self._ann_fields = list(self._schema.field("annotations").type.value_type)
         self._w = pq.ParquetWriter(fh, self._schema, compression="zstd")
 
     def write(self, batch: Batch) -> None:
         pa, _ = _arrow()
         items, anns = batch.items, batch.annotations
-        truth = _truth_json(batch.ground_truth)
         ids = [r[0] for r in items]
         # offsets: annotations are sorted by item id, items too
         counts: dict[int, int] = {}
@@ -137,7 +180,7 @@ class ParquetWriter:
             [
                 pa.array(cols[1], pa.int64()),
                 pa.array(cols[2], pa.string()),
-                pa.array(cols[3], pa.string()),
+                self._values(cols[3]),
                 pa.array([int(t * 1000) for t in cols[4]], pa.int64()).cast(
                     pa.timestamp("ms", tz="UTC")
                 ),
@@ -147,38 +190,101 @@ class ParquetWriter:
             fields=self._ann_fields,
         )
         lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
-        batch = pa.record_batch(
+        out = pa.record_batch(
             [
                 pa.array(ids, pa.int64()),
                 pa.array([r[1] for r in items], pa.string()),
                 pa.array([r[2] for r in items], pa.string()),
                 lists,
-                pa.array([truth.get(i) for i in ids], pa.string()),
-                pa.array([batch.gold.get(i) for i in ids], pa.string()),
+                *self._truth_and_gold(batch, ids),
             ],
             schema=self._schema,
         )
-        self._w.write_batch(batch)
+        self._w.write_batch(out)
+
+    def _values(self, values: Sequence[str]) -> Any:
+        if not self._fields:
+            pa, _ = _arrow()
+            return pa.array(values, pa.string())
+        return _typed_struct(self._fields, [orjson.loads(v) for v in values])
+
+    def _truth_and_gold(self, batch: Batch, ids: list[int]) -> list[Any]:
+        pa, _ = _arrow()
+        if not self._fields:
+            truth = _truth_json(batch.ground_truth)
+            return [pa.array([truth.get(i) for i in ids], pa.string()),
+                    pa.array([batch.gold.get(i) for i in ids], pa.string())]
+        by_item: dict[int, dict[str, tuple[Any, Any, Any]]] = {}
+        for item_id, name, value, conf, method in batch.ground_truth:
+            by_item.setdefault(item_id, {})[name] = (orjson.loads(value), conf, method)
+        children = []
+        for f in self._fields:
+            cells = [by_item.get(i, {}).get(f.name) for i in ids]
+            children.append(pa.StructArray.from_arrays(
+                [_typed_column(f, [c[0] if c else None for c in cells]),
+                 pa.array([c[1] if c else None for c in cells], pa.float64()),
+                 pa.array([c[2] if c else None for c in cells], pa.string())],
+                names=["value", "confidence", "method"],
+                mask=pa.array([c is None for c in cells], pa.bool_()),
+            ))
+        truth = pa.StructArray.from_arrays(
+            children, fields=list(self._schema.field("ground_truth").type),
+            mask=pa.array([i not in by_item for i in ids], pa.bool_()),
+        )
+        gold_raw = [batch.gold.get(i) for i in ids]
+        gold = _typed_struct(self._fields, [None if g is None else orjson.loads(g)
+                                            for g in gold_raw])
+        return [truth, gold]
 
     def close(self) -> None:
         self._w.close()
 
 
-WRITERS: dict[str, type[JsonlWriter] | type[ParquetWriter]] = {
-    "jsonl": JsonlWriter,
-    "parquet": ParquetWriter,
-}
+def _typed_column(f: FieldSpec, values: Sequence[Any]) -> Any:
+    """One field's values (``None``: no value) as an Arrow array of the kind's type.
 
-
-def writer_for(fmt: str, fh: IO[bytes]) -> Writer:
+    A value the kind cannot convert (made under an older schema version where the field was
+    of another kind) becomes null rather than failing the export; JSONL keeps it as it is.
+    """
+    pa, _ = _arrow()
+    t = f.arrow_type()
     try:
-        cls = WRITERS[fmt]
-    except KeyError:
-        raise UnknownComponent(
-            f"Unknown export format {fmt!r}. Known formats: {sorted(WRITERS)}.",
-            known=sorted(WRITERS),
-        ) from None
-    return cls(fh)
+        return pa.array([None if v is None else f.to_arrow(v) for v in values], t)
+    except (pa.ArrowException, TypeError, ValueError, KeyError, OverflowError):
+        out = []
+        for v in values:
+            try:
+                cell = None if v is None else f.to_arrow(v)
+                pa.array([cell], t)
+            except (pa.ArrowException, TypeError, ValueError, KeyError, OverflowError):
+                cell = None
+            out.append(cell)
+        return pa.array(out, t)
+
+
+def _typed_struct(fields: Sequence[FieldSpec], values: Sequence[dict[str, Any] | None]) -> Any:
+    """Annotation values (mappings field -> value; ``None``: none) as a struct array."""
+    pa, _ = _arrow()
+    mask = pa.array([v is None for v in values], pa.bool_()) if None in values else None
+    rows = [v or {} for v in values]
+    return pa.StructArray.from_arrays(
+        [_typed_column(f, [r.get(f.name) for r in rows]) for f in fields],
+        fields=[pa.field(f.name, f.arrow_type()) for f in fields],
+        mask=mask,
+    )
+
+
+def writer_for(fmt: str, fh: IO[bytes], *, schema: LabelSchema | None = None) -> Writer:
+    """The registered writer ``fmt`` names (``jsonl``, ``parquet`` or a plug-in's) on ``fh``.
+
+    ``schema`` (the project's label schema) lets a typed writer give each field its column.
+    """
+    cls = registry.writers.get(fmt)
+    if "schema" in inspect.signature(cls).parameters:
+        writer: Writer = cls(fh, schema=schema)
+    else:  # a writer that needs no schema
+        writer = cls(fh)
+    return writer
 
 
 def _truth_json(rows: Sequence[tuple[Any, ...]]) -> dict[int, str]:

@@ -31,6 +31,7 @@ from .jobs import JobRunner
 from .limits import EdgeSettings
 from .pages import admin as admin_pages
 from .pages import api_docs
+from .pages import plugins as plugin_pages
 from .pages import routes as pages
 
 STATIC = Path(__file__).parent / "static"
@@ -168,5 +169,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
     app.include_router(api_docs.router)
+    app.include_router(plugin_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
 from truelabel.core import JobContext
+from truelabel.domain.fields import field_kinds
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
 
@@ -108,6 +109,13 @@ def patch_project(
 def label_schema_format() -> dict[str, Any]:
     """JSON Schema of the label schema format (every registered field type)."""
     return schema_json_schema()
+
+
+@router.get("/field-kinds")
+def list_field_kinds() -> list[dict[str, Any]]:
+    """Every registered field kind (plug-ins included): versioned name, short type, summary,
+    agreement measures and aggregators that apply, UI element and ES module URL."""
+    return [cls.describe() for _, cls in sorted(field_kinds().items())]
 
 
 @router.get("/projects/{project}/members")

@@ -1,42 +1,17 @@
 // Annotation values as readable text, for the review and adjudication pages.
 // Everything goes in as text nodes (dom.js); nothing a user typed becomes markup.
+// Each field kind renders its own values (fields/registry.js); each item kind its own view
+// (items/registry.js).
 import { h } from "./dom.js";
+import { renderValue } from "./fields/registry.js";
+import { renderItem } from "./items/registry.js";
 
-const title = (options, v) => {
-  const o = (options || []).find((x) => x.value === v);
-  return o && o.title ? `${o.title}` : String(v);
-};
-
-/** Text between code point offsets (the server counts code points, not UTF-16 units). */
-export function cpSlice(text, start, end) {
-  return Array.from(String(text || "")).slice(start, end).join("");
-}
+export { cpSlice } from "./fields/base.js";
 
 /** One field's value as a node; ``data`` is the item (spans show their text). */
 export function formatValue(spec, value, data = {}) {
   if (value === undefined || value === null) return h("span", { class: "muted" }, "—");
-  switch (spec.type) {
-    case "choice":
-      return h("span", { class: "value-choice" }, title(spec.options, value));
-    case "multi_choice":
-      return Array.isArray(value) && value.length
-        ? h("span", {}, value.map((v) => title(spec.options, v)).join(", "))
-        : h("span", { class: "muted" }, "(none)");
-    case "rating":
-      return h("span", {}, `${value} / ${spec.scale || "?"}`);
-    case "spans": {
-      if (!Array.isArray(value) || !value.length) return h("span", { class: "muted" }, "(no spans)");
-      const source = data[spec.source || "text"];
-      const labels = (spec.labels || []).map((l) => l.value);
-      return h("ul", { class: "span-list value-spans" }, value.map((s) =>
-        h("li", {}, h("span", { class: `chip lab-${Math.max(labels.indexOf(s.label), 0) % 8}` },
-          title(spec.labels, s.label)), " ", cpSlice(source, s.start, s.end))));
-    }
-    case "text":
-      return h("span", { class: "value-text" }, String(value));
-    default:
-      return h("code", {}, JSON.stringify(value));
-  }
+  return renderValue(spec, value, data);
 }
 
 /** A definition list of every field of an annotation value. */
@@ -47,10 +22,9 @@ export function valueList(schema, value, data) {
       h("dd", {}, formatValue(spec, (value || {})[spec.name], data)))));
 }
 
-/** The item's text (or its data as JSON) for reading next to labels. */
+/** The item for reading next to labels, by its item view (text, else JSON). */
 export function itemText(data) {
-  if (data && typeof data.text === "string") return h("p", { class: "text-plain" }, data.text);
-  return h("pre", { class: "json" }, JSON.stringify(data, null, 2));
+  return renderItem(data, { more: false });
 }
 
 /** Compare two field values (order-insensitive for lists of strings). */

@@ -33,6 +33,13 @@ export class TlField extends HTMLElement {
   get value() { return null; }
   set value(_v) {}
 
+  /** Item keys this field shows itself (a spans field: its source text), so the item view
+   * leaves them out. */
+  itemKeys() { return []; }
+
+  /** A stored value as a node (review, adjudication, gold feedback); subclasses override. */
+  static renderValue(_spec, value) { return h("code", {}, JSON.stringify(value)); }
+
   /** Keys this field reacts to, for the shortcuts panel: [{keys: ["1"], text: "…"}]. */
   shortcuts() { return []; }
 
@@ -69,6 +76,17 @@ export function optionKeys(options) {
     const k = i < 9 ? String(i + 1) : i === 9 ? "0" : null;
     return k && !hot.has(k) ? k : null;
   });
+}
+
+/** An option's title (else its value), for showing a stored value. */
+export function optionTitle(options, v) {
+  const o = (options || []).find((x) => x.value === v);
+  return o && o.title ? `${o.title}` : String(v);
+}
+
+/** Text between code point offsets (the server counts code points, not UTF-16 units). */
+export function cpSlice(text, start, end) {
+  return Array.from(String(text || "")).slice(start, end).join("");
 }
 
 /** Whether a keyboard event is a plain key press (no Ctrl/Alt/Meta). */

@@ -1,9 +1,13 @@
 // <tl-choice>: exactly one option. Number keys (or option hotkeys) pick; arrows move.
 import { h } from "../dom.js";
-import { TlField, optionKeys, plainKey } from "./base.js";
+import { TlField, optionKeys, optionTitle, plainKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlChoice extends TlField {
+  static renderValue(spec, value) {
+    return h("span", { class: "value-choice" }, optionTitle(spec.options, value));
+  }
+
   render() {
     this.keys = optionKeys(this.spec.options);
     this.inputs = [];

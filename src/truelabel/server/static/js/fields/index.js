@@ -1,4 +1,4 @@
-// Every built-in field element. A new field type adds its module here.
+// Every built-in field element (plug-in kinds load through loadFieldKinds).
 import "./choice.js";
 import "./multi-choice.js";
 import "./spans.js";
@@ -7,7 +7,7 @@ import "./rating.js";
 
 import { isTyping } from "../dom.js";
 
-export { createField, knownFieldTypes, registerField } from "./registry.js";
+export { createField, knownFieldTypes, loadFieldKinds, registerField, renderValue } from "./registry.js";
 
 /**
  * Keyboard for a form made of field elements (review corrections, adjudication):

@@ -1,10 +1,16 @@
 // <tl-multi-choice>: any number of options. Number keys (or hotkeys) toggle; one Tab stop,
 // arrows move between the boxes.
 import { h } from "../dom.js";
-import { TlField, optionKeys, plainKey } from "./base.js";
+import { TlField, optionKeys, optionTitle, plainKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlMultiChoice extends TlField {
+  static renderValue(spec, value) {
+    return Array.isArray(value) && value.length
+      ? h("span", {}, value.map((v) => optionTitle(spec.options, v)).join(", "))
+      : h("span", { class: "muted" }, "(none)");
+  }
+
   render() {
     this.keys = optionKeys(this.spec.options);
     this.inputs = [];

@@ -5,6 +5,8 @@ import { TlField, plainKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlRating extends TlField {
+  static renderValue(spec, value) { return h("span", {}, `${value} / ${spec.scale || "?"}`); }
+
   render() {
     const scale = this.spec.scale || 5;
     this.inputs = [];

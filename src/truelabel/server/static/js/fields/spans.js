@@ -10,7 +10,7 @@
 // Offsets are Unicode code points, as the server counts them (Python str indices), not the
 // UTF-16 units JavaScript strings use; the two differ for emoji and other astral characters.
 import { append, h } from "../dom.js";
-import { TlField, plainKey } from "./base.js";
+import { TlField, cpSlice, optionTitle, plainKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 const TOKEN_RE = /[\p{L}\p{N}\p{M}_]+|\S/gu;
@@ -50,6 +50,17 @@ export function labelKeys(labels) {
 }
 
 export class TlSpans extends TlField {
+  static renderValue(spec, value, data = {}) {
+    if (!Array.isArray(value) || !value.length) return h("span", { class: "muted" }, "(no spans)");
+    const source = data[spec.source || "text"];
+    const labels = (spec.labels || []).map((l) => l.value);
+    return h("ul", { class: "span-list value-spans" }, value.map((s) =>
+      h("li", {}, h("span", { class: `chip lab-${Math.max(labels.indexOf(s.label), 0) % 8}` },
+        optionTitle(spec.labels, s.label)), " ", cpSlice(source, s.start, s.end))));
+  }
+
+  itemKeys() { return [this.spec.source || "text"]; }
+
   render() {
     const raw = this.item[this.spec.source || "text"];
     this.text = typeof raw === "string" ? raw : "";

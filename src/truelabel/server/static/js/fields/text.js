@@ -4,6 +4,8 @@ import { TlField } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlText extends TlField {
+  static renderValue(_spec, value) { return h("span", { class: "value-text" }, String(value)); }
+
   render() {
     const multiline = this.spec.multiline !== false;
     const id = `${this.uid}-input`;

@@ -2,7 +2,7 @@
 // pick one annotator's labels or compose a value with the field components, then decide.
 import { api, projectUrl, errorMessage, ApiError } from "../api.js";
 import { h, replace } from "../dom.js";
-import { createField, routeFieldKeys } from "../fields/index.js";
+import { createField, loadFieldKinds, routeFieldKeys } from "../fields/index.js";
 import { formatValue, itemText, sameValue } from "../values.js";
 import { initShell } from "../shell.js";
 
@@ -184,6 +184,7 @@ async function start() {
   try {
     const info = await api.get(projectUrl(project));
     state.schema = info.schema || { fields: [] };
+    await loadFieldKinds(state.schema);
   } catch (err) {
     say(errorMessage(err), "error");
     return;

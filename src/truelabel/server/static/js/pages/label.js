@@ -2,7 +2,8 @@
 import { api, projectUrl, errorMessage, ApiError } from "../api.js";
 import { h, replace, debounce, isTyping } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
-import { createField, knownFieldTypes } from "../fields/index.js";
+import { createField, knownFieldTypes, loadFieldKinds } from "../fields/index.js";
+import { renderItem } from "../items/registry.js";
 import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
 import { currentUserId, draftStore } from "../drafts.js";
@@ -161,18 +162,9 @@ function newTaskButton() {
 }
 
 function renderText(task) {
-  const data = task.data || {};
-  const shown = new Set(state.fields.filter((f) => f.spec.type === "spans").map((f) => f.spec.source || "text"));
-  const parts = [];
-  if (!shown.size) {
-    if (typeof data.text === "string") { parts.push(h("p", { class: "text-plain" }, data.text)); shown.add("text"); }
-    else { parts.push(h("pre", { class: "json" }, JSON.stringify(data, null, 2))); Object.keys(data).forEach((k) => shown.add(k)); }
-  }
-  const rest = Object.fromEntries(Object.entries(data).filter(([k]) => !shown.has(k)));
-  if (Object.keys(rest).length) {
-    parts.push(h("details", { class: "more-data" }, h("summary", {}, "More data"),
-      h("pre", { class: "json" }, JSON.stringify(rest, null, 2))));
-  }
+  // the item view registry shows the item; keys a field shows itself (spans: their text) are
+  // left to the field
+  const parts = renderItem(task.data || {}, { shown: state.fields.flatMap((f) => f.itemKeys()) });
   replace(el("task-text-body"), parts);
   el("task-text").hidden = parts.length === 0;
 }
@@ -379,6 +371,7 @@ el("fields").addEventListener("tl-change", onChange);
 async function start() {
   try {
     state.info = await api.get(projectUrl(project));
+    await loadFieldKinds(state.info.schema);
   } catch (err) {
     say(errorMessage(err), "error");
     return;

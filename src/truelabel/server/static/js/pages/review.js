@@ -2,7 +2,7 @@
 // the item goes back to the queue); c corrects it with the field components, Enter saves.
 import { api, projectUrl, errorMessage, ApiError } from "../api.js";
 import { h, replace, isTyping } from "../dom.js";
-import { createField, routeFieldKeys } from "../fields/index.js";
+import { createField, loadFieldKinds, routeFieldKeys } from "../fields/index.js";
 import { itemText, valueList, when } from "../values.js";
 import { initShell } from "../shell.js";
 
@@ -203,6 +203,7 @@ async function start() {
   try {
     const [info, wf] = await Promise.all([api.get(projectUrl(project)), api.get(projectUrl(project, "/workflow"))]);
     state.schema = info.schema || { fields: [] };
+    await loadFieldKinds(state.schema);
     const stages = wf.review_stages || [];
     if (!stages.length) {
       el("review-layout").hidden = true;

@@ -1,0 +1,54 @@
+"""A field kind from a plug-in (tests/plugins/tlcolor) labelled in the browser: its element
+is loaded from /plugins/tlcolor/color.js, a value typed on the keyboard is refused or stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from plugin_env import installed
+
+pytestmark = pytest.mark.browser
+
+SCHEMA = {"fields": [{"name": "shade", "type": "color", "title": "Shade"}]}
+
+
+@pytest.fixture
+def color() -> Iterator[None]:
+    with installed("tlcolor"):
+        yield
+
+
+def test_plugin_field_is_labelled_by_keyboard(
+        color: None, new_page: Callable[[], Page], make_project: Callable[..., Any],
+        login: Callable[..., None], guard: Any) -> None:
+    guard.allow(r"status of 422")  # the refused value is part of the test
+    project = make_project([{"id": "c1", "text": "The sky at noon."},
+                            {"id": "c2", "text": "Grass."}], schema=SCHEMA)
+    page = new_page()
+    with page.expect_response(lambda r: r.url.endswith("/plugins/tlcolor/color.js")) as js:
+        login(page, "ann", f"/p/{project.name}/label")
+    assert js.value.status == 200
+    expect(page.locator("#task-title")).to_have_text("Item c1")
+    widget = page.locator("tl-color")
+    expect(widget).to_be_visible()
+    expect(widget.locator("legend")).to_contain_text("Shade")
+    # the item view shows the item's text
+    expect(page.locator("#task-text-body")).to_have_text("The sky at noon.")
+    # focus starts on the field: type a value that is not a colour, Enter: refused, clearly
+    expect(widget.locator("input")).to_be_focused()
+    page.keyboard.type("blue")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_contain_text("expected a colour written #rrggbb")
+    expect(page.locator("#task-title")).to_have_text("Item c1")
+    # fix it with the keyboard and submit
+    page.keyboard.press("Control+a")
+    page.keyboard.type("#3366FF")
+    page.keyboard.press("Enter")
+    expect(page.locator("#task-title")).to_have_text("Item c2")
+    items = {i["external_id"]: i["id"] for i in project.items()}
+    stored = project.annotations(items["c1"])
+    assert [a["value"] for a in stored] == [{"shade": "#3366ff"}]
