@@ -19,14 +19,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from crowd_data import unpack
-
 from truelabel import Workspace
 from truelabel import quality as q
 from truelabel.cli import answers_cmds
 from truelabel.cli.main import main
 from truelabel.core.answers import aggregate_from_file, agreement_from_file
 from truelabel.domain.errors import InvalidInput
-
 
 # Three annotators, five items; "i5" has one answer, "i6" only an empty label.
 TABLE = [
