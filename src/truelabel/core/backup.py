@@ -41,6 +41,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from truelabel import __version__
+from truelabel.domain.environment import BLOB_URL
 from truelabel.domain.errors import InvalidInput, ProjectError
 from truelabel.store import dump
 from truelabel.store.blobs import BlobStore, DigestMismatch
@@ -281,7 +282,7 @@ def _restore_url(src: Path, tar: tarfile.TarFile, plan: _Plan, url: str,
     sqlite_file = make_url(url).database if url.startswith("sqlite") else None
     created = bool(sqlite_file) and not Path(str(sqlite_file)).exists()
     db = Database.open(url, migrate=False)
-    blobs = BlobStore(blob_url or os.environ.get("TRUELABEL_BLOB_URL")
+    blobs = BlobStore(blob_url or BLOB_URL.read()
                       or str(Path.cwd() / "truelabel-blobs"))
     ok = False
     try:
