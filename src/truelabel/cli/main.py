@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from truelabel import __version__
-from truelabel.core import Project, Workspace
+from truelabel.core import Workspace
+from truelabel.domain import environment as env
 from truelabel.domain.errors import TruelabelError
 from truelabel.domain.limits import MAX_ITEM_BYTES
 
-console = Console(stderr=True)
-out = Console()
+from .common import console, emit, open_project, open_workspace, out
+
+_emit = emit  # the name this module's commands use
 
 
 class Group(click.Group):
@@ -45,10 +46,6 @@ def main() -> None:
     """
 
 
-def _project(location: str, name: str | None) -> Project:
-    return Workspace.open(location).project(name)
-
-
 @contextmanager
 def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | None], None]]:
     cols: list[Any] = [TextColumn("{task.description}"), BarColumn()]
@@ -61,13 +58,6 @@ def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | N
             prog.update(task, completed=done, total=total)
 
         yield update
-
-
-def _emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> None:
-    if as_json or table is None:
-        out.print_json(json.dumps(data, default=str))
-    else:
-        out.print(table())
 
 
 @main.command()
@@ -100,13 +90,13 @@ def init(
     if schema is not None:  # a bad schema must not leave an empty workspace behind
         LabelSchema.parse(schema, filename=Path(schema_file or "").name)
         check_guidelines(notes)
-    ws = Workspace.init(path)
     msg = f"Created {path}"
-    if schema is not None:
-        p = ws.create_project(
-            name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
-        )
-        msg += f" with project {p.name!r}"
+    with Workspace.init(path) as ws:
+        if schema is not None:
+            p = ws.create_project(
+                name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
+            )
+            msg += f" with project {p.name!r}"
     console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
 
 
@@ -147,8 +137,8 @@ def import_(
 
     Example: truelabel import myproject messages.jsonl
     """
-    p = _project(location, project_name)
-    with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
+    with open_project(location, project_name) as p, \
+            _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
         r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar,
                           max_item_bytes=max_item_bytes)
     data = {
@@ -182,8 +172,7 @@ def export(
 
     Example: truelabel export myproject labels.parquet
     """
-    p = _project(location, project_name)
-    with _bar("Exporting", as_bytes=False) as bar:
+    with open_project(location, project_name) as p, _bar("Exporting", as_bytes=False) as bar:
         r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)
     console.print(
         f"Wrote {r.items:,} items and {r.annotations:,} annotations to {r.path} "
@@ -199,13 +188,12 @@ def status(location: str, as_json: bool) -> None:
 
     Example: truelabel status myproject --json
     """
-    ws = Workspace.open(location)
-    rows = []
-    for info in ws.list_projects():
-        p = ws.project(info["id"])
-        rows.append(
-            {"name": info["name"], "title": info["title"], "overlap": info["overlap"], **p.status()}
-        )
+    with open_workspace(location) as ws:
+        rows = [
+            {"name": info["name"], "title": info["title"], "overlap": info["overlap"],
+             **ws.project(info["id"]).status()}
+            for info in ws.list_projects()
+        ]
 
     def table() -> Table:
         t = Table("project", "items", "labeled", "in progress", "annotations", "overlap")
@@ -241,7 +229,7 @@ def status(location: str, as_json: bool) -> None:
 )
 @click.option(
     "--allowed-hosts",
-    envvar="TRUELABEL_ALLOWED_HOSTS",
+    envvar=env.ALLOWED_HOSTS.name,
     show_envvar=True,
     help="host names the server answers to, comma-separated (any port; *.example.org for "
     "subdomains, * for any); default: 127.0.0.1, localhost and ::1 on a loopback --host, "
@@ -249,16 +237,16 @@ def status(location: str, as_json: bool) -> None:
 )
 @click.option(
     "--forwarded-allow-ips",
-    envvar="TRUELABEL_FORWARDED_ALLOW_IPS",
+    envvar=env.FORWARDED_ALLOW_IPS.name,
     show_envvar=True,
     help="addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed, "
     "comma-separated; default: none (the connection's own address is the client's)",
 )
-@click.option("--max-json-body", envvar="TRUELABEL_MAX_JSON_BODY", show_envvar=True,
+@click.option("--max-json-body", envvar=env.MAX_JSON_BODY.name, show_envvar=True,
               help="largest request body except logins and uploads [default: 1MiB]")
-@click.option("--max-login-body", envvar="TRUELABEL_MAX_LOGIN_BODY", show_envvar=True,
+@click.option("--max-login-body", envvar=env.MAX_LOGIN_BODY.name, show_envvar=True,
               help="largest login request body [default: 64KiB]")
-@click.option("--max-upload-body", envvar="TRUELABEL_MAX_UPLOAD_BODY", show_envvar=True,
+@click.option("--max-upload-body", envvar=env.MAX_UPLOAD_BODY.name, show_envvar=True,
               help="largest uploaded file, read only from a logged-in user [default: 2GiB]")
 def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str | None,
           forwarded_allow_ips: str | None, max_json_body: str | None,
@@ -284,13 +272,13 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
                                            ("max_upload_body", max_upload_body)) if v}
     edge = EdgeSettings(**given,  # type: ignore[arg-type]
                         allowed_hosts=AllowedHosts.parse(allowed_hosts) if allowed_hosts else None)
-    ws = Workspace.open(location)
-    console.print(
-        f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
-        f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
-    )
-    run(ws, host=host, port=port, workers=workers, edge=edge,
-        forwarded_allow_ips=forwarded_allow_ips or "")
+    with open_workspace(location) as ws:
+        console.print(
+            f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
+            f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
+        )
+        run(ws, host=host, port=port, workers=workers, edge=edge,
+            forwarded_allow_ips=forwarded_allow_ips or "")
 
 
 @main.command()
@@ -307,22 +295,23 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
     from truelabel.core.demo import create_demo
 
     d = create_demo(path, password=password)
-    if d.created:
-        t = Table("user", "role", "password", title="Demo logins")
-        for name, pw in d.passwords.items():
-            t.add_row(name, d.workspace.get_user(name).role.value, pw)
-        out.print(t)
-    else:
-        console.print(
-            f"Reusing {path} (users keep their passwords; "
-            f"reset one with: truelabel user passwd {path} NAME)."
-        )
-    if not no_serve:
-        from truelabel.server.run import serve as run
+    with d.workspace:
+        if d.created:
+            t = Table("user", "role", "password", title="Demo logins")
+            for name, pw in d.passwords.items():
+                t.add_row(name, d.workspace.get_user(name).role.value, pw)
+            out.print(t)
+        else:
+            console.print(
+                f"Reusing {path} (users keep their passwords; "
+                f"reset one with: truelabel user passwd {path} NAME)."
+            )
+        if not no_serve:
+            from truelabel.server.run import serve as run
 
-        out.print(f"Open http://{host}:{port}/login  (Ctrl+C stops)")
-        sys.stdout.flush()
-        run(d.workspace, host=host, port=port)
+            out.print(f"Open http://{host}:{port}/login  (Ctrl+C stops)")
+            sys.stdout.flush()
+            run(d.workspace, host=host, port=port)
 
 
 @main.command()
@@ -338,7 +327,7 @@ def backup(location: str, out_path: str) -> None:
     """
     from truelabel.core.backup import backup as run
 
-    with Workspace.open(location) as ws:
+    with open_workspace(location) as ws:
         m = run(ws, out_path)
     rows = sum(m["tables"].values())
     console.print(f"Backed up {rows:,} rows and {m['blobs']:,} blobs to {out_path}.")
@@ -372,7 +361,7 @@ def check(location: str) -> None:
     """
     from truelabel.core.backup import check as run
 
-    with Workspace.open(location) as ws:
+    with open_workspace(location) as ws:
         problems = run(ws)
     if problems:
         for p in problems:
@@ -417,10 +406,11 @@ def user_add(
     Example: echo 's3cret-pass' | truelabel user add myproject alice --role annotator
     -p myproject --password-stdin
     """
-    ws = Workspace.open(location)
-    u = ws.add_user(username, _password(password_stdin), role=role)
-    for name in projects:
-        ws.project(name).add_member(u, role)
+    password = _password(password_stdin)
+    with open_workspace(location) as ws:
+        u = ws.add_user(username, password, role=role)
+        for name in projects:
+            ws.project(name).add_member(u, role)
     console.print(f"Added {role} {username}.")
 
 
@@ -429,7 +419,8 @@ def user_add(
 @click.option("--json", "as_json", is_flag=True)
 def user_list(location: str, as_json: bool) -> None:
     """List users. Example: truelabel user list myproject"""
-    rows = Workspace.open(location).list_users()
+    with open_workspace(location) as ws:
+        rows = ws.list_users()
 
     def table() -> Table:
         t = Table("id", "username", "role", "disabled")
@@ -467,9 +458,10 @@ def user_token(location: str, username: str, name: str, scope: str, expires_in: 
 
     Example: truelabel user token myproject alice --name ci --scope annotate --expires-in 30
     """
-    ws = Workspace.open(location)
-    out.print(ws.create_token(ws.get_user(username), name=name, scope=scope,
-                              expires_in_days=_days(expires_in), ttl_seconds=ttl))
+    with open_workspace(location) as ws:
+        token = ws.create_token(ws.get_user(username), name=name, scope=scope,
+                                expires_in_days=_days(expires_in), ttl_seconds=ttl)
+    out.print(token)
 
 
 @user.command("tokens")
@@ -481,8 +473,8 @@ def user_tokens(location: str, username: str, as_json: bool) -> None:
 
     Example: truelabel user tokens myproject alice
     """
-    ws = Workspace.open(location)
-    rows = ws.tokens.list(ws.get_user(username))
+    with open_workspace(location) as ws:
+        rows = ws.tokens.list(ws.get_user(username))
 
     def when(t: float | None, none: str = "") -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else none
@@ -506,8 +498,8 @@ def user_revoke_token(location: str, username: str, token_id: int) -> None:
 
     Example: truelabel user revoke-token myproject alice 3
     """
-    ws = Workspace.open(location)
-    ws.tokens.revoke(ws.get_user(username), token_id)
+    with open_workspace(location) as ws:
+        ws.tokens.revoke(ws.get_user(username), token_id)
     console.print(f"Token {token_id} of {username} revoked.")
 
 
@@ -520,7 +512,9 @@ def user_passwd(location: str, username: str, password_stdin: bool) -> None:
 
     Example: truelabel user passwd p alice
     """
-    Workspace.open(location).set_password(username, _password(password_stdin))
+    password = _password(password_stdin)
+    with open_workspace(location) as ws:
+        ws.set_password(username, password)
     console.print(f"Password of {username} changed.")
 
 
@@ -534,7 +528,8 @@ def user_disable(location: str, username: str, enable: bool) -> None:
 
     Example: truelabel user disable myproject alice
     """
-    Workspace.open(location).set_disabled(username, not enable)
+    with open_workspace(location) as ws:
+        ws.set_disabled(username, not enable)
     console.print(f"{username} {'enabled' if enable else 'disabled'}.")
 
 
@@ -550,7 +545,8 @@ def user_disable(location: str, username: str, enable: bool) -> None:
 )
 def add_member(location: str, project_name: str, username: str, role: str) -> None:
     """Give a user a role in a project. Example: truelabel add-member p support alice"""
-    Workspace.open(location).project(project_name).add_member(username, role)
+    with open_project(location, project_name) as p:
+        p.add_member(username, role)
     console.print(f"{username} is now {role} in {project_name}.")
 
 
@@ -569,12 +565,13 @@ def create_project(
 
     Example: truelabel create-project myproject reviews --schema reviews.yaml
     """
-    Workspace.open(location).create_project(
-        name,
-        Path(schema_file).read_text("utf-8"),
-        overlap=overlap,
-        guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
-    )
+    with open_workspace(location) as ws:
+        ws.create_project(
+            name,
+            Path(schema_file).read_text("utf-8"),
+            overlap=overlap,
+            guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
+        )
     console.print(f"Created project {name}.")
 
 
@@ -594,6 +591,11 @@ def schema_types(json_schema: bool) -> None:
     out.print(t)
 
 
-from .answers_cmds import register  # noqa: E402  (registers after main is defined)
+from . import answers_cmds, quality_cmds  # noqa: E402  (register after main is defined)
 
-register(main)
+answers_cmds.register(main)
+quality_cmds.register(main)
+
+
+if __name__ == "__main__":  # python -m truelabel.cli.main
+    main()
