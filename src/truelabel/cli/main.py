@@ -219,7 +219,7 @@ def status(location: str, as_json: bool) -> None:
     show_default=True,
     help="interface to bind; use 0.0.0.0 only behind a TLS proxy",
 )
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, help="TCP port to listen on")
 @click.option(
     "--workers",
     default=1,
@@ -283,8 +283,8 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
 
 @main.command()
 @click.argument("path", default="demo-project", type=click.Path(file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind")
+@click.option("--port", default=8000, show_default=True, help="TCP port to listen on")
 @click.option("--password", help="password for every demo user (default: random, printed)")
 @click.option("--no-serve", is_flag=True, help="create the project, do not start the server")
 def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) -> None:
@@ -389,6 +389,7 @@ def _password(password_stdin: bool) -> str:
     type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
     default="annotator",
     show_default=True,
+    help="the user's workspace-wide role",
 )
 @click.option(
     "--project",
@@ -416,7 +417,7 @@ def user_add(
 
 @user.command("list")
 @click.argument("location")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def user_list(location: str, as_json: bool) -> None:
     """List users. Example: truelabel user list myproject"""
     with open_workspace(location) as ws:
@@ -467,7 +468,7 @@ def user_token(location: str, username: str, name: str, scope: str, expires_in: 
 @user.command("tokens")
 @click.argument("location")
 @click.argument("username")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def user_tokens(location: str, username: str, as_json: bool) -> None:
     """List a user's API tokens (never the secrets).
 
@@ -506,7 +507,7 @@ def user_revoke_token(location: str, username: str, token_id: int) -> None:
 @user.command("passwd")
 @click.argument("location")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
 def user_passwd(location: str, username: str, password_stdin: bool) -> None:
     """Set a user's password (ends their sessions and revokes their API tokens).
 
@@ -542,6 +543,7 @@ def user_disable(location: str, username: str, enable: bool) -> None:
     type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
     default="annotator",
     show_default=True,
+    help="the user's role in this project",
 )
 def add_member(location: str, project_name: str, username: str, role: str) -> None:
     """Give a user a role in a project. Example: truelabel add-member p support alice"""
@@ -554,10 +556,12 @@ def add_member(location: str, project_name: str, username: str, role: str) -> No
 @click.argument("location")
 @click.argument("name")
 @click.option(
-    "--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False)
+    "--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="label schema (YAML/JSON, or a Label Studio XML config)",
 )
-@click.option("--overlap", default=1, show_default=True)
-@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False))
+@click.option("--overlap", default=1, show_default=True, help="annotators per item")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False),
+              help="Markdown guidelines shown beside each task")
 def create_project(
     location: str, name: str, schema_file: str, overlap: int, guidelines: str | None
 ) -> None:

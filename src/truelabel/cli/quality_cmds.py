@@ -251,7 +251,7 @@ def adjudication() -> None:
 @click.argument("location")
 @project_option
 @click.option("--status", type=click.Choice(["open", "decided"]), default="open",
-              show_default=True)
+              show_default=True, help="waiting items, or those already decided")
 @json_option
 def adjudication_list(location: str, project_name: str | None, status: str,
                       as_json: bool) -> None:
@@ -307,7 +307,9 @@ def truth() -> None:
 @click.argument("location")
 @project_option
 @click.option("--method", type=click.Choice(_METHODS), default="dawid_skene",
-              show_default=True)
+              show_default=True,
+              help="majority vote, gold-weighted vote, Dawid-Skene, or Dawid-Skene anchored "
+              "on the gold answers")
 @json_option
 def truth_aggregate(location: str, project_name: str | None, method: str,
                     as_json: bool) -> None:

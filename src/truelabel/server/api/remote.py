@@ -85,6 +85,7 @@ def start_url_import(
 
 @router.get("/settings/url-allowlist")
 def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """The hosts URL imports may fetch from (admins)."""
     return {"allow": url_import.get_url_allowlist(workspace(request), actor=user)}
 
 
@@ -92,6 +93,7 @@ def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[
 def put_allowlist(
     body: AllowListIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, Any]:
+    """Replace the hosts URL imports may fetch from (admins)."""
     return {"allow": url_import.set_url_allowlist(workspace(request), body.allow, actor=user)}
 
 
