@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -245,3 +246,28 @@ def test_every_command_closes_its_workspace(
         assert r.exit_code == 1 and "Error" in r.output, (line, r.output)
         assert _leaks(opened) == [], line
     assert len(opened) >= len(runs) - 2  # the check saw the workspaces
+
+
+def test_help_lists_every_command_under_a_section() -> None:
+    from truelabel.cli.main import SECTIONS
+
+    placed = [n for names in SECTIONS.values() for n in names]
+    assert sorted(placed) == sorted(main.commands), "place the new command in cli.main.SECTIONS"
+    text = CliRunner().invoke(main, ["--help"]).output
+    assert "Other:" not in text
+    for title, names in SECTIONS.items():
+        block = text.split(f"{title}:\n", 1)[1].split("\n\n", 1)[0]
+        assert [line.split()[0] for line in block.splitlines()] == list(names)
+
+
+def test_a_new_command_shows_under_other() -> None:
+    from truelabel.cli.main import Group
+
+    probe = Group("truelabel", commands=dict(main.commands))
+
+    @probe.command("zz-new")
+    def zz_new() -> None:
+        """A command nobody placed yet."""
+
+    ctx = click.Context(probe, info_name="truelabel")
+    assert "Other:\n  zz-new" in probe.get_help(ctx)

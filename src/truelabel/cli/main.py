@@ -25,8 +25,20 @@ from .common import console, emit, open_project, open_workspace, out
 _emit = emit  # the name this module's commands use
 
 
+#: How ``truelabel --help`` groups the commands (a new command shows under "Other" until it
+#: is placed here).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Set up": ("init", "create-project", "add-member", "user", "schema-types", "demo"),
+    "Data": ("import", "export", "status"),
+    "Quality": ("workflow", "gold", "review", "adjudication", "truth", "quality", "signoff"),
+    "Answer files from any tool": ("agreement", "aggregate"),
+    "Run and maintain": ("serve", "backup", "restore", "check"),
+}
+
+
 class Group(click.Group):
-    """Turns library errors into a one-line message and exit code 1 (JSON with --json)."""
+    """Turns library errors into a one-line message and exit code 1 (JSON with --json), and
+    lists the commands by :data:`SECTIONS`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -34,6 +46,18 @@ class Group(click.Group):
         except TruelabelError as exc:
             console.print(f"[red]Error:[/red] {exc.message}", markup=True, highlight=False)
             ctx.exit(1)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        visible = {n: c for n in self.list_commands(ctx)
+                   if (c := self.get_command(ctx, n)) is not None and not c.hidden}
+        placed = {n for names in SECTIONS.values() for n in names}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in visible if n not in placed))]
+        width = formatter.width - 6 - max(map(len, visible), default=0)
+        for title, names in sections:
+            rows = [(n, visible[n].get_short_help_str(width)) for n in names if n in visible]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
 
 @click.group(cls=Group)
