@@ -1,14 +1,13 @@
 """`truelabel agreement`, `aggregate` and `quality` on answer files from any tool.
 
 Small hand-made files cover each kind of bad input; the crowd benchmark D_PosSent (in
-../shared/eval, when present) checks the numbers on real data.
+tests/data/crowd) checks the numbers on real data.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
+from crowd_data import unpack
 from truelabel import Workspace
 from truelabel import quality as q
 from truelabel.cli import answers_cmds
 from truelabel.cli.main import main
 from truelabel.core.answers import aggregate_from_file, agreement_from_file
 from truelabel.domain.errors import InvalidInput
-
-ROOT = Path(__file__).resolve().parent.parent
-# The shared evaluation data lives next to the repository; override with TRUELABEL_CROWD_DIR.
-CROWD = Path(os.environ.get("TRUELABEL_CROWD_DIR", ROOT.parent / "shared" / "eval" / "crowd"))
-POSSENT = CROWD / "d_possent"
 
 # Three annotators, five items; "i5" has one answer, "i6" only an empty label.
 TABLE = [
@@ -376,47 +371,46 @@ def test_quality_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 # -- real data: D_PosSent (1,000 tweets, 85 workers, 20 answers each) ------------------------
 
-needs_possent = pytest.mark.skipif(
-    not (POSSENT / "answer.csv").is_file(), reason="../shared/eval/crowd is not present"
-)
+@pytest.fixture(scope="module")
+def possent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """D_PosSent as plain files (tests/data/crowd keeps it gzip-compressed)."""
+    return unpack("d_possent", tmp_path_factory.mktemp("crowd"))
 
 
-def _truth() -> dict[str, str]:
-    with (POSSENT / "truth.csv").open(encoding="utf-8") as fh:
+def _truth(possent: Path) -> dict[str, str]:
+    with (possent / "truth.csv").open(encoding="utf-8") as fh:
         return {row["q"]: row["truth"] for row in csv.DictReader(fh)}
 
 
-@needs_possent
-def test_possent_dawid_skene_accuracy(tmp_path: Path) -> None:
+def test_possent_dawid_skene_accuracy(tmp_path: Path, possent: Path) -> None:
     out = tmp_path / "labels.csv"
-    r = run("aggregate", POSSENT / "answer.csv", "--method", "dawid_skene", "--out", out)
+    r = run("aggregate", possent / "answer.csv", "--method", "dawid_skene", "--out", out)
     assert r.exit_code == 0, r.output
     assert "item=id, annotator=worker, label=answer" in r.stdout
     with out.open(encoding="utf-8") as fh:
         labels = {row["item"]: row["label"] for row in csv.DictReader(fh)}
-    truth = _truth()
+    truth = _truth(possent)
     scored = [labels[i] == t for i, t in truth.items() if labels.get(i)]
     assert len(scored) == 1000
     assert sum(scored) / len(scored) == pytest.approx(0.96, abs=5e-4)
     # The gold summary (truth.csv: q, truth) agrees with the count made here.
-    data = run_json("aggregate", POSSENT / "answer.csv", "--method", "dawid_skene",
-                    "--gold", POSSENT / "truth.csv", "--out", out)
+    data = run_json("aggregate", possent / "answer.csv", "--method", "dawid_skene",
+                    "--gold", possent / "truth.csv", "--out", out)
     assert data["gold"]["columns"] == {"item": "q", "label": "truth"}
     assert data["gold"]["accuracy"] == pytest.approx(0.96, abs=5e-4)
-    majority = run_json("aggregate", POSSENT / "answer.csv", "--gold", POSSENT / "truth.csv",
+    majority = run_json("aggregate", possent / "answer.csv", "--gold", possent / "truth.csv",
                         "--out", out)
     assert majority["gold"]["accuracy"] == pytest.approx(0.932, abs=5e-4)
 
 
-@needs_possent
-def test_possent_agreement() -> None:
-    data = run_json("agreement", POSSENT / "answer.csv", "--resamples", 100,
-                    "--gold", POSSENT / "truth.csv")
+def test_possent_agreement(possent: Path) -> None:
+    data = run_json("agreement", possent / "answer.csv", "--resamples", 100,
+                    "--gold", possent / "truth.csv")
     assert data["value"] == pytest.approx(0.1493, abs=5e-5)
     assert data["ci"]["low"] < data["value"] < data["ci"]["high"]
     assert (data["items"], data["annotators"], data["answers"]) == (1000, 85, 20000)
     assert data["gold"]["answers_correct_share"] == pytest.approx(0.6865, abs=5e-5)
-    fleiss = run_json("agreement", POSSENT / "answer.csv", "--metric", "fleiss",
+    fleiss = run_json("agreement", possent / "answer.csv", "--metric", "fleiss",
                       "--resamples", 50)
     assert fleiss["value"] == pytest.approx(0.1493, abs=5e-5)
 

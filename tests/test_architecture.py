@@ -141,3 +141,4 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
     assert [tuple(t) for t in tokens] == [("h1", "legacy", "manage", None, None),
                                           ("h2", "legacy: ci", "manage", 99, None)]
     assert "ground_truth" in db.table_names()
+    db.dispose()

@@ -65,6 +65,8 @@ def balancing(workers: int, ready: int | None = None
         yield b, fakes, listener.getsockname()
     finally:
         for f in fakes:
+            for c in f.conns:  # the connections this fake "worker" was handed
+                c.close()
             f.mine.close()
         t.join(10)
         assert not t.is_alive(), "the balancer runs on after every worker is gone"

@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -329,7 +330,7 @@ def test_workers_share_the_port_and_stop_with_their_parent(ws: Workspace) -> Non
         assert len(seen) == 30 and p.status()["submitted"] == 30
         server.kill()  # the parent only
         _wait_for(lambda: not any(os.path.exists(f"/proc/{k}") and
-                                  "Z" not in open(f"/proc/{k}/stat").read().split()[2]
+                                  "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]
                                   for k in kids), "the workers to stop", timeout=15)
         assert _listeners(server.port) == 0
 

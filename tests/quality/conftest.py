@@ -1,19 +1,16 @@
-"""Fixtures for the quality-engine tests: the shared crowd benchmark data, when present."""
+"""Fixtures for the quality-engine tests: the crowd benchmark data in tests/data/crowd."""
 
 from __future__ import annotations
 
 import csv
-import os
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-# The shared evaluation data lives next to the repository (../shared); override with
-# TRUELABEL_CROWD_DIR. Tests that need it skip when it is absent.
-CROWD = Path(os.environ.get("TRUELABEL_CROWD_DIR", REPO / ".." / "shared" / "eval" / "crowd"))
+from crowd_data import CROWD, read_text
 
 CROWD_DATASETS = ("duck", "rte", "s_dog", "web", "d_possent", "d_product", "s_adult", "s_rel")
 
@@ -31,23 +28,20 @@ class CrowdData:
 
 def read_crowd(name: str, root: Path = CROWD) -> CrowdData:
     """Read ``root/name`` in its upstream format (csv with header, or 1-based txt)."""
-    folder = root / name
     if name in ("rte", "web"):
-        rows = [line.split() for line in (folder / f"{name}_crowd.txt").read_text().splitlines()]
+        rows = [line.split() for line in read_text(name, f"{name}_crowd.txt", root).splitlines()]
         truth_rows = [
-            line.split() for line in (folder / f"{name}_truth.txt").read_text().splitlines()
+            line.split() for line in read_text(name, f"{name}_truth.txt", root).splitlines()
         ]
         rows = [r for r in rows if r]
         truth = {r[0]: r[1] for r in truth_rows if r}
     else:
-        with (folder / "answer.csv").open(newline="") as fh:
-            reader = csv.reader(fh)
-            next(reader)
-            rows = list(reader)
-        with (folder / "truth.csv").open(newline="") as fh:
-            reader = csv.reader(fh)
-            next(reader)
-            truth = {r[0]: r[1] for r in reader if r}
+        reader = csv.reader(io.StringIO(read_text(name, "answer.csv", root), newline=""))
+        next(reader)
+        rows = list(reader)
+        reader = csv.reader(io.StringIO(read_text(name, "truth.csv", root), newline=""))
+        next(reader)
+        truth = {r[0]: r[1] for r in reader if r}
     return CrowdData(
         name=name,
         items=[r[0] for r in rows],
@@ -59,9 +53,11 @@ def read_crowd(name: str, root: Path = CROWD) -> CrowdData:
 
 @pytest.fixture(scope="session")
 def crowd() -> Callable[[str], CrowdData]:
-    """Return a cached loader of the shared crowd data; skip when it is absent."""
+    """Return a cached loader of the crowd data (TRUELABEL_CROWD_DIR overrides the bundled copy;
+    a missing override is an error, not a skip)."""
     if not CROWD.is_dir():
-        pytest.skip(f"shared crowd data not found at {CROWD}")
+        pytest.fail(f"crowd data not found at {CROWD}: unset TRUELABEL_CROWD_DIR to use "
+                    "the copy in tests/data/crowd")
     cache: dict[str, CrowdData] = {}
 
     def load(name: str) -> CrowdData:

@@ -11,21 +11,34 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from truelabel import __version__
-from truelabel.core import Project, Workspace
+from truelabel.core import Workspace
+from truelabel.domain import environment as env
 from truelabel.domain.errors import TruelabelError
 from truelabel.domain.limits import MAX_ITEM_BYTES
 
-console = Console(stderr=True)
-out = Console()
+from .common import console, emit, open_project, open_workspace, out
+
+_emit = emit  # the name this module's commands use
+
+
+#: How ``truelabel --help`` groups the commands (a new command shows under "Other" until it
+#: is placed here).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Set up": ("init", "create-project", "add-member", "user", "schema-types", "demo"),
+    "Data": ("import", "export", "status"),
+    "Quality": ("workflow", "gold", "review", "adjudication", "truth", "quality", "signoff"),
+    "Answer files from any tool": ("agreement", "aggregate"),
+    "Run and maintain": ("serve", "backup", "restore", "check"),
+}
 
 
 class Group(click.Group):
-    """Turns library errors into a one-line message and exit code 1 (JSON with --json)."""
+    """Turns library errors into a one-line message and exit code 1 (JSON with --json), and
+    lists the commands by :data:`SECTIONS`."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -33,6 +46,18 @@ class Group(click.Group):
         except TruelabelError as exc:
             console.print(f"[red]Error:[/red] {exc.message}", markup=True, highlight=False)
             ctx.exit(1)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        visible = {n: c for n in self.list_commands(ctx)
+                   if (c := self.get_command(ctx, n)) is not None and not c.hidden}
+        placed = {n for names in SECTIONS.values() for n in names}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in visible if n not in placed))]
+        width = formatter.width - 6 - max(map(len, visible), default=0)
+        for title, names in sections:
+            rows = [(n, visible[n].get_short_help_str(width)) for n in names if n in visible]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
 
 @click.group(cls=Group)
@@ -43,10 +68,6 @@ def main() -> None:
     Most commands take LOCATION first: a project folder made by `truelabel init`,
     or a database URL such as postgresql://user@host/db.
     """
-
-
-def _project(location: str, name: str | None) -> Project:
-    return Workspace.open(location).project(name)
 
 
 @contextmanager
@@ -61,13 +82,6 @@ def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | N
             prog.update(task, completed=done, total=total)
 
         yield update
-
-
-def _emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> None:
-    if as_json or table is None:
-        out.print_json(json.dumps(data, default=str))
-    else:
-        out.print(table())
 
 
 @main.command()
@@ -100,13 +114,13 @@ def init(
     if schema is not None:  # a bad schema must not leave an empty workspace behind
         LabelSchema.parse(schema, filename=Path(schema_file or "").name)
         check_guidelines(notes)
-    ws = Workspace.init(path)
     msg = f"Created {path}"
-    if schema is not None:
-        p = ws.create_project(
-            name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
-        )
-        msg += f" with project {p.name!r}"
+    with Workspace.init(path) as ws:
+        if schema is not None:
+            p = ws.create_project(
+                name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
+            )
+            msg += f" with project {p.name!r}"
     console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
 
 
@@ -157,8 +171,8 @@ def import_(
     if bad:
         raise click.BadParameter(f"{bad[0]!r} is not KEY=VALUE (e.g. language=en).",
                                  param_hint="--meta")
-    p = _project(location, project_name)
-    with _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
+    with open_project(location, project_name) as p, \
+            _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
         r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar,
                           max_item_bytes=max_item_bytes,
                           meta={k: v for k, _, v in pairs} or None)
@@ -193,8 +207,7 @@ def export(
 
     Example: truelabel export myproject labels.parquet
     """
-    p = _project(location, project_name)
-    with _bar("Exporting", as_bytes=False) as bar:
+    with open_project(location, project_name) as p, _bar("Exporting", as_bytes=False) as bar:
         r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)
     console.print(
         f"Wrote {r.items:,} items and {r.annotations:,} annotations to {r.path} "
@@ -210,13 +223,12 @@ def status(location: str, as_json: bool) -> None:
 
     Example: truelabel status myproject --json
     """
-    ws = Workspace.open(location)
-    rows: list[dict[str, Any]] = []
-    for info in ws.list_projects():
-        p = ws.project(info["id"])
-        rows.append(
-            {"name": info["name"], "title": info["title"], "overlap": info["overlap"], **p.status()}
-        )
+    with open_workspace(location) as ws:
+        rows: list[dict[str, Any]] = [
+            {"name": info["name"], "title": info["title"], "overlap": info["overlap"],
+             **ws.project(info["id"]).status()}
+            for info in ws.list_projects()
+        ]
 
     def table() -> Table:
         t = Table("project", "items", "labeled", "in progress", "annotations", "overlap")
@@ -242,7 +254,7 @@ def status(location: str, as_json: bool) -> None:
     show_default=True,
     help="interface to bind; use 0.0.0.0 only behind a TLS proxy",
 )
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, help="TCP port to listen on")
 @click.option(
     "--workers",
     default=1,
@@ -252,7 +264,7 @@ def status(location: str, as_json: bool) -> None:
 )
 @click.option(
     "--allowed-hosts",
-    envvar="TRUELABEL_ALLOWED_HOSTS",
+    envvar=env.ALLOWED_HOSTS.name,
     show_envvar=True,
     help="host names the server answers to, comma-separated (any port; *.example.org for "
     "subdomains, * for any); default: 127.0.0.1, localhost and ::1 on a loopback --host, "
@@ -260,16 +272,16 @@ def status(location: str, as_json: bool) -> None:
 )
 @click.option(
     "--forwarded-allow-ips",
-    envvar="TRUELABEL_FORWARDED_ALLOW_IPS",
+    envvar=env.FORWARDED_ALLOW_IPS.name,
     show_envvar=True,
     help="addresses or networks of the proxies whose X-Forwarded-For/-Proto are believed, "
     "comma-separated; default: none (the connection's own address is the client's)",
 )
-@click.option("--max-json-body", envvar="TRUELABEL_MAX_JSON_BODY", show_envvar=True,
+@click.option("--max-json-body", envvar=env.MAX_JSON_BODY.name, show_envvar=True,
               help="largest request body except logins and uploads [default: 1MiB]")
-@click.option("--max-login-body", envvar="TRUELABEL_MAX_LOGIN_BODY", show_envvar=True,
+@click.option("--max-login-body", envvar=env.MAX_LOGIN_BODY.name, show_envvar=True,
               help="largest login request body [default: 64KiB]")
-@click.option("--max-upload-body", envvar="TRUELABEL_MAX_UPLOAD_BODY", show_envvar=True,
+@click.option("--max-upload-body", envvar=env.MAX_UPLOAD_BODY.name, show_envvar=True,
               help="largest uploaded file, read only from a logged-in user [default: 2GiB]")
 def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str | None,
           forwarded_allow_ips: str | None, max_json_body: str | None,
@@ -295,19 +307,19 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
                                            ("max_upload_body", max_upload_body)) if v}
     edge = EdgeSettings(**given,
                         allowed_hosts=AllowedHosts.parse(allowed_hosts) if allowed_hosts else None)
-    ws = Workspace.open(location)
-    console.print(
-        f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
-        f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
-    )
-    run(ws, host=host, port=port, workers=workers, edge=edge,
-        forwarded_allow_ips=forwarded_allow_ips or "")
+    with open_workspace(location) as ws:
+        console.print(
+            f"truelabel {__version__} serving {location} on http://{host}:{port}/ "
+            f"({workers} worker{'s' if workers > 1 else ''}; Ctrl+C stops)"
+        )
+        run(ws, host=host, port=port, workers=workers, edge=edge,
+            forwarded_allow_ips=forwarded_allow_ips or "")
 
 
 @main.command()
 @click.argument("path", default="demo-project", type=click.Path(file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind")
+@click.option("--port", default=8000, show_default=True, help="TCP port to listen on")
 @click.option("--password", help="password for every demo user (default: random, printed)")
 @click.option("--no-serve", is_flag=True, help="create the project, do not start the server")
 def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) -> None:
@@ -318,22 +330,23 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
     from truelabel.core import create_demo
 
     d = create_demo(path, password=password)
-    if d.created:
-        t = Table("user", "role", "password", title="Demo logins")
-        for name, pw in d.passwords.items():
-            t.add_row(name, d.workspace.get_user(name).role.value, pw)
-        out.print(t)
-    else:
-        console.print(
-            f"Reusing {path} (users keep their passwords; "
-            f"reset one with: truelabel user passwd {path} NAME)."
-        )
-    if not no_serve:
-        from truelabel.server.run import serve as run
+    with d.workspace:
+        if d.created:
+            t = Table("user", "role", "password", title="Demo logins")
+            for name, pw in d.passwords.items():
+                t.add_row(name, d.workspace.get_user(name).role.value, pw)
+            out.print(t)
+        else:
+            console.print(
+                f"Reusing {path} (users keep their passwords; "
+                f"reset one with: truelabel user passwd {path} NAME)."
+            )
+        if not no_serve:
+            from truelabel.server.run import serve as run
 
-        out.print(f"Open http://{host}:{port}/login  (Ctrl+C stops)")
-        sys.stdout.flush()
-        run(d.workspace, host=host, port=port)
+            out.print(f"Open http://{host}:{port}/login  (Ctrl+C stops)")
+            sys.stdout.flush()
+            run(d.workspace, host=host, port=port)
 
 
 @main.command()
@@ -349,7 +362,7 @@ def backup(location: str, out_path: str) -> None:
     """
     from truelabel.core import backup_workspace as run
 
-    with Workspace.open(location) as ws:
+    with open_workspace(location) as ws:
         m = run(ws, out_path)
     rows = sum(m["tables"].values())
     console.print(f"Backed up {rows:,} rows and {m['blobs']:,} blobs to {out_path}.")
@@ -383,7 +396,7 @@ def check(location: str) -> None:
     """
     from truelabel.core import check_workspace as run
 
-    with Workspace.open(location) as ws:
+    with open_workspace(location) as ws:
         problems = run(ws)
     if problems:
         for p in problems:
@@ -411,6 +424,7 @@ def _password(password_stdin: bool) -> str:
     type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
     default="annotator",
     show_default=True,
+    help="the user's workspace-wide role",
 )
 @click.option(
     "--project",
@@ -428,19 +442,21 @@ def user_add(
     Example: echo 's3cret-pass' | truelabel user add myproject alice --role annotator
     -p myproject --password-stdin
     """
-    ws = Workspace.open(location)
-    u = ws.add_user(username, _password(password_stdin), role=role)
-    for name in projects:
-        ws.project(name).add_member(u, role)
+    password = _password(password_stdin)
+    with open_workspace(location) as ws:
+        u = ws.add_user(username, password, role=role)
+        for name in projects:
+            ws.project(name).add_member(u, role)
     console.print(f"Added {role} {username}.")
 
 
 @user.command("list")
 @click.argument("location")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def user_list(location: str, as_json: bool) -> None:
     """List users. Example: truelabel user list myproject"""
-    rows = Workspace.open(location).list_users()
+    with open_workspace(location) as ws:
+        rows = ws.list_users()
 
     def table() -> Table:
         t = Table("id", "username", "role", "disabled")
@@ -478,22 +494,23 @@ def user_token(location: str, username: str, name: str, scope: str, expires_in: 
 
     Example: truelabel user token myproject alice --name ci --scope annotate --expires-in 30
     """
-    ws = Workspace.open(location)
-    out.print(ws.create_token(ws.get_user(username), name=name, scope=scope,
-                              expires_in_days=_days(expires_in), ttl_seconds=ttl))
+    with open_workspace(location) as ws:
+        token = ws.create_token(ws.get_user(username), name=name, scope=scope,
+                                expires_in_days=_days(expires_in), ttl_seconds=ttl)
+    out.print(token)
 
 
 @user.command("tokens")
 @click.argument("location")
 @click.argument("username")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def user_tokens(location: str, username: str, as_json: bool) -> None:
     """List a user's API tokens (never the secrets).
 
     Example: truelabel user tokens myproject alice
     """
-    ws = Workspace.open(location)
-    rows = ws.tokens.list(ws.get_user(username))
+    with open_workspace(location) as ws:
+        rows = ws.tokens.list(ws.get_user(username))
 
     def when(t: float | None, none: str = "") -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else none
@@ -517,21 +534,23 @@ def user_revoke_token(location: str, username: str, token_id: int) -> None:
 
     Example: truelabel user revoke-token myproject alice 3
     """
-    ws = Workspace.open(location)
-    ws.tokens.revoke(ws.get_user(username), token_id)
+    with open_workspace(location) as ws:
+        ws.tokens.revoke(ws.get_user(username), token_id)
     console.print(f"Token {token_id} of {username} revoked.")
 
 
 @user.command("passwd")
 @click.argument("location")
 @click.argument("username")
-@click.option("--password-stdin", is_flag=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from stdin")
 def user_passwd(location: str, username: str, password_stdin: bool) -> None:
     """Set a user's password (ends their sessions and revokes their API tokens).
 
     Example: truelabel user passwd p alice
     """
-    Workspace.open(location).set_password(username, _password(password_stdin))
+    password = _password(password_stdin)
+    with open_workspace(location) as ws:
+        ws.set_password(username, password)
     console.print(f"Password of {username} changed.")
 
 
@@ -545,7 +564,8 @@ def user_disable(location: str, username: str, enable: bool) -> None:
 
     Example: truelabel user disable myproject alice
     """
-    Workspace.open(location).set_disabled(username, not enable)
+    with open_workspace(location) as ws:
+        ws.set_disabled(username, not enable)
     console.print(f"{username} {'enabled' if enable else 'disabled'}.")
 
 
@@ -558,10 +578,12 @@ def user_disable(location: str, username: str, enable: bool) -> None:
     type=click.Choice(["admin", "manager", "reviewer", "annotator"]),
     default="annotator",
     show_default=True,
+    help="the user's role in this project",
 )
 def add_member(location: str, project_name: str, username: str, role: str) -> None:
     """Give a user a role in a project. Example: truelabel add-member p support alice"""
-    Workspace.open(location).project(project_name).add_member(username, role)
+    with open_project(location, project_name) as p:
+        p.add_member(username, role)
     console.print(f"{username} is now {role} in {project_name}.")
 
 
@@ -569,10 +591,12 @@ def add_member(location: str, project_name: str, username: str, role: str) -> No
 @click.argument("location")
 @click.argument("name")
 @click.option(
-    "--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False)
+    "--schema", "schema_file", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="label schema (YAML/JSON, or a Label Studio XML config)",
 )
-@click.option("--overlap", default=1, show_default=True)
-@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False))
+@click.option("--overlap", default=1, show_default=True, help="annotators per item")
+@click.option("--guidelines", type=click.Path(exists=True, dir_okay=False),
+              help="Markdown guidelines shown beside each task")
 def create_project(
     location: str, name: str, schema_file: str, overlap: int, guidelines: str | None
 ) -> None:
@@ -580,12 +604,13 @@ def create_project(
 
     Example: truelabel create-project myproject reviews --schema reviews.yaml
     """
-    Workspace.open(location).create_project(
-        name,
-        Path(schema_file).read_text("utf-8"),
-        overlap=overlap,
-        guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
-    )
+    with open_workspace(location) as ws:
+        ws.create_project(
+            name,
+            Path(schema_file).read_text("utf-8"),
+            overlap=overlap,
+            guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
+        )
     console.print(f"Created project {name}.")
 
 
@@ -606,8 +631,12 @@ def schema_types(json_schema: bool) -> None:
     out.print(t)
 
 
-from .answers_cmds import register  # noqa: E402  (registers after main is defined)
-from .priority_cmds import register as register_priority  # noqa: E402
+from . import answers_cmds, priority_cmds, quality_cmds  # noqa: E402  (register after main)
 
-register(main)
-register_priority(main)
+answers_cmds.register(main)
+quality_cmds.register(main)
+priority_cmds.register(main)
+
+
+if __name__ == "__main__":  # python -m truelabel.cli.main
+    main()

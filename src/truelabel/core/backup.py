@@ -39,6 +39,7 @@ from typing import IO, Any
 import orjson
 
 from truelabel import __version__
+from truelabel.domain.environment import BLOB_URL
 from truelabel.domain.errors import DigestMismatch, InvalidInput, ProjectError
 from truelabel.store import dump
 from truelabel.store.blobs import BlobStore
@@ -276,7 +277,7 @@ def _restore_url(src: Path, tar: tarfile.TarFile, plan: _Plan, url: str,
     sqlite_file = dump.sqlite_file(url)
     created = bool(sqlite_file) and not Path(str(sqlite_file)).exists()
     db = Database.open(url, migrate=False)
-    blobs = BlobStore(blob_url or os.environ.get("TRUELABEL_BLOB_URL")
+    blobs = BlobStore(blob_url or BLOB_URL.read()
                       or str(Path.cwd() / "truelabel-blobs"))
     ok = False
     try:

@@ -6,7 +6,6 @@ or, for a server, at a database URL with a blob URL beside it.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from truelabel.domain.environment import BLOB_URL, FAST_HASH
 from truelabel.domain.errors import (
     AlreadyExists,
     AuthError,
@@ -49,7 +49,7 @@ SESSION_SECONDS = 7 * 24 * 3600
 def _make_hasher() -> PasswordHasher:
     # argon2id with the library's defaults (RFC 9106 low-memory profile). The test suite sets
     # TRUELABEL_FAST_HASH=1 for cheap parameters; the algorithm and code path stay the same.
-    if os.environ.get("TRUELABEL_FAST_HASH") == "1":
+    if FAST_HASH.read() == "1":
         return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return PasswordHasher()
 
@@ -92,7 +92,7 @@ class Workspace:
         loc = str(location)
         # blob storage: an fsspec URL (s3://bucket/prefix …); S3 endpoint and keys come
         # from the usual AWS_* environment variables
-        blob_url = blob_url or os.environ.get("TRUELABEL_BLOB_URL") or None
+        blob_url = blob_url or BLOB_URL.read() or None
         if "://" in loc:
             url = loc
             blobs = blob_url or str(Path.cwd() / "truelabel-blobs")

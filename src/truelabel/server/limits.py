@@ -23,6 +23,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from truelabel.domain.environment import (
+    ALLOWED_HOSTS,
+    MAX_JSON_BODY,
+    MAX_LOGIN_BODY,
+    MAX_UPLOAD_BODY,
+)
 from truelabel.domain.errors import InvalidInput
 
 from .hosts import AllowedHosts
@@ -35,8 +41,8 @@ _SIZE = re.compile(r"\s*([0-9]+)\s*([a-z]*)\s*")
 #: Room for the multipart framing around an upload's file (boundaries, part headers, the
 #: small form fields), so a file of exactly the upload limit still fits.
 MULTIPART_SLACK = 64 * KIB
-ENV = {"max_json_body": "TRUELABEL_MAX_JSON_BODY", "max_login_body": "TRUELABEL_MAX_LOGIN_BODY",
-       "max_upload_body": "TRUELABEL_MAX_UPLOAD_BODY", "allowed_hosts": "TRUELABEL_ALLOWED_HOSTS"}
+ENV = {"max_json_body": MAX_JSON_BODY.name, "max_login_body": MAX_LOGIN_BODY.name,
+       "max_upload_body": MAX_UPLOAD_BODY.name, "allowed_hosts": ALLOWED_HOSTS.name}
 
 
 def parse_size(text: str | int) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 import uvicorn
 
 from truelabel.core import Workspace
+from truelabel.domain.environment import FORWARDED_ALLOW_IPS
 from truelabel.domain.errors import InvalidInput
 
 from .app import create_app
@@ -59,7 +60,7 @@ def serve(
     except InvalidInput as exc:
         raise SystemExit(exc.message) from None
     if forwarded_allow_ips is None:
-        forwarded_allow_ips = os.environ.get("TRUELABEL_FORWARDED_ALLOW_IPS", "")
+        forwarded_allow_ips = FORWARDED_ALLOW_IPS.read()
     options = uvicorn_options(host, port, log_level, forwarded_allow_ips)
     if workers <= 1:
         uvicorn.run(_ready(create_app(workspace, edge=edge)), **options)

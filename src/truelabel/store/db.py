@@ -25,6 +25,7 @@ from sqlalchemy import Connection as Connection  # re-exported: core annotates w
 from sqlalchemy import Engine, TextClause, create_engine, event, inspect, text
 from sqlalchemy.exc import DisconnectionError
 
+from truelabel.domain.environment import ASYNC_CONNECTIONS
 from truelabel.domain.errors import ProjectError
 
 from . import errors
@@ -258,7 +259,7 @@ def async_connections() -> int:
     worker served the most (2 workers, 50 clients: 703-804 cycles/s with 2, 666-708 with 4,
     613-666 with 8; more statements at once only contend inside PostgreSQL); raise it when
     PostgreSQL runs on another host, where each statement waits longer on the network."""
-    raw = os.environ.get("TRUELABEL_ASYNC_CONNECTIONS", "2")
+    raw = ASYNC_CONNECTIONS.read()
     n = int(raw) if raw.strip().isdecimal() else 0
     if not 1 <= n <= 64:
         raise ProjectError(

@@ -60,6 +60,7 @@ class AssignIn(BaseModel):
 
 @router.get("/projects")
 def list_projects(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
+    """The projects you are a member of (all of them for admins)."""
     return [
         {"id": p["id"], "name": p["name"], "title": p["title"], "overlap": p["overlap"]}
         for p in workspace(request).list_projects(actor=user)
@@ -70,6 +71,7 @@ def list_projects(request: Request, user: User = Depends(current_user)) -> list[
 def create_project(
     body: ProjectIn, request: Request, user: User = Depends(current_user)
 ) -> Mapping[str, Any]:
+    """Create a project from a label schema (admins only)."""
     p = workspace(request).create_project(
         body.name,
         body.label_schema,
@@ -85,6 +87,7 @@ def create_project(
 def get_project(
     project: str, request: Request, user: User = Depends(current_user)
 ) -> dict[str, Any]:
+    """A project's settings, schema and progress counts."""
     p = project_for(request, project, user)
     return {**p.info(actor=user), "status": p.status(actor=user)}
 
@@ -93,6 +96,7 @@ def get_project(
 def patch_project(
     project: str, body: ProjectPatch, request: Request, user: User = Depends(current_user)
 ) -> Mapping[str, Any]:
+    """Change a project's schema, overlap, lease or guidelines (managers)."""
     p = project_for(request, project, user)
     if body.label_schema is not None:
         p.set_schema(body.label_schema, actor=user)
@@ -122,6 +126,7 @@ def list_field_kinds() -> list[dict[str, Any]]:
 def members(
     project: str, request: Request, user: User = Depends(current_user)
 ) -> Sequence[Mapping[str, Any]]:
+    """The project's members and their roles."""
     return project_for(request, project, user).members(actor=user)
 
 
@@ -129,6 +134,7 @@ def members(
 def add_member(
     project: str, body: MemberIn, request: Request, user: User = Depends(current_user)
 ) -> None:
+    """Give a user a role in the project (managers)."""
     project_for(request, project, user).add_member(body.username, body.role, actor=user)
 
 
@@ -136,6 +142,7 @@ def add_member(
 def assign(
     project: str, body: AssignIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, int]:
+    """Reserve items for one annotator (managers); they get them first."""
     n = project_for(request, project, user).assign(body.item_ids, body.username, actor=user)
     return {"assigned": n}
 
@@ -166,6 +173,7 @@ def list_items(
 def get_item(
     project: str, item_id: int, request: Request, user: User = Depends(current_user)
 ) -> Mapping[str, Any]:
+    """One item with its data and provenance (annotators: only items they were given)."""
     return project_for(request, project, user).item(item_id, actor=user)
 
 
@@ -173,6 +181,7 @@ def get_item(
 def batches(
     project: str, request: Request, user: User = Depends(current_user)
 ) -> Sequence[Mapping[str, Any]]:
+    """The import batches of the project, newest last."""
     return project_for(request, project, user).batches(actor=user)
 
 

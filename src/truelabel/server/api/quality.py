@@ -268,4 +268,5 @@ def sign_off(
 def signoffs(
     project: str, request: Request, user: User = Depends(current_user)
 ) -> Sequence[Mapping[str, Any]]:
+    """Every sign-off with its frozen evidence (gold figures hidden without gold.manage)."""
     return project_for(request, project, user).signoffs(actor=user)

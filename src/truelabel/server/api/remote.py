@@ -65,6 +65,7 @@ def start_url_import(
 
 @router.get("/settings/url-allowlist")
 def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """The hosts URL imports may fetch from (admins)."""
     return {"allow": workspace(request).url_allowlist(actor=user)}
 
 
@@ -72,6 +73,7 @@ def get_allowlist(request: Request, user: User = Depends(current_user)) -> dict[
 def put_allowlist(
     body: AllowListIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, Any]:
+    """Replace the hosts URL imports may fetch from (admins)."""
     return {"allow": workspace(request).set_url_allowlist(body.allow, actor=user)}
 
 

@@ -159,6 +159,7 @@ async def next_task(project: str, request: Request, user: User = Depends(task_us
 def get_task(
     project: str, task_id: int, request: Request, user: User = Depends(current_user)
 ) -> TaskOut:
+    """One of your open tasks: its item, draft and review comments."""
     return _task_out(project_for(request, project, user).task(task_id, user))
 
 
@@ -187,6 +188,7 @@ async def submit(
 async def skip(
     project: str, task_id: int, request: Request, user: User = Depends(current_user)
 ) -> Response:
+    """Give a task back without labelling it; its slot returns to the pool."""
     p = project_for_task(request, project)
     await in_lane(request.app.state, lambda: p.skip(task_id, user))
     return Response(status_code=204)

@@ -92,11 +92,13 @@ def logout(request: Request, response: Response) -> None:
 
 @router.get("/me")
 def me(request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """The logged-in user (and the CSRF token of a browser session)."""
     return _me(user, getattr(request.state, "csrf", None))
 
 
 @router.get("/users")
 def list_users(request: Request, user: User = Depends(current_user)) -> Sequence[Mapping[str, Any]]:
+    """Every user of the workspace (admins only)."""
     if not user.is_admin:
         raise Forbidden("Only an admin can list users.")
     return workspace(request).list_users()
@@ -104,6 +106,7 @@ def list_users(request: Request, user: User = Depends(current_user)) -> Sequence
 
 @router.post("/users", status_code=201)
 def add_user(body: UserIn, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """Create a user (admins only); the password is stored as an argon2id hash."""
     new = workspace(request).add_user(
         body.username, body.password, role=body.role, display_name=body.display_name, actor=user
     )

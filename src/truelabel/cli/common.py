@@ -1,0 +1,62 @@
+"""What every ``truelabel`` command module shares: the consoles, opening a workspace (always
+closed when the command ends), the common options, and printing a table or ``--json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from truelabel.core import Project, Workspace
+
+__all__ = ["actor_option", "console", "emit", "json_option", "open_project", "open_workspace",
+           "out", "project_option"]
+
+# Consoles resolve sys.stdout/stderr when printing, so CliRunner captures them.
+console = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def open_workspace(location: str) -> Iterator[Workspace]:
+    """The workspace at ``location``, closed (connections and pool) when the block ends."""
+    with Workspace.open(location) as ws:
+        yield ws
+
+
+@contextmanager
+def open_project(location: str, name: str | None) -> Iterator[Project]:
+    """Project ``name`` (the only one when None) of the workspace at ``location``; the
+    workspace is closed when the block ends."""
+    with open_workspace(location) as ws:
+        yield ws.project(name)
+
+
+def emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> None:
+    """Print ``data`` as JSON (with --json, or when there is no table), else the table."""
+    if as_json or table is None:
+        out.print_json(json.dumps(data, default=str))
+    else:
+        out.print(table())
+
+
+def project_option(f: F) -> F:
+    return click.option("--project", "-p", "project_name",
+                        help="project name (if the workspace has several)")(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(f)
+
+
+def actor_option(f: F) -> F:
+    return click.option("--as", "actor_name", required=True, metavar="USER",
+                        help="the member acting (recorded with the decision; their role must "
+                        "allow it)")(f)

@@ -1,0 +1,1 @@
+"""Tools for truelabel's developers (reference-doc generation); not used at run time."""
