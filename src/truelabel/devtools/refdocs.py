@@ -214,7 +214,7 @@ def error_classes(base: type[TruelabelError] = TruelabelError) -> list[type[True
 
     out = [base]
     for sub in sorted(base.__subclasses__(), key=line):
-        out += error_classes(sub)
+        out += [c for c in error_classes(sub) if c not in out]  # once, if it has two bases
     return out
 
 
