@@ -118,7 +118,9 @@ class Events:
 
     Handlers run in order of subscription, in the thread that did the work, after its
     transaction committed; an error in a handler reaches the caller (the work itself is
-    stored). With no handler an event costs one dictionary lookup.
+    stored). With no handler an event costs one dictionary lookup. A server's async submit
+    (``submit_async``) calls ``after_submit`` handlers on the event loop unless the workflow
+    sends the follow-up work to a thread: a handler there must be quick or hand its work on.
     """
 
     def __init__(self) -> None:
