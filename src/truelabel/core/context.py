@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from .report_cache import ResultCache
 
 NO_PROJECT = "No such project, or you are not a member of it. Ask a manager to add you."
-#: Parsed workflow settings by their JSON text (settings change rarely; parsing is not free).
-_WORKFLOWS: dict[str, Workflow] = {}
 
 
 class WorkspaceView(Protocol):
@@ -165,6 +163,9 @@ class ProjectContext:
         self.db = workspace.db
         self.id = project_id
         self._schema_cache: dict[int, LabelSchema] = {}
+        #: the workflow settings last parsed, with their JSON text (settings change rarely;
+        #: parsing is not free)
+        self._workflow: tuple[str, Workflow] | None = None
         self.events = Events()
 
     # -- permissions ----------------------------------------------------------------------
@@ -218,9 +219,11 @@ class ProjectContext:
             assert sv is not None
             schema = self._schema_for(sv)
         raw = row["settings"] or "{}"
-        wf = _WORKFLOWS.get(raw)
-        if wf is None:
-            wf = _WORKFLOWS[raw] = Workflow.model_validate(json.loads(raw).get("workflow", {}))
+        if self._workflow is not None and self._workflow[0] == raw:
+            wf = self._workflow[1]
+        else:
+            wf = Workflow.model_validate(json.loads(raw).get("workflow", {}))
+            self._workflow = (raw, wf)
         return _Ctx(role, row, sid, int(row["schema_version"]), schema, row["guideline_id"], wf)
 
     # -- schema, settings, rows -----------------------------------------------------------
