@@ -111,3 +111,31 @@ def test_an_unreachable_postgresql_is_unavailable() -> None:
         _clean(ei.value)
     finally:
         db.dispose()
+
+
+def test_unavailable_is_a_503_with_retry_after_at_the_edge() -> None:
+    from truelabel.server.errors import error_response
+
+    r = error_response(Unavailable("The database is busy. Try again.", retry_after=1))
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert b'"error":"unavailable"' in r.body
+
+
+def test_a_broken_reference_is_a_constraint_violation(tmp_path: Path) -> None:
+    from truelabel.errors import ConstraintViolation
+
+    with open_workspace(tmp_path) as ws:
+        with pytest.raises(ConstraintViolation) as ei, ws.db.write() as conn:
+            accounts.set_member(conn, project_id=424242, user_id=424242, role="annotator")
+        assert ei.value.status == 409 and ei.value.detail["constraint"]
+        _clean(ei.value)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL enforces VARCHAR lengths; SQLite does not")
+def test_a_value_too_long_for_its_column_is_invalid_input(tmp_path: Path) -> None:
+    from truelabel.errors import InvalidInput
+
+    with open_workspace(tmp_path) as ws:
+        with pytest.raises(InvalidInput, match="longer") as ei, ws.db.write() as conn:
+            _user(conn, "x" * 300)
+        _clean(ei.value)
