@@ -28,6 +28,7 @@ from truelabel.domain.results import (
     BatchRow,
     ItemRow,
     ItemView,
+    LabelValue,
     MemberRow,
     ProjectInfo,
     ProjectStatus,
@@ -472,7 +473,7 @@ class Project(TaskMixin, QualityMixin, ReviewMixin, TruthMixin):
             row = item_store.get_item(conn, self.id, item_id)
         return orjson.loads(row["data"]) if row else None
 
-    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None) -> dict[str, Any]:
+    def validate(self, value: dict[str, Any], item: dict[str, Any] | None = None) -> LabelValue:
         """Check an annotation value against the current schema without storing it."""
         _, sch = self.schema()
         return sch.validate_annotation(value, item)
