@@ -93,3 +93,29 @@ def test_quality_errors_stay_value_errors_and_importable_where_they_were() -> No
     assert issubclass(quality_errors.InvalidInput, errors.InvalidInput)
     assert quality_errors.InvalidInput is errors.InvalidQualityInput
     assert issubclass(quality_errors.ConvergenceWarning, UserWarning)
+
+
+def test_the_edges_own_codes_are_listed_and_distinct_from_the_classes() -> None:
+    """Every literal code the server answers with (``error(status, "code", …)``) is in
+    ``server.errors.EDGE_CODES`` or is a class's code, with the same status."""
+    import re
+    from pathlib import Path
+
+    from truelabel.server.errors import EDGE_CODES
+
+    by_class = {c.code: c.status for c in errors.error_classes()}
+    assert not set(EDGE_CODES) & set(by_class), "an edge code shadows a class's code"
+    server = Path(truelabel.__file__).parent / "server"
+    used = set()
+    for path in server.rglob("*.py"):
+        text = path.read_text("utf-8")
+        used |= set(re.findall(r'\berror\(\s*(\d{3}),\s*"([a-z_]+)"', text))
+        used |= {("", m) for m in re.findall(r'"error":\s*"([a-z_]+)"', text)}
+        used |= {("", m) for m in re.findall(r'\d{3}: "([a-z_]+)"', text)}
+        used |= {("", m) for m in re.findall(r'status_code, "([a-z_]+)"\)', text)}
+    assert used, "the scan found nothing: it no longer matches the code"
+    for status, code in used:
+        listed = EDGE_CODES.get(code, (by_class.get(code), ""))[0]
+        assert listed is not None, f"{code!r} is answered but not listed in EDGE_CODES"
+        if status:
+            assert int(status) == listed, (code, status, listed)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import PASSWORD, PG_URL, SCHEMA, open_workspace
+from helpers import PASSWORD, PG_URL, SCHEMA, make_items, open_workspace
 from truelabel import Workspace
 from truelabel.errors import AlreadyExists, Conflict, TruelabelError, Unavailable
-from truelabel.store import accounts, fast
+from truelabel.store import accounts, fast, queue
 from truelabel.store.db import Connection, Database
 
 _DRIVER_WORDS = ("[SQL:", "sqlite3", "psycopg", "sqlalchemy", "INSERT INTO", "IntegrityError")
@@ -66,8 +66,6 @@ def test_core_answers_a_taken_name_in_its_own_words(ws: Workspace) -> None:
 
 
 def test_a_second_review_at_one_stage_is_a_conflict(ws: Workspace) -> None:
-    from helpers import make_items
-
     p = ws.create_project("support", SCHEMA, overlap=1)
     p.import_records(make_items(2))
     p.set_workflow(review_stages=[{"name": "peer", "role": "reviewer", "sample_rate": 1.0}])
@@ -111,3 +109,60 @@ def test_an_unreachable_postgresql_is_unavailable() -> None:
         _clean(ei.value)
     finally:
         db.dispose()
+
+
+def test_unavailable_is_a_503_with_retry_after_at_the_edge() -> None:
+    from truelabel.server.errors import error_response
+
+    r = error_response(Unavailable("The database is busy. Try again.", retry_after=1))
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert b'"error":"unavailable"' in r.body
+
+
+def test_a_broken_reference_is_a_constraint_violation(tmp_path: Path) -> None:
+    from truelabel.errors import ConstraintViolation
+
+    with open_workspace(tmp_path) as ws:
+        with pytest.raises(ConstraintViolation) as ei, ws.db.write() as conn:
+            accounts.set_member(conn, project_id=424242, user_id=424242, role="annotator")
+        assert ei.value.status == 409 and ei.value.detail["constraint"]
+        _clean(ei.value)
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL enforces VARCHAR lengths; SQLite does not")
+def test_a_value_too_long_for_its_column_is_invalid_input(tmp_path: Path) -> None:
+    from truelabel.errors import InvalidInput
+
+    with open_workspace(tmp_path) as ws:
+        with pytest.raises(InvalidInput, match="longer") as ei, ws.db.write() as conn:
+            _user(conn, "x" * 300)
+        _clean(ei.value)
+
+
+def test_a_submit_that_loses_the_key_race_answers_as_its_twin(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's AlreadyExists (the unique key ux_annot_idem) reaches the submit's race
+    path, which answers from the stored twin, not with the raw taken-key error."""
+    p = ws.create_project("support", SCHEMA, overlap=1)
+    p.import_records(make_items(3))
+    ann = ws.add_user("ann", PASSWORD)
+    p.add_member(ann, "annotator")
+    t1 = p.next_task(ann)
+    assert t1 is not None
+    p.submit(t1.id, {"intent": "refund"}, ann, key="k-race")
+    t2 = p.next_task(ann)
+    assert t2 is not None
+    real, hidden = queue.find_by_key, [2]
+
+    def racing(conn: Connection, user_id: int, key: str) -> object:
+        if hidden[0]:  # the twin is on another connection: the checks do not see it yet
+            hidden[0] -= 1
+            return None
+        return real(conn, user_id, key)
+
+    monkeypatch.setattr(queue, "find_by_key", racing)
+    with pytest.raises(Conflict, match="already used for another task"):
+        p.submit(t2.id, {"intent": "refund"}, ann, key="k-race")
+    if ws.db.is_sqlite:
+        assert hidden == [0]  # the checks ran and the insert met the unique key

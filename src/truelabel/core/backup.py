@@ -34,13 +34,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
 from truelabel import __version__
 from truelabel.domain.environment import BLOB_URL
 from truelabel.domain.errors import DigestMismatch, InvalidInput, ProjectError
+from truelabel.domain.results import BackupManifest
 from truelabel.store import dump
 from truelabel.store.blobs import BlobStore
 from truelabel.store.db import Connection, Database, upgrade
@@ -58,7 +59,7 @@ _AGAIN = "Nothing was restored; make a new backup with truelabel backup, or use 
 
 
 # -- backup -------------------------------------------------------------------------------
-def backup(ws: Workspace, out: str | Path) -> dict[str, Any]:
+def backup(ws: Workspace, out: str | Path) -> BackupManifest:
     """Write a consistent backup of ``ws`` to ``out`` (atomically: temp file, then rename).
 
     The file is created readable by its owner only (0600).
@@ -115,9 +116,10 @@ def backup(ws: Workspace, out: str | Path) -> dict[str, Any]:
                         tar.addfile(info, fh)
                     members[name] = {"size": info.size}
                     n_blobs += 1
-            manifest = {"format": FORMAT, "truelabel": __version__, "revision": revision,
-                        "created_at": started, "tables": dict(counts), "blobs": n_blobs,
-                        "members": members}
+            manifest: BackupManifest = {
+                "format": FORMAT, "truelabel": __version__, "revision": revision,
+                "created_at": started, "tables": dict(counts), "blobs": n_blobs,
+                "members": members}
             _add(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
         os.replace(tmp, target)
     except BaseException:
@@ -136,7 +138,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 # -- restore ------------------------------------------------------------------------------
 def restore(archive: str | Path, location: str | Path, *, blob_url: str | None = None
-            ) -> dict[str, Any]:
+            ) -> BackupManifest:
     """Restore a backup into a new folder, or into an empty database at a URL.
 
     Everything is checked before the result becomes visible; on any error nothing is left
@@ -164,7 +166,7 @@ def restore(archive: str | Path, location: str | Path, *, blob_url: str | None =
             _restore_folder(src, tar, plan, folder)
         else:
             _restore_url(src, tar, plan, loc, blob_url)
-    return plan.manifest
+    return cast(BackupManifest, plan.manifest)  # checked in _inspect
 
 
 class _Plan:

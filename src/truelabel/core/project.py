@@ -32,6 +32,7 @@ from truelabel.domain.results import (
     BatchRow,
     ItemRow,
     ItemView,
+    LabelValue,
     MemberRow,
     ProjectInfo,
 )
@@ -486,7 +487,7 @@ class Project(ProjectContext):
     def validate(
         self, value: dict[str, Any], item: dict[str, Any] | None = None, *,
         actor: User | None = None,
-    ) -> dict[str, Any]:
+    ) -> LabelValue:
         """Check an annotation value against the current schema without storing it."""
         _, sch = self.schema(actor=actor)
         return sch.validate_annotation(value, item)

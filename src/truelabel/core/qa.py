@@ -26,6 +26,7 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.fields import FieldSpec
 from truelabel.domain.models import User
+from truelabel.domain.results import LabelValue
 from truelabel.domain.workflow import Workflow
 from truelabel.formats.readers import detect_format, open_records
 from truelabel.store import projects as project_store
@@ -117,7 +118,7 @@ class QualityService(Service):
     # -- gold -----------------------------------------------------------------------------
     def set_gold(
         self, item_id: int, value: dict[str, Any], *, actor: User | None = None, source: str = "api"
-    ) -> dict[str, Any]:
+    ) -> LabelValue:
         """Record the known answer of an item; it leaves the pool and becomes a gold task."""
         self.require(actor, "gold.manage")
         data = self._item_data(item_id)
@@ -144,7 +145,7 @@ class QualityService(Service):
                 conn, project_id=self.id, item_id=item_id, overlap=int(self._settings()["overlap"])
             )
 
-    def gold(self, *, actor: User | None = None) -> dict[int, dict[str, Any]]:
+    def gold(self, *, actor: User | None = None) -> dict[int, LabelValue]:
         """Item id → known answer. Managers and admins only."""
         self.require(actor, "gold.manage")
         with self.db.read() as conn:

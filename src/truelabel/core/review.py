@@ -15,7 +15,7 @@ from truelabel.domain.errors import (
     NotFound,
 )
 from truelabel.domain.models import User
-from truelabel.domain.results import AdjudicationEntry, ReviewResult, ReviewTask
+from truelabel.domain.results import AdjudicationEntry, LabelValue, ReviewResult, ReviewTask
 from truelabel.domain.roles import Role
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -222,7 +222,7 @@ class ReviewService(Service):
 
     def adjudicate(
         self, item_id: int, value: dict[str, Any], actor: User, *, comment: str = ""
-    ) -> dict[str, Any]:
+    ) -> LabelValue:
         """Decide an item's label; it becomes its ground truth (method ``adjudication``)."""
         self.require(actor, "quality.adjudicate")
         data = self._item_data(item_id)

@@ -10,10 +10,12 @@ docstring says when). Times are Unix seconds (float); ``value``s are annotation 
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 __all__ = [
     "AdjudicationEntry",
+    "BackupManifest",
+    "LabelValue",
     "AggregateSummary",
     "AnnotationView",
     "AuditEntry",
@@ -36,6 +38,11 @@ __all__ = [
     "TruthEntry",
     "UserRow",
 ]
+
+
+#: An annotation value, gold answer or decided label: field name -> value (as the schema's
+#: field types define it).
+LabelValue: TypeAlias = dict[str, Any]
 
 
 # -- workspace: users, tokens, projects, audit ---------------------------------------------
@@ -284,3 +291,19 @@ class SignOffRow(TypedDict):
     comment: str
     evidence: Any
     username: str
+
+
+# -- backup -----------------------------------------------------------------------------------
+
+
+class BackupManifest(TypedDict):
+    """What ``backup`` wrote and ``restore`` read: format, versions, row counts per table,
+    the number of blobs and every member's size."""
+
+    format: str
+    truelabel: str
+    revision: str | None
+    created_at: float
+    tables: dict[str, int]
+    blobs: int
+    members: dict[str, dict[str, Any]]

@@ -11,6 +11,18 @@ from truelabel.domain.errors import TruelabelError
 
 log = logging.getLogger("truelabel.server")
 
+#: The codes the HTTP edge answers with itself, without a :mod:`truelabel.errors` class
+#: (those carry their own ``code`` and ``status``): code -> (status, what it means). With
+#: ``truelabel.errors.error_classes()`` this is every ``"error"`` an answer can hold.
+EDGE_CODES: dict[str, tuple[int, str]] = {
+    "internal": (500, "An unexpected error; it is in the server's log and nothing was "
+                      "half-written."),
+    "body_too_large": (413, "The request body is over the limit for its kind of route."),
+    "host_not_allowed": (400, "The Host header names a host this server does not answer to."),
+    "method_not_allowed": (405, "The route exists, but not for this HTTP method."),
+    "http_error": (400, "Another refusal at the HTTP level; the status line says which."),
+}
+
 
 def error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"error": code, "message": message}

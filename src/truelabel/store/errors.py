@@ -7,7 +7,7 @@ so); what escapes it is a :class:`~truelabel.domain.errors.TruelabelError`:
 - another integrity rule   -> :class:`ConstraintViolation` (409), the constraint named
 - a value the column refuses (a number past 64 bits, …) -> :class:`InvalidInput` (422)
 - the database locked, unreachable, restarting, or a transaction that lost a deadlock
-                           -> :class:`Unavailable` (503): try again
+                           -> :class:`Unavailable` (503, ``retry_after`` 1 s): try again
 
 Anything else (a bug in truelabel's own SQL) passes through untranslated, so it is logged
 and answered as an internal error. Messages never carry SQL or driver text.
@@ -42,6 +42,8 @@ _SQLITE_UNIQUE = re.compile(r"^UNIQUE constraint failed: (.+)$")
 _SQLITE_RULE = re.compile(r"^(?:NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.+))?$")
 #: PostgreSQL SQLSTATE classes / codes (https://www.postgresql.org/docs/current/errcodes-appendix.html)
 _PG_UNIQUE = "23505"
+_PG_OUT_OF_RANGE = "22003"
+_PG_TOO_LONG = "22001"
 _PG_TRANSIENT = ("08", "53", "57P", "40001", "40P01")
 
 _AGAIN = "Try again in a moment; if it keeps happening, check that the database is running."
@@ -52,7 +54,6 @@ def translated(exc: BaseException) -> TruelabelError | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if orig is None:
         return None
-    kind = type(orig).__name__
     mro = {c.__name__ for c in type(orig).__mro__}
     sqlstate = getattr(orig, "sqlstate", None) or ""
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
@@ -66,22 +67,29 @@ def translated(exc: BaseException) -> TruelabelError | None:
                 f"That is already stored (unique key {key}); use another name or value, or "
                 "fetch the stored one.", constraint=key)
         rule = _SQLITE_RULE.match(text)
-        key = name or (rule.group(1) if rule and rule.group(1) else None) or kind
+        key = name or (rule.group(1) if rule and rule.group(1) else None) or (
+            text.split(" constraint")[0].lower() + " constraint" if rule else "a constraint")
         return ConstraintViolation(
             f"The change breaks a rule of the database ({key}), perhaps because something it "
             "refers to changed meanwhile; reload and try again.", constraint=key)
     if "DataError" in mro:
+        if sqlstate == _PG_TOO_LONG:
+            return InvalidInput("A text in the request is longer than its field allows; "
+                                "shorten it.")
+        if sqlstate and sqlstate != _PG_OUT_OF_RANGE:
+            return InvalidInput("A value in the request does not fit its field; check its "
+                                "type and size.")
         return InvalidInput("A number in the request is out of range; ids and counts are "
                             "64-bit integers.")
     if "OperationalError" in mro:
         if "locked" in text.lower():
             return Unavailable(f"The database is busy (locked by another writer). {_AGAIN}",
-                               reason="locked")
+                               reason="locked", retry_after=1)
         if "sqlite" not in type(orig).__module__ and (
             not sqlstate or sqlstate.startswith(_PG_TRANSIENT)
         ):
             return Unavailable(f"The database is unreachable or restarting. {_AGAIN}",
-                               reason="unavailable")
+                               reason="unavailable", retry_after=1)
     return None
 
 
