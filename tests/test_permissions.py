@@ -122,6 +122,7 @@ ROUTES: dict[str, Route] = {
         "project.create", (201,), cross=None,
         body=lambda c: {"name": f"new-{c.tag}", "schema": SCHEMA}),
     "label_schema_format_api_schema_json_get": Route(PUBLIC, (200,), cross=None),
+    "list_field_kinds_api_field_kinds_get": Route(PUBLIC, (200,), cross=None),
     "get_project_api_projects__project__get": Route("project.read", (200,), cross=None),
     "patch_project_api_projects__project__patch": Route(
         "project.edit", (200,), body=lambda c: {"lease_seconds": 3600}, cross=None),

@@ -52,3 +52,24 @@ def test_plugin_field_is_labelled_by_keyboard(
     items = {i["external_id"]: i["id"] for i in project.items()}
     stored = project.annotations(items["c1"])
     assert [a["value"] for a in stored] == [{"shade": "#3366ff"}]
+
+
+def test_plugin_values_render_on_the_adjudication_page(
+        color: None, new_page: Callable[[], Page], make_project: Callable[..., Any],
+        login: Callable[..., None], browser_ws: Any) -> None:
+    project = make_project([{"id": "d1", "text": "A disputed swatch."}], schema=SCHEMA)
+    project.set_overlap(2)
+    project.set_workflow(adjudication_threshold=0.4)
+    for name, shade in (("ann", "#ff0000"), ("ann2", "#0000ff")):
+        user = browser_ws.get_user(name)
+        task = project.next_task(user)
+        project.submit(task.id, {"shade": shade}, user)
+    page = new_page()
+    login(page, "mia", f"/p/{project.name}/adjudicate")
+    expect(page.locator("#adj-title")).to_have_text("Item d1")
+    # each annotator's value is drawn by the plug-in's renderer, the decision by its element
+    for who, shade in (("ann", "#ff0000"), ("ann2", "#0000ff")):
+        cell = page.locator(f"#adj-body tr[data-field=shade] td[data-annotator={who}]")
+        expect(cell.locator(".value-color")).to_have_text(f"■ {shade}")
+    expect(page.locator("#adj-fields tl-color input")).to_be_visible()
+    expect(page.locator("#adj-text")).to_have_text("A disputed swatch.")
