@@ -10,7 +10,8 @@ The public API, for a script or a notebook::
 loop, review, quality, ground truth, export) are the facade; :class:`LabelSchema` describes
 the fields; :class:`User`, :class:`Role`, :class:`Task`, :class:`Annotation` are what they
 take and return; :mod:`truelabel.errors` holds every error raised on purpose
-(:class:`TruelabelError` is their base); :mod:`truelabel.quality` is the agreement and
+(:class:`TruelabelError` is their base); :mod:`truelabel.plugins` is the plug-in registry
+(field kinds, readers, writers, agreement measures, aggregators…); :mod:`truelabel.quality` is the agreement and
 aggregation library on its own. See docs/architecture.md.
 
 Every name is resolved lazily, so ``import truelabel`` does no work at import time.
@@ -33,6 +34,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "errors",
+    "plugins",
     "quality",
 ]
 
@@ -47,6 +49,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "User": ("truelabel.domain.models", "User"),
     "Workspace": ("truelabel.core", "Workspace"),
     "errors": ("truelabel.errors", None),
+    "plugins": ("truelabel.plugins", None),
     "quality": ("truelabel.quality", None),
 }
 
