@@ -14,7 +14,9 @@ import pytest
 
 from truelabel import Workspace
 from truelabel.core import Project
+from truelabel.core.assignments import AssignmentService
 from truelabel.core.context import Aggregated, ProjectContext, Reviewed, Service, Submitted
+from truelabel.core.edits import EditService
 from truelabel.core.qa import QualityService
 from truelabel.core.review import ReviewService
 from truelabel.core.tasks import TaskService
@@ -24,7 +26,9 @@ from truelabel.domain.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = {"fields": [{"name": "intent", "type": "choice", "options": ["a", "b", "c"]}]}
-SERVICES = (TaskService, QualityService, ReviewService, TruthService)
+SERVICES = (
+    TaskService, AssignmentService, EditService, QualityService, ReviewService, TruthService
+)
 #: public methods that are about the object itself, not about the project's data
 STRUCTURAL = {"close", "service", "service_names"}
 
@@ -122,13 +126,16 @@ def test_the_quality_service_follows_submits_through_the_event(
 # -- services ------------------------------------------------------------------------------
 def test_services_are_composed_and_named(sp: Project) -> None:
     assert isinstance(sp, ProjectContext)
-    for name, cls in zip(("tasks", "quality", "review", "truth"), SERVICES, strict=True):
+    names = ("tasks", "assignments", "edits", "quality", "review", "truth")
+    for name, cls in zip(names, SERVICES, strict=True):
         service = sp.service(name)
         assert service is getattr(sp, name) and isinstance(service, cls)
         assert cls.name == name and service.ctx is sp and service.events is sp.events
     assert sp.tasks.quality is sp.quality and sp.tasks.review is sp.review
+    assert sp.edits.tasks is sp.tasks
     for name in ("versions", "prep", "models", "nope"):
-        with pytest.raises(UnknownComponent, match=r"known: \['tasks', 'quality'"):
+        known = r"known: \['tasks', 'assignments', 'edits', 'quality'"
+        with pytest.raises(UnknownComponent, match=known):
             sp.service(name)
     assert {"versions", "prep", "models"} <= set(sp.service_names())
 
@@ -137,6 +144,7 @@ def test_flat_methods_are_the_services_methods(sp: Project) -> None:
     assert sp.submit == sp.tasks.submit and sp.submit.__self__ is sp.tasks
     assert sp.set_gold.__self__ is sp.quality and sp.aggregate.__self__ is sp.truth
     assert sp.next_review.__self__ is sp.review
+    assert sp.assign.__self__ is sp.assignments and sp.annotate.__self__ is sp.edits
     assert Project.submit.__doc__ == TaskService.submit.__doc__
 
 

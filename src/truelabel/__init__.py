@@ -11,8 +11,8 @@ loop, review, quality, ground truth, export) are the facade; :class:`LabelSchema
 the fields; :class:`User`, :class:`Role`, :class:`Task`, :class:`Annotation` are what they
 take and return; :mod:`truelabel.errors` holds every error raised on purpose
 (:class:`TruelabelError` is their base); :mod:`truelabel.plugins` is the plug-in registry
-(field kinds, readers, writers, agreement measures, aggregators…); :mod:`truelabel.quality` is the agreement and
-aggregation library on its own. See docs/architecture.md.
+(field kinds, readers, writers, agreement measures, aggregators…); :mod:`truelabel.quality`
+is the agreement and aggregation library on its own. See docs/architecture.md.
 
 Every name is resolved lazily, so ``import truelabel`` does no work at import time.
 """

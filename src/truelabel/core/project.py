@@ -45,6 +45,7 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 
 from . import report, transfer, url_import
+from .assignments import AssignmentService
 from .context import (
     NO_PROJECT,
     RESERVED_SERVICES,
@@ -53,6 +54,7 @@ from .context import (
     WorkspaceView,
     as_schema,
 )
+from .edits import EditService
 from .qa import QualityService
 from .review import ReviewService
 from .tasks import TaskService
@@ -101,6 +103,8 @@ class Project(ProjectContext):
         self.review = ReviewService(self)
         self.tasks = TaskService(self, quality=self.quality, review=self.review)
         self.truth = TruthService(self)
+        self.assignments = AssignmentService(self)
+        self.edits = EditService(self, tasks=self.tasks)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -119,7 +123,7 @@ class Project(ProjectContext):
     @staticmethod
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
-        return ("tasks", "quality", "review", "truth", *RESERVED_SERVICES)
+        return ("tasks", "assignments", "edits", "quality", "review", "truth", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -133,16 +137,16 @@ class Project(ProjectContext):
     # -- the services' methods, flat ------------------------------------------------------
     next_task = _to("tasks", TaskService.next_task)
     next_task_async = _to("tasks", TaskService.next_task_async)
-    assign = _to("tasks", TaskService.assign)
+    assign = _to("assignments", AssignmentService.assign)
     task = _to("tasks", TaskService.task)
     skip = _to("tasks", TaskService.skip)
     save_draft = _to("tasks", TaskService.save_draft)
     submit = _to("tasks", TaskService.submit)
     submit_async = _to("tasks", TaskService.submit_async)
-    annotate = _to("tasks", TaskService.annotate)
-    update_annotation = _to("tasks", TaskService.update_annotation)
-    set_priorities = _to("tasks", TaskService.set_priorities)
-    apply_claim_order = _to("tasks", TaskService.apply_claim_order)
+    annotate = _to("edits", EditService.annotate)
+    update_annotation = _to("edits", EditService.update_annotation)
+    set_priorities = _to("assignments", AssignmentService.set_priorities)
+    apply_claim_order = _to("assignments", AssignmentService.apply_claim_order)
     set_workflow = _to("quality", QualityService.set_workflow)
     set_gold = _to("quality", QualityService.set_gold)
     unset_gold = _to("quality", QualityService.unset_gold)

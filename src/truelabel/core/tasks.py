@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,14 +21,13 @@ from truelabel.domain.errors import (
 )
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
-from truelabel.store import fast, loopstate, queue, queue_pg
 from truelabel.store import items as item_store
+from truelabel.store import loopstate, queue, queue_pg
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
-from . import claim_order
-from .claim_order import ClaimOrder
 from .context import ProjectContext, Service, Submitted
+from .plans import Plan, arun_plan, run_plan
 from .qa import QualityService
 from .review import ReviewService, rejections
 
@@ -40,15 +38,13 @@ if TYPE_CHECKING:
     Done = tuple[_Ctx, int, int, dict[str, Any]]
 
 _MAX_KEY = 100
-R = TypeVar("R")
-#: yields (statement, parameters), is sent each statement's rows, returns R
-Plan = Generator[tuple[str, dict[str, Any]], list[dict[str, Any]], R]
 #: the member roles that may work on tasks
 _WORK_ROLES = sorted(r.value for r in Role if role_allows(r, "task.work"))
 
 
 class TaskService(Service):
-    """Next task, assign, skip, drafts, submit, direct annotation and edits.
+    """Next task, skip, drafts and submit (assignment: :mod:`.assignments`; direct
+    annotation and edits: :mod:`.edits`).
 
     A stored submit is announced as ``after_submit``; the loop asks ``quality`` whether a
     gold task is due and for gold feedback, and ``review`` for the rejections to show."""
@@ -77,7 +73,7 @@ class TaskService(Service):
         transaction: role and settings, the claim, and the item with its draft.
         """
         if not self.db.is_sqlite:
-            decided, task = self._run(self._next_plan(actor, credential, time.time()))
+            decided, task = run_plan(self.db, self._next_plan(actor, credential, time.time()))
             if decided:
                 return task
         return self._next_in_transaction(actor, credential)
@@ -87,7 +83,7 @@ class TaskService(Service):
     ) -> Task | None:
         """:meth:`next_task` for a server's event loop (PostgreSQL): the statements run on an
         async connection, so the loop serves other requests while the database works."""
-        decided, task = await self._arun(self._next_plan(actor, credential, time.time()))
+        decided, task = await arun_plan(self.db, self._next_plan(actor, credential, time.time()))
         if decided:
             return task
         return await asyncio.to_thread(self._next_in_transaction, actor, credential)
@@ -112,29 +108,7 @@ class TaskService(Service):
             )
             return self._task(lease, actor, conn=conn) if lease else None
 
-    # -- PostgreSQL: the loop as a plan of single statements --------------------------------
-    # A plan is a generator that yields (statement, parameters) and is sent back the rows;
-    # ``_run`` feeds it from a sync connection, ``_arun`` from an async one, so the library
-    # and the server's event loop share one implementation.
-
-    def _run(self, plan: Plan[R]) -> R:
-        with self.db.auto() as conn:
-            try:
-                step = next(plan)
-                while True:
-                    step = plan.send(fast.rows(conn, *step))
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-
-    async def _arun(self, plan: Plan[R]) -> R:
-        async with self.db.aconnect() as conn:
-            try:
-                step = next(plan)
-                while True:
-                    step = plan.send(await fast.arows(conn, *step))
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-
+    # -- PostgreSQL: the loop as a plan of single statements (see :mod:`.plans`) ------------
     def _next_plan(
         self, actor: User, credential: Credential | None, now: float
     ) -> Plan[tuple[bool, Task | None]]:
@@ -198,50 +172,6 @@ class TaskService(Service):
             draft=orjson.loads(row["draft"]) if row["draft"] else None,
             review_comments=comments,
         )
-
-    def assign(self, item_ids: list[int], user: User | str, *, actor: User | None = None) -> int:
-        """Queue given items for one annotator (they get them before the pool)."""
-        self.require(actor, "items.assign")
-        u = self.ws.get_user(user) if isinstance(user, str) else user
-        if self.role_of(u) is None:
-            raise InvalidInput(f"{u.username} is not a member of this project; add them first.")
-        p = self._settings()
-        n = 0
-        with self.db.write() as conn:
-            for iid in item_ids:
-                if item_store.get_item(conn, self.id, iid) is None:
-                    raise NotFound(f"No item {iid} in this project; nothing was assigned.")
-                queue.take_item(
-                    conn,
-                    project_id=self.id,
-                    item_id=iid,
-                    user_id=u.id,
-                    overlap=int(p["overlap"]),
-                    status="queued",
-                    lease_seconds=None,
-                    now=time.time(),
-                )
-                n += 1
-        return n
-
-    def set_priorities(
-        self,
-        priorities: Mapping[int, int] | None = None,
-        *,
-        by_external_id: Mapping[str, int] | None = None,
-        actor: User | None = None,
-        source: str = "manual",
-    ) -> int:
-        """Set items' claim-order priorities: higher first, then item id (docs/loop.md).
-        See :func:`.claim_order.set_priorities`; a manager's permission."""
-        return claim_order.set_priorities(
-            self, priorities, by_external_id=by_external_id, actor=actor, source=source
-        )
-
-    def apply_claim_order(self, order: ClaimOrder, *, actor: User | None = None) -> int:
-        """Let a sampling strategy (:class:`.claim_order.ClaimOrder`) set the priorities of
-        the open items."""
-        return claim_order.apply(self, order, actor=actor)
 
     def task(self, task_id: int, actor: User) -> Task:
         self.require(actor, "task.work")
@@ -312,13 +242,13 @@ class TaskService(Service):
         Idempotent on ``key``: sending the same key again returns the stored annotation.
         A submit on an expired lease raises :class:`LeaseExpired` (409).
         """
-        key = _check_key(key)
+        key = check_key(key)
         now = time.time()
         args = (task_id, value, actor, key, time_spent_ms, now, credential)
         try:
             prior, done = None, None
             if not self.db.is_sqlite:
-                prior, done = self._run(self._submit_plan(*args))
+                prior, done = run_plan(self.db, self._submit_plan(*args))
             if done is None and prior is None:
                 prior, done = self._submit_in_transaction(*args)
         except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
@@ -341,11 +271,11 @@ class TaskService(Service):
         """:meth:`submit` for a server's event loop (PostgreSQL), as :meth:`next_task_async`.
         The rare paths (a replayed key, a lost lease, follow-up work the workflow asks for)
         run in a worker thread."""
-        key = _check_key(key)
+        key = check_key(key)
         now = time.time()
         args = (task_id, value, actor, key, time_spent_ms, now, credential)
         try:
-            prior, done = await self._arun(self._submit_plan(*args))
+            prior, done = await arun_plan(self.db, self._submit_plan(*args))
             if done is None and prior is None:
                 prior, done = await asyncio.to_thread(self._submit_in_transaction, *args)
         except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
@@ -543,65 +473,9 @@ class TaskService(Service):
         with self.db.read() as conn:
             return queue.find_by_key(conn, actor.id, key)
 
-    def annotate(
-        self, item_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
-    ) -> Annotation:
-        """Label a given item directly (a notebook or script), within the overlap limit."""
-        self.require(actor, "task.work")
-        key = _check_key(key)
-        prior = self._prior(actor, key)
-        if prior is not None:
-            return self._replay(prior, None)
-        if self._item_data(item_id) is None:
-            raise NotFound(f"No item {item_id} in this project.")
-        p = self._settings()
-        with self.db.write() as conn:
-            lease = queue.take_item(
-                conn,
-                project_id=self.id,
-                item_id=item_id,
-                user_id=actor.id,
-                overlap=int(p["overlap"]),
-                status="leased",
-                lease_seconds=p["lease_seconds"],
-                now=time.time(),
-            )
-        return self.submit(lease["id"], value, actor, key=key)
-
-    def update_annotation(
-        self, annotation_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
-    ) -> Annotation:
-        """Replace one's own annotation with a new version; 409 if it is not the newest."""
-        self.require(actor, "task.work")
-        key = _check_key(key)
-        prior = self._prior(actor, key)
-        if prior is not None:
-            return self._replay(prior, None)
-        with self.db.read() as conn:
-            ctx = self._context(conn, actor, "task.work")
-            old = item_store.get_annotation(conn, project_id=self.id, annotation_id=annotation_id)
-        if old is None or old["user_id"] != actor.id:
-            raise NotFound(f"No annotation {annotation_id} of yours in this project.")
-        clean = ctx.schema.validate_annotation(value, self._item_data(old["item_id"]))
-        now = time.time()
-        with self.db.write() as conn:
-            new_id = queue.supersede(
-                conn,
-                old_id=annotation_id,
-                values={
-                    "item_id": old["item_id"],
-                    **self._annotation_row(
-                        key=key, task_id=old["assignment_id"], actor=actor, clean=clean,
-                        now=now, time_spent_ms=None, versions=(ctx.schema_id, ctx.guideline_id),
-                    ),
-                },
-            )
-        return Annotation(
-            new_id, old["item_id"], actor.id, clean, ctx.schema_version, now, annotation_id
-        )
 
 
-def _check_key(key: str | None) -> str:
+def check_key(key: str | None) -> str:
     if key is None:
         return secrets.token_hex(16)
     if not isinstance(key, str) or not 1 <= len(key) <= _MAX_KEY:
