@@ -73,8 +73,11 @@ def test_every_builtin_reference_resolves() -> None:
 
 
 def test_slots_later_features_fill_exist_and_are_empty() -> None:
-    for slot in ("prep_steps", "model_backends", "sampling_strategies", "export_formats"):
+    for slot in ("prep_steps", "model_backends", "export_formats"):
         assert registry.slot(slot).names() == []
+    # the claim orders of the loop (core/claim_order.py) are the first sampling strategies
+    assert sorted(registry.slot("sampling_strategies").names()) == [
+        "truelabel.id_order.v1", "truelabel.random_order.v1"]
     with pytest.raises(UnknownComponent, match="Known slots: .*field_kinds"):
         registry.slot("nope")
 

@@ -66,10 +66,8 @@ class RandomOrder:
         return {i: rng.randrange(self.spread) for i in item_ids}
 
 
-#: the built-in strategies by name (the plug-in registry lists them with any others)
-BUILT_IN: dict[str, type[ItemIdOrder] | type[RandomOrder]] = {
-    ItemIdOrder.name: ItemIdOrder, RandomOrder.name: RandomOrder,
-}
+# Registered in the plug-in registry's ``sampling_strategies`` slot (``truelabel.plugins``):
+# ``id`` (truelabel.id_order.v1) and ``random`` (truelabel.random_order.v1).
 
 
 def _check(priorities: Mapping[int, int] | Mapping[str, int], what: str) -> None:

@@ -272,6 +272,10 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "truelabel.vote.v1": ("truelabel.core.truth:aggregate_categorical", ()),
         "truelabel.span_vote.v1": ("truelabel.core.truth:aggregate_spans", ()),
     },
+    "sampling_strategies": {  # claim orders: core.claim_order.ClaimOrder
+        "truelabel.id_order.v1": ("truelabel.core.claim_order:ItemIdOrder", ("id",)),
+        "truelabel.random_order.v1": ("truelabel.core.claim_order:RandomOrder", ("random",)),
+    },
 }
 
 registry = Registry()
