@@ -619,10 +619,11 @@ def schema_types(json_schema: bool) -> None:
     out.print(t)
 
 
-from . import answers_cmds, quality_cmds  # noqa: E402  (register after main is defined)
+from . import answers_cmds, quality_cmds, truth_cmds  # noqa: E402  (after main is defined)
 
 answers_cmds.register(main)
 quality_cmds.register(main)
+truth_cmds.register(main)
 
 
 if __name__ == "__main__":  # python -m truelabel.cli.main
