@@ -15,7 +15,7 @@ from rich.table import Table
 from truelabel.core import Project, Workspace
 
 __all__ = ["actor_option", "console", "emit", "json_arg", "json_option", "open_project",
-           "open_workspace", "out", "project_option"]
+           "open_workspace", "out", "project_option", "report"]
 
 # Consoles resolve sys.stdout/stderr when printing, so CliRunner captures them.
 console = Console(stderr=True)
@@ -45,6 +45,14 @@ def emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> 
         out.print_json(json.dumps(data, default=str))
     else:
         out.print(table())
+
+
+def report(data: Any, as_json: bool, message: str) -> None:
+    """Print ``data`` as JSON with --json, else the one-line ``message`` (on stderr)."""
+    if as_json:
+        emit(data, True)
+    else:
+        console.print(message)
 
 
 def project_option(f: F) -> F:

@@ -25,6 +25,7 @@ from .common import (
     open_project,
     open_workspace,
     project_option,
+    report,
 )
 
 __all__ = ["register"]
@@ -131,10 +132,7 @@ def gold_add(location: str, item_id: int, value: str, project_name: str | None,
     with open_project(location, project_name) as p:
         clean = p.set_gold(item_id, answer, source="cli")
     data = {"item_id": item_id, "value": clean}
-    if as_json:
-        emit(data, True)
-    else:
-        console.print(f"Item {item_id} is gold: {json.dumps(clean, ensure_ascii=False)}.")
+    report(data, as_json, f"Item {item_id} is gold: {json.dumps(clean, ensure_ascii=False)}.")
 
 
 @gold.command("import")
@@ -154,10 +152,7 @@ def gold_import(location: str, file: str, project_name: str | None, id_field: st
     """
     with open_project(location, project_name) as p:
         n = p.import_gold(file, id_field=id_field, fmt=fmt)
-    if as_json:
-        emit({"imported": n, "source": file}, True)
-    else:
-        console.print(f"Imported {n:,} gold answers from {file}.")
+    report({"imported": n, "source": file}, as_json, f"Imported {n:,} gold answers from {file}.")
 
 
 @gold.command("remove")
@@ -195,10 +190,7 @@ def review_next(location: str, actor_name: str, project_name: str | None, stage:
     with open_workspace(location) as ws:
         view = ws.project(project_name).next_review(ws.get_user(actor_name), stage=stage)
     if view is None:
-        if as_json:
-            emit(None, True)
-        else:
-            console.print("Nothing is waiting for review at this stage.")
+        report(None, as_json, "Nothing is waiting for review at this stage.")
         return
     emit(view, True)
 
@@ -225,10 +217,7 @@ def review_decide(location: str, annotation_id: int, decision: str, actor_name: 
         result = ws.project(project_name).review(
             annotation_id, decision, ws.get_user(actor_name), stage=stage, comment=comment,
             value=corrected)
-    if as_json:
-        emit(result, True)
-    else:
-        console.print(f"Annotation {annotation_id}: {decision} recorded.")
+    report(result, as_json, f"Annotation {annotation_id}: {decision} recorded.")
 
 
 def register(main: click.Group) -> None:

@@ -17,13 +17,13 @@ from rich.table import Table
 
 from .common import (
     actor_option,
-    console,
     emit,
     json_arg,
     json_option,
     open_project,
     open_workspace,
     project_option,
+    report,
 )
 
 __all__ = ["register"]
@@ -81,10 +81,7 @@ def adjudication_decide(location: str, item_id: int, value: str, actor_name: str
         clean = ws.project(project_name).adjudicate(item_id, decided, ws.get_user(actor_name),
                                                     comment=comment)
     data = {"item_id": item_id, "value": clean}
-    if as_json:
-        emit(data, True)
-    else:
-        console.print(f"Item {item_id} decided: {json.dumps(clean, ensure_ascii=False)}.")
+    report(data, as_json, f"Item {item_id} decided: {json.dumps(clean, ensure_ascii=False)}.")
 
 
 # -- ground truth ----------------------------------------------------------------------------
@@ -167,10 +164,7 @@ def signoff_create(location: str, actor_name: str, project_name: str | None, com
     """
     with open_workspace(location) as ws:
         result = ws.project(project_name).sign_off(ws.get_user(actor_name), comment=comment)
-    if as_json:
-        emit(result, True)
-    else:
-        console.print(f"Signed off as {actor_name} (sign-off {result['id']}).")
+    report(result, as_json, f"Signed off as {actor_name} (sign-off {result['id']}).")
 
 
 @signoff.command("list")
