@@ -157,7 +157,7 @@ def test_import_export_round_trip(project: Project, tmp_path: Path, records: lis
     project.import_stream(buf, source=f"{name}.jsonl")
     out = tmp_path / f"{name}.jsonl"
     project.export(out)
-    exported = {row["external_id"]: row["data"]
-                for row in map(json.loads, out.read_text().splitlines())}
+    with out.open() as fh:
+        exported = {row["external_id"]: row["data"] for row in map(json.loads, fh)}
     for i, r in enumerate(records):
         assert exported[f"{name}-{i}"] == r

@@ -279,7 +279,8 @@ def test_export_carries_ground_truth_and_raw_labels(qp: Project, team: dict,
     qp.aggregate(method="dawid_skene")
     out = tmp_path / "e.jsonl"
     qp.export(out)
-    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    with out.open() as fh:
+        rows = [json.loads(x) for x in fh]
     labeled = [r for r in rows if r["annotations"]]
     assert labeled and all(len(r["annotations"]) == 3 for r in labeled)
     assert all(0 < r["ground_truth"]["intent"]["confidence"] <= 1 for r in labeled)

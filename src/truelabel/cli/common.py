@@ -14,8 +14,8 @@ from rich.table import Table
 
 from truelabel.core import Project, Workspace
 
-__all__ = ["actor_option", "console", "emit", "json_option", "open_project", "open_workspace",
-           "out", "project_option"]
+__all__ = ["actor_option", "console", "emit", "json_arg", "json_option", "open_project",
+           "open_workspace", "out", "project_option", "report"]
 
 # Consoles resolve sys.stdout/stderr when printing, so CliRunner captures them.
 console = Console(stderr=True)
@@ -47,6 +47,14 @@ def emit(data: Any, as_json: bool, table: Callable[[], Table] | None = None) -> 
         out.print(table())
 
 
+def report(data: Any, as_json: bool, message: str) -> None:
+    """Print ``data`` as JSON with --json, else the one-line ``message`` (on stderr)."""
+    if as_json:
+        emit(data, True)
+    else:
+        console.print(message)
+
+
 def project_option(f: F) -> F:
     return click.option("--project", "-p", "project_name",
                         help="project name (if the workspace has several)")(f)
@@ -60,3 +68,12 @@ def actor_option(f: F) -> F:
     return click.option("--as", "actor_name", required=True, metavar="USER",
                         help="the member acting (recorded with the decision; their role must "
                         "allow it)")(f)
+
+
+def json_arg(text: str, what: str) -> Any:
+    """``text`` parsed as JSON; a usage error (exit 2) naming ``what`` otherwise."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{what} must be JSON ({exc.msg}); e.g. "
+                                 "'{\"sentiment\": \"positive\"}'.") from None

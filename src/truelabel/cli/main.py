@@ -29,7 +29,7 @@ _emit = emit  # the name this module's commands use
 #: is placed here).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Set up": ("init", "create-project", "add-member", "user", "schema-types", "demo"),
-    "Data": ("import", "export", "status"),
+    "Data": ("import", "export", "status", "priority"),
     "Quality": ("workflow", "gold", "review", "adjudication", "truth", "quality", "signoff"),
     "Answer files from any tool": ("agreement", "aggregate"),
     "Run and maintain": ("serve", "backup", "restore", "check"),
@@ -631,10 +631,11 @@ def schema_types(json_schema: bool) -> None:
     out.print(t)
 
 
-from . import answers_cmds, priority_cmds, quality_cmds  # noqa: E402  (register after main)
+from . import answers_cmds, priority_cmds, quality_cmds, truth_cmds  # noqa: E402  (after main)
 
 answers_cmds.register(main)
 quality_cmds.register(main)
+truth_cmds.register(main)
 priority_cmds.register(main)
 
 
