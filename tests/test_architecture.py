@@ -128,6 +128,8 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, name, created_at, "
                           "expires_at, revoked) VALUES (1, 'h1', '', 0, NULL, FALSE), "
                           "(1, 'h2', 'ci', 0, 99, FALSE), (1, 'h3', 'old', 0, NULL, TRUE)"))
+        conn.execute(text("INSERT INTO jobs (id, kind, status, created_at) "
+                          "VALUES (1, 'import', 'running', 0)"))
     engine.dispose()
     db = Database.open(url)  # migrates to head
     with db.read() as conn:
@@ -141,4 +143,9 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
     assert [tuple(t) for t in tokens] == [("h1", "legacy", "manage", None, None),
                                           ("h2", "legacy: ci", "manage", 99, None)]
     assert "ground_truth" in db.table_names()
+    # 0007: a job left running by the old server is failed, and cannot be restarted
+    with db.read() as conn:
+        job = conn.execute(text("SELECT status, params, attempts, cancel_requested "
+                                "FROM jobs")).one()
+    assert tuple(job) == ("failed", None, 1, 0)
     db.dispose()

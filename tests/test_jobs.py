@@ -23,7 +23,7 @@ from helpers import PASSWORD, SCHEMA, error_body, make_items
 from servers import free_port
 from truelabel import Workspace
 from truelabel.core import Project
-from truelabel.core.jobs import INTERRUPTED, TEST_DELAY_ENV, JobService
+from truelabel.core.jobs import INTERRUPTED, TEST_DELAY_ENV, JobService, exports_dir
 from truelabel.server.app import create_app
 from truelabel.server.jobs import JobRunner
 from truelabel.store import jobs as job_store
@@ -31,9 +31,8 @@ from truelabel.store import jobs as job_store
 CLI = "from truelabel.cli.main import main; main()"
 
 
-def _exports(ws: Workspace, cwd: Path) -> Path:
-    loc = ws.location
-    return Path(loc) / "exports" if "://" not in loc else cwd / "truelabel-exports"
+def _exports(ws: Workspace) -> Path:
+    return exports_dir(ws)
 
 
 def _setup(ws: Workspace, n: int = 300) -> tuple[Project, str]:
@@ -87,7 +86,7 @@ def _poll(get: Any, until: Any, timeout: float = 60) -> dict[str, Any]:
 def test_export_job_survives_a_killed_server(ws: Workspace, tmp_path: Path) -> None:
     p, token = _setup(ws)
     auth = {"Authorization": f"Bearer {token}"}
-    folder = _exports(ws, tmp_path)
+    folder = _exports(ws)
     with _serve(ws, tmp_path, {TEST_DELAY_ENV: "30"}) as (url, proc):
         r = httpx.post(f"{url}/api/projects/jobs/jobs/export", json={"format": "jsonl"},
                        headers=auth)
@@ -144,7 +143,7 @@ def test_cancel_an_export_then_restart_it(client: Any, monkeypatch: pytest.Monke
     end = app.state.jobs.wait(job["id"]).to_dict()
     assert end["status"] == "cancelled" and end["restartable"] is True
     assert end["error"]["error"] == "cancelled"
-    folder = _exports(ws, Path.cwd())
+    folder = _exports(ws)
     assert not list(folder.glob(f"*job-{job['id']}.*"))  # no file, not even a partial one
     error_body(c.post(f"/api/jobs/{job['id']}/cancel"), 409)
 

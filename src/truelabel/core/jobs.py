@@ -17,6 +17,7 @@ left ``running`` by a process that died is failed at the next start
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import threading
@@ -93,10 +94,17 @@ def register_kind(kind: JobKind) -> JobKind:
 
 
 def exports_dir(ws: Workspace) -> Path:
-    """Where export jobs write: ``exports/`` in a workspace folder, else
-    ``./truelabel-exports`` (as blobs go to ``./truelabel-blobs``)."""
+    """Where export jobs write: ``exports/`` in a workspace folder; for a database URL, a
+    folder of its own (named by a digest of the URL) under ``truelabel-exports`` beside the
+    local blob folder, or in the working directory when blobs are remote."""
     loc = ws.location
-    folder = Path(loc) / "exports" if loc and "://" not in loc else Path.cwd() / "truelabel-exports"
+    if loc and "://" not in loc:
+        folder = Path(loc) / "exports"
+    else:
+        blobs = ws.blobs.local_root()
+        base = blobs.parent if blobs is not None else Path.cwd()
+        digest = hashlib.sha256(loc.encode()).hexdigest()[:16]
+        folder = base / "truelabel-exports" / digest
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 

@@ -11,6 +11,7 @@ import os
 import posixpath
 import re
 import uuid
+from pathlib import Path
 from typing import IO
 
 import fsspec
@@ -118,6 +119,10 @@ class BlobStore:
 
     def exists(self, digest: str) -> bool:
         return bool(self.fs.exists(self._path(digest)))
+
+    def local_root(self) -> Path | None:
+        """The blob folder when blobs are on the local disk, else None."""
+        return Path(self.root) if self.local else None
 
 
 def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
