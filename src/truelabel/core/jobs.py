@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from truelabel.domain.environment import TEST_JOB_DELAY
 from truelabel.domain.errors import Cancelled, Conflict, NotFound, TruelabelError
 from truelabel.domain.models import User
 from truelabel.domain.roles import Role
@@ -42,7 +43,7 @@ INTERRUPTED = "interrupted by a server restart — restart it"
 STALE_SECONDS = 120.0
 """A running job whose process has not reported for this long is taken for dead."""
 
-TEST_DELAY_ENV = "TRUELABEL_TEST_JOB_DELAY"
+TEST_DELAY_ENV = TEST_JOB_DELAY.name
 """Tests only: seconds every job sleeps at each progress report (to stop a server mid-job)."""
 
 
@@ -56,7 +57,7 @@ class JobContext:
         self.message = ""
         self.cancelled = False
         self._service = service
-        self._delay = float(os.environ.get(TEST_DELAY_ENV) or 0)
+        self._delay = float(TEST_JOB_DELAY.read() or 0)
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report progress; raises :class:`Cancelled` when a cancel was asked for."""

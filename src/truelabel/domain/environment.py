@@ -74,11 +74,17 @@ ALLOWED_HOSTS = EnvVar(
     "address; required with --host 0.0.0.0.",
     "truelabel serve --allowed-hosts")
 
+TEST_JOB_DELAY = EnvVar(
+    "TRUELABEL_TEST_JOB_DELAY", "",
+    "Tests only: seconds every background job sleeps at each progress report, so a test can "
+    "stop a server in the middle of a job. Never set it in production.",
+    "the server's background jobs (core/jobs.py)")
+
 #: Every variable, by name.
 VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
-              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS)
+              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, TEST_JOB_DELAY)
 }
 
 

@@ -50,6 +50,7 @@ def list_jobs(
 
 @router.get("/jobs/{job_id}")
 def get_job(job_id: int, request: Request, user: User = Depends(current_user)) -> dict[str, Any]:
+    """A background job: state, progress, result or error (yours; admins: any)."""
     return _jobs(request).get(job_id, user=user).to_dict()
 
 
