@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+from typing import IO, TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 import orjson
 
@@ -38,7 +38,6 @@ from truelabel.domain.results import (
 )
 from truelabel.domain.roles import Role, role_allows
 from truelabel.domain.schema import LabelSchema
-from truelabel.formats.batches import BatchTransform
 from truelabel.net import MediaType
 from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
@@ -64,6 +63,9 @@ __all__ = ["NO_PROJECT", "Project"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
+    from truelabel.formats.batches import BatchTransform
 
 
 class _Delegate(Generic[P, R]):

@@ -16,27 +16,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-import pyarrow as pa
+from typing import IO, TYPE_CHECKING, Any
 
 from truelabel.domain.errors import ImportFailed, InvalidInput
 from truelabel.domain.limits import MAX_ITEM_BYTES
 from truelabel.domain.models import ExportResult, ImportResult
 from truelabel.domain.schema import LabelSchema
-from truelabel.formats.batches import (
-    ROW_SCHEMA,
-    BatchTransform,
-    Row,
-    read_item_batches,
-    rows_to_table,
-    table_to_rows,
-)
 from truelabel.formats.readers import detect_format
 from truelabel.formats.writers import writer_for
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store.db import Database
+
+if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
+    from truelabel.formats.batches import BatchTransform, Row
 
 ProgressFn = Callable[[int, int | None], None]
 """progress(done, total): bytes read for imports, items written for exports."""
@@ -66,6 +59,15 @@ def run_import(
     held, and a step that raises leaves nothing stored. ``meta`` (slice metadata: source,
     language, channel, licence…) is stored with every item, under what steps add.
     """
+    import pyarrow as pa
+
+    from truelabel.formats.batches import (
+        ROW_SCHEMA,
+        read_item_batches,
+        rows_to_table,
+        table_to_rows,
+    )
+
     fmt = detect_format(source, fmt)
     if max_item_bytes < 1:
         raise InvalidInput("max_item_bytes must be at least 1.", field="max_item_bytes")
