@@ -161,3 +161,18 @@ def test_cli_meta_option(ws: Workspace, tmp_path: Any) -> None:
         '{"language": "en", "licence": "CC-BY-4.0"}'}
     r = CliRunner().invoke(main, ["import", ws.location, str(src), "--meta", "language"])
     assert r.exit_code != 0 and "KEY=VALUE" in r.output
+
+
+def test_slice_metadata_is_exported(ws: Workspace, tmp_path: Any) -> None:
+    import pyarrow.parquet as pq
+
+    p = _project(ws)
+    p.import_records(RECORDS[:1], source="a.jsonl", meta={"language": "en", "channel": "chat"})
+    p.import_records(RECORDS[1:2], source="b.jsonl")
+    p.export(tmp_path / "out.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [x.get("meta") for x in lines] == [{"channel": "chat", "language": "en"}, None]
+    p.export(tmp_path / "out.parquet")
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert [json.loads(m) if m else None for m in table.column("meta").to_pylist()] == [
+        {"channel": "chat", "language": "en"}, None]

@@ -1,7 +1,7 @@
 """Streaming export writers: JSONL and Parquet, one batch at a time.
 
 Input batches come from ``store.items.iter_export_batches``: item tuples ``(id, external_id,
-data_json)`` and annotation tuples ``(item_id, id, annotator, value_json, created_at,
+data_json, meta_json)`` and annotation tuples ``(item_id, id, annotator, value_json, created_at,
 schema_version, origin)`` sorted by item id. JSONL splices JSON values in as text, never
 re-parsed. Parquet given the label schema is typed: one column per field with the field
 kind's Arrow type (``FieldSpec.arrow_type``), in the annotations' ``value``, ``ground_truth``
@@ -78,10 +78,11 @@ def parquet_schema(fields: Sequence[FieldSpec] = ()) -> Any:
                 ("annotations", pa.list_(annotation_type())),
                 ("ground_truth", pa.string()),
                 ("gold", pa.string()),
+                ("meta", pa.string()),
             ],
             metadata={
                 b"truelabel.format": b"items-with-annotations/1",
-                b"truelabel.note": b"data, annotations.value, ground_truth and gold hold JSON text",
+                b"truelabel.note": b"data, annotations.value, ground_truth, gold and meta: JSON text",
             },
         )
     kinds = orjson.dumps({f.name: f.kind or f.type for f in fields})
@@ -93,10 +94,11 @@ def parquet_schema(fields: Sequence[FieldSpec] = ()) -> Any:
             ("annotations", pa.list_(annotation_type(fields))),
             ("ground_truth", truth_type(fields)),
             ("gold", value_type(fields)),
+            ("meta", pa.string()),
         ],
         metadata={
             b"truelabel.format": b"items-with-annotations/2",
-            b"truelabel.note": b"data holds JSON text; one typed column per field",
+            b"truelabel.note": b"data and meta hold JSON text; one typed column per field",
             b"truelabel.field_kinds": kinds,
         },
     )
@@ -140,10 +142,11 @@ class JsonlWriter:
                 f'"created_at":{created!r},"schema_version":{sv},"origin":{_q(origin)}}}'
             )
         out = []
-        for item_id, ext, data in items:
+        for item_id, ext, data, meta in items:
             a = by_item.get(item_id)
             out.append(
                 f'{{"id":{item_id},"external_id":{_q(ext)},"data":{data},'
+                + (f'"meta":{meta},' if meta else "") +
                 f'"annotations":[{",".join(a) if a else ""}],'
                 f'"ground_truth":{truth.get(item_id, "{}")},'
                 f'"gold":{batch.gold.get(item_id, "null")}}}\n'
@@ -197,6 +200,7 @@ class ParquetWriter:
                 pa.array([r[2] for r in items], pa.string()),
                 lists,
                 *self._truth_and_gold(batch, ids),
+                pa.array([r[3] for r in items], pa.string()),
             ],
             schema=self._schema,
         )

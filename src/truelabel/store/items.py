@@ -127,7 +127,7 @@ def iter_export_batches(
     """
     labeled = " AND n_done > 0" if only_labeled else ""
     item_sql = sql(
-        "SELECT id, external_id, data FROM items WHERE project_id = :p AND id > :last"
+        "SELECT id, external_id, data, meta FROM items WHERE project_id = :p AND id > :last"
         f"{labeled} ORDER BY id LIMIT :n"
     )
     ann_sql = sql(
