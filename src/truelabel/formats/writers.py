@@ -82,7 +82,7 @@ def parquet_schema(fields: Sequence[FieldSpec] = ()) -> Any:
             ],
             metadata={
                 b"truelabel.format": b"items-with-annotations/1",
-                b"truelabel.note": b"data, annotations.value, ground_truth, gold and meta: JSON text",
+                b"truelabel.note": b"data, annotations.value, ground_truth, gold, meta: JSON text",
             },
         )
     kinds = orjson.dumps({f.name: f.kind or f.type for f in fields})
