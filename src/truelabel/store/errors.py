@@ -57,6 +57,10 @@ def translated(exc: BaseException) -> TruelabelError | None:
     mro = {c.__name__ for c in type(orig).__mro__}
     sqlstate = getattr(orig, "sqlstate", None) or ""
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    if text.endswith("is append-only"):  # the audit log's own triggers (migration 0003)
+        return ConstraintViolation(
+            "The audit log is append-only: its entries cannot be changed or deleted.",
+            constraint="audit_log_append_only")
     if "IntegrityError" in mro:
         diag = getattr(orig, "diag", None)
         name = getattr(diag, "constraint_name", None)
