@@ -43,3 +43,18 @@ def live_server(ws: Workspace, *, app: Any = None, **options: Any) -> Iterator[s
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_until_serving(url: str, proc: Any, *, timeout: float = 60) -> None:
+    """Poll ``url``'s OpenAPI document until the server subprocess ``proc`` answers."""
+    import httpx
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/api/openapi.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.time() < deadline and proc.poll() is None, "the server did not start"
+        time.sleep(0.1)

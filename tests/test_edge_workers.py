@@ -8,14 +8,13 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from helpers import PASSWORD
-from servers import free_port
+from servers import free_port, wait_until_serving
 from truelabel import Workspace
 
 CLI = "from truelabel.cli.main import main; main()"
@@ -59,15 +58,7 @@ def test_edge_checks_hold_with_two_workers(ws: Workspace) -> None:
                              str(port), "--workers", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline and proc.poll() is None, "the server did not start"
-            time.sleep(0.1)
+        wait_until_serving(url, proc)
         host = f"Host: 127.0.0.1:{port}\r\n"
         for _ in range(2):  # fresh connections: both workers answer
             status, body = _raw(port, f"POST /api/projects/edge/tasks/next HTTP/1.1\r\n{host}"

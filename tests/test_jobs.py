@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 import truelabel
 from helpers import PASSWORD, SCHEMA, error_body, make_items
-from servers import free_port
+from servers import free_port, wait_until_serving
 from truelabel import Workspace
 from truelabel.core import Project
 from truelabel.core.jobs import INTERRUPTED, TEST_DELAY_ENV, JobService, exports_dir
@@ -53,15 +53,7 @@ def _serve(ws: Workspace, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str,
                              str(port)], cwd=cwd, env={**os.environ, **env, "PYTHONPATH": path},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(url + "/api/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline and proc.poll() is None, "the server did not start"
-            time.sleep(0.1)
+        wait_until_serving(url, proc)
         yield url, proc
     finally:
         if proc.poll() is None:

@@ -25,15 +25,20 @@ class EditService(Service):
         super().__init__(ctx)
         self.tasks = tasks
 
+    def _begin(self, actor: User, key: str | None) -> tuple[str, Annotation | None]:
+        """Check the actor and the key; the stored annotation if this key was used before."""
+        self.require(actor, "task.work")
+        key = check_key(key)
+        prior = self.tasks._prior(actor, key)
+        return key, (self.tasks._replay(prior, None) if prior is not None else None)
+
     def annotate(
         self, item_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
     ) -> Annotation:
         """Label a given item directly (a notebook or script), within the overlap limit."""
-        self.require(actor, "task.work")
-        key = check_key(key)
-        prior = self.tasks._prior(actor, key)
-        if prior is not None:
-            return self.tasks._replay(prior, None)
+        key, replay = self._begin(actor, key)
+        if replay is not None:
+            return replay
         if self._item_data(item_id) is None:
             raise NotFound(f"No item {item_id} in this project.")
         p = self._settings()
@@ -54,11 +59,9 @@ class EditService(Service):
         self, annotation_id: int, value: dict[str, Any], actor: User, *, key: str | None = None
     ) -> Annotation:
         """Replace one's own annotation with a new version; 409 if it is not the newest."""
-        self.require(actor, "task.work")
-        key = check_key(key)
-        prior = self.tasks._prior(actor, key)
-        if prior is not None:
-            return self.tasks._replay(prior, None)
+        key, replay = self._begin(actor, key)
+        if replay is not None:
+            return replay
         with self.db.read() as conn:
             ctx = self._context(conn, actor, "task.work")
             old = item_store.get_annotation(conn, project_id=self.id, annotation_id=annotation_id)
