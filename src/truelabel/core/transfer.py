@@ -59,14 +59,7 @@ def run_import(
     held, and a step that raises leaves nothing stored. ``meta`` (slice metadata: source,
     language, channel, licence…) is stored with every item, under what steps add.
     """
-    import pyarrow as pa
-
-    from truelabel.formats.batches import (
-        ROW_SCHEMA,
-        read_item_batches,
-        rows_to_table,
-        table_to_rows,
-    )
+    from truelabel.formats.batches import read_item_batches, rows_to_table, table_to_rows
 
     fmt = detect_format(source, fmt)
     if max_item_bytes < 1:
@@ -96,6 +89,10 @@ def run_import(
 
         return _write(db, rows(), counts, project_id=project_id, source=source, fmt=fmt,
                       user_id=user_id, started=started, prep=(), meta=meta)
+    import pyarrow as pa  # only a prepared import stages Arrow (pyarrow is ~26 MiB)
+
+    from truelabel.formats.batches import ROW_SCHEMA
+
     with tempfile.TemporaryFile(prefix="truelabel-prep-") as staged:
         with pa.ipc.new_stream(staged, ROW_SCHEMA) as sink:
             for b in batches:

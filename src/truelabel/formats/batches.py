@@ -17,32 +17,24 @@ round trip through Arrow): the seam costs the import almost nothing when it is e
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
 import orjson
-import pyarrow as pa
 
 from truelabel.domain.errors import ImportFailed
 from truelabel.domain.limits import MAX_ITEM_BYTES, RAW_RECORD_FACTOR
 
 from .readers import Record, open_records
 
-ITEM_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.dictionary(pa.int32(), pa.string()), nullable=False),
-        pa.field("line", pa.int64(), nullable=False),
-        pa.field("external_id", pa.string()),
-        pa.field("data", pa.string(), nullable=False),
-        pa.field("content_hash", pa.binary(16), nullable=False),
-    ]
-)
-"""The columns of every item batch, in this order; any further column is metadata."""
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-ITEM_COLUMNS = frozenset(ITEM_SCHEMA.names)
+#: the columns of :data:`ITEM_SCHEMA` (a step's other columns become item metadata)
+ITEM_COLUMNS = frozenset({"source", "line", "external_id", "data", "content_hash"})
+
 
 _DUMPS_OPTS = orjson.OPT_SORT_KEYS
 
@@ -65,18 +57,32 @@ class BatchTransform(Protocol):
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch: ...
 
 
-@dataclass(slots=True, frozen=True)
 class ItemBatch:
-    """An Arrow batch of items and, while it is unchanged, the rows it was built from."""
+    """A batch of items as Arrow (:data:`ITEM_SCHEMA`: provenance, external id, canonical
+    JSON, content hash) and, while no step changed it, the insertable rows it came from.
 
-    table: pa.RecordBatch
-    source: str
-    max_item_bytes: int
-    meta: str | None = None
-    _rows: list[Row] | None = None
+    Either side is made from the other on first use: an import without preparation steps
+    never pays for the Arrow columns, and one with steps never for rows it replaces."""
+
+    __slots__ = ("_rows", "_table", "max_item_bytes", "meta", "source")
+
+    def __init__(
+        self, source: str, max_item_bytes: int, meta: str | None = None, *,
+        rows: list[Row] | None = None, table: pa.RecordBatch | None = None,
+    ) -> None:
+        assert rows is not None or table is not None
+        self.source, self.max_item_bytes, self.meta = source, max_item_bytes, meta
+        self._rows, self._table = rows, table
+
+    @property
+    def table(self) -> pa.RecordBatch:
+        if self._table is None:
+            assert self._rows is not None
+            self._table = _table_from_rows(self._rows, self.source)
+        return self._table
 
     def __len__(self) -> int:
-        return int(self.table.num_rows)
+        return len(self._rows) if self._rows is not None else int(self.table.num_rows)
 
     def rows(self) -> list[Row]:
         """The batch as insertable rows (computed from the Arrow columns if they changed)."""
@@ -86,6 +92,10 @@ class ItemBatch:
 
     def transformed(self, steps: Sequence[BatchTransform]) -> ItemBatch:
         """This batch after every step, in order; itself when there are none."""
+        if not steps:
+            return self
+        import pyarrow as pa
+
         table = self.table
         for step in steps:
             out = step(table)
@@ -99,7 +109,27 @@ class ItemBatch:
             table = out
         if table is self.table:
             return self
-        return ItemBatch(table, self.source, self.max_item_bytes, self.meta)
+        return ItemBatch(self.source, self.max_item_bytes, self.meta, table=table)
+
+
+def _table_from_rows(rows: list[Row], source: str) -> pa.RecordBatch:
+    """:data:`ITEM_SCHEMA` columns of checked rows ``(external_id, hash, data, meta, line)``."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(rows)
+    exts, hashes, blobs, _, lines = (list(c) for c in zip(*rows, strict=True)) if rows else (
+        [], [], [], [], [])
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([source])),
+            pa.array(lines, pa.int64()),
+            pa.array(exts, pa.string()),
+            pa.array(blobs, pa.string()),
+            pa.array(hashes, pa.binary(16)),
+        ],
+        schema=_schemas()["ITEM_SCHEMA"],
+    )
 
 
 def to_item_batch(
@@ -117,10 +147,6 @@ def to_item_batch(
     blake = hashlib.blake2b
     dumps = orjson.dumps
     rows: list[Row] = []
-    exts: list[str | None] = []
-    blobs: list[str] = []
-    hashes: list[bytes] = []
-    lines: list[int] = []
     for rec in records:
         data = rec.data
         ext = data.pop(id_field, None) if id_field else None
@@ -137,24 +163,8 @@ def to_item_batch(
         if len(blob) > max_item_bytes:
             raise item_too_large(source, rec.line, len(blob), max_item_bytes)
         digest = blake(blob, digest_size=16).digest()
-        text = blob.decode()
-        rows.append((ext, digest, text, meta, rec.line))
-        exts.append(ext)
-        blobs.append(text)
-        hashes.append(digest)
-        lines.append(rec.line)
-    n = len(rows)
-    table = pa.RecordBatch.from_arrays(
-        [
-            pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([source])),
-            pa.array(lines, pa.int64()),
-            pa.array(exts, pa.string()),
-            pa.array(blobs, pa.string()),
-            pa.array(hashes, pa.binary(16)),
-        ],
-        schema=ITEM_SCHEMA,
-    )
-    return ItemBatch(table, source, max_item_bytes, meta, rows)
+        rows.append((ext, digest, blob.decode(), meta, rec.line))
+    return ItemBatch(source, max_item_bytes, meta, rows=rows)
 
 
 def _external_id(ext: Any, source: str, line: int, id_field: str | None) -> str:
@@ -251,26 +261,56 @@ def read_item_batches(
                             max_item_bytes=max_item_bytes, meta=meta_json)
 
 
-ROW_SCHEMA = pa.schema(
-    [
-        pa.field("external_id", pa.string()),
-        pa.field("content_hash", pa.binary(16)),
-        pa.field("data", pa.string()),
-        pa.field("meta", pa.string()),
-        pa.field("line", pa.int64()),
-    ]
-)
-"""Checked, insertable rows as Arrow: how a prepared import is staged on disk."""
+
 
 
 def rows_to_table(rows: list[Row]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    schema = _schemas()["ROW_SCHEMA"]
     cols: list[tuple[Any, ...]] = (list(zip(*rows, strict=True)) if rows
-                                   else [() for _ in ROW_SCHEMA.names])
+                                   else [() for _ in schema.names])
     return pa.RecordBatch.from_arrays(
-        [pa.array(list(c), f.type) for c, f in zip(cols, ROW_SCHEMA, strict=True)],
-        schema=ROW_SCHEMA,
+        [pa.array(list(c), f.type) for c, f in zip(cols, schema, strict=True)],
+        schema=schema,
     )
 
 
 def table_to_rows(table: pa.RecordBatch) -> list[Row]:
     return list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+
+
+@functools.cache
+def _schemas() -> dict[str, Any]:
+    """The Arrow schemas, built on first use: pyarrow loads only when a batch needs Arrow
+    (a preparation step, a staged import), not for every import or server process."""
+    import pyarrow as pa
+
+    return {
+        # an item batch: provenance, external id, canonical JSON data, content hash
+        "ITEM_SCHEMA": pa.schema(
+            [
+                pa.field("source", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+                pa.field("line", pa.int64(), nullable=False),
+                pa.field("external_id", pa.string()),
+                pa.field("data", pa.string(), nullable=False),
+                pa.field("content_hash", pa.binary(16), nullable=False),
+            ]
+        ),
+        # checked, insertable rows: how a prepared import is staged on disk
+        "ROW_SCHEMA": pa.schema(
+            [
+                pa.field("external_id", pa.string()),
+                pa.field("content_hash", pa.binary(16)),
+                pa.field("data", pa.string()),
+                pa.field("meta", pa.string()),
+                pa.field("line", pa.int64()),
+            ]
+        ),
+    }
+
+
+def __getattr__(name: str) -> Any:  # ITEM_SCHEMA, ROW_SCHEMA (PEP 562: built lazily)
+    if name in ("ITEM_SCHEMA", "ROW_SCHEMA"):
+        return _schemas()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
