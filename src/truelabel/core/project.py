@@ -13,7 +13,6 @@ actor's role in this project decides, and objects outside it answer ``NotFound``
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -214,7 +213,7 @@ class Project(ProjectContext):
             "lease_seconds": row["lease_seconds"],
             "created_at": row["created_at"],
             "role": role.value,
-            "schema": json.loads(sv["body"]) if sv else None,
+            "schema": self._schema_for(sv).ui_dict() if sv else None,
             "schema_version": sv["version"] if sv else None,
             "guidelines": gv["body"] if gv else "",
             "guideline_version": gv["version"] if gv else None,

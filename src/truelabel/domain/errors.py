@@ -7,8 +7,10 @@ domain layer so every layer can raise them). Each class has a stable ``code`` (t
     TruelabelError              (500)  base class
     ├── InvalidInput            (422)  bad data from the caller
     │   ├── SchemaError                a label schema that cannot be used
+    │   │   └── HotkeyCollision        two options, labels or a page key on one key
     │   ├── UnknownComponent           an unknown field type / format name (lists the known ones)
     │   ├── AnnotationInvalid          an annotation value that does not fit its field
+    │   │   └── EmptyAnnotation        an annotation with no value where the schema refuses it
     │   ├── ImportFailed               a file that cannot be imported (names file and line)
     │   └── DigestMismatch             bytes that do not hash to the content hash they claim
     ├── QualityError            (422)  a quality engine cannot compute (also a ValueError)
@@ -75,6 +77,13 @@ class SchemaError(InvalidInput):
     code = "schema_error"
 
 
+class HotkeyCollision(SchemaError):
+    """Two options or span labels of a schema on one key, or one on a key the labeling page
+    keeps for itself (``detail``: the ``key`` and the clashing ``names``)."""
+
+    code = "hotkey_collision"
+
+
 class UnknownComponent(InvalidInput):
     """An unknown field type, format or component name (the message lists the known ones)."""
 
@@ -85,6 +94,12 @@ class AnnotationInvalid(InvalidInput):
     """An annotation value that does not fit its field."""
 
     code = "annotation_invalid"
+
+
+class EmptyAnnotation(AnnotationInvalid):
+    """An annotation with no field filled in, on a schema with ``empty_submissions: refuse``."""
+
+    code = "empty_annotation"
 
 
 class DigestMismatch(InvalidInput):

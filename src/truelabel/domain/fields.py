@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import AnnotationInvalid
+from .hotkeys import KeyStyle, assign_keys, step_keys
 from .plugins import registry
 
 _NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$"
@@ -87,6 +88,9 @@ class FieldSpec(BaseModel):
     #: it; the module also registers the kind's value renderer (see fields/registry.js).
     ui_element: ClassVar[str] = ""
     ui_module: ClassVar[str] = ""
+    #: How options without a hotkey get keys (:mod:`truelabel.domain.hotkeys`): ``digits``
+    #: (1-9, 0, then letters) or ``letters`` (span labels: digits belong to choices).
+    key_style: ClassVar[KeyStyle] = "digits"
 
     name: str = Field(pattern=_NAME_PATTERN)
     type: str
@@ -126,6 +130,17 @@ class FieldSpec(BaseModel):
         """A Python value ``pyarrow.array(..., type=self.arrow_type())`` accepts."""
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
+    def keyed_options(self) -> list[Option]:
+        """The options (or labels) the page picks by key; their hotkeys are checked for
+        collisions across the schema."""
+        return []
+
+    def ui_keys(self, taken: set[str]) -> list[str] | None:
+        """The key of each option, label or step, shipped with the schema to the page
+        (None: the kind uses no keys). ``taken``: every hotkey the schema names."""
+        opts = self.keyed_options()
+        return assign_keys(opts, taken=taken, style=self.key_style) if opts else None
+
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """The kind as JSON-able data (the UI and ``truelabel schema-types`` read it)."""
@@ -163,6 +178,9 @@ class _OptionsField(FieldSpec):
 
     def option_values(self) -> list[str]:
         return [o.value for o in self.options]
+
+    def keyed_options(self) -> list[Option]:
+        return self.options
 
     @cached_property
     def _option_set(self) -> frozenset[str]:
@@ -255,8 +273,13 @@ class SpansField(FieldSpec):
 
     _coerce = field_validator("labels", mode="before")(_coerce_options)
 
+    key_style: ClassVar[KeyStyle] = "letters"
+
     def label_values(self) -> list[str]:
         return [o.value for o in self.labels]
+
+    def keyed_options(self) -> list[Option]:
+        return self.labels
 
     def item_keys(self) -> tuple[str, ...]:
         return (self.source,)
@@ -357,6 +380,9 @@ class RatingField(FieldSpec):
     ui_module: ClassVar[str] = "/static/js/fields/rating.js"
     type: Literal["rating"] = "rating"
     scale: int = Field(default=5, ge=2, le=10)
+
+    def ui_keys(self, taken: set[str]) -> list[str] | None:
+        return step_keys(self.scale)
 
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):

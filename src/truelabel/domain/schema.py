@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 from defusedxml import ElementTree as SafeET
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import AnnotationInvalid, SchemaError, UnknownComponent
+from .errors import AnnotationInvalid, EmptyAnnotation, SchemaError, UnknownComponent
 from .fields import FieldSpec, field_class, field_types
+from .hotkeys import check_hotkeys
 from .limits import (
     MAX_FIELDS,
     MAX_HELP_CHARS,
@@ -23,6 +24,12 @@ from .limits import (
     MAX_TOTAL_OPTIONS,
 )
 
+#: What a submit with no field filled in does: the page asks first (``confirm``), the server
+#: refuses it (``refuse``), or it counts like any other (``allow``).
+EmptyPolicy = Literal["confirm", "refuse", "allow"]
+EMPTY_POLICIES: tuple[str, ...] = get_args(EmptyPolicy)
+_TOP_KEYS = ("title", "fields", "empty_submissions")
+
 
 class LabelSchema(BaseModel):
     """A versioned set of fields. ``fields`` holds the registered field-type models."""
@@ -31,6 +38,7 @@ class LabelSchema(BaseModel):
 
     title: str = ""
     fields: list[FieldSpec] = Field(default_factory=list)
+    empty_submissions: EmptyPolicy = "confirm"
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -43,10 +51,17 @@ class LabelSchema(BaseModel):
         """
         if not isinstance(data, dict):
             raise SchemaError("A label schema must be a mapping with a 'fields' list.")
-        unknown_keys = set(data) - {"title", "fields"}
+        unknown_keys = set(data) - set(_TOP_KEYS)
         if unknown_keys:
             raise SchemaError(
-                f"Unknown schema keys {sorted(unknown_keys)}; a schema has 'title' and 'fields'."
+                f"Unknown schema keys {sorted(unknown_keys)}; a schema has {list(_TOP_KEYS)}."
+            )
+        empty = data.get("empty_submissions", "confirm")
+        if empty not in EMPTY_POLICIES:
+            raise SchemaError(
+                f"empty_submissions is {str(empty)[:40]!r}; use one of {list(EMPTY_POLICIES)} "
+                "(confirm: the page asks before sending an empty answer; refuse: the server "
+                "refuses it; allow: it counts as labelled)."
             )
         raw_fields = data.get("fields")
         if not isinstance(raw_fields, list) or not raw_fields:
@@ -63,6 +78,8 @@ class LabelSchema(BaseModel):
             cls_ = field_class(str(raw["type"]))
             if raw["type"] != cls_.type_name:  # a versioned name: stored as the short one
                 raw = {**raw, "type": cls_.type_name}
+            if "keys" in raw:  # computed keys of a schema the API served: made afresh
+                raw = {k: v for k, v in raw.items() if k != "keys"}
             try:
                 fields.append(cls_.model_validate(raw))
             except ValidationError as exc:
@@ -75,7 +92,12 @@ class LabelSchema(BaseModel):
         dupes = sorted(n for n, k in Counter(f.name for f in fields).items() if k > 1)
         if dupes:
             raise SchemaError(f"Field names must be unique; repeated: {dupes}")
-        return cls(title=str(title or ""), fields=fields)
+        if check_limits:  # a stored version made before the rule keeps working
+            check_hotkeys(
+                (f"{f.name}.{o.value}", o.hotkey, f.key_style)
+                for f in fields for o in f.keyed_options() if o.hotkey
+            )
+        return cls(title=str(title or ""), fields=fields, empty_submissions=empty)
 
     @classmethod
     def parse(cls, text: str, *, filename: str = "") -> LabelSchema:
@@ -98,10 +120,26 @@ class LabelSchema(BaseModel):
 
     # -- use ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "title": self.title,
             "fields": [f.model_dump(exclude_none=True, serialize_as_any=True) for f in self.fields],
         }
+        if self.empty_submissions != "confirm":  # the default: older digests stay the same
+            out["empty_submissions"] = self.empty_submissions
+        return out
+
+    def ui_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` plus, for the pages, each field's ``keys`` (one per option, label
+        or rating step; :mod:`truelabel.domain.hotkeys`) and the ``empty_submissions``
+        policy. ``from_dict`` takes it back (the keys are computed afresh)."""
+        out = self.to_dict()
+        out["empty_submissions"] = self.empty_submissions
+        taken = {o.hotkey.lower() for f in self.fields for o in f.keyed_options() if o.hotkey}
+        for f, d in zip(self.fields, out["fields"], strict=True):
+            keys = f.ui_keys(taken)
+            if keys is not None:
+                d["keys"] = keys
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -143,6 +181,11 @@ class LabelSchema(BaseModel):
                 continue
             out[f.name] = f.validate_value(value[f.name], item)
             _check_numbers(out[f.name], f.name)
+        if not out and self.empty_submissions == "refuse":
+            raise EmptyAnnotation(
+                "This annotation has no value in any field, and this project refuses empty "
+                "answers. Fill in at least one field, or skip the item."
+            )
         return out
 
 
@@ -266,6 +309,11 @@ def schema_json_schema() -> dict[str, Any]:
             "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
             "fields": {"type": "array", "minItems": 1, "maxItems": MAX_FIELDS,
                        "items": {"anyOf": variants}},
+            "empty_submissions": {
+                "enum": list(EMPTY_POLICIES), "default": "confirm",
+                "description": "a submit with no field filled in: the page asks first "
+                "(confirm), the server refuses it (refuse) or it counts (allow)",
+            },
         },
         "required": ["fields"],
         "additionalProperties": False,

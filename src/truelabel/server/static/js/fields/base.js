@@ -68,14 +68,46 @@ export class TlField extends HTMLElement {
   }
 }
 
-/** Keys of choice-like options: the option's hotkey, else its position 1-9 (10th: "0"). */
-export function optionKeys(options) {
-  const hot = new Set(options.map((o) => (o.hotkey || "").toLowerCase()).filter(Boolean));
-  return options.map((o, i) => {
-    if (o.hotkey) return o.hotkey.toLowerCase();
-    const k = i < 9 ? String(i + 1) : i === 9 ? "0" : null;
-    return k && !hot.has(k) ? k : null;
-  });
+/**
+ * Keys of a field's options, labels or steps: the ``keys`` the server computed for the
+ * schema (domain/hotkeys.py; docs/field-kinds.md "Keys"), one per entry. A spec without
+ * them (a schema not served by the project API) falls back to positions 1-9, 0.
+ */
+export function optionKeys(options, spec = {}) {
+  if (Array.isArray(spec.keys) && spec.keys.length === options.length) return spec.keys.map((k) => String(k));
+  return options.map((o, i) => (o.hotkey ? o.hotkey.toLowerCase() : (i < 10 ? "1234567890"[i] : null)));
+}
+
+/** A key as shown: a sequence of keys ("1a") spaced, "1 a". */
+export const showKey = (k) => (k && k.length > 1 ? k.split("").join(" ") : k);
+
+/**
+ * Typing keys, sequences included: ``press(event)`` gives the index of the entry whose key
+ * was completed, "pending" while the keys typed so far begin a longer key, else -1.
+ * A pause of over 1.5 s starts a new sequence.
+ */
+export class KeyTyper {
+  constructor(keys) {
+    this.keys = keys;
+    this.typed = "";
+    this.at = 0;
+  }
+
+  press(e) {
+    const k = e.key.length === 1 ? e.key.toLowerCase() : null;
+    if (!k || !plainKey(e)) { this.typed = ""; return -1; }
+    const now = e.timeStamp || 0;
+    const typed = (this.typed && now - this.at < 1500 ? this.typed : "") + k;
+    this.at = now;
+    const i = this.keys.indexOf(typed);
+    if (i >= 0) { this.typed = ""; return i; }
+    if (this.keys.some((x) => x && x.length > typed.length && x.startsWith(typed))) {
+      this.typed = typed;
+      return "pending";
+    }
+    this.typed = "";
+    return typed.length > 1 ? this.press(e) : -1;
+  }
 }
 
 /** An option's title (else its value), for showing a stored value. */

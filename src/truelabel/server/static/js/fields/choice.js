@@ -1,6 +1,7 @@
-// <tl-choice>: exactly one option. Number keys (or option hotkeys) pick; arrows move.
+// <tl-choice>: exactly one option. Its keys (the server's: 1-9, 0, letters, then sequences
+// such as "1a"; or option hotkeys) pick; arrows move.
 import { h } from "../dom.js";
-import { TlField, optionKeys, optionTitle, plainKey } from "./base.js";
+import { KeyTyper, TlField, optionKeys, optionTitle, plainKey, showKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlChoice extends TlField {
@@ -9,7 +10,8 @@ export class TlChoice extends TlField {
   }
 
   render() {
-    this.keys = optionKeys(this.spec.options);
+    this.keys = optionKeys(this.spec.options, this.spec);
+    this.typer = new KeyTyper(this.keys);
     this.inputs = [];
     const opts = this.spec.options.map((o, i) => {
       const input = h("input", { type: "radio", name: `${this.uid}-opt`, value: o.value,
@@ -17,7 +19,7 @@ export class TlChoice extends TlField {
       input.addEventListener("change", () => this.changed());
       this.inputs.push(input);
       return h("label", { class: "option", htmlFor: input.id }, input,
-        this.keys[i] ? h("kbd", { "aria-hidden": "true" }, this.keys[i]) : null,
+        this.keys[i] ? h("kbd", { "aria-hidden": "true" }, showKey(this.keys[i])) : null,
         h("span", { class: "option-title" }, o.title || o.value));
     });
     if (this.inputs.length) this.inputs[0].dataset.primary = "";
@@ -49,8 +51,8 @@ export class TlChoice extends TlField {
 
   handleKey(e, focused) {
     if (!plainKey(e)) return false;
-    const key = e.key.toLowerCase();
-    const i = this.keys.indexOf(key);
+    const i = this.typer.press(e);
+    if (i === "pending") return true;
     if (i >= 0) { this.pick(i, focused); return true; }
     if (focused && (e.key === "Delete" || e.key === "Backspace") && !this.isRequired && this.value !== null) {
       this.value = null;
@@ -61,7 +63,7 @@ export class TlChoice extends TlField {
   }
 
   shortcuts() {
-    return this.spec.options.map((o, i) => ({ keys: [this.keys[i]], text: o.title || o.value }))
+    return this.spec.options.map((o, i) => ({ keys: [showKey(this.keys[i])], text: o.title || o.value }))
       .filter((s) => s.keys[0]);
   }
 }

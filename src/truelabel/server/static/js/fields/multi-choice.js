@@ -1,7 +1,7 @@
-// <tl-multi-choice>: any number of options. Number keys (or hotkeys) toggle; one Tab stop,
+// <tl-multi-choice>: any number of options. Their keys (as in <tl-choice>) toggle; one Tab stop,
 // arrows move between the boxes.
 import { h } from "../dom.js";
-import { TlField, optionKeys, optionTitle, plainKey } from "./base.js";
+import { KeyTyper, TlField, optionKeys, optionTitle, plainKey, showKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlMultiChoice extends TlField {
@@ -12,7 +12,8 @@ export class TlMultiChoice extends TlField {
   }
 
   render() {
-    this.keys = optionKeys(this.spec.options);
+    this.keys = optionKeys(this.spec.options, this.spec);
+    this.typer = new KeyTyper(this.keys);
     this.inputs = [];
     const opts = this.spec.options.map((o, i) => {
       const input = h("input", { type: "checkbox", value: o.value, id: `${this.uid}-${i}`,
@@ -21,7 +22,7 @@ export class TlMultiChoice extends TlField {
       input.addEventListener("focus", () => this.rove(i));
       this.inputs.push(input);
       return h("label", { class: "option", htmlFor: input.id }, input,
-        this.keys[i] ? h("kbd", { "aria-hidden": "true" }, this.keys[i]) : null,
+        this.keys[i] ? h("kbd", { "aria-hidden": "true" }, showKey(this.keys[i])) : null,
         h("span", { class: "option-title" }, o.title || o.value));
     });
     this.append(h("fieldset", { class: "choice-group" }, this.heading(), this.help(),
@@ -43,7 +44,8 @@ export class TlMultiChoice extends TlField {
 
   handleKey(e, focused) {
     if (!plainKey(e)) return false;
-    const i = this.keys.indexOf(e.key.toLowerCase());
+    const i = this.typer.press(e);
+    if (i === "pending") return true;
     if (i >= 0) {
       this.inputs[i].checked = !this.inputs[i].checked;
       if (focused) this.inputs[i].focus();
@@ -60,7 +62,7 @@ export class TlMultiChoice extends TlField {
   }
 
   shortcuts() {
-    return this.spec.options.map((o, i) => ({ keys: [this.keys[i]], text: `toggle ${o.title || o.value}` }))
+    return this.spec.options.map((o, i) => ({ keys: [showKey(this.keys[i])], text: `toggle ${o.title || o.value}` }))
       .filter((s) => s.keys[0]);
   }
 }

@@ -1,7 +1,7 @@
 // <tl-rating>: an integer 1..scale. Number keys pick when the rating has focus
 // (or when no choice field wants the key); arrows move.
 import { h } from "../dom.js";
-import { TlField, plainKey } from "./base.js";
+import { TlField, optionKeys, plainKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 export class TlRating extends TlField {
@@ -19,6 +19,7 @@ export class TlRating extends TlField {
         h("span", {}, String(n))));
     }
     this.inputs[0].dataset.primary = "";
+    this.keys = optionKeys(this.inputs, this.spec); // the server's step keys: 1-9, 0
     this.append(h("fieldset", { class: "rating-group" }, this.heading(), this.help(),
       h("div", { class: "rating-scale" }, opts)));
   }
@@ -33,9 +34,8 @@ export class TlRating extends TlField {
   focusField() { (this.inputs.find((i) => i.checked) || this.inputs[0]).focus(); }
 
   handleKey(e, focused) {
-    if (!plainKey(e) || !/^[0-9]$/.test(e.key)) return false;
-    const n = e.key === "0" ? 10 : Number(e.key);
-    const input = this.inputs[n - 1];
+    if (!plainKey(e)) return false;
+    const input = this.inputs[this.keys.indexOf(e.key.toLowerCase())];
     if (!input) return false;
     const was = input.checked;
     input.checked = true;
@@ -45,7 +45,8 @@ export class TlRating extends TlField {
   }
 
   shortcuts() {
-    return [{ keys: [`1–${Math.min(this.inputs.length, 9)}`], text: `rate ${this.fieldTitle}` }];
+    const keys = this.keys.filter(Boolean);
+    return [{ keys: [keys.length > 1 ? `${keys[0]}–${keys[keys.length - 1]}` : keys[0]], text: `rate ${this.fieldTitle}` }];
   }
 }
 

@@ -10,11 +10,10 @@
 // Offsets are Unicode code points, as the server counts them (Python str indices), not the
 // UTF-16 units JavaScript strings use; the two differ for emoji and other astral characters.
 import { append, h } from "../dom.js";
-import { TlField, cpSlice, optionTitle, plainKey } from "./base.js";
+import { KeyTyper, TlField, cpSlice, optionTitle, plainKey, showKey } from "./base.js";
 import { registerField } from "./registry.js";
 
 const TOKEN_RE = /[\p{L}\p{N}\p{M}_]+|\S/gu;
-const RESERVED = new Set(["s", "?"]); // skip and help
 const N_COLORS = 8;
 
 /** Tokens of ``text`` with code point offsets: [{s, e, u, v, text}] (u/v: UTF-16). */
@@ -37,18 +36,6 @@ export function tokenize(text) {
   return out;
 }
 
-/** Label keys: the label's hotkey, else a free letter of its name, else any free letter. */
-export function labelKeys(labels) {
-  const taken = new Set([...RESERVED, ...labels.map((l) => (l.hotkey || "").toLowerCase()).filter(Boolean)]);
-  return labels.map((l) => {
-    if (l.hotkey) return l.hotkey.toLowerCase();
-    const letters = [...(l.value.toLowerCase().match(/[a-z]/g) || []), ..."abcdefghijklmnopqrstuvwxyz"];
-    const k = letters.find((c) => !taken.has(c));
-    if (k) taken.add(k);
-    return k || null;
-  });
-}
-
 export class TlSpans extends TlField {
   static renderValue(spec, value, data = {}) {
     if (!Array.isArray(value) || !value.length) return h("span", { class: "muted" }, "(no spans)");
@@ -67,7 +54,9 @@ export class TlSpans extends TlField {
     this.chars = Array.from(this.text);
     this.tokens = tokenize(this.text);
     this.labels = this.spec.labels;
-    this.keys = labelKeys(this.labels);
+    // the keys the server gave the labels (domain/hotkeys.py), else their own hotkeys
+    this.keys = Array.isArray(this.spec.keys) ? this.spec.keys : this.labels.map((l) => (l.hotkey || "").toLowerCase() || null);
+    this.typer = new KeyTyper(this.keys);
     this.spans = [];
     this.cursor = 0;
     this.anchor = null;
@@ -78,7 +67,7 @@ export class TlSpans extends TlField {
       type: "button", class: `span-label lab-${i % N_COLORS}`, tabIndex: -1,
       "aria-keyshortcuts": this.keys[i] || undefined, dataset: { label: l.value },
       on: { mousedown: (e) => e.preventDefault(), click: () => this.applyLabel(i) },
-    }, this.keys[i] ? h("kbd", {}, this.keys[i]) : null, l.title || l.value));
+    }, this.keys[i] ? h("kbd", {}, showKey(this.keys[i])) : null, l.title || l.value));
 
     this.textEl = h("div", {
       class: "span-text", tabIndex: 0, role: "group", "aria-roledescription": "span annotator",
@@ -270,7 +259,8 @@ export class TlSpans extends TlField {
     if (k === "Escape" && this.anchor !== null) { this.anchor = null; this.update(); return true; }
     if (k === "Delete" || k === "Backspace") { this.removeAtCursor(); return true; }
     if (!plainKey(e)) return false;
-    const i = this.keys.indexOf(k.toLowerCase());
+    const i = this.typer.press(e);
+    if (i === "pending") return true;
     if (i >= 0) { this.applyLabel(i); return true; }
     return false;
   }
@@ -280,7 +270,7 @@ export class TlSpans extends TlField {
       { keys: ["← →"], text: "move the cursor" },
       { keys: ["↑ ↓"], text: "line up / down" },
       { keys: ["Shift", "arrows"], text: "select words" },
-      ...this.labels.map((l, i) => ({ keys: [this.keys[i]], text: `label ${l.title || l.value}` }))
+      ...this.labels.map((l, i) => ({ keys: [showKey(this.keys[i])], text: `label ${l.title || l.value}` }))
         .filter((s) => s.keys[0]),
       { keys: ["Del"], text: "remove span at cursor" },
       { keys: ["Esc"], text: "drop selection" },

@@ -7,6 +7,7 @@ import { renderItem } from "../items/registry.js";
 import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
 import { currentUserId, draftStore } from "../drafts.js";
+import { confirmEmpty } from "../empty_confirm.js";
 
 initShell();
 
@@ -276,6 +277,7 @@ async function submit() {
     missing.focusField();
     return;
   }
+  if (!(await confirmEmpty(state.info.schema, value, say)) || state.task !== task) return;
   state.busy = true;
   pushDraft.cancel();
   el("submit").disabled = true;
