@@ -181,8 +181,8 @@ class LabelSchema(BaseModel):
                 continue
             out[f.name] = f.validate_value(value[f.name], item)
             _check_numbers(out[f.name], f.name)
-        if not out and self.empty_submissions == "refuse":
-            raise EmptyAnnotation(
+        if self.empty_submissions == "refuse" and all(v in ("", []) for v in out.values()):
+            raise EmptyAnnotation(  # no field, or only empty lists and texts
                 "This annotation has no value in any field, and this project refuses empty "
                 "answers. Fill in at least one field, or skip the item."
             )

@@ -5,12 +5,17 @@ import { h } from "./dom.js";
 
 let open = null; // the question on screen, so a second Enter does not ask twice
 
+/** Whether an annotation value is empty: no field, or only empty lists and texts (as the
+ * server counts it, domain/schema.py). */
+export const isEmpty = (value) => Object.values(value || {})
+  .every((v) => v === null || v === "" || (Array.isArray(v) && v.length === 0));
+
 /**
- * Resolve true when ``value`` may be sent: it has a field, or the schema allows empty
+ * Resolve true when ``value`` may be sent: it has a value, or the schema allows empty
  * answers, or the annotator confirms. ``say(text, kind)`` shows a refusal.
  */
 export function confirmEmpty(schema, value, say = () => {}) {
-  if (value && Object.keys(value).length) return Promise.resolve(true);
+  if (!isEmpty(value)) return Promise.resolve(true);
   const policy = (schema && schema.empty_submissions) || "confirm";
   if (policy === "allow") return Promise.resolve(true);
   if (policy === "refuse") {
