@@ -271,4 +271,5 @@ def test_cli_init_with_a_refused_schema_leaves_no_workspace(tmp_path: Any) -> No
     assert r.exit_code == 1 and "anchor or alias" in " ".join(r.output.split()), r.output
     assert not target.exists()
     r = CliRunner().invoke(main, ["init", str(target), "--schema", str(good)])
-    assert r.exit_code == 0 and "with project 'ws'" in " ".join(r.output.split()), r.output
+    # the project is named from the schema's title ("support"), not the folder (issue 12)
+    assert r.exit_code == 0 and "with project 'support'" in " ".join(r.output.split()), r.output

@@ -63,7 +63,8 @@ def test_a_span_label_on_a_digit_is_refused() -> None:
 
 
 def test_a_stored_schema_made_before_the_rule_still_loads() -> None:
-    old = {"fields": [_spans("ner", [{"value": "A", "hotkey": "p"}, {"value": "B", "hotkey": "p"}])]}
+    labels = [{"value": "A", "hotkey": "p"}, {"value": "B", "hotkey": "p"}]
+    old = {"fields": [_spans("ner", labels)]}
     sch = LabelSchema.from_dict(old, check_limits=False)
     assert sch.ui_dict()["fields"][0]["keys"] == ["p", "p"]
 

@@ -19,7 +19,7 @@ from truelabel.domain import environment as env
 from truelabel.domain.errors import TruelabelError
 from truelabel.domain.limits import MAX_ITEM_BYTES
 
-from .common import console, emit, open_project, open_workspace, out
+from .common import console, emit, open_project, open_workspace, out, read_schema, read_text
 
 _emit = emit  # the name this module's commands use
 
@@ -91,7 +91,8 @@ def _bar(description: str, *, as_bytes: bool) -> Iterator[Callable[[int, int | N
     type=click.Path(exists=True, dir_okay=False),
     help="label schema (YAML/JSON, or a Label Studio XML config): also creates a project",
 )
-@click.option("--name", help="project name (default: the folder's name)")
+@click.option("--name", help="project name (default: from the schema's title, else the folder's "
+              "name)")
 @click.option("--overlap", default=1, show_default=True, help="annotators per item")
 @click.option(
     "--guidelines",
@@ -104,22 +105,17 @@ def init(
     """Create a project folder (database, blob store, secret key).
 
     Example: truelabel init myproject --schema schema.yaml
+
+    All or nothing: if any step fails, no folder or database is left behind.
     """
     from truelabel.domain.limits import check_guidelines
-    from truelabel.domain.schema import LabelSchema
 
-    schema = Path(schema_file).read_text("utf-8") if schema_file else None
-    notes = Path(guidelines).read_text("utf-8") if guidelines else ""
-    if schema is not None:  # a bad schema must not leave an empty workspace behind
-        LabelSchema.parse(schema, filename=Path(schema_file or "").name)
-        check_guidelines(notes)
-    msg = f"Created {path}"
-    with Workspace.init(path) as ws:
-        if schema is not None:
-            p = ws.create_project(
-                name or Path(path).resolve().name, schema, overlap=overlap, guidelines=notes
-            )
-            msg += f" with project {p.name!r}"
+    schema = read_schema(schema_file)[0] if schema_file else None
+    notes = read_text(guidelines, "guidelines") if guidelines else ""
+    check_guidelines(notes)
+    with Workspace.init(path, schema=schema, name=name, overlap=overlap, guidelines=notes) as ws:
+        names = [p["name"] for p in ws.list_projects()]
+    msg = f"Created {path}" + (f" with project {names[0]!r}" if names else "")
     console.print(msg + ". Add a user: truelabel user add " + path + " NAME --role admin")
 
 
@@ -439,13 +435,11 @@ def create_project(
 
     Example: truelabel create-project myproject reviews --schema reviews.yaml
     """
-    with open_workspace(location) as ws:
-        ws.create_project(
-            name,
-            Path(schema_file).read_text("utf-8"),
-            overlap=overlap,
-            guidelines=Path(guidelines).read_text("utf-8") if guidelines else "",
-        )
+    _, schema = read_schema(schema_file)
+    notes = read_text(guidelines, "guidelines") if guidelines else ""
+    with open_workspace(location) as ws:  # one transaction: all or nothing
+        ws.create_project(name, schema, title=schema.title.strip()[:300], overlap=overlap,
+                          guidelines=notes)
     console.print(f"Created project {name}.")
 
 

@@ -36,6 +36,7 @@ from truelabel.store.db import Database
 from . import url_import
 from .context import NO_PROJECT
 from .context import as_schema as _as_schema
+from .creation import all_or_nothing, name_from_title
 from .credentials import DEFAULT_TOKEN_DAYS, LoopCredentials, Tokens
 from .credentials import digest as _digest
 from .project import Project
@@ -74,15 +75,32 @@ class Workspace:
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path) -> Workspace:
-        """Create a workspace folder (database, blob folder, secret key). Refuses to overwrite."""
+    def init(cls, path: str | Path, *, schema: str | None = None, name: str | None = None,
+             overlap: int = 1, guidelines: str = "") -> Workspace:
+        """Create a workspace folder (database, blob folder, secret key). Refuses to overwrite.
+
+        With ``schema``, also its first project, named ``name`` (default: from the schema's
+        title, else the folder's name) and titled by the schema. All or nothing: when any
+        step fails, what was made is removed (:func:`creation.all_or_nothing`).
+        """
         folder = Path(path)
         if (folder / DB_FILE).exists():
             raise AlreadyExists(f"{folder} already holds a truelabel project; open it instead.")
-        if not folder.exists():
-            folder.mkdir(parents=True, mode=0o700)  # the owner's only (issue 10)
-        (folder / "blobs").mkdir(exist_ok=True, mode=0o700)
-        return cls.open(folder, create=True)
+        db_files = tuple(DB_FILE + end for end in ("", "-wal", "-shm", "-journal"))
+        with all_or_nothing(folder, db_files, ("blobs",)):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # the owner's only (issue 10)
+            (folder / "blobs").mkdir(exist_ok=True, mode=0o700)
+            ws = cls.open(folder, create=True)
+            try:
+                if schema is not None:
+                    sch = _as_schema(schema)
+                    title = sch.title.strip()[:300]
+                    ws.create_project(name or name_from_title(title, folder.resolve().name),
+                                      sch, title=title, overlap=overlap, guidelines=guidelines)
+            except BaseException:
+                ws.close()
+                raise
+        return ws
 
     @classmethod
     def open(

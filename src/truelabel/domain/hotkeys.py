@@ -18,7 +18,7 @@ states the rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice, product
 from typing import Literal, Protocol
 
@@ -89,7 +89,7 @@ def check_hotkeys(owners: Iterable[tuple[str, str, KeyStyle]]) -> None:
             )
 
 
-def assign_keys(options: list[_Keyed], *, taken: set[str], style: KeyStyle) -> list[str]:
+def assign_keys(options: Sequence[_Keyed], *, taken: set[str], style: KeyStyle) -> list[str]:
     """The key of each option: its hotkey, else a free key by position (see the module).
 
     ``taken``: every hotkey the schema names (lower case), kept out of the free keys. Every

@@ -224,8 +224,18 @@ def _load_yaml(text: str, filename: str) -> Any:
             return safe.get_single_data()
         finally:
             safe.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" on line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise SchemaError(
+            f"Cannot read the schema{where}: the YAML is malformed{at} ({what}). Fix it there "
+            "(a missing bracket, quote or indent is the usual cause) and load it again.",
+            line=mark.line + 1 if mark else None,
+        ) from None
     except yaml.YAMLError as exc:
-        raise SchemaError(f"Cannot read schema{where}: {exc}") from None
+        raise SchemaError(f"Cannot read the schema{where}: {exc}. Fix the YAML and load it "
+                          "again.") from None
 
 
 def _too_long(what: str, n: int, limit: int, field: Any = None) -> SchemaError:
