@@ -278,9 +278,13 @@ def status(location: str, as_json: bool) -> None:
               help="largest login request body [default: 64KiB]")
 @click.option("--max-upload-body", envvar=env.MAX_UPLOAD_BODY.name, show_envvar=True,
               help="largest uploaded file, read only from a logged-in user [default: 2GiB]")
+@click.option("--access-log/--no-access-log", default=True, envvar=env.ACCESS_LOG.name,
+              show_envvar=True, show_default=True,
+              help="one line per request on standard error: method, path, status, duration, "
+              "user (never tokens, cookies or query strings)")
 def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str | None,
           forwarded_allow_ips: str | None, max_json_body: str | None,
-          max_login_body: str | None, max_upload_body: str | None) -> None:
+          max_login_body: str | None, max_upload_body: str | None, access_log: bool) -> None:
     """Run the web UI and HTTP API (binds to 127.0.0.1 unless told otherwise).
 
     Request bodies are limited before any route reads them (413 past the limit), and
@@ -300,7 +304,7 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
     given = {k: parse_size(v) for k, v in (("max_json_body", max_json_body),
                                            ("max_login_body", max_login_body),
                                            ("max_upload_body", max_upload_body)) if v}
-    edge = EdgeSettings(**given,
+    edge = EdgeSettings(**given, access_log=access_log,
                         allowed_hosts=AllowedHosts.parse(allowed_hosts) if allowed_hosts else None)
     with open_workspace(location) as ws:
         console.print(

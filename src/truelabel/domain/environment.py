@@ -73,6 +73,11 @@ ALLOWED_HOSTS = EnvVar(
     "any); other hosts get 400. Empty: the loopback names on a loopback bind, else the bound "
     "address; required with --host 0.0.0.0.",
     "truelabel serve --allowed-hosts")
+ACCESS_LOG = EnvVar(
+    "TRUELABEL_ACCESS_LOG", "1",
+    "1: the server writes one line per request to standard error (method, path without the "
+    "query, status, duration, user; never tokens or cookies). 0 turns it off.",
+    "truelabel serve --access-log/--no-access-log")
 
 TEST_JOB_DELAY = EnvVar(
     "TRUELABEL_TEST_JOB_DELAY", "",
@@ -84,7 +89,7 @@ TEST_JOB_DELAY = EnvVar(
 VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
-              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, TEST_JOB_DELAY)
+              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, ACCESS_LOG, TEST_JOB_DELAY)
 }
 
 

@@ -20,6 +20,7 @@ from truelabel import __version__
 from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
+from .access import AccessLog, HeadAsGet, enable_access_log
 from .api import admin, projects, quality, remote, tasks, users
 from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
@@ -81,9 +82,11 @@ class _App(FastAPI):
         """Outside Starlette's own stack, from the outermost: the edge checks (host, body
         size, upload authentication: ``server/edge.py``), the hot loop
         (``server/hotloop.py``), the security headers — outside the server-error layer, so
-        a 500 carries them too."""
+        a 500 carries them too. Outside them all, ``HEAD`` as ``GET`` and the access log
+        (``server/access.py``)."""
         stack = SecurityHeaders(super().build_middleware_stack())
-        return Edge(HotLoop(stack) if self.hot_loop else stack, self.edge)
+        outer = HeadAsGet(Edge(HotLoop(stack) if self.hot_loop else stack, self.edge))
+        return AccessLog(outer) if self.edge.access_log else outer
 
 
 def create_app(
@@ -159,6 +162,8 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     app.hot_loop = hot_loop
     app.edge = edge or EdgeSettings()
+    if app.edge.access_log:
+        enable_access_log()
     app.add_middleware(StrictJSON)
 
     # the annotators' loop first: most requests are theirs, and routes are matched in order

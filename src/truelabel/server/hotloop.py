@@ -82,6 +82,8 @@ class HotLoop:
         if out is _HAND_ON:
             await self.app(scope, replay(body), send)  # the route answers (401, 422…)
         else:
+            if found is not None:  # who it was, for the access log
+                scope.setdefault("state", {})["user"] = found[0]
             await _send_json(send, out)
 
 

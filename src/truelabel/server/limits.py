@@ -88,12 +88,15 @@ class EdgeSettings:
         allowed_hosts: the ``Host`` names the server answers to (any port); None answers
             every name (what :func:`~truelabel.server.app.create_app` does unless told: a
             program that embeds the app decides; ``truelabel serve`` always sets one).
+        access_log: write one line per request (``server/access.py``); ``truelabel serve``
+            turns it on unless told not to.
     """
 
     max_json_body: int = 1 * MIB
     max_login_body: int = 64 * KIB
     max_upload_body: int = 2 * GIB
     allowed_hosts: AllowedHosts | None = None
+    access_log: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_json_body", "max_login_body", "max_upload_body"):
