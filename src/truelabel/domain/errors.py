@@ -78,8 +78,7 @@ class SchemaError(InvalidInput):
 
 
 class HotkeyCollision(SchemaError):
-    """Two options or span labels of a schema on one key, or one on a key the labeling page
-    keeps for itself (``detail``: the ``key`` and the clashing ``names``)."""
+    """Two options or labels of a schema on one key, or one on a key the labeling page keeps."""
 
     code = "hotkey_collision"
 
