@@ -3,6 +3,7 @@ on the server) and the empty-submission policy."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -163,3 +164,18 @@ def test_server_refuses_an_empty_submit(ws: Workspace, users: dict[str, User],
     ok = c.post(f"/api/projects/strict/tasks/{task['id']}/submit",
                 json={"value": {"c": "b"}, "idempotency_key": "k-2"})
     assert ok.status_code == 200, ok.text
+
+
+def test_the_labeling_pages_own_keys_are_the_declared_page_keys() -> None:
+    """Every single-character key a page script handles itself is in ``PAGE_KEYS``, the one
+    list schemas are checked against (so a new page key cannot silently clash)."""
+    from pathlib import Path
+
+    import truelabel.server
+
+    pages = Path(truelabel.server.__file__).parent / "static" / "js" / "pages"
+    used = set()
+    for name in ("label.js", "review.js", "adjudicate.js"):
+        src = (pages / name).read_text("utf-8")
+        used |= {k.lower() for k in re.findall(r'e\.key === "(.)"', src)}
+    assert used and used <= set(PAGE_KEYS), used - set(PAGE_KEYS)
