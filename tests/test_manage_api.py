@@ -114,13 +114,14 @@ def test_schema_check_parses_without_saving(
     r = manager.post("/api/projects/support/schema/check", json={"schema": text})
     assert r.status_code == 200
     out = r.json()
-    assert out["changed"] is True and out["current_version"] == 1
+    assert out["valid"] is True and out["changed"] is True and out["current_version"] == 1
     assert [f["name"] for f in out["schema"]["fields"]] == ["intent"]
     assert [f["name"] for f in out["current"]["fields"]][:2] == ["intent", "tags"]
     assert project.info()["schema_version"] == 1  # nothing saved
     bad = manager.post("/api/projects/support/schema/check",
                        json={"schema": "fields:\n  - name: x\n    type: nope\n"})
-    assert bad.status_code == 422 and "nope" in bad.json()["message"]
+    assert bad.status_code == 200 and bad.json()["valid"] is False
+    assert bad.json()["error"]["error"] == "schema_error" and "nope" in bad.json()["error"]["message"]
     same = manager.post("/api/projects/support/schema/check",
                         json={"schema": out["current"]}).json()
     assert same["changed"] is False

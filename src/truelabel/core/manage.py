@@ -145,13 +145,19 @@ class ManageService(Service):
     def check_schema(
         self, schema: dict[str, Any] | str, *, actor: User | None = None
     ) -> dict[str, Any]:
-        """Parse a schema (mapping or YAML/JSON text) without saving it: its normalised
-        form, the current one, and whether saving would make a new version."""
+        """Parse a schema (mapping or YAML/JSON text) without saving it: ``valid``; its
+        normalised form, the current one, and whether saving would make a new version; or,
+        when it does not parse, the ``error`` (the JSON error shape) saying why."""
         self.require(actor, "project.edit")
-        sch = as_schema(schema)
         with self.db.read() as conn:
             cur = project_store.latest_schema(conn, self.id)
+        try:
+            sch = as_schema(schema)
+        except InvalidInput as exc:  # an answer, not a failure: the editor shows it inline
+            return {"valid": False, "error": exc.to_dict(),
+                    "current_version": cur["version"] if cur else None}
         return {
+            "valid": True,
             "schema": json.loads(sch.to_json()),
             "current": json.loads(cur["body"]) if cur else None,
             "current_version": cur["version"] if cur else None,

@@ -109,7 +109,8 @@ def assign_count(
 def check_schema(
     project: str, body: SchemaCheckIn, request: Request, user: User = Depends(current_user)
 ) -> dict[str, Any]:
-    """Parse a schema without saving it (managers): normalised, the current one, changed."""
+    """Parse a schema without saving it (managers): ``valid`` with the normalised schema, the
+    current one and ``changed``; or ``valid: false`` with the ``error`` saying why."""
     p = project_for(request, project, user)
     return p.manage.check_schema(body.label_schema, actor=user)
 

@@ -7,6 +7,7 @@ import { renderItem } from "../items/registry.js";
 import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
 import { currentUserId, draftStore } from "../drafts.js";
+import "../guidelines_notice.js"; // "the guidelines changed" notice (manage)
 
 initShell();
 
