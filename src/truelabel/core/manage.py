@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from truelabel.domain.errors import InvalidInput, NotFound, ProjectArchived
+from truelabel.domain.errors import InvalidInput, ProjectArchived
 from truelabel.domain.limits import check_guidelines
 from truelabel.domain.models import User
 from truelabel.store import accounts
@@ -114,16 +114,16 @@ class ManageService(Service):
 
     # -- members ---------------------------------------------------------------------------
     def remove_member(self, username: str, *, actor: User | None = None) -> None:
-        """Take a user out of the project (their annotations stay). Audited."""
+        """Take a user out of the project (their annotations stay). Audited. Idempotent: a
+        user who is not a member is out already."""
         self.require(actor, "members.manage")
         u = self.ws.get_user(username)
         if actor is not None and u.id == actor.id:
             raise InvalidInput("You cannot remove yourself; ask another manager or an admin.",
                                field="username")
         with self.db.write() as conn:
-            if not accounts.remove_member(conn, project_id=self.id, user_id=u.id):
-                raise NotFound(f"{username} is not a member of this project.")
-            self._audit(conn, actor, "member.remove", {"user": u.username})
+            if accounts.remove_member(conn, project_id=self.id, user_id=u.id):
+                self._audit(conn, actor, "member.remove", {"user": u.username})
 
     # -- assign ----------------------------------------------------------------------------
     def assign_count(self, count: int, user: str, *, actor: User | None = None) -> list[int]:
