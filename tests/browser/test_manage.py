@@ -193,6 +193,10 @@ def test_a_project_set_up_in_the_browser_only_then_labelled(
     mia.fill("#assign-ids", "2")
     mia.click("#assign-submit")
     expect(mia.locator("#assign-status")).to_contain_text("1 item reserved for ann")
+    mia.fill("#priority-ids", "4")
+    mia.fill("#priority-value", "10")
+    mia.click("#priority-submit")
+    expect(mia.locator("#priority-status")).to_contain_text("Priority 10 set on 1 item")
 
     # workflow: each setting with its description; turn on adjudication at 0.4
     mia.click("#tab-workflow")
@@ -222,6 +226,7 @@ def test_a_project_set_up_in_the_browser_only_then_labelled(
     with ann.expect_response(lambda r: r.url.endswith("/submit")) as sub:
         ann.click("#submit")
     assert sub.value.status == 200
+    expect(ann.locator("#task-title")).to_have_text("Item t4")  # the prioritised one next
     anns = project.annotations(2)
     assert [(a["username"] if "username" in a else a["user_id"], a["value"]) for a in anns][0][1] \
         == {"intent": "refund", "urgent": "high"}
@@ -291,6 +296,13 @@ def test_disabled_users_cannot_log_in_and_a_reset_password_works(
     assert refused.url.endswith("/login")
     refused.context.close()
 
+    # bob's API tokens: listed without secrets, revocable
+    ws.create_token(ws.get_user("bob"), name="bob-ci")
+    admin.click("#tokens-bob")
+    expect(admin.locator("#token-list-bob li")).to_contain_text("bob-ci")
+    admin.locator("#token-list-bob button", has_text="Revoke").click()
+    admin.locator("#token-list-bob button", has_text="Revoke token").click()
+    expect(admin.locator("#token-list-bob li")).to_have_text("No tokens.")
     admin.click("#enable-bob")
     expect(admin.locator('#users-body tr[data-username="bob"]')).to_contain_text("active")
     admin.click("#reset-bob")

@@ -1,5 +1,6 @@
 // Users (admins): add a user (POST /api/users), disable or enable one, set a new password
-// (PATCH /api/users/{u}; their sessions and tokens end). Asks in place, never window.confirm.
+// (PATCH /api/users/{u}; their sessions and tokens end), see and revoke their API tokens.
+// Asks in place, never window.confirm.
 import { api, request, errorMessage } from "../api.js";
 import { h, replace } from "../dom.js";
 import { initShell } from "../shell.js";
@@ -46,10 +47,30 @@ function row(u) {
       () => patch(u.username, { disabled: true }, `${u.username} is disabled: logged out, and their tokens are revoked.`),
       { id: `disable-${u.username}` });
   const reset = h("details", {}, h("summary", { id: `reset-${u.username}` }, "Reset password"), passwordForm(u));
+  const tokens = h("details", { on: { toggle: (ev) => { if (ev.target.open) showTokens(u, list); } } },
+    h("summary", { id: `tokens-${u.username}` }, "API tokens"));
+  const list = h("ul", { id: `token-list-${u.username}` });
+  tokens.append(list);
   return h("tr", { dataset: { username: u.username } },
     h("td", {}, u.username), h("td", {}, u.display_name || ""), h("td", {}, u.role),
     h("td", {}, u.disabled ? h("span", { class: "badge badge-archived" }, "disabled") : "active"),
-    h("td", {}, toggle, " ", reset));
+    h("td", {}, toggle, " ", reset, tokens));
+}
+
+/** A user's API tokens (never the secrets), each revocable (GET/DELETE /api/users/{u}/tokens). */
+async function showTokens(u, list) {
+  try {
+    const tokens = await api.get(`${userUrl(u.username)}/tokens`);
+    replace(list, tokens.length ? tokens.map((t) => h("li", {}, `${t.name || "(unnamed)"} · ${t.scope}`,
+      t.expires_at ? ` · expires ${new Date(t.expires_at * 1000).toLocaleDateString()}` : " · never expires", " ",
+      confirmButton("Revoke", "Revoke token", async () => {
+        try {
+          await api.del(`${userUrl(u.username)}/tokens/${t.id}`);
+          say(`A token of ${u.username} was revoked.`);
+          await showTokens(u, list);
+        } catch (err) { say(errorMessage(err), true); }
+      }, { id: `revoke-${u.username}-${t.id}` }))) : h("li", { class: "muted" }, "No tokens."));
+  } catch (err) { say(errorMessage(err), true); }
 }
 
 async function load() {

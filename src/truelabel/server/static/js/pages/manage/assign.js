@@ -1,5 +1,6 @@
 // "Assign": reserve items for one annotator, by item ids (POST /assign) or as the next N
-// untouched items (POST /assign/count). They get these before the shared pool.
+// untouched items (POST /assign/count). They get these before the shared pool. Also the claim
+// order: items' priorities, higher handed out first (POST /items/priority).
 import { api } from "../../api.js";
 import { h, replace } from "../../dom.js";
 import { section, statusLine } from "./common.js";
@@ -51,5 +52,26 @@ export async function mount(panel, ctx) {
       status.ok(`${out.assigned} item${out.assigned === 1 ? "" : "s"} reserved for ${who.value}.`);
     } catch (err) { status.fail(err); }
   });
-  replace(panel, section("Assign items to an annotator", "assign-h", form, status));
+  replace(panel, section("Assign items to an annotator", "assign-h", form, status), priorityPart(ctx));
+}
+
+function priorityPart(ctx) {
+  const status = statusLine("priority-status");
+  const ids = h("input", { id: "priority-ids", placeholder: "e.g. 12, 15, 20-30", autocomplete: "off", required: true });
+  const level = h("input", { id: "priority-value", type: "number", step: "1", value: "10", required: true });
+  const form = h("form", { class: "row-form", id: "priority-form" },
+    h("label", {}, "Item ids", ids), h("label", {}, "Priority (higher first; 0 is the default)", level),
+    h("button", { class: "btn", type: "submit", id: "priority-submit" }, "Set priority"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const list = parseIds(ids.value);
+    if (list instanceof Error) { status.fail(list); return; }
+    status.busy();
+    try {
+      const priority = Number(level.value);
+      const out = await api.post(ctx.url("/items/priority"), { items: list.map((id) => ({ item_id: id, priority })) });
+      status.ok(`Priority ${priority} set on ${out.set} item${list.length === 1 ? "" : "s"}.`);
+    } catch (err) { status.fail(err); }
+  });
+  return section("Which items come first", "priority-h", form, status);
 }
