@@ -249,7 +249,8 @@ def test_a_project_set_up_in_the_browser_only_then_labelled(
 
 
 def test_archive_hides_a_project_from_annotators(
-        open_as: Callable[[str, str], Page], empty_server: tuple[Workspace, str]) -> None:
+        open_as: Callable[[str, str], Page], empty_server: tuple[Workspace, str],
+        guard: Any) -> None:
     ws, _ = empty_server
     admin = open_as("root", ADMIN_PASSWORD)
     create_project(admin, "old")
@@ -262,6 +263,10 @@ def test_archive_hides_a_project_from_annotators(
     expect(admin.locator('#projects [data-project="old"]')).to_have_count(0)
     ann = open_as("ann9", "ann9-password")
     expect(ann.locator("#projects-status")).to_contain_text("not in any project")
+    guard.allow(r"409")  # the refused "next task" below
+    ann.goto("/p/old/label")
+    expect(ann.locator("#message")).to_contain_text("is archived and gives no new tasks")
+    ann.goto("/")
     assert ws.project("old").info()["archived"] is True
     admin.click("#unarchive-old")
     expect(admin.locator('#projects [data-project="old"]')).to_be_visible()
