@@ -50,7 +50,7 @@ export async function mount(panel, ctx) {
         } catch (err) { status.fail(err); }
       }, { id: `gold-remove-${g.item_id}` });
       return h("tr", { dataset: { item: String(g.item_id) } },
-        h("td", {}, h("a", { href: `/p/${encodeURIComponent(ctx.project)}?item=${g.item_id}` }, String(g.item_id))),
+        h("td", {}, String(g.item_id)),
         h("td", {}, box), h("td", {}, save, " ", remove));
     }));
   };
@@ -81,7 +81,7 @@ export async function mount(panel, ctx) {
   const itemId = h("input", { id: "gold-item", type: "number", min: "1", required: true });
   const answer = h("input", { id: "gold-answer", required: true, placeholder: '{"intent": "refund"}', spellcheck: "false" });
   const one = h("form", { class: "row-form", id: "gold-one" },
-    h("label", {}, "Item id", itemId), h("label", {}, "Known answer (JSON)", answer),
+    h("label", {}, "Item id (number)", itemId), h("label", {}, "Known answer (JSON)", answer),
     h("button", { class: "btn", type: "submit", id: "gold-one-submit" }, "Make gold"));
   one.addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -49,7 +49,7 @@ export async function mount(panel, ctx) {
     save.disabled = true;
     editor.setAttribute("aria-invalid", "true");
     error.textContent = message;
-    status.ok("");
+    status.ok("The preview and the changes show the last valid text.");
   };
   editor.addEventListener("input", () => { save.disabled = true; check(); });
   save.addEventListener("click", async () => {

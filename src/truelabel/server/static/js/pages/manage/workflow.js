@@ -79,6 +79,7 @@ export async function mount(panel, ctx) {
   const rows = Object.entries(schema.properties).map(([name, prop]) => {
     const c = control(name, prop, current[name], defs);
     controls[name] = c;
+    if (c.el.matches("input")) c.el.setAttribute("aria-describedby", `wf-${name}-help`);
     return h("div", { class: "setting", dataset: { setting: name } },
       h("label", { htmlFor: `wf-${name}` }, h("strong", {}, label(name, prop)), h("code", { class: "muted" }, ` ${name}`)),
       c.el, h("span", { class: "help", id: `wf-${name}-help` }, prop.description || ""));
