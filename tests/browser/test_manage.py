@@ -322,3 +322,22 @@ def test_disabled_users_cannot_log_in_and_a_reset_password_works(
     new.context.close()
     entries = [e["action"] for e in ws.audit_log(limit=1000)]
     assert {"user.disable", "user.enable", "user.password"} <= set(entries)
+
+
+def test_id_lists_and_the_line_diff(
+        open_as: Callable[[str, str], Page]) -> None:
+    page = open_as("root", ADMIN_PASSWORD)
+    out = page.evaluate("""async () => {
+      const { parseIds } = await import("/static/js/pages/manage/assign.js");
+      const { lineDiff } = await import("/static/js/diff.js");
+      const err = (v) => (v instanceof Error ? v.message : v);
+      return {
+        ids: parseIds("3, 5-7;9"), bad: err(parseIds("3, x")), back: err(parseIds("9-2")),
+        empty: err(parseIds("  ")),
+        diff: lineDiff("a\\nb\\nc", "a\\nc\\nd").map((r) => r.op + r.line),
+      };
+    }""")
+    assert out["ids"] == [3, 5, 6, 7, 9]
+    assert '"x" is not an item id' in out["bad"]
+    assert "backwards" in out["back"] and "at least one" in out["empty"]
+    assert out["diff"] == [" a", "-b", " c", "+d"]
