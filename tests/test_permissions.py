@@ -58,7 +58,8 @@ PUBLIC = "public"  # no login needed
 AUTH = "authenticated"  # any logged-in user
 #: Workspace-level permissions that no role but admin ("*") holds: listed so a typo in the
 #: route table fails, and so granting one to a role in PERMISSIONS changes the expectation.
-WORKSPACE_ONLY = {"users.manage", "audit.read", "project.create", "settings.manage"}
+WORKSPACE_ONLY = {"users.manage", "audit.read", "project.create", "settings.manage",
+                  "project.archive"}
 
 Body = Callable[["Ctx"], Any]
 
@@ -208,6 +209,26 @@ ROUTES: dict[str, Route] = {
     "sign_off_api_projects__project__signoffs_post": Route(
         "quality.signoff", (201,), body=lambda c: {"comment": "ok"}, cross=None),
     "signoffs_api_projects__project__signoffs_get": Route("quality.read", (200,), cross=None),
+    # management (manage.py); archive is called with archived=false: the project stays active
+    "archive_api_projects__project__archive_post": Route(
+        "project.archive", (200,), body=lambda c: {"archived": False}, cross=None),
+    "put_guidelines_api_projects__project__guidelines_put": Route(
+        "project.edit", (200,), body=lambda c: {"guidelines": "# Own", "note": c.tag},
+        cross=None),
+    "guideline_versions_api_projects__project__guidelines_versions_get": Route(
+        "project.read", (200,), cross=None),
+    "guideline_changes_api_projects__project__guidelines_changes_get": Route(
+        "project.read", (200,), cross=None),
+    "guidelines_seen_api_projects__project__guidelines_seen_post": Route(
+        "project.read", (204,), body=lambda c: {"version": 1}, cross=None),
+    # "victim" is a member of neither project: taking them out is done already (idempotent)
+    "remove_member_api_projects__project__members__username__delete": Route(
+        "members.manage", (204,), cross=None),
+    "assign_count_api_projects__project__assign_count_post": Route(
+        "items.assign", (200,), body=lambda c: {"count": 1, "username": c.member}, cross=None),
+    "check_schema_api_projects__project__schema_check_post": Route(
+        "project.edit", (200,), body=lambda c: {"schema": SCHEMA}, cross=None),
+    "workflow_schema_api_workflow_schema_json_get": Route(PUBLIC, (200,), cross=None),
     # content from outside
     "start_url_import_api_projects__project__imports_url_post": Route(
         # a loopback URL: the SSRF check refuses it (422) after the permission check, no traffic

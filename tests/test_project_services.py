@@ -17,6 +17,7 @@ from truelabel.core import Project
 from truelabel.core.assignments import AssignmentService
 from truelabel.core.context import Aggregated, ProjectContext, Reviewed, Service, Submitted
 from truelabel.core.edits import EditService
+from truelabel.core.manage import ManageService
 from truelabel.core.qa import QualityService
 from truelabel.core.review import ReviewService
 from truelabel.core.tasks import TaskService
@@ -27,7 +28,8 @@ from truelabel.domain.models import User
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = {"fields": [{"name": "intent", "type": "choice", "options": ["a", "b", "c"]}]}
 SERVICES = (
-    TaskService, AssignmentService, EditService, QualityService, ReviewService, TruthService
+    TaskService, AssignmentService, EditService, QualityService, ReviewService, TruthService,
+    ManageService,
 )
 #: public methods that are about the object itself, not about the project's data
 STRUCTURAL = {"close", "service", "service_names"}
@@ -126,7 +128,7 @@ def test_the_quality_service_follows_submits_through_the_event(
 # -- services ------------------------------------------------------------------------------
 def test_services_are_composed_and_named(sp: Project) -> None:
     assert isinstance(sp, ProjectContext)
-    names = ("tasks", "assignments", "edits", "quality", "review", "truth")
+    names = ("tasks", "assignments", "edits", "quality", "review", "truth", "manage")
     for name, cls in zip(names, SERVICES, strict=True):
         service = sp.service(name)
         assert service is getattr(sp, name) and isinstance(service, cls)

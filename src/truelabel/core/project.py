@@ -25,7 +25,7 @@ from truelabel.domain.errors import (
     NotFound,
     UnknownComponent,
 )
-from truelabel.domain.limits import MAX_ITEM_BYTES, check_guidelines
+from truelabel.domain.limits import MAX_ITEM_BYTES
 from truelabel.domain.models import ExportResult, ImportResult, User
 from truelabel.domain.results import (
     BatchRow,
@@ -53,6 +53,7 @@ from .context import (
     as_schema,
 )
 from .edits import EditService
+from .manage import ManageService
 from .qa import QualityService
 from .review import ReviewService
 from .tasks import TaskService
@@ -106,6 +107,7 @@ class Project(ProjectContext):
         self.truth = TruthService(self)
         self.assignments = AssignmentService(self)
         self.edits = EditService(self, tasks=self.tasks)
+        self.manage = ManageService(self)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -124,7 +126,8 @@ class Project(ProjectContext):
     @staticmethod
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
-        return ("tasks", "assignments", "edits", "quality", "review", "truth", *RESERVED_SERVICES)
+        return ("tasks", "assignments", "edits", "quality", "review", "truth", "manage",
+                *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -147,6 +150,9 @@ class Project(ProjectContext):
     annotate = _to("edits", EditService.annotate)
     update_annotation = _to("edits", EditService.update_annotation)
     set_priorities = _to("assignments", AssignmentService.set_priorities)
+    set_guidelines = _to("manage", ManageService.set_guidelines)
+    set_archived = _to("manage", ManageService.set_archived)
+    remove_member = _to("manage", ManageService.remove_member)
     apply_claim_order = _to("assignments", AssignmentService.apply_claim_order)
     set_workflow = _to("quality", QualityService.set_workflow)
     set_gold = _to("quality", QualityService.set_gold)
@@ -217,6 +223,7 @@ class Project(ProjectContext):
             "schema_version": sv["version"] if sv else None,
             "guidelines": gv["body"] if gv else "",
             "guideline_version": gv["version"] if gv else None,
+            "archived": row["archived_at"] is not None,
         }
 
     def set_schema(
@@ -248,15 +255,6 @@ class Project(ProjectContext):
                 object_type="project",
                 object_id=self.id,
                 detail={"version": v["version"]},
-            )
-        return int(v["version"])
-
-    def set_guidelines(self, markdown: str, *, actor: User | None = None) -> int:
-        self.require(actor, "project.edit")
-        check_guidelines(markdown)
-        with self.db.write() as conn:
-            v = project_store.add_version(
-                conn, "guideline", project_id=self.id, body=markdown, now=time.time()
             )
         return int(v["version"])
 

@@ -27,6 +27,7 @@ from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
 from .context import ProjectContext, Service, Submitted
+from .manage import refuse_archived
 from .plans import Plan, arun_plan, run_plan
 from .qa import QualityService
 from .review import ReviewService, rejections
@@ -91,6 +92,7 @@ class TaskService(Service):
     def _next_in_transaction(self, actor: User, credential: Credential | None) -> Task | None:
         with self.db.write(durable=False) as conn:  # a lost lease costs nothing
             ctx = self._context(conn, actor, "task.work", credential=credential)
+            refuse_archived(ctx.row)
             wants_gold = ctx.workflow.gold_rate > 0 and self.quality._wants_gold(
                 actor,
                 queue.count_assignments(conn, project_id=self.id, user_id=actor.id),
@@ -142,6 +144,7 @@ class TaskService(Service):
             row = rows[0] if rows else None
             ctx = self._ctx_from_row(row, actor, "task.work", credential)
             assert row is not None
+            refuse_archived(row)
             if ctx.workflow.gold_rate > 0 or row["has_open"]:
                 return False, None
             if not row["attempted"]:  # settings or priorities changed since seen: claim again

@@ -465,7 +465,8 @@ class Workspace:
     def list_projects(self, *, actor: User | None = None) -> list[ProjectRow]:
         with self.db.read() as conn:
             uid = None if actor is None or actor.is_admin else actor.id
-            return projects.list_projects(conn, user_id=uid)
+            # archived projects leave the members' lists; admins see them (marked)
+            return projects.list_projects(conn, user_id=uid, archived=uid is None)
 
 
 def _verify(pw_hash: str, password: str) -> bool:

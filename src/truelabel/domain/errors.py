@@ -24,6 +24,7 @@ domain layer so every layer can raise them). Each class has a stable ``code`` (t
     │   ├── LeaseExpired               a submit on a lease that is gone
     │   ├── StaleVersion               an edit based on a superseded annotation
     │   ├── AlreadyExists              a name (a unique key) that is taken
+    │   ├── ProjectArchived            an archived project gives no new tasks
     │   └── ConstraintViolation        a write that breaks another rule of the database
     ├── AuthError               (401)  not logged in, wrong password, expired token
     ├── Forbidden               (403)  logged in, but the role does not allow it
@@ -149,6 +150,12 @@ class AlreadyExists(Conflict):
     """A name or unique key that is already taken."""
 
     code = "already_exists"
+
+
+class ProjectArchived(Conflict):
+    """The project is archived: it gives no new tasks (its data is kept)."""
+
+    code = "project_archived"
 
 
 class ConstraintViolation(Conflict):

@@ -86,6 +86,7 @@ class ProjectRow(TypedDict):
     overlap: int
     lease_seconds: int
     settings: str
+    archived_at: float | None
 
 
 class AuditEntry(TypedDict):
@@ -118,6 +119,7 @@ class ProjectInfo(TypedDict):
     schema_version: int | None
     guidelines: str
     guideline_version: int | None
+    archived: bool
 
 
 class MemberRow(TypedDict):

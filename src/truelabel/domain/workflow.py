@@ -15,9 +15,10 @@ class ReviewStage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=60)
-    role: Role = Role.REVIEWER
-    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    name: str = Field(min_length=1, max_length=60, description="the stage's name, unique")
+    role: Role = Field(default=Role.REVIEWER, description="the least role that reviews here")
+    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0,
+                               description="share of annotations this stage sees")
 
 
 class Workflow(BaseModel):
@@ -36,7 +37,9 @@ class Workflow(BaseModel):
     gold_feedback: bool = Field(default=False,
                                 description="show the known answer after a gold task "
                                             "(training and qualification rounds)")
-    review_stages: list[ReviewStage] = Field(default_factory=list, max_length=10)
+    review_stages: list[ReviewStage] = Field(
+        default_factory=list, max_length=10,
+        description="review stages in order; each sees a sample of the submitted annotations")
     adjudication_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0,
         description="items whose disagreement (1 - majority share) stays above this, once "

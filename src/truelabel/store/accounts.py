@@ -65,6 +65,31 @@ def set_member(conn: Connection, *, project_id: int, user_id: int, role: str) ->
     conn.execute(insert(members).values(project_id=project_id, user_id=user_id, role=role))
 
 
+def remove_member(conn: Connection, *, project_id: int, user_id: int) -> bool:
+    """Take a user out of a project; False if they were not a member."""
+    gone = conn.execute(
+        members.delete().where(members.c.project_id == project_id, members.c.user_id == user_id)
+    )
+    return bool(gone.rowcount)
+
+
+def guidelines_seen(conn: Connection, *, project_id: int, user_id: int) -> int | None:
+    """The guideline version a member last acknowledged (None: none yet, or not a member)."""
+    return conn.execute(
+        select(members.c.guidelines_seen).where(
+            members.c.project_id == project_id, members.c.user_id == user_id
+        )
+    ).scalar()
+
+
+def set_guidelines_seen(conn: Connection, *, project_id: int, user_id: int, version: int) -> None:
+    conn.execute(
+        update(members)
+        .where(members.c.project_id == project_id, members.c.user_id == user_id)
+        .values(guidelines_seen=version)
+    )
+
+
 def member_role(conn: Connection, *, project_id: int, user_id: int) -> str | None:
     return conn.execute(
         select(members.c.role).where(

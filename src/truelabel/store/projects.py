@@ -47,9 +47,14 @@ def get_project(
     return dict(row._mapping) if row else None
 
 
-def list_projects(conn: Connection, *, user_id: int | None = None) -> list[ProjectRow]:
-    """All projects, or only those ``user_id`` is a member of."""
+def list_projects(
+    conn: Connection, *, user_id: int | None = None, archived: bool = True
+) -> list[ProjectRow]:
+    """All projects, or only those ``user_id`` is a member of; without the archived ones
+    unless ``archived``."""
     q = select(projects).order_by(projects.c.id)
+    if not archived:
+        q = q.where(projects.c.archived_at.is_(None))
     if user_id is not None:
         q = q.join(members, members.c.project_id == projects.c.id).where(
             members.c.user_id == user_id
@@ -79,6 +84,14 @@ def latest_guideline(conn: Connection, project_id: int) -> dict[str, Any] | None
     return _latest(conn, guideline_versions, project_id)
 
 
+def guideline_history(conn: Connection, project_id: int) -> list[dict[str, Any]]:
+    """Every guideline version of a project, newest first, with its changelog note."""
+    g = guideline_versions.c
+    q = (select(g.version, g.note, g.created_at, func.length(g.body).label("chars"))
+         .where(g.project_id == project_id).order_by(g.version.desc()))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
 def schema_by_id(conn: Connection, schema_version_id: int) -> dict[str, Any] | None:
     row = conn.execute(
         select(schema_versions).where(schema_versions.c.id == schema_version_id)
@@ -94,6 +107,7 @@ def add_version(
     body: str,
     now: float,
     digest: str | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
     table = schema_versions if table_name == "schema" else guideline_versions
     version = (
@@ -110,6 +124,8 @@ def add_version(
     }
     if digest is not None:
         values["digest"] = digest
+    if note is not None:
+        values["note"] = note
     made = new_id(conn.execute(insert(table).values(**values)))
     return {**values, "id": made}
 
@@ -198,6 +214,7 @@ def audit_entries(
 
 _HOT_COLS = (
     "SELECT p.id, p.name, p.overlap, p.lease_seconds, p.settings, p.claim_version, "
+    "p.archived_at, "
     "(SELECT m.role FROM members m WHERE m.project_id = p.id AND m.user_id = :u) "
     "AS member_role, "
     "(SELECT s.id FROM schema_versions s WHERE s.project_id = p.id "

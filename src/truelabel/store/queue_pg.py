@@ -60,7 +60,8 @@ def _next_sql(credential_kind: str | None) -> str:
     return (
         f"WITH ctx AS ({hot_sql('next', credential_kind)}), "
         "go AS (SELECT 1 FROM ctx WHERE :know AND ctx.settings IS NOT DISTINCT FROM :expect "
-        f"AND ctx.claim_version = :version AND NOT ctx.has_open AND {allowed}), "
+        f"AND ctx.claim_version = :version AND NOT ctx.has_open AND {allowed} "
+        "AND ctx.archived_at IS NULL), "
         f"c AS ({walk}), {lease} "
         # a lease is not worth a wait for the disk (as ``Database.write(durable=False)``):
         # this statement's commit is not fsynced at once; a crash may lose the lease

@@ -102,6 +102,8 @@ projects = Table(
     # 0006: bumped whenever item priorities change, so every process's claim floor is
     # checked against it in the claim statement itself (docs/loop.md, "The claim order")
     Column("claim_version", Integer, nullable=False, server_default=text("0")),
+    # 0011: when an admin archived it (NULL: active); archived projects give no new tasks
+    Column("archived_at", Float),
 )
 
 schema_versions = Table(
@@ -124,6 +126,7 @@ guideline_versions = Table(
     Column("version", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),  # 0011: the changelog line
     UniqueConstraint("project_id", "version"),
 )
 
@@ -133,6 +136,8 @@ members = Table(
     Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("role", String(20), nullable=False),
+    # 0011: the guideline version this member last acknowledged (NULL: none yet)
+    Column("guidelines_seen", Integer),
 )
 
 import_batches = Table(

@@ -62,7 +62,8 @@ class AssignIn(BaseModel):
 def list_projects(request: Request, user: User = Depends(current_user)) -> list[dict[str, Any]]:
     """The projects you are a member of (all of them for admins)."""
     return [
-        {"id": p["id"], "name": p["name"], "title": p["title"], "overlap": p["overlap"]}
+        {"id": p["id"], "name": p["name"], "title": p["title"], "overlap": p["overlap"],
+         "archived": p["archived_at"] is not None}
         for p in workspace(request).list_projects(actor=user)
     ]
 

@@ -1,4 +1,5 @@
-"""Admin pages (the audit log, workspace settings) and the user's own API tokens page."""
+"""Admin pages (the audit log, workspace settings, users), a project's "Manage" page and the
+user's own API tokens page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..auth import optional_user
-from .routes import _render, _to_login
+from .routes import _project_page, _render, _to_login
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,6 +29,18 @@ def audit_page(request: Request) -> Response:
 @router.get("/admin/settings")
 def settings_page(request: Request) -> Response:
     return _admin_page(request, "settings.html", "settings")
+
+
+@router.get("/admin/users")
+def users_page(request: Request) -> Response:
+    """Users (admins): add, disable/enable, reset a password (``pages/users.js``)."""
+    return _admin_page(request, "users.html", "users")
+
+
+@router.get("/p/{name}/manage")
+def manage_page(request: Request, name: str) -> Response:
+    """A project's settings in tabs (``pages/manage.js`` and ``pages/manage/*.js``)."""
+    return _project_page(request, name, "manage.html", "manage", need="project.edit")
 
 
 @router.get("/me/tokens")

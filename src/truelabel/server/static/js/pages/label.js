@@ -8,6 +8,7 @@ import { formatValue } from "../values.js";
 import { initShell } from "../shell.js";
 import { currentUserId, draftStore } from "../drafts.js";
 import { confirmEmpty } from "../empty_confirm.js";
+import "../guidelines_notice.js"; // "the guidelines changed" notice (manage)
 
 initShell();
 

@@ -1,4 +1,5 @@
-// The projects list: one card per project with its counts and links.
+// The projects list: one card per project with its counts and links. Admins also get the
+// "New project" form (POST /api/projects) and the archived projects, each with "Unarchive".
 import { api, projectUrl, errorMessage } from "../api.js";
 import { h, replace } from "../dom.js";
 import { initShell } from "../shell.js";
@@ -22,17 +23,30 @@ function card(p, info) {
       h("div", {}, h("dt", {}, "In progress"), h("dd", {}, String(counts.in_progress))),
       h("div", {}, h("dt", {}, "Annotations"), h("dd", {}, String(counts.submitted)))));
   }
+  if (p.archived) {
+    body.push(h("div", { class: "card-actions" },
+      h("span", { class: "badge badge-archived" }, "archived"),
+      h("button", { type: "button", class: "btn", id: `unarchive-${p.name}`, on: { click: () => unarchive(p) } }, "Unarchive"),
+      h("a", { class: "btn", href: `${href}/manage` }, "Manage")));
+    return h("li", { class: "card project-card", dataset: { project: p.name } }, body);
+  }
   body.push(h("div", { class: "card-actions" },
     h("a", { class: "btn btn-primary", href: `${href}/label` }, "Label"),
-    h("a", { class: "btn", href }, "Browse items")));
+    h("a", { class: "btn", href }, "Browse items"),
+    info && ["admin", "manager"].includes(info.role) ? h("a", { class: "btn", href: `${href}/manage` }, "Manage") : null));
   return h("li", { class: "card project-card", dataset: { project: p.name } }, body);
 }
 
 async function load() {
   try {
-    const projects = await api.get("/api/projects");
+    const all = await api.get("/api/projects");
+    const projects = all.filter((p) => !p.archived);
+    showArchived(all.filter((p) => p.archived));
     if (!projects.length) {
-      status.textContent = "You are not in any project yet. Ask a manager to add you.";
+      replace(list);
+      status.textContent = document.body.dataset.admin
+        ? "No active projects yet. Create one with “New project” above."
+        : "You are not in any project yet. Ask a manager to add you.";
       return;
     }
     const infos = await Promise.all(projects.map((p) => api.get(projectUrl(p.name)).catch(() => null)));
@@ -41,6 +55,41 @@ async function load() {
   } catch (err) {
     status.textContent = errorMessage(err);
   }
+}
+
+function showArchived(archived) {
+  const box = document.getElementById("archived-projects");
+  if (!box) return;
+  document.getElementById("archived-section").hidden = !archived.length;
+  replace(box, archived.map((p) => card(p, null)));
+}
+
+async function unarchive(p) {
+  try {
+    await api.post(projectUrl(p.name, "/archive"), { archived: false });
+    await load();
+  } catch (err) {
+    status.textContent = errorMessage(err);
+  }
+}
+
+const createForm = document.getElementById("create-form");
+if (createForm) {
+  createForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const error = document.getElementById("create-error");
+    const value = (id) => document.getElementById(id).value;
+    error.textContent = "";
+    try {
+      const made = await api.post("/api/projects", {
+        name: value("create-name").trim(), title: value("create-title").trim(), schema: value("create-schema"),
+        overlap: Number(value("create-overlap")), guidelines: value("create-guidelines"),
+      });
+      location.assign(`/p/${encodeURIComponent(made.name)}/manage`);
+    } catch (err) {
+      error.textContent = errorMessage(err);
+    }
+  });
 }
 
 load();
