@@ -86,6 +86,20 @@ class Demo:
     project: Project
     passwords: dict[str, str]
     created: bool
+    #: What the demo holds and where to look, for the person who started it.
+    story: str = ""
+
+
+def _story() -> str:
+    names = [s.name for s in SIMULATED]
+    careless = [f"{s.name} answers at random {s.random_rate:.0%} of the time"
+                for s in SIMULATED if s.random_rate]
+    return (
+        f"{', '.join(names[:-1])} and {names[-1]} are a simulated team who labelled for the "
+        f"past days ({'; '.join(careless)}), {DEMO_OVERLAP} annotators per item, with gold "
+        "items, a review stage and adjudication on. Log in as manager to see Quality, Team, "
+        "Review and Adjudicate; as annotator to label the items left."
+    )
 
 
 def sample_text(name: str) -> str:
@@ -116,7 +130,7 @@ def create_demo(path: str | Path, *, password: str | None = None) -> Demo:
     except BaseException:
         ws.close()
         raise
-    return Demo(ws, project, passwords, True)
+    return Demo(ws, project, passwords, True, _story())
 
 
 def build_demo(ws: Workspace, *, password: str | None = None, now: float | None = None

@@ -164,10 +164,12 @@ class Project(ProjectContext):
 
     # -- reports, URLs and media ----------------------------------------------------------
     def quality_report(
-        self, *, actor: User | None = None, n_resamples: int = 500
+        self, *, actor: User | None = None, n_resamples: int = 500,
+        orders: dict[str, list[str]] | None = None,
     ) -> dict[str, Any]:
-        """Progress, agreement with intervals, scorecards, confusion and hot spots."""
-        return report.quality_report(self, actor=actor, n_resamples=n_resamples)
+        """Progress, agreement with intervals, scorecards, confusion and hot spots
+        (``orders``: field → labels lowest first, for ordinal agreement)."""
+        return report.quality_report(self, actor=actor, n_resamples=n_resamples, orders=orders)
 
     def team_report(
         self, *, actor: User | None = None, days: int = 14, tz_offset: int = 0,

@@ -65,8 +65,9 @@ function renderAgreement(fields, v) {
       h("td", { class: "num" }, ci), h("td", {}, raw), h("td", { class: "num" }, f.labels ?? f.documents ?? "–"));
     // Why there is no figure (e.g. not enough overlapping labels) is a note of its own,
     // under the field's row, not part of the name of the measure.
-    const note = f.error ? h("tr", { class: "note-row", dataset: { noteFor: name } },
-      h("td", { colspan: "6" }, h("span", { class: "muted" }, `${name}: ${f.error}`))) : null;
+    const said = [f.order ? `label order ${f.order.join(" < ")}` : "", f.error || ""].filter(Boolean);
+    const note = said.length ? h("tr", { class: "note-row", dataset: { noteFor: name } },
+      h("td", { colspan: "6" }, h("span", { class: "muted" }, `${name}: ${said.join("; ")}`))) : null;
     return note ? [row, note] : [row];
   }).flat();
   replace(el("agreement"), rows.length ? rows : h("tr", {}, h("td", { colspan: "6" }, "No fields.")));
