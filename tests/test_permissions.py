@@ -208,6 +208,10 @@ ROUTES: dict[str, Route] = {
     "sign_off_api_projects__project__signoffs_post": Route(
         "quality.signoff", (201,), body=lambda c: {"comment": "ok"}, cross=None),
     "signoffs_api_projects__project__signoffs_get": Route("quality.read", (200,), cross=None),
+    "team_api_projects__project__team_get": Route(
+        "quality.read", (200,), query=lambda c: {"days": 7}, cross=None),
+    "team_chart_api_projects__project__team_charts__name__svg_get": Route(
+        "quality.read", (200,), objs={"name": "team_chart"}, cross=None),
     # content from outside
     "start_url_import_api_projects__project__imports_url_post": Route(
         # a loopback URL: the SSRF check refuses it (422) after the permission check, no traffic
@@ -494,6 +498,7 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
                             "export_job": victim.export_job, "digest": victim.digest,
                             "project": path_project.name,
                             "username": "victim", "chart": "agreement",
+                            "team_chart": "activity",
                             "token": 9_999_999}
     swaps: dict[str, str] = {}
     if ghost:

@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from truelabel.domain.fields import ChoiceField
 from truelabel.domain.models import User
 from truelabel.domain.roles import Role
 from truelabel.store import accounts
@@ -190,9 +191,11 @@ def simulate_team(project: Project, people: dict[str, User], *, seed: int = DEMO
     labels, reviews, adjudications and ground truth, through the project's services."""
     rng = random.Random(seed)
     truth = _answers()
-    ids = {row["external_id"]: row["id"] for row in project.items(limit=500)}
+    ids = {str(row["external_id"]): row["id"] for row in project.items(limit=500)}
     _, schema = project.schema()
-    options = {f: list(schema.field(f).option_values()) for f in ("intent", "sentiment")}
+    options = {
+        f: cast(ChoiceField, schema.field(f)).option_values() for f in ("intent", "sentiment")
+    }
     for k, ext in enumerate(sorted(truth)):
         if k % GOLD_EVERY == GOLD_EVERY - 1 and ext in ids:
             gold = {f: v for f, v in truth[ext].items() if f != "entities"}

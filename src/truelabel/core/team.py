@@ -55,13 +55,19 @@ def _histogram(values: list[float]) -> list[int]:
 
 
 def _summary(values: list[float]) -> dict[str, Any]:
+    """Count, median, quartiles and 90th percentile (seconds, to a tenth) and histogram."""
     s = sorted(values)
+
+    def q(x: float) -> float | None:
+        v = _quantile(s, x)
+        return None if v is None else round(v, 1)
+
     return {
         "n": len(s),
-        "median": _quantile(s, 0.5),
-        "p25": _quantile(s, 0.25),
-        "p75": _quantile(s, 0.75),
-        "p90": _quantile(s, 0.9),
+        "median": q(0.5),
+        "p25": q(0.25),
+        "p75": q(0.75),
+        "p90": q(0.9),
         "histogram": _histogram(s),
     }
 
@@ -161,9 +167,9 @@ def team_report(
             break
         total_asked += asked.get(b, 0)
         total_done += pool_done.get(b, 0)
-    for d, name in zip(day_range, day_names, strict=True):
-        total_asked += asked.get(d, 0)
-        total_done += pool_done.get(d, 0)
+    for day, name in zip(day_range, day_names, strict=True):
+        total_asked += asked.get(day, 0)
+        total_done += pool_done.get(day, 0)
         remaining.append({"date": name, "labels_needed": max(total_asked - total_done, 0)})
 
     return {
