@@ -13,6 +13,11 @@ from .svg import CHAR_W, _document, _empty, _mix, _num, _ticks, text
 __all__ = ["columns", "heatmap"]
 
 
+def _title_width(title: str) -> float:
+    """Room for a chart's title (14px, semibold) from x = 12, up to the 90 characters shown."""
+    return 24 + min(len(title), 90) * CHAR_W * 1.2
+
+
 def columns(
     labels: Sequence[str],
     values: Sequence[float],
@@ -34,9 +39,12 @@ def columns(
     if len(values) != len(labels):
         raise ValueError("columns needs one value per label")
     n = len(labels)
+    longest = max(len(s) for s in labels)
     col = max(6.0, min(36.0, 640 / n))
+    if label_every == 1:  # every label written: make room for it
+        col = max(col, min(longest, 12) * CHAR_W * 0.9 + 8)
     left, top = 56.0, 40.0
-    width = max(float(min_width), left + n * col + 20)
+    width = max(float(min_width), left + n * col + 20, _title_width(title))
     bottom = top + plot_height
     height = bottom + 52
     hi = max([0.0, *(float(v) for v in values)])
@@ -46,7 +54,6 @@ def columns(
     def y(v: float) -> float:
         return bottom - v / top_value * plot_height
 
-    longest = max(len(s) for s in labels)
     every = label_every or max(1, round(longest * CHAR_W * 0.9 / col + 0.49))
     out = [f'<text class="t" x="12" y="22">{text(title, 90)}</text>']
     for t in ticks:
@@ -102,7 +109,7 @@ def heatmap(
     longest = max(len(str(r)[:label_chars]) for r in rows)
     left = 16 + max(50.0, longest * CHAR_W + 10)
     top = 70.0
-    width = left + len(cols) * cell + 16
+    width = max(left + len(cols) * cell + 16, _title_width(title))
     height = top + len(rows) * cell + 16
     peak = max([1.0, *(float(v) for r in matrix for v in r)])
     out = [f'<text class="t" x="12" y="22">{text(title, 90)}</text>']

@@ -279,16 +279,17 @@ def _review(project: Project, reviewer: User, truth: dict[str, dict[str, Any]],
 def _timeline(done: dict[str, list[tuple[int, float]]], rng: random.Random, now: float
               ) -> tuple[dict[int, tuple[float, float]], float]:
     """When each simulated label was made: each annotator's labels in order, spread over
-    their working days, in one sitting a day starting some hours before this time of day,
+    their working days, in one sitting a day starting hours before this time of day,
     each label taking the time it was submitted with. Also when the items came in."""
     times: dict[int, tuple[float, float]] = {}
     first = now
-    for s in SIMULATED:
+    for n, s in enumerate(SIMULATED):
         anns = done[s.name]
         per_day = math.ceil(len(anns) / len(s.days))
         for k, day in enumerate(s.days):
             batch = anns[k * per_day:(k + 1) * per_day]
-            t = now - day * 86_400 - 5 * 3600 + rng.uniform(0, 3600)
+            # each annotator keeps their own hours: sittings start 2, 4, 6 or 8 hours ago
+            t = now - day * 86_400 - (2 + 2 * n) * 3600 + rng.uniform(0, 1800)
             for ann_id, took in batch:
                 times[ann_id] = (t, t + took)
                 t += took + rng.uniform(2, 20)
