@@ -30,6 +30,8 @@ def test_agreement_is_measured_and_below_one(demo: tuple[Project, dict[str, str]
         assert "error" not in f, f
         assert 0 < f["alpha"] < 1 and f["percent_agreement"] < 1
     assert 0 < report["fields"]["entities"]["f1_exact"] < 1
+    # the sample schema ranks sentiment: ordinal agreement in the schema's order
+    assert report["fields"]["sentiment"]["order"] == ["negative", "neutral", "positive"]
     assert report["progress"]["gold_items"] > 0
 
 
