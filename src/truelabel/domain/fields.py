@@ -193,8 +193,9 @@ class ChoiceField(_OptionsField):
     ui_element: ClassVar[str] = "tl-choice"
     ui_module: ClassVar[str] = "/static/js/fields/choice.js"
     type: Literal["choice"] = "choice"
-    #: The options are ranked as listed (e.g. bad, ok, good): agreement is ordinal.
-    ordinal: bool = False
+    #: The options are ranked as listed (e.g. bad, ok, good): agreement is ordinal. (None, not
+    #: False, when unset: a schema's stored form and digest stay as they were before it.)
+    ordinal: bool | None = None
 
     def label_order(self) -> list[Any] | None:
         given = super().label_order()
