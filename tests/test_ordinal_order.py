@@ -5,6 +5,7 @@ Every path says which order it used."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,17 @@ def test_the_api_takes_an_order(ws: Workspace, rated: Project) -> None:
     error_body(c.get(url, params={"order": "nope=a,b"}), 422)
     missing = c.get(url, params={"resamples": 50, "order": "tone=bad,ok"}).json()
     assert "leaves out" in missing["fields"]["tone"]["error"]
+
+
+def test_an_unranked_choice_field_stores_as_before() -> None:
+    from truelabel.domain.schema import LabelSchema
+
+    def schema(**extra: Any) -> LabelSchema:
+        return LabelSchema.from_dict(
+            {"fields": [{"name": "a", "type": "choice", "options": ["x", "y"], **extra}]})
+
+    plain, ranked = schema(), schema(ordinal=True)
+    assert "ordinal" not in json.dumps(plain.to_dict())  # the digest of old schemas holds
+    assert plain.fields[0].label_order() is None and plain.fields[0].agreement_level() == "nominal"
+    assert ranked.fields[0].label_order() == ["x", "y"]
+    assert ranked.digest() != plain.digest()
