@@ -8,16 +8,22 @@ from .quality import (
     per_label_chart,
     report_chart,
 )
+from .series import columns, heatmap
 from .svg import Bar, bars, confusion_matrix
+from .team import TEAM_CHARTS, team_chart
 
 __all__ = [
     "CHARTS",
+    "TEAM_CHARTS",
     "Bar",
     "agreement_chart",
     "annotator_chart",
     "bars",
+    "columns",
     "confusion_chart",
     "confusion_matrix",
+    "heatmap",
     "per_label_chart",
     "report_chart",
+    "team_chart",
 ]

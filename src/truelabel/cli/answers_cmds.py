@@ -90,6 +90,8 @@ def _missing_notes(data: dict[str, Any]) -> list[str]:
               help="alpha: Krippendorff; fleiss; cohen: exactly two annotators; percent")
 @click.option("--level", type=click.Choice(LEVELS), default="nominal", show_default=True,
               help="level of measurement (alpha)")
+@click.option("--order", "order_text", metavar="A,B,C",
+              help="with --level ordinal: every label, lowest first (default: sorted)")
 @click.option("--weights", type=click.Choice(WEIGHTS), help="weighted Cohen's kappa")
 @click.option("--pairs", is_flag=True, help="also score every annotator pair")
 @click.option("--resamples", default=1000, show_default=True, help="bootstrap resamples")
@@ -99,7 +101,8 @@ def _missing_notes(data: dict[str, Any]) -> list[str]:
               help="an annotator who answered an item twice: keep which answer")
 @_column_options
 def agreement(
-    file: str, metric: str, level: str, weights: str | None, pairs: bool, resamples: int,
+    file: str, metric: str, level: str, order_text: str | None, weights: str | None,
+    pairs: bool, resamples: int,
     seed: int, confidence: float, duplicates: str, item_col: str | None,
     annotator_col: str | None, label_col: str | None, gold: str | None,
     gold_item_col: str | None, gold_label_col: str | None, as_json: bool,
@@ -109,12 +112,15 @@ def agreement(
     FILE is CSV, JSONL or Parquet with one row per answer: item, annotator, label (from any
     tool). Prints the coefficient, its interval (items resampled) and a per-label breakdown.
 
+    \b
     Example: truelabel agreement answers.csv --metric alpha --level ordinal --pairs
+    Example: truelabel agreement ratings.csv --level ordinal --order bad,ok,good
     """
     from truelabel.core import agreement_from_file
 
+    order = [x.strip() for x in order_text.split(",")] if order_text is not None else None
     data = agreement_from_file(
-        file, metric=metric, level=level, weights=weights, pairs=pairs, gold=gold,
+        file, metric=metric, level=level, order=order, weights=weights, pairs=pairs, gold=gold,
         n_resamples=resamples, confidence=confidence, seed=seed, duplicates=duplicates,
         item_col=item_col, annotator_col=annotator_col, label_col=label_col,
         gold_item_col=gold_item_col, gold_label_col=gold_label_col,
@@ -133,6 +139,9 @@ def agreement(
         f"{data['annotators']:,} annotators, {data['answers']:,} answers; {_columns_line(data)}",
         highlight=False,
     )
+    if data.get("order") is not None:
+        how = "as given" if data["order_given"] else "the labels sorted; set it with --order"
+        out.print(f"order: {' < '.join(map(str, data['order']))} ({how})", highlight=False)
     notes = _missing_notes(data)
     if data["duplicates"]["found"]:
         notes.append(f"{data['duplicates']['found']:,} repeated answer(s) of one annotator on one "
@@ -272,20 +281,27 @@ def aggregate(
 @click.option("--project", "-p", "project_name", help="project name (if several)")
 @click.option("--resamples", default=500, show_default=True,
               help="bootstrap resamples for the agreement intervals")
+@click.option("--order", "orders", multiple=True, metavar="FIELD=A,B,C",
+              help="ordinal agreement on FIELD in this label order, lowest first (default: "
+                   "the schema's); repeatable")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
-def quality(location: str, project_name: str | None, resamples: int, as_json: bool) -> None:
+def quality(location: str, project_name: str | None, resamples: int, orders: tuple[str, ...],
+            as_json: bool) -> None:
     """A project's quality report: progress, agreement, annotators, hot spots.
 
     Agreement per field comes with its bootstrap interval; annotator scorecards mark the
     flagged ones; hot spots are the items annotators disagree on most.
 
+    \b
     Example: truelabel quality myproject --resamples 1000
+    Example: truelabel quality myproject --order tone=rude,neutral,polite
     """
-    from truelabel.core import Workspace
+    from truelabel.core import Workspace, parse_label_orders
 
+    given = parse_label_orders(orders)
     ws = Workspace.open(location)
     try:
-        rep = ws.project(project_name).quality_report(n_resamples=resamples)
+        rep = ws.project(project_name).quality_report(n_resamples=resamples, orders=given)
     finally:
         ws.close()
     if as_json:
@@ -321,8 +337,11 @@ def _print_report(rep: dict[str, Any]) -> None:
         value = f.get("alpha")
         interval = (f"[{_fmt(f['ci_low'])}, {_fmt(f['ci_high'])}]"
                     if f.get("ci_low") is not None else "")
+        note = f.get("error", "")
+        if f.get("order"):
+            note = "; ".join(filter(None, ["order " + " < ".join(map(str, f["order"])), note]))
         t.add_row(name, f["type"], f.get("metric", ""), _fmt(value), interval,
-                  _fmt(f.get("percent_agreement")), f.get("error", ""))
+                  _fmt(f.get("percent_agreement")), note)
     out.print(t)
 
     t = Table("annotator", "answers", "gold accuracy", "gold 95% CI", "agrees with consensus",

@@ -322,7 +322,9 @@ def serve(location: str, host: str, port: int, workers: int, allowed_hosts: str 
 @click.option("--password", help="password for every demo user (default: random, printed)")
 @click.option("--no-serve", is_flag=True, help="create the project, do not start the server")
 def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) -> None:
-    """Create a demo project from bundled customer-service messages and serve it.
+    """Create a demo project from bundled customer-service messages and serve it: a
+    simulated team of four (one careless) has labelled part of it with overlap 3, gold, a
+    review stage and adjudication, so every page has something true to show.
 
     Example: truelabel demo --port 8000
     """
@@ -335,6 +337,7 @@ def demo(path: str, host: str, port: int, password: str | None, no_serve: bool) 
             for name, pw in d.passwords.items():
                 t.add_row(name, d.workspace.get_user(name).role.value, pw)
             out.print(t)
+            console.print(d.story)
         else:
             console.print(
                 f"Reusing {path} (users keep their passwords; "

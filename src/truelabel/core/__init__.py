@@ -23,6 +23,7 @@ from .demo import create_demo
 from .jobs import KINDS as JOB_KINDS
 from .jobs import JobContext, JobService
 from .project import Project
+from .report import parse_label_orders
 from .url_import import MAX_MEDIA_BYTES
 from .workspace import Workspace
 
@@ -47,6 +48,7 @@ __all__ = [
     "backup_workspace",
     "check_workspace",
     "create_demo",
+    "parse_label_orders",
     "plugin_asset",
     "restore_workspace",
 ]

@@ -179,9 +179,10 @@ def _two_raters(r: q.Ratings) -> tuple[list[Any], list[Any]]:
     return cols[0], cols[1]
 
 
-def _statistic(metric: str, level: str, weights: str | None) -> Callable[[q.Ratings], float]:
+def _statistic(metric: str, level: str, weights: str | None,
+               order: Sequence[Any] | None = None) -> Callable[[q.Ratings], float]:
     if metric == "alpha":
-        return lambda r: q.krippendorff_alpha(r, level=level)  # type: ignore[arg-type]
+        return lambda r: q.krippendorff_alpha(r, level=level, order=order)  # type: ignore[arg-type]
     if metric == "fleiss":
         return q.fleiss_kappa
     if metric == "percent":
@@ -236,6 +237,7 @@ def agreement_from_file(
     label_col: str | None = None,
     gold_item_col: str | None = None,
     gold_label_col: str | None = None,
+    order: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Inter-annotator agreement of an answers file, with a bootstrap interval.
 
@@ -257,6 +259,8 @@ def agreement_from_file(
         label_col: Label column; default ``label`` or an alias (``answer``...).
         gold_item_col: Item column of the gold file.
         gold_label_col: Label column of the gold file (default ``label``, ``truth``, ``gold``...).
+        order: For ``level="ordinal"``: every label, lowest rank first (default: the labels
+            sorted). The order used is returned as ``order``.
 
     Returns:
         A JSON-able dict: ``value``, ``ci`` (``low``, ``high``, ``confidence``, ...),
@@ -283,6 +287,11 @@ def agreement_from_file(
             "nominal. For ordered labels with Cohen's kappa use --weights linear or quadratic.",
             field="level",
         )
+    if order is not None and (metric != "alpha" or level != "ordinal"):
+        raise InvalidInput(
+            "A label order (--order) applies to ordinal agreement: --metric alpha --level "
+            "ordinal.", field="order",
+        )
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
         gold_item_col=gold_item_col, gold_label_col=gold_label_col,
@@ -303,6 +312,8 @@ def agreement_from_file(
                 field="duplicates",
             )
         r = full.drop_duplicates(keep=duplicates) if n_dup else full  # type: ignore[arg-type]
+        if order is not None:
+            r = q.in_order(r, order)
         if metric == "cohen" and r.n_annotators != 2:
             shown = ", ".join(map(str, r.annotators[:5].tolist()))
             more = "..." if r.n_annotators > 5 else ""
@@ -312,7 +323,7 @@ def agreement_from_file(
                 "annotators, or add --pairs for Cohen's kappa per annotator pair.",
                 field="metric",
             )
-        statistic = _statistic(metric, level, weights)
+        statistic = _statistic(metric, level, weights, order)
         value = float(statistic(r))
         ci: dict[str, Any] | None
         note = None
@@ -320,7 +331,7 @@ def agreement_from_file(
             if metric == "alpha":
                 boot = q.krippendorff_alpha_ci(r, level=level,  # type: ignore[arg-type]
                                                n_resamples=n_resamples, confidence=confidence,
-                                               seed=seed)
+                                               seed=seed, order=order)
             else:
                 boot = q.bootstrap_ci(r, statistic, n_resamples=n_resamples,
                                       confidence=confidence, seed=seed)
@@ -369,6 +380,10 @@ def agreement_from_file(
         "metric": metric,
         "metric_name": name,
         "level": level if metric == "alpha" else "nominal",
+        "order": (
+            [_jsonable(c) for c in r.classes] if metric == "alpha" and level == "ordinal" else None
+        ),
+        "order_given": order is not None,
         "weights": weights,
         "value": _num(value),
         "ci": ci,

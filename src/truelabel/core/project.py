@@ -42,7 +42,7 @@ from truelabel.store import accounts, queue
 from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 
-from . import report, transfer, url_import
+from . import report, team, transfer, url_import
 from .assignments import AssignmentService
 from .context import (
     NO_PROJECT,
@@ -169,10 +169,19 @@ class Project(ProjectContext):
 
     # -- reports, URLs and media ----------------------------------------------------------
     def quality_report(
-        self, *, actor: User | None = None, n_resamples: int = 500
+        self, *, actor: User | None = None, n_resamples: int = 500,
+        orders: dict[str, list[str]] | None = None,
     ) -> dict[str, Any]:
-        """Progress, agreement with intervals, scorecards, confusion and hot spots."""
-        return report.quality_report(self, actor=actor, n_resamples=n_resamples)
+        """Progress, agreement with intervals, scorecards, confusion and hot spots
+        (``orders``: field → labels lowest first, for ordinal agreement)."""
+        return report.quality_report(self, actor=actor, n_resamples=n_resamples, orders=orders)
+
+    def team_report(
+        self, *, actor: User | None = None, days: int = 14, tz_offset: int = 0,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """Throughput, time per item, activity by day and queue depth (``core.team``)."""
+        return team.team_report(self, actor=actor, days=days, tz_offset=tz_offset, now=now)
 
     def check_import_url(self, url: str, *, actor: User | None = None) -> None:
         """Refuse a URL an import may not reach, without DNS or traffic."""

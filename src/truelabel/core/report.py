@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from truelabel import quality as q
+from truelabel.domain.errors import InvalidInput
 from truelabel.domain.fields import FieldSpec
 from truelabel.domain.models import User
 from truelabel.domain.plugins import registry
@@ -102,17 +103,21 @@ def categorical_agreement(
         [a["username"] for a in rows],
         [label_of(f, a["value"][f.name]) for a in rows],
     )
-    level: Literal["ordinal", "nominal", "interval"] = f.level
+    level: Literal["ordinal", "nominal", "interval"] = f.agreement_level()
+    order = f.label_order() if level == "ordinal" else None
     out: dict[str, Any] = {
         "type": f.type,
         "metric": f"Krippendorff's alpha ({level})",
         "level": level,
         "labels": len(rows),
     }
+    if order is not None:
+        out["order"] = order
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ci = q.krippendorff_alpha_ci(ratings, level=level, n_resamples=n_resamples, seed=seed)
+            ci = q.krippendorff_alpha_ci(ratings, level=level, n_resamples=n_resamples, seed=seed,
+                                         order=order)
             out.update(
                 alpha=_num(ci.estimate),
                 ci_low=_num(ci.low),
@@ -141,27 +146,59 @@ def categorical_agreement(
     return out
 
 
+def parse_label_orders(texts: Sequence[str]) -> dict[str, list[str]]:
+    """``["FIELD=a,b,c", ...]`` (as typed after ``--order`` or in ``?order=``) → field → labels,
+    lowest first."""
+    out: dict[str, list[str]] = {}
+    for text in texts:
+        name, sep, rest = text.partition("=")
+        labels = [x.strip() for x in rest.split(",") if x.strip()]
+        if not sep or not name.strip() or len(labels) < 2:
+            raise InvalidInput(
+                f"{text!r} is not a label order; write FIELD=LOW,...,HIGH, e.g. "
+                "quality=bad,ok,good.", field="order",
+            )
+        out[name.strip()] = labels
+    return out
+
+
 def quality_report(
-    project: ProjectContext, *, actor: User | None = None, n_resamples: int = 500
+    project: ProjectContext, *, actor: User | None = None, n_resamples: int = 500,
+    orders: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Everything the dashboard and ``truelabel quality`` show, as plain JSON-able data.
+
+    ``orders``: field name → its labels, lowest first: agreement on that field is ordinal in
+    that order (default: the schema's, for ratings and choice fields marked ``ordinal``); each
+    ordinal field reports the ``order`` it used.
 
     Computed once per change (see ``store.changes.quality_token``) and cached on the
     workspace; only the live progress counts are read afresh each time."""
     role = project.require(actor, "quality.read")
     sees_gold = role_allows(role, "gold.manage")
+    given = {k: list(v) for k, v in sorted((orders or {}).items())}
+    if given:
+        _, schema = project.schema()
+        unknown = sorted(set(given) - {f.name for f in schema.fields if f.categorical})
+        if unknown:
+            raise InvalidInput(
+                f"No categorical field {unknown}; a label order is for one of "
+                f"{[f.name for f in schema.fields if f.categorical]}.", field="order",
+            )
     with project.db.read() as conn:
         token = changes.quality_token(conn, project.id)
     cached = project.ws.results.get(
-        ("quality_report", project.id, n_resamples), token,
-        lambda: _quality_report(project, n_resamples),
+        ("quality_report", project.id, n_resamples, repr(given)), token,
+        lambda: _quality_report(project, n_resamples, given),
     )
     report = copy.deepcopy(cached)
     report["progress"].update(project.status())
     return report if sees_gold else hide_gold(report)
 
 
-def _quality_report(project: ProjectContext, n_resamples: int) -> dict[str, Any]:
+def _quality_report(
+    project: ProjectContext, n_resamples: int, orders: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     _, schema = project.schema()
     wf = project.workflow()
     anns, gold = project._long_format()
@@ -184,8 +221,12 @@ def _quality_report(project: ProjectContext, n_resamples: int) -> dict[str, Any]
         item_ids = {a["item_id"] for a in anns}
         for key in wf.slice_keys:
             slices[key] = {i: (project._item_data(i) or {}).get(key) for i in item_ids}
+    orders = orders or {}
     fields = {
-        f.name: field_agreement(f, anns, slices=slices, n_resamples=n_resamples)
+        f.name: field_agreement(
+            f.with_order(orders[f.name]) if f.name in orders else f, anns, slices=slices,
+            n_resamples=n_resamples,
+        )
         for f in schema.fields
     }
     cat_fields = [f for f in schema.fields if f.categorical]

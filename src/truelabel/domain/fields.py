@@ -18,7 +18,7 @@ from collections.abc import Hashable
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import AnnotationInvalid
 from .hotkeys import KeyStyle, assign_keys, step_keys
@@ -101,6 +101,23 @@ class FieldSpec(BaseModel):
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         """Check ``value``; return it normalised or raise :class:`AnnotationInvalid`."""
         raise NotImplementedError
+
+    #: A label order given for one report (``with_order``), overriding the schema's.
+    _given_order: list[Any] | None = PrivateAttr(default=None)
+
+    def label_order(self) -> list[Any] | None:
+        """For ordinal agreement: every label, lowest first (None: not ordinal)."""
+        return self._given_order
+
+    def agreement_level(self) -> Literal["nominal", "ordinal", "interval"]:
+        """The measurement level agreement uses: ordinal when a label order is known."""
+        return "ordinal" if self._given_order is not None else self.level
+
+    def with_order(self, order: list[Any]) -> FieldSpec:
+        """A copy whose agreement is ordinal in ``order`` (lowest first)."""
+        copy = self.model_copy()
+        copy._given_order = list(order)
+        return copy
 
     def fail(self, message: str) -> AnnotationInvalid:
         return AnnotationInvalid(f"Field {self.name!r}: {message}", field=self.name)
@@ -194,6 +211,16 @@ class ChoiceField(_OptionsField):
     ui_element: ClassVar[str] = "tl-choice"
     ui_module: ClassVar[str] = "/static/js/fields/choice.js"
     type: Literal["choice"] = "choice"
+    #: The options are ranked as listed (e.g. bad, ok, good): agreement is ordinal. (None, not
+    #: False, when unset: a schema's stored form and digest stay as they were before it.)
+    ordinal: bool | None = None
+
+    def label_order(self) -> list[Any] | None:
+        given = super().label_order()
+        return given if given is not None else (self.option_values() if self.ordinal else None)
+
+    def agreement_level(self) -> Literal["nominal", "ordinal", "interval"]:
+        return "ordinal" if self.label_order() is not None else self.level
 
     def arrow_type(self) -> Any:
         return _arrow().string()
@@ -383,6 +410,9 @@ class RatingField(FieldSpec):
 
     def ui_keys(self, taken: set[str]) -> list[str] | None:
         return step_keys(self.scale)
+    def label_order(self) -> list[Any] | None:
+        given = super().label_order()
+        return given if given is not None else list(range(1, self.scale + 1))
 
     def validate_value(self, value: Any, item: dict[str, Any] | None = None) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):

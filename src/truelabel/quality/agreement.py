@@ -29,6 +29,7 @@ __all__ = [
     "alpha_parts",
     "cohen_kappa",
     "fleiss_kappa",
+    "in_order",
     "krippendorff_alpha",
     "krippendorff_alpha_from_counts",
     "percent_agreement",
@@ -190,15 +191,61 @@ def krippendorff_alpha_from_counts(
     return alpha_parts(counts, level=level, value_domain=value_domain).alpha
 
 
-def _counts_and_domain(data: RatingsLike, what: str) -> tuple[np.ndarray, np.ndarray, Ratings]:
+def in_order(data: RatingsLike, order: Sequence[Hashable]) -> Ratings:
+    """The ratings with their classes re-coded in ``order`` (lowest rank first).
+
+    For ordinal agreement on labels whose sorted order is not their rank (``bad, ok, good``
+    sorts as ``bad, good, ok``). A label matches an entry of ``order`` by value, else by its
+    text, so ``"3"`` given on a command line matches the number 3. Entries nobody used are
+    kept (they still sit between the others).
+
+    Raises:
+        InvalidInput: an entry is repeated, or a label is not in ``order``.
+    """
     r = as_ratings(data)
+    order = list(order)
+    texts = [str(o) for o in order]
+    if len(set(texts)) != len(texts):
+        twice = sorted({t for t in texts if texts.count(t) > 1})
+        raise InvalidInput(f"The label order names {twice} more than once; name each once.")
+    classes: list[Hashable] = list(order)
+    code: list[int] = []
+    missing = []
+    for label in r.classes:
+        if label in order:
+            k = order.index(label)
+        elif str(label) in texts:
+            k = texts.index(str(label))
+        else:
+            missing.append(label)
+            continue
+        classes[k] = label
+        code.append(k)
+    if missing:
+        raise InvalidInput(
+            f"The label order {texts} leaves out {missing[:10]!r}; give every label used, "
+            "lowest first."
+        )
+    recode = np.asarray(code, dtype=np.int64)
+    label_codes = recode[r.label] if r.label.size else r.label
+    return Ratings(r.unit, r.annotator, label_codes, r.units, r.annotators, tuple(classes))
+
+
+def _counts_and_domain(
+    data: RatingsLike, what: str, order: Sequence[Hashable] | None = None
+) -> tuple[np.ndarray, np.ndarray, Ratings]:
+    """Counts per unit and value, each value's place on the scale, and the ratings. With an
+    ``order`` the values are ranks 0, 1, 2... in that order; else numbers keep their value."""
+    r = in_order(data, order) if order is not None else as_ratings(data)
     r.require_unique(what)
-    numeric = r.numeric_classes()
+    numeric = None if order is not None else r.numeric_classes()
     domain = numeric if numeric is not None else np.arange(r.n_classes, dtype=float)
     return r.value_counts(), domain, r
 
 
-def krippendorff_alpha(data: RatingsLike, *, level: Level = "nominal") -> float:
+def krippendorff_alpha(
+    data: RatingsLike, *, level: Level = "nominal", order: Sequence[Hashable] | None = None
+) -> float:
     """Krippendorff's alpha reliability coefficient, with missing values.
 
     Follows the coincidence-matrix computation of Krippendorff (2011). Units with fewer than
@@ -208,7 +255,8 @@ def krippendorff_alpha(data: RatingsLike, *, level: Level = "nominal") -> float:
         data: :class:`Ratings` or a reliability matrix (annotators × units, ``NaN``/``None`` for
             missing).
         level: ``"nominal"``, ``"ordinal"``, ``"interval"`` or ``"ratio"``. Interval and ratio
-            need numeric labels; ordinal uses the sorted order of the labels.
+            need numeric labels; ordinal uses ``order``, else the sorted order of the labels.
+        order: For ordinal: every label, lowest rank first (see :func:`in_order`).
 
     Returns:
         Alpha: 1 is perfect agreement, 0 is chance, negative is systematic disagreement.
@@ -223,7 +271,9 @@ def krippendorff_alpha(data: RatingsLike, *, level: Level = "nominal") -> float:
         0.6956521739130435
     """
     _check_level(level)
-    counts, domain, r = _counts_and_domain(data, "Krippendorff's alpha")
+    if order is not None and level != "ordinal":
+        raise InvalidInput(f"A label order applies to level='ordinal', not {level!r}.")
+    counts, domain, r = _counts_and_domain(data, "Krippendorff's alpha", order)
     if level in ("interval", "ratio") and r.numeric_classes() is None:
         raise InvalidInput(
             f"level={level!r} needs numeric labels; got labels such as {r.classes[:5]!r}. "

@@ -8,12 +8,12 @@ statistic. Resamples on which the statistic is undefined (e.g. no variation) are
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .agreement import Level, _check_level, _disagreements, alpha_parts
+from .agreement import Level, _check_level, _counts_and_domain, _disagreements, alpha_parts
 from .encode import Ratings, RatingsLike, as_ratings
 from .errors import InvalidInput, NotEnoughData, QualityError
 
@@ -118,6 +118,7 @@ def krippendorff_alpha_ci(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: Seed = 0,
+    order: Sequence[Hashable] | None = None,
 ) -> BootstrapResult:
     """Bootstrap interval for Krippendorff's alpha, resampling units (fast path).
 
@@ -131,18 +132,17 @@ def krippendorff_alpha_ci(
         n_resamples: Number of bootstrap resamples.
         confidence: Coverage of the interval.
         seed: Seed or :class:`numpy.random.Generator`.
+        order: For ordinal: every label, lowest rank first (see ``in_order``).
     """
     _check_level(level)
     _check(n_resamples, confidence)
-    r = as_ratings(data)
-    r.require_unique("Krippendorff's alpha")
-    numeric = r.numeric_classes()
-    if level in ("interval", "ratio") and numeric is None:
+    if order is not None and level != "ordinal":
+        raise InvalidInput(f"A label order applies to level='ordinal', not {level!r}.")
+    counts, domain, r = _counts_and_domain(data, "Krippendorff's alpha", order)
+    if level in ("interval", "ratio") and r.numeric_classes() is None:
         raise InvalidInput(
             f"level={level!r} needs numeric labels; got labels such as {r.classes[:5]!r}."
         )
-    domain = numeric if numeric is not None else np.arange(r.n_classes, dtype=float)
-    counts = r.value_counts()
     estimate = alpha_parts(counts, level=level, value_domain=domain).alpha
     m_all = counts.sum(axis=1)
     rated = np.flatnonzero(m_all > 0)

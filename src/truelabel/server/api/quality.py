@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Respon
 from pydantic import BaseModel, Field
 
 from truelabel import charts
+from truelabel.core import parse_label_orders
 from truelabel.domain.errors import NotFound
 from truelabel.domain.models import User
 
@@ -23,6 +24,9 @@ from ..uploads import display_name, save_upload
 from .common import project_for
 
 router = APIRouter(tags=["quality"])
+
+ORDER = Query([], max_length=20, description="FIELD=LOW,...,HIGH: ordinal agreement on FIELD "
+              "in this label order (default: the schema's); repeat for several fields")
 
 MAX_GOLD_UPLOAD = 256 << 20
 #: A chart is an image: nothing in it may run or load anything, whatever its labels say.
@@ -226,10 +230,13 @@ def quality(
     request: Request,
     user: User = Depends(current_user),
     resamples: int = Query(500, ge=50, le=5000, description="bootstrap resamples for the CIs"),
+    order: list[str] = ORDER,
 ) -> dict[str, Any]:
-    """Progress, agreement with intervals, annotator scorecards, confusion, hot spots."""
+    """Progress, agreement with intervals, annotator scorecards, confusion, hot spots.
+    Ordinal fields report the label ``order`` they used; ``order=FIELD=a,b,c`` sets one."""
     p = project_for(request, project, user)
-    return p.quality_report(actor=user, n_resamples=resamples)
+    return p.quality_report(actor=user, n_resamples=resamples,
+                            orders=parse_label_orders(order))
 
 
 @router.get(
@@ -243,11 +250,13 @@ def quality_chart(
     request: Request,
     user: User = Depends(current_user),
     field: str | None = Query(None, max_length=200, description="for per-field charts"),
+    order: list[str] = ORDER,
 ) -> Response:
     """One chart of the quality report as SVG: agreement, annotators, confusion, per-label."""
     if name not in charts.CHARTS:
         raise NotFound(f"No chart {name!r}; charts are {list(charts.CHARTS)}.")
-    report = project_for(request, project, user).quality_report(actor=user, n_resamples=200)
+    report = project_for(request, project, user).quality_report(
+        actor=user, n_resamples=200, orders=parse_label_orders(order))
     try:
         svg = charts.report_chart(report, name, field=field)
     except LookupError as exc:

@@ -134,3 +134,8 @@ def quality_page(request: Request, name: str) -> Response:
 @router.get("/p/{name}/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "jobs.html", "jobs", need="jobs.read")
+
+
+@router.get("/p/{name}/team", response_class=HTMLResponse)
+def team_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "team.html", "team", need="quality.read")

@@ -48,7 +48,7 @@ function renderProgress(p) {
 
 function renderAgreement(fields, v) {
   const rows = Object.entries(fields).map(([name, f]) => {
-    let measure = f.metric || f.type;
+    const measure = f.metric || f.type;
     let value = "–";
     let ci = "–";
     let raw = "–";
@@ -60,11 +60,16 @@ function renderAgreement(fields, v) {
       value = num(f.f1_exact);
       raw = f.f1_overlap === null || f.f1_overlap === undefined ? "–" : `overlap F1 ${num(f.f1_overlap)}`;
     }
-    if (f.error) measure = `${measure} (${f.error})`;
-    return h("tr", { dataset: { field: name } },
+    const row = h("tr", { dataset: { field: name } },
       h("th", { scope: "row" }, name), h("td", {}, measure), h("td", { class: "num" }, value),
       h("td", { class: "num" }, ci), h("td", {}, raw), h("td", { class: "num" }, f.labels ?? f.documents ?? "–"));
-  });
+    // Why there is no figure (e.g. not enough overlapping labels) is a note of its own,
+    // under the field's row, not part of the name of the measure.
+    const said = [f.order ? `label order ${f.order.join(" < ")}` : "", f.error || ""].filter(Boolean);
+    const note = said.length ? h("tr", { class: "note-row", dataset: { noteFor: name } },
+      h("td", { colspan: "6" }, h("span", { class: "muted" }, `${name}: ${said.join("; ")}`))) : null;
+    return note ? [row, note] : [row];
+  }).flat();
   replace(el("agreement"), rows.length ? rows : h("tr", {}, h("td", { colspan: "6" }, "No fields.")));
   const img = el("agreement-chart");
   img.src = chartUrl("agreement", null, v);
