@@ -20,7 +20,7 @@ from truelabel import __version__
 from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
-from .api import admin, projects, quality, remote, tasks, users
+from .api import admin, projects, quality, remote, tasks, users, work
 from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
 from .edge import Edge
@@ -162,7 +162,8 @@ def create_app(
     app.add_middleware(StrictJSON)
 
     # the annotators' loop first: most requests are theirs, and routes are matched in order
-    for r in (tasks.router, users.router, projects.router, admin.router, quality.router):
+    for r in (tasks.router, work.router, users.router, projects.router, admin.router,
+              quality.router):
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
     app.include_router(job_routes.router, prefix="/api")
