@@ -71,7 +71,7 @@ class EditService(Service):
         now = time.time()
         with self.db.write() as conn:
             used = worklog.used_by(conn, annotation_ids=[annotation_id], item_id=old["item_id"],
-                                   open_adjudication=False)
+                                   strict=False)
             if used is not None:  # the author's own edits end where others' decisions begin
                 raise Conflict(f"This answer can no longer be edited: {used}. Ask a manager "
                                "if it needs changing.")

@@ -144,7 +144,7 @@ class WorkService(Service):
 
     def history(self, actor: User, *, offset: int = 0, limit: int = 20) -> dict[str, Any]:
         """The actor's current annotations, newest first, one page: ``total``, ``rows``
-        (each with ``editable``: no review, decision or aggregation has used it)."""
+        (each with ``editable``: no review or adjudication decision has used it)."""
         self.require(actor, "task.work")
         if offset < 0 or not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"Ask for 1-{MAX_PAGE} rows from an offset of 0 or more.")

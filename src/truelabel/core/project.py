@@ -129,8 +129,8 @@ class Project(ProjectContext):
     @staticmethod
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
-        return ("tasks", "assignments", "edits", "work", "questions", "quality", "review",
-                "truth", *RESERVED_SERVICES)
+        return ("tasks", "assignments", "edits", "quality", "review", "truth", "work",
+                "questions", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()

@@ -102,17 +102,19 @@ def first_answer(conn: Connection, assignment_id: int) -> list[dict[str, Any]]:
 
 
 def used_by(conn: Connection, *, annotation_ids: list[int], item_id: int,
-            open_adjudication: bool = True) -> str | None:
+            strict: bool = True) -> str | None:
     """What has used these annotations (of one item) already, in words, or None: a review,
-    an adjudication (``open_adjudication``: an open one counts too), a ground-truth value."""
+    a decided adjudication, and when ``strict`` (undo) an open one or a ground-truth value
+    too (an edit is a new version that the next aggregation weighs; an undo is not)."""
     marks = ", ".join(str(int(i)) for i in annotation_ids) or "NULL"
     if fast.value(conn, f"SELECT 1 FROM reviews WHERE annotation_id IN ({marks}) LIMIT 1"):
         return "a reviewer has reviewed it"
-    status = "" if open_adjudication else " AND status = 'decided'"
+    status = "" if strict else " AND status = 'decided'"
     if fast.value(conn, f"SELECT 1 FROM adjudications WHERE item_id = :i{status}",
                   {"i": item_id}):
         return "the item went to adjudication"
-    if fast.value(conn, "SELECT 1 FROM ground_truth WHERE item_id = :i LIMIT 1", {"i": item_id}):
+    if strict and fast.value(conn, "SELECT 1 FROM ground_truth WHERE item_id = :i LIMIT 1",
+                             {"i": item_id}):
         return "an aggregation has used it"
     return None
 
@@ -159,13 +161,12 @@ def progress(conn: Connection, *, project_id: int, user_id: int, since: float) -
     return {k: int(v) for k, v in row.items()}
 
 
-#: Why an annotation can no longer be changed by its author, as an SQL CASE over ``an``.
+#: Why an annotation can no longer be edited by its author (as :func:`used_by` when not
+#: ``strict``), as an SQL CASE over ``an``.
 _SETTLED = (
     "CASE WHEN EXISTS (SELECT 1 FROM reviews r WHERE r.annotation_id = an.id) THEN 'reviewed' "
     "WHEN EXISTS (SELECT 1 FROM adjudications d WHERE d.item_id = an.item_id "
-    "AND d.status = 'decided') THEN 'decided' "
-    "WHEN EXISTS (SELECT 1 FROM ground_truth g WHERE g.item_id = an.item_id) THEN 'aggregated' "
-    "ELSE NULL END"
+    "AND d.status = 'decided') THEN 'decided' ELSE NULL END"
 )
 
 

@@ -41,8 +41,8 @@ def progress(project: str, request: Request, since: float | None = None,
 def my_annotations(project: str, request: Request, offset: int = Query(0, ge=0),
                    limit: int = Query(20, ge=1, le=100),
                    user: User = Depends(current_user)) -> dict[str, Any]:
-    """Your submitted labels, newest first, a page at a time; ``editable`` while no review,
-    decision or aggregation has used one (edit with ``PUT .../annotations/{id}``)."""
+    """Your submitted labels, newest first, a page at a time; ``editable`` while no review or
+    adjudication decision has used one (edit with ``PUT .../annotations/{id}``)."""
     return project_for(request, project, user).work.history(user, offset=offset, limit=limit)
 
 
