@@ -124,6 +124,28 @@ def test_skipped_items_come_back_to_the_skipper_only_at_the_end(
             p.submit(t.id, VALUE, a)
     assert order[-1] == first.item_id and len(order) == 3
     assert p.work.skipped(a) == []
+    assert p.next_task(a) is None
+
+
+def test_a_skipped_item_comes_back_once(project: Project, users: dict[str, User]) -> None:
+    a = users["ann1"]
+    tasks = []
+    while (t := project.next_task(a)) is not None and not t.skipped_before:
+        tasks.append(t)
+        project.skip(t.id, a)
+    assert t is not None and t.item_id == tasks[0].item_id  # the oldest skip first
+    back = [t.item_id]
+    project.skip(t.id, a)
+    while (t := project.next_task(a)) is not None:
+        assert t.skipped_before
+        back.append(t.item_id)
+        project.skip(t.id, a)
+    assert back == [x.item_id for x in tasks]  # each once, in skip order; then none
+    assert len(project.work.skipped(a)) == 20
+    # an undone skip does not count
+    u = project.work.undo(tasks[-1].id, a)
+    project.skip(u.id, a)
+    assert project.next_task(a) is None  # the undo took its second skip back; this is it again
 
 
 def test_undo_and_progress_over_http(client_for: Any, project: Project) -> None:

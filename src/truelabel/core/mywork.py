@@ -88,7 +88,7 @@ class WorkService(Service):
                 if row["released_at"] is None or now - row["released_at"] > grace:
                     raise Conflict(self._too_late("skip", grace))
                 if not worklog.reopen_skipped(conn, row, overlap=int(p["overlap"]),
-                                              expires=expires):
+                                              expires=expires, undo=True):
                     raise Conflict("Other annotators took every place on this item since "
                                    "you skipped it, so it cannot come back to you; go on "
                                    "with the next item.")

@@ -198,6 +198,7 @@ class TaskService(Service):
             external_id=item["external_id"],
             draft=orjson.loads(draft) if draft else None,
             review_comments=comments,
+            skipped_before=bool(lease.get("skipped_before")),
         )
 
     def skip(self, task_id: int, actor: User) -> None:

@@ -208,8 +208,10 @@ assignments = Table(
     Column("status", String(12), nullable=False),
     Column("lease_expires_at", Float),
     Column("created_at", Float, nullable=False),
-    # 0010: when the user skipped it (undo's grace period; the skipped list's order)
+    # 0010: when the user skipped it (undo's grace period; the skipped list's order) and how
+    # often (a skipped item comes back to its skipper once)
     Column("released_at", Float),
+    Column("skips", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("item_id", "user_id", name="ux_assign_item_user"),
     Index("ix_assign_user", "user_id", "project_id", "status"),
     Index(

@@ -5,7 +5,8 @@ The rule for skipped items (docs/loop.md, "Skipped items"): a skip returns the i
 to the pool at once, so the other annotators get it in the claim order; the one who skipped
 it is offered it again only when nothing else in the pool is left for them
 (:func:`reclaim_skipped`, called after the pool walk comes back empty, so the hot loop pays
-nothing for it), oldest skip first.
+nothing for it), oldest skip first, and only once: skipped a second time, it stays in their
+skipped list (the others still get it).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def _lock(conn: Connection, of: str = "") -> str:
 
 
 def mark_skipped(conn: Connection, *, assignment_id: int, now: float) -> None:
-    """Record when a skip happened (undo's grace period; the skipped list's order)."""
-    fast.execute(conn, "UPDATE assignments SET released_at = :t WHERE id = :id",
-                 {"t": now, "id": assignment_id})
+    """Record when a skip happened (undo's grace period; the skipped list's order), and
+    count it."""
+    fast.execute(conn, "UPDATE assignments SET released_at = :t, skips = skips + 1 "
+                 "WHERE id = :id", {"t": now, "id": assignment_id})
 
 
 def assignment(conn: Connection, *, assignment_id: int, user_id: int, project_id: int
@@ -41,19 +43,20 @@ def assignment(conn: Connection, *, assignment_id: int, user_id: int, project_id
                     {"id": assignment_id, "u": user_id, "p": project_id})
 
 
-def _lease(conn: Connection, assignment_id: int, expires: float) -> None:
+def _lease(conn: Connection, assignment_id: int, expires: float, undo: int = 0) -> None:
     fast.execute(
         conn,
-        "UPDATE assignments SET status = 'leased', lease_expires_at = :e, released_at = NULL "
-        "WHERE id = :id",
-        {"e": expires, "id": assignment_id},
+        "UPDATE assignments SET status = 'leased', lease_expires_at = :e, released_at = NULL, "
+        "skips = skips - :undo WHERE id = :id",
+        {"e": expires, "id": assignment_id, "undo": undo},
     )
 
 
-def reopen_skipped(conn: Connection, row: dict[str, Any], *, overlap: int, expires: float
-                   ) -> bool:
-    """Lease a skipped assignment to its user again, taking back a slot of the item; False
-    (nothing changed) when the item is no longer open (others took every slot)."""
+def reopen_skipped(conn: Connection, row: dict[str, Any], *, overlap: int, expires: float,
+                   undo: bool = False) -> bool:
+    """Lease a skipped assignment to its user again, taking back a slot of the item (``undo``:
+    the skip is taken back, so it does not count); False (nothing changed) when the item is
+    no longer open (others took every slot)."""
     if not row["is_gold"]:
         took = fast.rowcount(
             conn,
@@ -63,7 +66,7 @@ def reopen_skipped(conn: Connection, row: dict[str, Any], *, overlap: int, expir
         )
         if took != 1:
             return False
-    _lease(conn, row["id"], expires)
+    _lease(conn, row["id"], expires, 1 if undo else 0)
     return True
 
 
@@ -76,18 +79,21 @@ def reclaim_skipped(conn: Connection, *, project_id: int, user_id: int, overlap:
         conn,
         "SELECT a.id, a.item_id, a.project_id, a.status, a.released_at, i.is_gold "
         "FROM assignments a JOIN items i ON i.id = a.item_id "
-        f"WHERE a.user_id = :u AND a.project_id = :p AND a.status = 'skipped' "
+        "WHERE a.user_id = :u AND a.project_id = :p AND a.status = 'skipped' AND a.skips = 1 "
         f"AND {open_item('i')} ORDER BY a.released_at, a.id LIMIT 1{lock}",
         {"u": user_id, "p": project_id},
     )
     if not rows or not reopen_skipped(conn, rows[0], overlap=overlap, expires=expires):
         return None
-    return fast.one(
+    back = fast.one(
         conn,
         "SELECT id, item_id, project_id, user_id, status, lease_expires_at FROM assignments "
         "WHERE id = :id",
         {"id": rows[0]["id"]},
     )
+    if back is not None:
+        back["skipped_before"] = True
+    return back
 
 
 def first_answer(conn: Connection, assignment_id: int) -> list[dict[str, Any]]:

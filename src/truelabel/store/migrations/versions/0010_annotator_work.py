@@ -1,5 +1,7 @@
-"""The annotator's page: when an assignment was skipped (``assignments.released_at``: undo's
-grace period, the skipped list), and per-item questions to the managers (``questions``).
+"""The annotator's page: when and how often an assignment was skipped
+(``assignments.released_at``: undo's grace period, the skipped list; ``skips``: a skipped
+item comes back to its skipper once), and per-item questions to the managers
+(``questions``).
 
 Revision ID: 0010
 Revises: 0007
@@ -17,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("assignments") as batch:
         batch.add_column(sa.Column("released_at", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("skips", sa.Integer(), nullable=False,
+                                   server_default=sa.text("0")))
     op.create_table(
         "questions",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -39,4 +43,5 @@ def downgrade() -> None:
     op.drop_index("ix_questions_project", table_name="questions")
     op.drop_table("questions")
     with op.batch_alter_table("assignments") as batch:
+        batch.drop_column("skips")
         batch.drop_column("released_at")
