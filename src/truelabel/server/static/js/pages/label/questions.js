@@ -17,9 +17,8 @@ export function questionPanel(project, root) {
   }
 
   async function load(id) {
+    if (itemId !== id) { replace(list); status.textContent = ""; }
     itemId = id;
-    replace(list);
-    status.textContent = "";
     try {
       const rows = await api.get(projectUrl(project, `/me/questions?item_id=${id}`));
       if (itemId === id) render(rows);
