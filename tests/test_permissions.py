@@ -173,6 +173,23 @@ ROUTES: dict[str, Route] = {
     "update_annotation_api_projects__project__annotations__annotation_id__put": Route(
         "task.work", (200,),
         body=lambda c: {"value": {"intent": "other"}, "idempotency_key": f"upd-{c.tag}"}),
+    # the annotator's own work, questions (issue 12)
+    "undo_api_projects__project__tasks__task_id__undo_post": Route("task.work", (200,)),
+    "progress_api_projects__project__me_progress_get": Route("task.work", (200,), cross=None),
+    "my_annotations_api_projects__project__me_annotations_get": Route(
+        "task.work", (200,), cross=None),
+    "my_annotation_api_projects__project__me_annotations__annotation_id__get": Route(
+        "task.work", (200,)),
+    "my_skipped_api_projects__project__me_skipped_get": Route("task.work", (200,), cross=None),
+    "ask_api_projects__project__items__item_id__questions_post": Route(
+        "task.work", (201,), body=lambda c: {"text": "Is this a refund?"},
+        hidden_from_annotators=True),
+    "my_questions_api_projects__project__me_questions_get": Route(
+        "task.work", (200,), cross=None),
+    "questions_api_projects__project__questions_get": Route(
+        "quality.adjudicate", (200,), cross=None),
+    "answer_api_projects__project__questions__question_id__answer_post": Route(
+        "quality.adjudicate", (200,), body=lambda c: {"text": "Yes."}),
     # quality
     "get_workflow_api_projects__project__workflow_get": Route("quality.read", (200,), cross=None),
     "patch_workflow_api_projects__project__workflow_patch": Route(
@@ -250,11 +267,12 @@ ROUTES: dict[str, Route] = {
 #: Path parameter → the kind of object that fills it (a route may override in ``objs``).
 PARAM_KIND = {"project": "project", "item_id": "item", "annotation_id": "annotation",
               "task_id": "task", "job_id": "job", "username": "username", "name": "chart",
-              "digest": "digest", "token_id": "token"}
+              "digest": "digest", "token_id": "token",
+              "question_id": "question"}
 #: Object kinds that are ids of the victim project (swapped for ghosts in the twin request).
 ID_KINDS = ("item", "spare", "ext_id", "task", "submit_task", "skip_task", "annotation",
             "review_annotation", "adjudication_item", "gold_item", "job", "export_job",
-            "digest")
+            "digest", "question")
 
 
 # -- the OpenAPI route list ----------------------------------------------------------------
@@ -382,8 +400,9 @@ def populate(p: Project, workers: dict[str, User], ann: User, ann2: User, manage
         d = per[name] = {}
         for kind in ("task", "submit_task", "skip_task"):
             d[kind] = _lease(p, next(ids), u)
-        d["annotation"] = p.annotate(next(ids), {"intent": "refund"}, u,
-                                     key=f"a-{p.name}-{name}").id
+        mine = p.annotate(next(ids), {"intent": "refund"}, u, key=f"a-{p.name}-{name}")
+        d["annotation"] = mine.id
+        d["question"] = p.questions.ask(mine.item_id, "Which intent?", u)["id"]
         d["review_annotation"] = p.annotate(next(ids), {"intent": "refund"}, ann2,
                                             key=f"r-{p.name}-{name}").id
         disputed = next(ids)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from truelabel.domain.errors import NotFound
+from truelabel.domain.errors import Conflict, NotFound
 from truelabel.domain.models import Annotation, User
 from truelabel.store import items as item_store
-from truelabel.store import queue
+from truelabel.store import queue, worklog
 
 from .context import ProjectContext, Service
 from .tasks import TaskService, check_key
@@ -70,6 +70,11 @@ class EditService(Service):
         clean = ctx.schema.validate_annotation(value, self._item_data(old["item_id"]))
         now = time.time()
         with self.db.write() as conn:
+            used = worklog.used_by(conn, annotation_ids=[annotation_id], item_id=old["item_id"],
+                                   strict=False)
+            if used is not None:  # the author's own edits end where others' decisions begin
+                raise Conflict(f"This answer can no longer be edited: {used}. Ask a manager "
+                               "if it needs changing.")
             new_id = queue.supersede(
                 conn,
                 old_id=annotation_id,

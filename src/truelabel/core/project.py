@@ -54,7 +54,9 @@ from .context import (
 )
 from .edits import EditService
 from .manage import ManageService
+from .mywork import WorkService
 from .qa import QualityService
+from .questions import QuestionService
 from .review import ReviewService
 from .tasks import TaskService
 from .truth import TruthService
@@ -108,6 +110,8 @@ class Project(ProjectContext):
         self.assignments = AssignmentService(self)
         self.edits = EditService(self, tasks=self.tasks)
         self.manage = ManageService(self)
+        self.work = WorkService(self, tasks=self.tasks)
+        self.questions = QuestionService(self)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -126,8 +130,8 @@ class Project(ProjectContext):
     @staticmethod
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
-        return ("tasks", "assignments", "edits", "quality", "review", "truth", "manage",
-                *RESERVED_SERVICES)
+        return ("tasks", "assignments", "edits", "quality", "review", "truth", "manage", "work",
+                "questions", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()

@@ -22,7 +22,7 @@ from truelabel.domain.errors import (
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.store import items as item_store
-from truelabel.store import loopstate, queue, queue_pg
+from truelabel.store import loopstate, queue, queue_pg, worklog
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
@@ -159,8 +159,8 @@ class TaskService(Service):
             break
         else:
             return False, None
-        if row["lease_id"] is None:
-            return True, None
+        if row["lease_id"] is None:  # the pool is empty for this user: the transaction
+            return False, None       # looks for their skipped items (store.worklog)
         comments: list[dict[str, Any]] = []
         if row["rejected"]:
             reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": row["lease_item_id"]}
@@ -201,6 +201,7 @@ class TaskService(Service):
             external_id=item["external_id"],
             draft=orjson.loads(draft) if draft else None,
             review_comments=comments,
+            skipped_before=bool(lease.get("skipped_before")),
         )
 
     def skip(self, task_id: int, actor: User) -> None:
@@ -208,6 +209,7 @@ class TaskService(Service):
         with self.db.write() as conn:
             self._own_task(conn, task_id, actor)
             queue.release(conn, assignment_id=task_id, user_id=actor.id, status="skipped")
+            worklog.mark_skipped(conn, assignment_id=task_id, now=time.time())
 
     def _own_task(self, conn: Any, task_id: int, actor: User) -> dict[str, Any]:
         row = queue.get_task(conn, task_id=task_id, user_id=actor.id, project_id=self.id)

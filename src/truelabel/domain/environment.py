@@ -85,11 +85,19 @@ TEST_JOB_DELAY = EnvVar(
     "stop a server in the middle of a job. Never set it in production.",
     "the server's background jobs (core/jobs.py)")
 
+UNDO_SECONDS = EnvVar(
+    "TRUELABEL_UNDO_SECONDS", "120",
+    "How long (seconds) an annotator may undo their last submit or skip, or go back to the "
+    "item they just left (0 turns undo off). A submit that a reviewer, an adjudication or an "
+    "aggregation has used cannot be undone at any age; edit it instead.",
+    "the labeling page's undo and back (POST /api/projects/{p}/tasks/{id}/undo)")
+
 #: Every variable, by name.
 VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
-              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, ACCESS_LOG, TEST_JOB_DELAY)
+              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, ACCESS_LOG, TEST_JOB_DELAY,
+              UNDO_SECONDS)
 }
 
 

@@ -42,6 +42,8 @@ class Task:
     draft: dict[str, Any] | None = None
     #: Reviewers' reasons when this user's earlier work on the item was rejected.
     review_comments: list[dict[str, Any]] = field(default_factory=list)
+    #: The user skipped this item before; it came back as nothing else was left (once).
+    skipped_before: bool = False
 
 
 @dataclass(slots=True)

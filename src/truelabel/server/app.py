@@ -21,7 +21,7 @@ from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
 from .access import AccessLog, HeadAsGet, enable_access_log
-from .api import admin, manage, projects, quality, remote, tasks, team, users
+from .api import admin, manage, projects, quality, remote, tasks, team, users, work
 from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
 from .edge import Edge
@@ -167,8 +167,8 @@ def create_app(
     app.add_middleware(StrictJSON)
 
     # the annotators' loop first: most requests are theirs, and routes are matched in order
-    for r in (tasks.router, users.router, projects.router, admin.router, quality.router,
-              team.router):
+    for r in (tasks.router, work.router, users.router, projects.router, admin.router,
+              quality.router, team.router):
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
     app.include_router(manage.router, prefix="/api")

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
 
-from . import fast, loopstate
+from . import fast, loopstate, worklog
 from .db import sql
 from .queue_sql import (
     LEASE_LAPSED,
@@ -133,8 +133,10 @@ def claim(
         _POOL_CANDIDATE_LOCKED if skip_locked else POOL_CANDIDATE,
         {"p": project_id, "u": user_id, "fp": TOP_PRIORITY, "fid": 0},
     )
-    if cand is None:
-        return None
+    if cand is None:  # nothing else left: the user's own skipped items come back
+        return worklog.reclaim_skipped(
+            conn, project_id=project_id, user_id=user_id, overlap=overlap, expires=expires
+        )
     return _take(
         conn,
         project_id=project_id,

@@ -213,6 +213,10 @@ assignments = Table(
     Column("status", String(12), nullable=False),
     Column("lease_expires_at", Float),
     Column("created_at", Float, nullable=False),
+    # 0010: when the user skipped it (undo's grace period; the skipped list's order) and how
+    # often (a skipped item comes back to its skipper once)
+    Column("released_at", Float),
+    Column("skips", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("item_id", "user_id", name="ux_assign_item_user"),
     Index("ix_assign_user", "user_id", "project_id", "status"),
     Index(
@@ -371,6 +375,25 @@ media = Table(
     Column("content_type", String(100), nullable=False),
     Column("uploaded_by", Integer),
     Column("created_at", Float, nullable=False),
+)
+
+# -- 0010: annotators' questions to the managers about an item -----------------------------
+
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("user_id", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("status", String(10), nullable=False, server_default="open"),  # open | resolved
+    Column("answer", Text, nullable=False, server_default=""),
+    Column("answered_by", Integer),
+    Column("answered_at", Float),
+    Index("ix_questions_project", "project_id", "status", "id"),
+    Index("ix_questions_user", "user_id", "project_id", "item_id"),
 )
 
 

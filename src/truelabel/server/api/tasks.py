@@ -66,6 +66,10 @@ class TaskOut(BaseModel):
         description="why a reviewer rejected your earlier work on this item (stage, comment, "
         "reviewer)",
     )
+    skipped_before: bool = Field(
+        default=False,
+        description="you skipped this item before; it came back (once) as nothing else was left",
+    )
 
 
 class SubmitIn(BaseModel):
@@ -107,7 +111,7 @@ def _json(body: dict[str, Any]) -> Response:
 def task_dict(t: Task) -> dict[str, Any]:
     return {"id": t.id, "item_id": t.item_id, "external_id": t.external_id,
             "lease_expires_at": t.lease_expires_at, "data": t.data, "draft": t.draft,
-            "review_comments": t.review_comments}
+            "review_comments": t.review_comments, "skipped_before": t.skipped_before}
 
 
 def annotation_dict(a: Annotation) -> dict[str, Any]:

@@ -131,6 +131,17 @@ def quality_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "quality.html", "quality", need="quality.read")
 
 
+@router.get("/p/{name}/work", response_class=HTMLResponse)
+def work_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "work.html", "work", need="task.work")
+
+
+@router.get("/p/{name}/questions", response_class=HTMLResponse)
+def questions_page(request: Request, name: str) -> Response:
+    return _project_page(request, name, "questions.html", "questions",
+                         need="quality.adjudicate")
+
+
 @router.get("/p/{name}/jobs", response_class=HTMLResponse)
 def jobs_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "jobs.html", "jobs", need="jobs.read")

@@ -1,8 +1,10 @@
-// What every page shares: the log-out button.
+// What every page shares: the log-out button, the light/dark toggle.
 import { request } from "./api.js";
 import { clearAllDrafts } from "./drafts.js";
+import { initTheme } from "./theme.js";
 
 export function initShell() {
+  initTheme();
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async () => {

@@ -1,6 +1,9 @@
 // The HTTP API reference, rendered from /api/openapi.json (no third-party code, no inline
 // script: it runs under the app's own CSP). Every text goes in as text.
 import { h, append, replace } from "../dom.js";
+import { initTheme } from "../theme.js";
+
+initTheme();
 
 const status = document.getElementById("api-status");
 const list = document.getElementById("api-operations");

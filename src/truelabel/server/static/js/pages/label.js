@@ -9,6 +9,10 @@ import { initShell } from "../shell.js";
 import { currentUserId, draftStore } from "../drafts.js";
 import { confirmEmpty } from "../empty_confirm.js";
 import "../guidelines_notice.js"; // "the guidelines changed" notice (manage)
+import { activeFieldTracker, isLetter, isRadioArrow } from "./label/focus.js";
+import { isBackKey, undoControl } from "./label/undo.js";
+import { progressCounter } from "./label/progress.js";
+import { questionPanel } from "./label/questions.js";
 
 initShell();
 
@@ -46,6 +50,15 @@ function say(text, kind = "info", ...extra) {
 }
 
 const saveState = (text) => { el("save-state").textContent = text; };
+
+let hintTimer = null;
+function hint(text) { // why a key did nothing; never in the way of the message line
+  const box = el("key-hint");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(hintTimer);
+  hintTimer = setTimeout(() => { box.hidden = true; }, 5000);
+}
 
 // -- drafts in this browser: this user's only, keyed by item (as on the server), so a
 // re-leased item finds its work; see drafts.js for who may read them ---------------------
@@ -111,8 +124,11 @@ function renderShortcuts() {
     h("div", { class: "key-group" }, "Anywhere"),
     keyRow(["Enter"], "submit"),
     keyRow(["Ctrl", "Enter"], "submit from a text box"),
-    keyRow(["s"], "skip"),
+    keyRow(["s"], "skip (outside a field)"),
     keyRow(["Ctrl", "→"], "skip"),
+    keyRow(["Ctrl", "←"], "back to the previous item (undo)"),
+    keyRow(["Ctrl", "Z"], "undo the last submit or skip"),
+    keyRow(["Esc"], "leave the field (letters are then page keys)"),
     keyRow(["Tab"], "next field"),
     keyRow(["Shift", "Tab"], "previous field"),
     keyRow(["?"], "show or hide this list"),
@@ -216,8 +232,9 @@ function buildFields(task) {
   replace(el("fields"), nodes);
 }
 
-function showTask(task) {
+function showTask(task, note) {
   state.task = task;
+  focus.clear();
   buildFields(task);
   const local = readLocal(task.item_id);
   // Unsynced work in this browser is newer than the server's copy; otherwise trust the server.
@@ -233,7 +250,11 @@ function showTask(task) {
   el("task-form").hidden = false;
   el("done").hidden = true;
   saveState(restored ? "Draft restored" : "");
-  if (restored) say("Restored your unsaved work on this item.", "info");
+  if (note) say(note, "info");
+  else if (task.skipped_before) say("You skipped this item before; it is back because nothing else is left. Skip it again to leave it for others.", "info");
+  else if (restored) say("Restored your unsaved work on this item.", "info");
+  questions.load(task.item_id);
+  questions.show();
   showLease(task);
   if (state.fields.length) state.fields[0].focusField();
 }
@@ -245,6 +266,7 @@ function showDone() {
   el("lease").textContent = "";
   el("task-form").hidden = true;
   el("review-comments").hidden = true;
+  questions.hide();
   delete el("task-form").dataset.taskId;
   el("task-title").textContent = "No tasks left";
   el("done").hidden = false;
@@ -289,7 +311,9 @@ async function submit() {
     clearLocal(task.item_id);
     state.lastData = task.data;
     showFeedback(ann && ann.feedback);
-    say(ann && ann.replayed ? "This item was already submitted." : `Submitted ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "success");
+    const title = el("task-title").textContent.replace(/^Item /, "item ");
+    if (!(ann && ann.replayed)) { undo.remember("submit", task, title); progress.count("submit"); }
+    say(ann && ann.replayed ? "This item was already submitted." : `Submitted ${title}.`, "success", " ", undo.button());
     await nextTask();
   } catch (err) {
     taskError(err, "Not submitted");
@@ -306,8 +330,11 @@ async function skip() {
   pushDraft.cancel();
   try {
     await api.post(projectUrl(project, `/tasks/${task.id}/skip`));
-    clearLocal(task.item_id);
-    say(`Skipped ${el("task-title").textContent.replace(/^Item /, "item ")}.`, "info");
+    // the draft stays in this browser: an undone skip brings it back
+    const title = el("task-title").textContent.replace(/^Item /, "item ");
+    undo.remember("skip", task, title);
+    progress.count("skip");
+    say(`Skipped ${title}.`, "info", " ", undo.button());
     await nextTask();
   } catch (err) {
     taskError(err, "Not skipped");
@@ -339,7 +366,9 @@ document.addEventListener("keydown", (e) => {
   const target = e.target;
   const typing = isTyping(target);
   if (target instanceof Element && target.closest("dialog, .topbar")) return;
+  if (target instanceof Element && target.closest("#ask")) return; // the question box
   if (!state.task) {
+    if (!typing && isBackKey(e)) { e.preventDefault(); undo.back(); return; }
     if (e.key === "?" && !typing) { e.preventDefault(); toggleShortcuts(); }
     return;
   }
@@ -355,11 +384,23 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (typing) return; // typed characters are text
+  if (isBackKey(e)) { e.preventDefault(); undo.back(); return; }
   if (e.key === "ArrowRight" && (e.ctrlKey || e.metaKey) && !e.shiftKey) { e.preventDefault(); skip(); return; }
-  const active = fieldOf(target);
-  if (active && active.handleKey(e, true)) { e.preventDefault(); return; }
+  const active = fieldOf(target); // the field holding the focus (see label/focus.js)
+  if (active && isRadioArrow(e) && !focus.isActive(active)) {
+    e.preventDefault(); // the browser would move the answer
+    hint(`Arrow keys change “${active.fieldTitle}” once you click it or Tab to it.`);
+    return;
+  }
+  if (active && active.handleKey(e, true)) { e.preventDefault(); focus.set(active); return; }
+  if (active && e.key === "Escape") { e.preventDefault(); focus.clear(); el("task-form").focus(); return; }
   const plain = !e.ctrlKey && !e.metaKey && !e.altKey;
   if (plain && e.key === "?") { e.preventDefault(); toggleShortcuts(); return; }
+  if (active && isLetter(e)) { // letters belong to the focused field: never skip or label elsewhere
+    e.preventDefault();
+    hint(`Letters go to “${active.fieldTitle}” while it has the focus; press Esc to leave it.`);
+    return;
+  }
   if (plain && (e.key === "s" || e.key === "S") && !e.shiftKey) { e.preventDefault(); skip(); return; }
   for (const f of state.fields) {
     if (f !== active && f.handleKey(e, false)) { e.preventDefault(); return; }
@@ -369,6 +410,16 @@ document.addEventListener("keydown", (e) => {
 el("task-form").addEventListener("submit", (e) => { e.preventDefault(); submit(); });
 el("skip").addEventListener("click", () => skip());
 el("fields").addEventListener("tl-change", onChange);
+
+const focus = activeFieldTracker(el("fields"), fieldOf);
+const progress = progressCounter(project, el("progress"));
+const questions = questionPanel(project, el("ask"));
+const undo = undoControl({
+  project,
+  backButton: el("back"),
+  say,
+  onTask: (task, note) => { el("done").hidden = true; showTask(task, note); progress.refresh(); },
+});
 
 // -- start -------------------------------------------------------------------------------
 async function start() {
@@ -381,6 +432,7 @@ async function start() {
   }
   renderGuidelines(state.info.guidelines);
   renderShortcuts();
+  progress.refresh();
   await nextTask();
 }
 

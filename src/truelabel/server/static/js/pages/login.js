@@ -2,6 +2,9 @@
 import { request, errorMessage } from "../api.js";
 import { safeNext } from "../urls.js";
 import { keepOnlyDraftsOf } from "../drafts.js";
+import { initTheme } from "../theme.js";
+
+initTheme();
 
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
