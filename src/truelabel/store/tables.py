@@ -168,6 +168,9 @@ items = Table(
     Column("target", Integer),
     # 0006: the claim order, higher first, then item id (docs/loop.md)
     Column("priority", Integer, nullable=False, server_default=text("0")),
+    # 0008: the lifecycle state (domain/lifecycle.py, docs/lifecycle.md)
+    Column("state", String(20), nullable=False, server_default="queued"),
+    Index("ix_items_state", "project_id", "state"),
     Index(
         "ux_items_external",
         "project_id",
