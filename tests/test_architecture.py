@@ -145,7 +145,7 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
         tokens = conn.execute(text("SELECT token_hash, name, scope, expires_at, last_used_at "
                                    "FROM api_tokens ORDER BY token_hash")).all()
     assert tuple(row) == ('{"text": "kept"}', 0, None, 1, 0)  # 0006: priority 0, id order
-    assert version == "0008"
+    assert version == "0009"
     # 0005: existing tokens keep working with scope manage, named legacy; revoked ones go
     assert [tuple(t) for t in tokens] == [("h1", "legacy", "manage", None, None),
                                           ("h2", "legacy: ci", "manage", 99, None)]

@@ -45,6 +45,7 @@ from truelabel.store import projects as project_store
 
 from . import report, transfer, url_import
 from .assignments import AssignmentService
+from .browse import BrowseService
 from .context import (
     NO_PROJECT,
     RESERVED_SERVICES,
@@ -107,6 +108,7 @@ class Project(ProjectContext):
         self.truth = TruthService(self)
         self.assignments = AssignmentService(self)
         self.edits = EditService(self, tasks=self.tasks)
+        self.browser = BrowseService(self, truth=self.truth)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -125,7 +127,8 @@ class Project(ProjectContext):
     @staticmethod
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
-        return ("tasks", "assignments", "edits", "quality", "review", "truth", *RESERVED_SERVICES)
+        return ("tasks", "assignments", "edits", "quality", "review", "truth", "browser",
+                *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -161,6 +164,12 @@ class Project(ProjectContext):
     ground_truth = _to("truth", TruthService.ground_truth)
     sign_off = _to("truth", TruthService.sign_off)
     signoffs = _to("truth", TruthService.signoffs)
+    browse = _to("browser", BrowseService.browse)
+    bulk_items = _to("browser", BrowseService.bulk)
+    saved_views = _to("browser", BrowseService.views)
+    save_view = _to("browser", BrowseService.save_view)
+    delete_view = _to("browser", BrowseService.delete_view)
+    item_record = _to("browser", BrowseService.item_record)
 
     # -- reports, URLs and media ----------------------------------------------------------
     def quality_report(
