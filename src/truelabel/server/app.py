@@ -21,6 +21,7 @@ from truelabel.core import Workspace
 from truelabel.domain.errors import TruelabelError
 
 from .api import admin, projects, quality, remote, tasks, users
+from .api import browse as browse_routes
 from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
 from .edge import Edge
@@ -165,6 +166,7 @@ def create_app(
     for r in (tasks.router, users.router, projects.router, admin.router, quality.router):
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
+    app.include_router(browse_routes.router, prefix="/api")
     app.include_router(job_routes.router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(admin_pages.router)
