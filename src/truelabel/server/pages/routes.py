@@ -62,6 +62,9 @@ PAGE_FLAGS = {
     "can_signoff": "quality.signoff",
     "can_edit": "project.edit",
     "can_jobs": "jobs.read",
+    "can_assign": "items.assign",
+    "can_answers": "annotations.read",
+    "can_delete": "project.edit",
 }
 
 
