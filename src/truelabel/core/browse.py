@@ -300,6 +300,7 @@ class BrowseService(Service):
             "items": page.rows,
             "total": page.total if bq.count else None,
             "total_exact": page.exact,
+            "total_estimated": page.estimated,
             "next_after": _row_cursor(page.rows[-1], bq.sort) if page.rows and more_after
             else None,
             "prev_before": _row_cursor(page.rows[0], bq.sort) if page.rows and more_before

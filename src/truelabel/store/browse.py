@@ -10,7 +10,8 @@ directly, that list as a subquery (``ids``). A page is planned per request:
   (``i.id IN (ids)``), the others are checked on its rows, and the count is exact;
 - otherwise every clause is *dense*: items are walked in the sort order and the conditions
   checked until the page is full (a dense filter fills it quickly), and the count stops at
-  ``cap`` ("10,000+").
+  ``cap`` ("10,000+") or, reading no further than the first ``budget`` items, is
+  scaled up to an estimate ("≈ 31,000").
 
 Filters without an index (a label value, agreement, metadata, text) are always walked; a
 rare value of one of them on a large project is the slow case (``bench/bench_browse.py``).
@@ -68,6 +69,7 @@ class Page:
     exact: bool
     more: bool  # another page lies beyond this one in the direction read
     plan: str  # "driven" (a sparse filter's index), "walk" (the sort order) or "all"
+    estimated: bool = False  # total scaled up from the first ``budget`` items
 
 
 def _path(dialect: str, key: str) -> str:
@@ -104,7 +106,7 @@ def progress_clause(progress: str) -> Clause:
 
 def batch_clause(batch_id: int) -> Clause:
     return Clause("i.batch_id = :b", {"b": batch_id},
-                  "SELECT id AS item_id FROM items WHERE project_id = :p AND batch_id = :b")
+                  "SELECT id AS item_id FROM items WHERE batch_id = :b")
 
 
 def assigned_clause(user_id: int) -> Clause:
@@ -207,8 +209,7 @@ def imported_clause(start: float | None, end: float | None) -> Clause:
     cond, params = _range("b.created_at", "im", start, end)
     batches = f"SELECT b.id FROM import_batches b WHERE b.project_id = :p{cond}"
     return Clause(f"i.batch_id IN ({batches})", params,
-                  f"SELECT id AS item_id FROM items WHERE project_id = :p AND batch_id IN "
-                  f"({batches})")
+                  f"SELECT id AS item_id FROM items WHERE batch_id IN ({batches})")
 
 
 def annotated_clause(start: float | None, end: float | None) -> Clause:
@@ -271,6 +272,7 @@ def search(
     cursor: Cursor | None = None,
     limit: int = 50,
     cap: int = 10_000,
+    budget: int = 20_000,
     count: bool = True,
 ) -> Page:
     """One page of the project's items matching every clause, and their count."""
@@ -288,7 +290,10 @@ def search(
             driver, smallest = c, n
         if len(clauses) == 1:
             sized = n
-    where = ["i.project_id = :p"]
+    # walking, the items are read in the sort order (the primary key), not through an index
+    # that starts with project_id (SQLite would take one and sort the whole project): the
+    # unary plus keeps SQLite off those indexes and means nothing to PostgreSQL
+    where = ["+i.project_id = :p" if driver is None else "i.project_id = :p"]
     if driver is not None:
         where.append(f"i.id IN ({driver.ids})")
     where += [c.pred for c in clauses if c is not driver]
@@ -327,11 +332,25 @@ def search(
         return Page(rows, total, True, more, plan)
     if sized is not None:  # one dense indexed filter: past the cap
         return Page(rows, cap, False, more, plan)
+    # walking: count among the first ``budget`` items only (a rare value of an unindexed
+    # filter would otherwise read the whole project) and scale up by the share of the
+    # project's id range they cover: an estimate, said so
+    bound = conn.execute(sql(
+        "SELECT id FROM items WHERE +project_id = :p ORDER BY id LIMIT 1 OFFSET :budget"),
+        {"p": project_id, "budget": budget}).scalar()
+    limited = [*where, "i.id < :bound"] if bound is not None else where
     total = int(conn.execute(
-        sql(f"SELECT COUNT(*) FROM (SELECT 1 FROM items i WHERE {' AND '.join(where)} "
-            "LIMIT :cap) x"), {**params, "cap": cap + 1}
+        sql(f"SELECT COUNT(*) FROM (SELECT 1 FROM items i WHERE {' AND '.join(limited)} "
+            "LIMIT :cap) x"), {**params, "cap": cap + 1, "bound": bound}
     ).scalar_one())
-    return Page(rows, min(total, cap), total <= cap, more, plan)
+    if bound is None or total > cap:
+        return Page(rows, min(total, cap), total <= cap, more, plan)
+    ends = "SELECT id FROM items WHERE +project_id = :p ORDER BY id {} LIMIT 1"
+    first = int(conn.execute(sql(ends.format("")), {"p": project_id}).scalar_one())
+    last = int(conn.execute(sql(ends.format("DESC")), {"p": project_id}).scalar_one())
+    share = (int(bound) - first) / max(last - first + 1, 1)
+    return Page(rows, round(total / share) if share > 0 else total, False, more, plan,
+                estimated=True)
 
 
 def matching_ids(
@@ -341,7 +360,7 @@ def matching_ids(
     params: dict[str, Any] = {"p": project_id, "lim": limit + 1}
     for c in clauses:
         params.update(c.params)
-    where = " AND ".join(["i.project_id = :p", *(c.pred for c in clauses)])
+    where = " AND ".join(["+i.project_id = :p", *(c.pred for c in clauses)])
     return [int(r[0]) for r in conn.execute(
         sql(f"SELECT i.id FROM items i WHERE {where} ORDER BY i.id LIMIT :lim"), params)]
 

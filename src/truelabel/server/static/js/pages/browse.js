@@ -119,7 +119,8 @@ function pick(id, on) {
 
 function describeTotal(page, n) {
   if (page.total === null || page.total === undefined) return "";
-  const of = page.total_exact ? page.total.toLocaleString("en") : `${page.total.toLocaleString("en")}+`;
+  const n0 = page.total.toLocaleString("en");
+  const of = page.total_exact ? n0 : (page.total_estimated ? `about ${n0}` : `${n0}+`);
   return n ? `${state.start}–${state.start + n - 1} of ${of}` : `0 of ${of}`;
 }
 
