@@ -103,7 +103,8 @@ def build(folder: Path, n: int, cache_items: str | None) -> None:
                            {"p": p.id}).scalar_one()
         for k in range(1, 4):
             run("INSERT INTO import_batches (project_id, source, format, created_at, n_read, "
-                "n_added) VALUES (:p, :s, 'jsonl', :t, 0, 0)", s=f"part{k}", t=now - (3 - k) * 7 * DAY)
+                "n_added) VALUES (:p, :s, 'jsonl', :t, 0, 0)", s=f"part{k}",
+                t=now - (3 - k) * 7 * DAY)
         run("UPDATE import_batches SET created_at = :t WHERE id = :b", t=now - 3 * 7 * DAY, b=bid)
         run("UPDATE items SET batch_id = :b + (id * 4 / (:n + 1)), meta = CASE id % 4 "
             "WHEN 0 THEN '{\"lang\":\"en\"}' WHEN 1 THEN '{\"lang\":\"de\"}' WHEN 2 THEN "

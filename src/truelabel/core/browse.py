@@ -276,7 +276,6 @@ class BrowseService(Service):
         elif bq.before:
             c = _cursor(bq.before, bq.sort, "before")
             cursor = store.Cursor(c.id, c.key, backward=True)
-        started = time.perf_counter()
         with self.db.read() as conn:
             clauses = self._clauses(conn, bq.filters, role=role, actor=actor)
             page = store.search(conn, project_id=self.id, clauses=clauses,
@@ -308,7 +307,6 @@ class BrowseService(Service):
             "sort": bq.sort,
             "query": bq.text(),
             "plan": page.plan,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
     # -- bulk actions ---------------------------------------------------------------------

@@ -36,8 +36,9 @@ ROW_COLS = (
 
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One filter: ``pred`` a condition on ``i``; ``ids`` a subquery of matching item ids
-    (column ``item_id``) read from an index, if there is one."""
+    """One filter: ``pred`` a condition on ``i``; ``ids`` a subquery of the matching item ids
+    (column ``item_id``, perhaps more: ``pred`` is checked too) read from an index, if there
+    is one."""
 
     pred: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -131,8 +132,7 @@ def annotator_clause(user_id: int) -> Clause:
     return Clause(
         f"EXISTS (SELECT 1 FROM annotations a WHERE {CURRENT} AND a.user_id = :au)",
         {"au": user_id},
-        "SELECT item_id FROM annotations WHERE project_id = :p AND user_id = :au "
-        "AND is_current = TRUE",
+        "SELECT item_id FROM annotations WHERE project_id = :p AND user_id = :au",
     )
 
 
@@ -217,8 +217,7 @@ def annotated_clause(start: float | None, end: float | None) -> Clause:
     cond, params = _range("a.created_at", "an", start, end)
     return Clause(
         f"EXISTS (SELECT 1 FROM annotations a WHERE {CURRENT}{cond})", params,
-        f"SELECT a.item_id FROM annotations a WHERE a.project_id = :p AND a.is_current = TRUE"
-        f"{cond}",
+        f"SELECT a.item_id FROM annotations a WHERE a.project_id = :p{cond}",
     )
 
 
@@ -272,7 +271,7 @@ def search(
     cursor: Cursor | None = None,
     limit: int = 50,
     cap: int = 10_000,
-    budget: int = 20_000,
+    budget: int = 10_000,
     count: bool = True,
 ) -> Page:
     """One page of the project's items matching every clause, and their count."""
@@ -293,10 +292,10 @@ def search(
     # walking, the items are read in the sort order (the primary key), not through an index
     # that starts with project_id (SQLite would take one and sort the whole project): the
     # unary plus keeps SQLite off those indexes and means nothing to PostgreSQL
-    where = ["+i.project_id = :p" if driver is None else "i.project_id = :p"]
-    if driver is not None:
+    where = ["+i.project_id = :p"]
+    if driver is not None:  # its ids may be a superset (an index without every condition)
         where.append(f"i.id IN ({driver.ids})")
-    where += [c.pred for c in clauses if c is not driver]
+    where += [c.pred for c in clauses]
     page_where = list(where)
     page_params = dict(params)
     if cursor is not None:

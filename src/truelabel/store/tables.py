@@ -244,7 +244,7 @@ annotations = Table(  # type: ignore[assignment]  # the name of a __future__ fea
     Index("ix_annot_project", "project_id", "id"),
     # 0009: the data browser's annotator and "annotated between" filters
     Index("ix_annot_user", "project_id", "user_id", "item_id"),
-    Index("ix_annot_created", "project_id", "created_at"),
+    Index("ix_annot_created", "project_id", "created_at", "item_id"),
 )
 
 drafts = Table(

@@ -114,8 +114,10 @@ def browse_page(request: Request, name: str) -> Response:
 
 
 @router.get("/p/{name}/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, name: str, item_id: int) -> Response:
-    return _project_page(request, name, "item.html", "item", item_id=item_id)
+def item_page(request: Request, name: str, item_id: str) -> Response:
+    # a non-number is an item that is not there (the page says so), after the project check
+    number = int(item_id) if item_id.isascii() and item_id.isdecimal() else 0
+    return _project_page(request, name, "item.html", "item", item_id=number)
 
 
 @router.get("/p/{name}/label", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ depends_on = None
 
 INDEXES = (
     ("ix_annot_user", "annotations", ["project_id", "user_id", "item_id"]),
-    ("ix_annot_created", "annotations", ["project_id", "created_at"]),
+    ("ix_annot_created", "annotations", ["project_id", "created_at", "item_id"]),
     ("ix_reviews_item", "reviews", ["item_id"]),
     ("ix_reviews_decision", "reviews", ["project_id", "decision", "item_id"]),
     ("ix_gt_field", "ground_truth", ["project_id", "field"]),
