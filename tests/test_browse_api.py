@@ -130,6 +130,20 @@ def test_each_filter_keeps_exactly_its_items(bp: Project, crew: dict[str, User],
     assert {a["annotator"] for a in both["items"][0]["answers"]} == {"a1", "a2"}
 
 
+def test_label_values_json_escapes_are_found(bp: Project, crew: dict[str, User],
+                                              client_for: Any) -> None:
+    """The label filter's substring pre-test must not hide values JSON writes escaped."""
+    items = [r["id"] for r in bp.items(limit=5)]
+    notes = ['say "hi"', "水杯坏了", "back\\slash", "plain"]
+    for item, note in zip(items, notes, strict=False):
+        bp.annotate(item, {"intent": "other", "note": note}, crew["a1"])
+    c = client_for("boss")
+    for item, note in zip(items, notes, strict=False):
+        r = c.get(f"/api/projects/{bp.name}/browse", params={"label": f"note={note}"})
+        assert ids(r) == [item], note
+    assert ids(c.get(f"/api/projects/{bp.name}/browse", params={"label": "note=hi"})) == []
+
+
 def test_sort_pages_and_counts(bp: Project, labelled: dict[str, Any], client_for: Any,
                                monkeypatch: pytest.MonkeyPatch) -> None:
     c = client_for("boss")

@@ -137,9 +137,14 @@ def annotator_clause(user_id: int) -> Clause:
 
 
 def label_clause(dialect: str, name: str, value: str) -> Clause:
-    """A current annotation whose field ``name`` is ``value``, holds it (a list) or has a
-    span labelled with it."""
+    """A current answer whose field ``name`` is ``value``, holds it (a list) or has a span
+    labelled with it.
+
+    The answer's raw JSON must contain the value's text first (a cheap substring test that
+    spares the JSON walk of nearly every answer when the value is rare); skipped for values
+    JSON may escape (non-ASCII, quotes, backslashes, control characters)."""
     params = {"lf": _path(dialect, name), "lv": value}
+    plain = value.isascii() and value.isprintable() and not any(ch in value for ch in '"\\')
     if dialect == "postgresql":
         x = "(CAST(a.value AS jsonb) -> :lf)"
         match = (
@@ -147,14 +152,15 @@ def label_clause(dialect: str, name: str, value: str) -> Clause:
             f"THEN {x} ELSE jsonb_build_array({x}) END) e WHERE e #>> '{{}}' = :lv OR "
             "(jsonb_typeof(e) = 'object' AND e ->> 'label' = :lv))"
         )
-        return Clause(f"EXISTS (SELECT 1 FROM annotations a WHERE {CURRENT} AND {match})",
-                      params)
-    return Clause(
-        f"EXISTS (SELECT 1 FROM annotations a, json_each(a.value, :lf) j WHERE {CURRENT} AND "
-        "(CAST(j.value AS TEXT) = :lv OR (j.type = 'object' AND "
-        "json_extract(j.value, '$.label') = :lv)))",
-        params,
-    )
+        quick = "strpos(a.value, :lv) > 0 AND " if plain else ""
+    else:
+        match = (
+            "EXISTS (SELECT 1 FROM json_each(a.value, :lf) j WHERE CAST(j.value AS TEXT) = :lv "
+            "OR (j.type = 'object' AND json_extract(j.value, '$.label') = :lv))"
+        )
+        quick = "instr(a.value, :lv) > 0 AND " if plain else ""
+    return Clause(f"EXISTS (SELECT 1 FROM annotations a WHERE {CURRENT} AND {quick}{match})",
+                  params)
 
 
 def agreement_clause(dialect: str, name: str, agree: bool) -> Clause:
