@@ -175,6 +175,13 @@ def test_sort_pages_and_counts(bp: Project, labelled: dict[str, Any], client_for
     sparse = c.get(url, params={"review": "accepted"}).json()
     assert sparse["total"] == 1 and sparse["total_exact"] is True
     assert c.get(url, params={"count": "0"}).json()["total"] is None
+    # an unfiltered count past its exact limit is the id range's size, said to be an estimate
+    monkeypatch.setattr(browse_core, "EXACT_UPTO", 5)
+    bp.bulk_items("delete", item_ids=all_ids[3:5])
+    about = c.get(url).json()
+    assert (about["total"], about["total_exact"], about["total_estimated"]) == (12, False, True)
+    monkeypatch.setattr(browse_core, "EXACT_UPTO", 100)
+    assert c.get(url).json()["total"] == 10
 
 
 @pytest.mark.parametrize(("params", "field", "words"), [

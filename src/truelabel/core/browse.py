@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: a filtered count stops here ("10,000+"); an unfiltered one is exact
 COUNT_CAP = 10_000
+#: an unfiltered count is exact up to this many items; past it, the size of the id range
+EXACT_UPTO = 100_000
 #: the most items one bulk action changes (narrow the filter for more)
 MAX_BULK = 100_000
 PAGE_SIZES = range(1, 501)
@@ -280,7 +282,7 @@ class BrowseService(Service):
             clauses = self._clauses(conn, bq.filters, role=role, actor=actor)
             page = store.search(conn, project_id=self.id, clauses=clauses,
                                 sort=SORTS[bq.sort], cursor=cursor, limit=bq.limit,
-                                cap=COUNT_CAP, count=bq.count)
+                                cap=COUNT_CAP, exact_upto=EXACT_UPTO, count=bq.count)
             answers = (store.answers_for(conn, (r["id"] for r in page.rows))
                        if role_allows(role, "annotations.read") else None)
         by_item: dict[int, list[dict[str, Any]]] = {}

@@ -278,6 +278,7 @@ def search(
     limit: int = 50,
     cap: int = 10_000,
     budget: int = 10_000,
+    exact_upto: int = 100_000,
     count: bool = True,
 ) -> Page:
     """One page of the project's items matching every clause, and their count."""
@@ -324,10 +325,14 @@ def search(
     plan = "driven" if driver is not None else ("walk" if clauses else "all")
     if not count:
         return Page(rows, -1, False, more, plan)
-    if not clauses:
-        total = int(conn.execute(sql("SELECT COUNT(*) FROM items WHERE project_id = :p"),
-                                 {"p": project_id}).scalar_one())
-        return Page(rows, total, True, more, plan)
+    if not clauses:  # exact up to ``exact_upto`` items; past them, the id range's size
+        far = _nth_id(conn, project_id, exact_upto)
+        if far is None:
+            total = int(conn.execute(sql("SELECT COUNT(*) FROM items WHERE project_id = :p"),
+                                     {"p": project_id}).scalar_one())
+            return Page(rows, total, True, more, plan)
+        first, last = _ends(conn, project_id)
+        return Page(rows, last - first + 1, False, more, plan, estimated=True)
     if driver is not None:
         if len(clauses) == 1 and sized is not None:
             return Page(rows, sized, True, more, plan)
@@ -340,9 +345,7 @@ def search(
     # walking: count among the first ``budget`` items only (a rare value of an unindexed
     # filter would otherwise read the whole project) and scale up by the share of the
     # project's id range they cover: an estimate, said so
-    bound = conn.execute(sql(
-        "SELECT id FROM items WHERE +project_id = :p ORDER BY id LIMIT 1 OFFSET :budget"),
-        {"p": project_id, "budget": budget}).scalar()
+    bound = _nth_id(conn, project_id, budget)
     limited = [*where, "i.id < :bound"] if bound is not None else where
     total = int(conn.execute(
         sql(f"SELECT COUNT(*) FROM (SELECT 1 FROM items i WHERE {' AND '.join(limited)} "
@@ -350,12 +353,26 @@ def search(
     ).scalar_one())
     if bound is None or total > cap:
         return Page(rows, min(total, cap), total <= cap, more, plan)
-    ends = "SELECT id FROM items WHERE +project_id = :p ORDER BY id {} LIMIT 1"
-    first = int(conn.execute(sql(ends.format("")), {"p": project_id}).scalar_one())
-    last = int(conn.execute(sql(ends.format("DESC")), {"p": project_id}).scalar_one())
+    first, last = _ends(conn, project_id)
     share = (int(bound) - first) / max(last - first + 1, 1)
     return Page(rows, round(total / share) if share > 0 else total, False, more, plan,
                 estimated=True)
+
+
+def _nth_id(conn: Connection, project_id: int, n: int) -> int | None:
+    """The id of the project's item after its first ``n`` (None: it has no more)."""
+    found = conn.execute(sql(
+        "SELECT id FROM items WHERE +project_id = :p ORDER BY id LIMIT 1 OFFSET :n"),
+        {"p": project_id, "n": n}).scalar()
+    return None if found is None else int(found)
+
+
+def _ends(conn: Connection, project_id: int) -> tuple[int, int]:
+    """The project's first and last item id."""
+    ends = "SELECT id FROM items WHERE +project_id = :p ORDER BY id {} LIMIT 1"
+    first = conn.execute(sql(ends.format("")), {"p": project_id}).scalar()
+    last = conn.execute(sql(ends.format("DESC")), {"p": project_id}).scalar()
+    return int(first or 0), int(last or 0)
 
 
 def matching_ids(
