@@ -225,6 +225,10 @@ def test_bulk_action_confirms_the_count_in_the_page_and_saved_views(
     page.click("#bulk-apply")
     expect(page.locator("#bulk-confirm")).to_be_visible()
     expect(page.locator("#bulk-question")).to_have_text("Delete 2 items? This cannot be undone.")
+    page.keyboard.press("Escape")  # the focus is on Confirm; Escape cancels
+    expect(page.locator("#bulk-confirm")).to_be_hidden()
+    expect(page.locator("#bulk-status")).to_have_text("Nothing was changed.")
+    page.click("#bulk-apply")
     page.click("#bulk-no")
     expect(page.locator("#bulk-confirm")).to_be_hidden()
     expect(rows).to_have_count(30)
@@ -266,7 +270,7 @@ def test_item_page_has_a_permanent_url_with_answers_and_history(
     guard.allow(r"status of 404")  # the missing item at the end, expected there
     project = _labelled_project(make_project)
     first = project.items(limit=1)[0]
-    login(page, "mia", f"/p/{project.name}")
+    login(page, "mia", f"/p/{project.name}?sort=-id")
     page.locator(f"#items tr[data-item-id='{first['id']}'] a.item-link").click()
     page.wait_for_url(re.compile(f"/p/{re.escape(project.name)}/items/{first['id']}$"))
     expect(page.locator("#item-title")).to_have_text(f"Item #{first['id']} · t00")
@@ -278,6 +282,8 @@ def test_item_page_has_a_permanent_url_with_answers_and_history(
     expect(answer.locator(".value-spans li")).to_have_text("ORG ACME")  # the span, drawn
     expect(page.locator("#reviews")).to_contain_text("Not reviewed.")
     expect(page.locator("#adjudication")).to_contain_text("Never disputed.")
+    expect(page.locator("#back-to-items")).to_have_attribute(  # back to the view it came from
+        "href", f"/p/{project.name}?sort=-id")
     # the history shows what was done to it
     project.bulk_items("requeue", item_ids=[first["id"]])
     page.reload()

@@ -309,7 +309,9 @@ function setupBulk() {
       out.textContent = errorMessage(err);
     }
   });
-  el("bulk-no").addEventListener("click", () => { pending = null; el("bulk-confirm").hidden = true; out.textContent = "Nothing was changed."; });
+  const cancel = () => { pending = null; el("bulk-confirm").hidden = true; out.textContent = "Nothing was changed."; };
+  el("bulk-no").addEventListener("click", cancel);
+  el("bulk-confirm").addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); cancel(); } });
   el("bulk-yes").addEventListener("click", async () => {
     if (!pending) return;
     const body = pending;

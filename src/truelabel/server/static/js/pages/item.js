@@ -88,4 +88,12 @@ async function load() {
   }
 }
 
+// "← Items" goes back to the filtered view the item was opened from, if it was
+if (document.referrer) {
+  const ref = new URL(document.referrer);
+  if (ref.origin === location.origin && ref.pathname === el("back-to-items").pathname) {
+    el("back-to-items").href = ref.pathname + ref.search;
+  }
+}
+
 load();
