@@ -275,6 +275,10 @@ def test_bulk_actions_are_counted_confirmed_audited_and_all_or_nothing(
     assert not set(victims) & set(left) and len(left) == 10
     assert ids(c.get(url, params={"annotator": "a2"})) == [
         i for i in labelled["items"] if i not in victims]
+    # "all matching" a filter read from its index selects the same items as the page
+    dry = c.post(bulk, json={"action": "requeue", "query": "annotator=a2&q=Order",
+                             "dry_run": True}).json()
+    assert dry["count"] == 4
     entries = [e for e in ws.audit_log(limit=1000) if e["action"] == "items.bulk"]
     assert entries[-1]["user_id"] == crew["boss"].id
     detail = json.loads(str(entries[-1]["detail"]))

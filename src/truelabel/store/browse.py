@@ -268,6 +268,24 @@ def _probe(conn: Connection, clause: Clause, params: dict[str, Any], cap: int) -
     return int(conn.execute(sql(q), {**params, "cap": cap + 1}).scalar_one())
 
 
+def _driver(conn: Connection, clauses: Sequence[Clause], params: dict[str, Any], cap: int
+            ) -> tuple[Clause | None, int | None]:
+    """The sparsest clause with at most ``cap`` ids (None: all are dense or unindexed), and
+    the probed size of a lone indexed clause."""
+    driver: Clause | None = None
+    smallest = cap + 1
+    sized = None
+    for c in clauses:
+        if c.ids is None:
+            continue
+        n = _probe(conn, c, params, cap)
+        if n <= cap and n < smallest:
+            driver, smallest = c, n
+        if len(clauses) == 1:
+            sized = n
+    return driver, sized
+
+
 def search(
     conn: Connection,
     *,
@@ -285,17 +303,7 @@ def search(
     params: dict[str, Any] = {"p": project_id}
     for c in clauses:
         params.update(c.params)
-    driver: Clause | None = None
-    smallest = cap + 1
-    sized = None
-    for c in clauses:
-        if c.ids is None:
-            continue
-        n = _probe(conn, c, params, cap)
-        if n <= cap and n < smallest:
-            driver, smallest = c, n
-        if len(clauses) == 1:
-            sized = n
+    driver, sized = _driver(conn, clauses, params, cap)
     # walking, the items are read in the sort order (the primary key), not through an index
     # that starts with project_id (SQLite would take one and sort the whole project): the
     # unary plus keeps SQLite off those indexes and means nothing to PostgreSQL
@@ -382,7 +390,9 @@ def matching_ids(
     params: dict[str, Any] = {"p": project_id, "lim": limit + 1}
     for c in clauses:
         params.update(c.params)
-    where = " AND ".join(["+i.project_id = :p", *(c.pred for c in clauses)])
+    driver, _ = _driver(conn, clauses, params, 10_000)
+    drive = [f"i.id IN ({driver.ids})"] if driver is not None else []
+    where = " AND ".join(["+i.project_id = :p", *drive, *(c.pred for c in clauses)])
     return [int(r[0]) for r in conn.execute(
         sql(f"SELECT i.id FROM items i WHERE {where} ORDER BY i.id LIMIT :lim"), params)]
 
