@@ -155,4 +155,7 @@ def test_a_0001_database_migrates_forward_with_its_data(tmp_path: Path) -> None:
         job = conn.execute(text("SELECT status, params, attempts, cancel_requested "
                                 "FROM jobs")).one()
     assert tuple(job) == ("failed", None, 1, 0)
+    # 0008: the lifecycle state, backfilled (an unanswered item is queued)
+    with db.read() as conn:
+        assert conn.execute(text("SELECT state FROM items")).scalar() == "queued"
     db.dispose()

@@ -141,6 +141,20 @@ ROUTES: dict[str, Route] = {
     "get_item_api_projects__project__items__item_id__get": Route(
         "project.read", (200,), hidden_from_annotators=True),
     "batches_api_projects__project__batches_get": Route("items.read", (200,), cross=None),
+    # the data browser (issue 12)
+    "browse_api_projects__project__browse_get": Route(
+        "project.read", (200,), query=lambda c: {"limit": 5, "sort": "-id"}, cross=None),
+    "bulk_items_api_projects__project__items_bulk_post": Route(
+        "items.assign", (200,),
+        body=lambda c: {"action": "requeue", "item_ids": [c.spare], "dry_run": True}),
+    "item_record_api_projects__project__items__item_id__record_get": Route(
+        "project.read", (200,), hidden_from_annotators=True),
+    "saved_views_api_projects__project__views_get": Route("items.read", (200,), cross=None),
+    "save_view_api_projects__project__views_post": Route(
+        "items.read", (201,), body=lambda c: {"name": f"v-{c.tag}", "query": "sort=-id"},
+        cross=None),
+    "delete_view_api_projects__project__views__view_id__delete": Route(
+        "items.read", (404,), cross=None),  # no such view: 404 once the role may
     "start_import_api_projects__project__imports_post": Route(
         "items.import", (202,), cross=None, form={"format": "jsonl"},
         files=lambda c: {"file": (f"{c.tag}.jsonl", _jsonl({"id": f"imp-{c.tag}", "text": "x"}),
@@ -268,7 +282,8 @@ ROUTES: dict[str, Route] = {
 PARAM_KIND = {"project": "project", "item_id": "item", "annotation_id": "annotation",
               "task_id": "task", "job_id": "job", "username": "username", "name": "chart",
               "digest": "digest", "token_id": "token",
-              "question_id": "question"}
+              "question_id": "question",
+              "view_id": "no_view"}  # a saved view id no view has
 #: Object kinds that are ids of the victim project (swapped for ghosts in the twin request).
 ID_KINDS = ("item", "spare", "ext_id", "task", "submit_task", "skip_task", "annotation",
             "review_annotation", "adjudication_item", "gold_item", "job", "export_job",
@@ -533,7 +548,8 @@ def context(w: World, principal: str, variant: str, *, ghost: bool) -> tuple[Ctx
     # variant's allowed calls), so a leak through any of them would show in the rows
     mine = (victim.per.get(principal) if variant != "cross" else None) or \
         victim.per[victim.default]
-    objs: dict[str, Any] = {**mine, "item": victim.item, "spare": victim.spare,
+    objs: dict[str, Any] = {**mine, "no_view": 9_999_999, "item": victim.item,
+                            "spare": victim.spare,
                             "ext_id": victim.ext_id, "job": victim.job,
                             "export_job": victim.export_job, "digest": victim.digest,
                             "project": path_project.name,

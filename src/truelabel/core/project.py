@@ -44,6 +44,7 @@ from truelabel.store import projects as project_store
 
 from . import report, team, transfer, url_import
 from .assignments import AssignmentService
+from .browse import BrowseService
 from .context import (
     NO_PROJECT,
     RESERVED_SERVICES,
@@ -112,6 +113,7 @@ class Project(ProjectContext):
         self.manage = ManageService(self)
         self.work = WorkService(self, tasks=self.tasks)
         self.questions = QuestionService(self)
+        self.browser = BrowseService(self, truth=self.truth)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -131,7 +133,7 @@ class Project(ProjectContext):
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
         return ("tasks", "assignments", "edits", "quality", "review", "truth", "manage", "work",
-                "questions", *RESERVED_SERVICES)
+                "questions", "browser", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -170,6 +172,12 @@ class Project(ProjectContext):
     ground_truth = _to("truth", TruthService.ground_truth)
     sign_off = _to("truth", TruthService.sign_off)
     signoffs = _to("truth", TruthService.signoffs)
+    browse = _to("browser", BrowseService.browse)
+    bulk_items = _to("browser", BrowseService.bulk)
+    saved_views = _to("browser", BrowseService.views)
+    save_view = _to("browser", BrowseService.save_view)
+    delete_view = _to("browser", BrowseService.delete_view)
+    item_record = _to("browser", BrowseService.item_record)
 
     # -- reports, URLs and media ----------------------------------------------------------
     def quality_report(

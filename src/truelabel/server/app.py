@@ -22,6 +22,7 @@ from truelabel.domain.errors import TruelabelError
 
 from .access import AccessLog, HeadAsGet, enable_access_log
 from .api import admin, manage, projects, quality, remote, tasks, team, users, work
+from .api import browse as browse_routes
 from .api import jobs as job_routes
 from .asgi import is_json, read_body, replay, request_headers
 from .edge import Edge
@@ -172,6 +173,7 @@ def create_app(
         app.include_router(r, prefix="/api")
     app.include_router(remote.router, prefix="/api")
     app.include_router(manage.router, prefix="/api")
+    app.include_router(browse_routes.router, prefix="/api")
     app.include_router(job_routes.router, prefix="/api")
     app.include_router(pages.router)
     app.include_router(admin_pages.router)

@@ -173,6 +173,10 @@ items = Table(
     Column("target", Integer),
     # 0006: the claim order, higher first, then item id (docs/loop.md)
     Column("priority", Integer, nullable=False, server_default=text("0")),
+    # 0008: the lifecycle state (domain/lifecycle.py, docs/lifecycle.md)
+    Column("state", String(20), nullable=False, server_default="queued"),
+    Index("ix_items_state", "project_id", "state"),
+    Index("ix_items_batch", "batch_id"),  # 0009: the browser's import filters
     Index(
         "ux_items_external",
         "project_id",
@@ -247,6 +251,9 @@ annotations = Table(  # type: ignore[assignment]  # the name of a __future__ fea
     UniqueConstraint("user_id", "idempotency_key", name="ux_annot_idem"),
     Index("ix_annot_item", "item_id"),
     Index("ix_annot_project", "project_id", "id"),
+    # 0009: the data browser's annotator and "annotated between" filters
+    Index("ix_annot_user", "project_id", "user_id", "item_id"),
+    Index("ix_annot_created", "project_id", "created_at", "item_id"),
 )
 
 drafts = Table(
@@ -324,6 +331,9 @@ reviews = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("annotation_id", "stage", name="ux_review_stage"),
     Index("ix_reviews_project", "project_id", "stage"),
+    # 0009: the data browser's review-outcome filter
+    Index("ix_reviews_item", "item_id"),
+    Index("ix_reviews_decision", "project_id", "decision", "item_id"),
 )
 
 adjudications = Table(
@@ -351,6 +361,7 @@ ground_truth = Table(
     Column("method", String(40), nullable=False),
     Column("contributors", Text, nullable=False, server_default="[]"),
     Column("computed_at", Float, nullable=False),
+    Index("ix_gt_field", "project_id", "field"),  # 0009: the browser's ground-truth filter
 )
 
 signoffs = Table(
@@ -375,6 +386,21 @@ media = Table(
     Column("content_type", String(100), nullable=False),
     Column("uploaded_by", Integer),
     Column("created_at", Float, nullable=False),
+)
+
+# -- 0009: the data browser's saved views --------------------------------------------------
+
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("user_id", Integer),  # the owner (NULL: made by the local owner)
+    Column("name", String(100), nullable=False),
+    Column("query", Text, nullable=False),  # the browser's URL query string
+    Column("shared", Boolean, nullable=False, server_default=false()),
+    Column("created_at", Float, nullable=False),
+    Index("ix_saved_views_project", "project_id", "name"),
 )
 
 # -- 0010: annotators' questions to the managers about an item -----------------------------

@@ -62,11 +62,14 @@ PAGE_FLAGS = {
     "can_signoff": "quality.signoff",
     "can_edit": "project.edit",
     "can_jobs": "jobs.read",
+    "can_assign": "items.assign",
+    "can_answers": "annotations.read",
+    "can_delete": "project.edit",
 }
 
 
 def _project_page(request: Request, name: str, template: str, page: str,
-                  need: str | None = None) -> Response:
+                  need: str | None = None, **extra: Any) -> Response:
     user = optional_user(request)
     if user is None:
         return _to_login(request)
@@ -86,7 +89,7 @@ def _project_page(request: Request, name: str, template: str, page: str,
                        message=f"Your role in this project ({role.value}) may not open this "
                        "page. Ask a manager if you need it.", project_name=project.name)
     return _render(request, template, page=page, user=user, project_name=project.name,
-                   role=role.value, **flags)
+                   role=role.value, **flags, **extra)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -108,6 +111,13 @@ def projects_page(request: Request) -> Response:
 @router.get("/p/{name}", response_class=HTMLResponse)
 def browse_page(request: Request, name: str) -> Response:
     return _project_page(request, name, "browse.html", "browse")
+
+
+@router.get("/p/{name}/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, name: str, item_id: str) -> Response:
+    # a non-number is an item that is not there (the page says so), after the project check
+    number = int(item_id) if item_id.isascii() and item_id.isdecimal() else 0
+    return _project_page(request, name, "item.html", "item", item_id=number)
 
 
 @router.get("/p/{name}/label", response_class=HTMLResponse)
