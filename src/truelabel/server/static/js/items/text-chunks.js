@@ -142,8 +142,7 @@ export function chunkElements(index) {
   const { text, chunks } = index;
   return chunks.map((c, i) => {
     const el = document.createElement("div");
-    el.className = "text-chunk";
-    el.dir = "auto";
+    el.className = "text-chunk"; // no dir of its own: the box's dir="auto" must see the text
     el.dataset.c = String(i);
     if (chunks.length > 1) {
       let lines = 1;
