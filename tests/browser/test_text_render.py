@@ -46,8 +46,7 @@ def long_text(min_chars: int) -> str:
 
 def open_label(page: Page, login: Callable[..., None], project: Any) -> None:
     login(page, "ann", f"/p/{project.name}/label")
-    expect(page.locator("tl-spans[data-ready]")).to_have_count(1, timeout=20000)
-    expect(page.locator("tl-spans .span-text")).to_be_focused()
+    expect(page.locator("tl-spans .span-text")).to_be_focused(timeout=30000)
 
 
 def sent_spans(page: Page, press: str) -> list[dict[str, Any]]:
