@@ -61,19 +61,27 @@ HOOKS = """() => {
   window.__bench = { before: form.dataset.taskId };
   if (window.__benchHooks) return;
   window.__benchHooks = true;
-  const idle = (key) => requestAnimationFrame(() => setTimeout(() => { window.__bench[key] = performance.now(); }, 0));
+  const idle = (key) => requestAnimationFrame(() => setTimeout(() => {
+    window.__bench[key] = performance.now();
+  }, 0));
   document.addEventListener("keydown", (e) => {
     const b = window.__bench;
     if (e.key === "Enter" && b.enter === undefined) b.enter = performance.now();
-    if (e.key === "o" && b.tag === undefined && b.ready !== undefined) b.tag = performance.now();
+    if (e.key === "o" && b.tag === undefined && b.ready !== undefined) {
+      b.tag = performance.now();
+    }
   }, { capture: true });
   new MutationObserver(() => {
     const b = window.__bench;
-    if (b.ready === undefined && form.dataset.taskId && form.dataset.taskId !== b.before) { b.ready = -1; idle("ready"); }
+    if (b.ready === undefined && form.dataset.taskId && form.dataset.taskId !== b.before) {
+      b.ready = -1;
+      idle("ready");
+    }
   }).observe(form, { attributes: true, attributeFilter: ["data-task-id"] });
   new MutationObserver(() => {
     const b = window.__bench;
-    if (b.tag !== undefined && b.drawn === undefined && document.querySelector("tl-spans .span-list li")) {
+    const drawn = document.querySelector("tl-spans .span-list li");
+    if (b.tag !== undefined && b.drawn === undefined && drawn) {
       b.drawn = -1; idle("drawn");
     }
   }).observe(document.getElementById("fields"), { childList: true, subtree: true });
@@ -120,7 +128,8 @@ def free_port() -> int:
         return port
 
 
-def start_server(src: Path, folder: Path, sizes: list[str], repeat: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(src: Path, folder: Path, sizes: list[str], repeat: int
+                 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     log = open(folder.parent / f"{folder.name}.log", "wb")
     proc = subprocess.Popen(
@@ -140,7 +149,8 @@ def start_server(src: Path, folder: Path, sizes: list[str], repeat: int) -> tupl
 
 
 # --------------------------------------------------------------------------- the browser side
-def measure_tree(src: Path, sizes: list[str], repeat: int, timeout_s: float, work: Path) -> dict[str, Any]:
+def measure_tree(src: Path, sizes: list[str], repeat: int, timeout_s: float, work: Path
+                 ) -> dict[str, Any]:
     from playwright.sync_api import TimeoutError as PwTimeout
     from playwright.sync_api import sync_playwright
 
@@ -254,13 +264,15 @@ def main() -> None:
         b = results.get("before", {}).get(name)
         keys = ["next_to_interactive_ms", "tagging_ms", "dom_nodes"]
         if args.base:
-            rows.append([name, *[c for k in keys for c in (cell(b, k, args.timeout), cell(a, k, args.timeout))]])
+            rows.append([name, *[c for k in keys
+                                 for c in (cell(b, k, args.timeout), cell(a, k, args.timeout))]])
         else:
             rows.append([name, *[cell(a, k, args.timeout) for k in keys]])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     print()
     for r in rows:
-        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths))))
+        cols = enumerate(zip(r, widths, strict=True))
+        print("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in cols))
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True).stdout.strip()
     out = Path(args.out)

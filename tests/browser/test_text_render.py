@@ -51,7 +51,10 @@ def open_label(page: Page, login: Callable[..., None], project: Any) -> None:
 
 def sent_spans(page: Page, press: str) -> list[dict[str, Any]]:
     """Press ``press`` and return the spans of the draft it saved."""
-    with page.expect_response(lambda r: r.request.method == "PUT" and r.url.endswith("/draft")) as d:
+    def is_draft(r: Any) -> bool:
+        return bool(r.request.method == "PUT" and r.url.endswith("/draft"))
+
+    with page.expect_response(is_draft) as d:
         page.keyboard.press(press)
     return json.loads(d.value.request.post_data or "{}")["value"]["entities"]
 
@@ -146,7 +149,8 @@ def test_arabic_reads_right_to_left_and_arrow_left_moves_forward(
     page.keyboard.press("ArrowLeft")  # the visual way: the next word in reading order
     expect(page.locator("tl-spans .tok.cursor")).to_have_text("بالعالم")
     start = text.index("بالعالم")
-    assert sent_spans(page, "o") == [{"start": start, "end": start + len("بالعالم"), "label": "ORG"}]
+    end = start + len("بالعالم")
+    assert sent_spans(page, "o") == [{"start": start, "end": end, "label": "ORG"}]
     page.keyboard.press("ArrowRight")  # and back
     expect(page.locator("tl-spans .tok.cursor")).to_have_text("مرحبا")
 
@@ -154,7 +158,8 @@ def test_arabic_reads_right_to_left_and_arrow_left_moves_forward(
 def test_rtl_item_view_and_option_titles(page: Page, make_project: Callable[..., Any],
                                          login: Callable[..., None]) -> None:
     schema = {"fields": [{"name": "intent", "type": "choice", "title": "النية",
-                          "options": [{"value": "q", "title": "سؤال"}, {"value": "c", "title": "شكوى"}]}]}
+                          "options": [{"value": "q", "title": "سؤال"},
+                                      {"value": "c", "title": "شكوى"}]}]}
     project = make_project([{"id": "ar", "text": "שלום עולם, מה שלומך?"}], schema=schema,
                            guidelines="# הנחיות\n\nבחרו את הכוונה.")
     login(page, "ann", f"/p/{project.name}/label")

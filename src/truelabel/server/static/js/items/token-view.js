@@ -33,6 +33,11 @@ export class TokenView {
     if (this.long) box.classList.add("text-long");
     box.append(...this.chunkEls);
     this.hasTokens = /\S/u.test(text);
+    // while the mouse selects, no chunk goes back to plain text (the selection's ends live in it)
+    box.addEventListener("mousedown", () => {
+      this.dragging = true;
+      window.addEventListener("mouseup", () => { this.dragging = false; }, { once: true });
+    });
     if (this.long && typeof IntersectionObserver !== "undefined") {
       this.observer = new IntersectionObserver((entries) => this.seen(entries), { root: box, rootMargin: MARGIN });
       for (const el of this.chunkEls) this.observer.observe(el);
@@ -177,7 +182,7 @@ export class TokenView {
       const c = Number(e.target.dataset.c);
       if (e.isIntersecting) { this.near.add(c); this.materialize(c); } else this.near.delete(c);
     }
-    if (this.live.size <= LIVE_MAX + this.near.size) return;
+    if (this.dragging || this.live.size <= LIVE_MAX + this.near.size) return;
     for (const c of Array.from(this.live.keys())) {
       if (this.live.size <= LIVE_MAX + this.near.size) break;
       if (!this.near.has(c) && !(this.keep && this.keep(c))) this.dematerialize(c);
