@@ -217,7 +217,7 @@ def cell(s: dict[str, Any] | None, key: str, timeout_s: float) -> str:
     v = s[key]
     if v is None:
         return f"> {timeout_s:.0f} s" if s["timed_out"] else "-"
-    return f"{v:,.0f}"
+    return f"{v:,.0f}*" if s["timed_out"] else f"{v:,.0f}"  # *: some items timed out
 
 
 def extract(ref: str, dest: Path) -> Path:
@@ -280,6 +280,8 @@ def main() -> None:
     out.write_text(json.dumps({"head": rev, "base": args.base, "repeat": args.repeat,
                                "timeout_s": args.timeout, "loadavg": os.getloadavg(),
                                "results": results}, indent=2) + "\n")
+    if any(v["timed_out"] for r in results.values() for v in r.values()):
+        print(f"* of the items that did not time out ({args.timeout:.0f} s); see the JSON")
     print(f"\nresults written to {out}")
 
 

@@ -189,3 +189,29 @@ def test_emoji_and_combining_marks_keep_code_point_offsets(
                                      {"start": e, "end": e + 2, "label": "PRODUCT"}]
     assert submit_and_read(page, project) == [{"start": 0, "end": 2, "label": "ORG"},
                                               {"start": e, "end": e + 2, "label": "PRODUCT"}]
+
+
+def test_review_page_shows_a_long_text_and_its_spans_bounded(
+        new_page: Callable[[], Page], make_project: Callable[..., Any],
+        login: Callable[..., None], browser_ws: Any) -> None:
+    text = long_text(1_200_000)
+    start = text.index("Zyxcorp")
+    project = make_project([])
+    project.import_records([{"id": "big", "text": text}], max_item_bytes=8 * 2**20)
+    project.add_member("mia", "reviewer")
+    project.set_workflow(review_stages=[{"name": "check", "role": "reviewer"}])
+    item_id = project.items()[0]["id"]
+    value = {"intent": "question", "entities": [{"start": start, "end": start + 7, "label": "ORG"}]}
+    project.annotate(item_id, value, browser_ws.get_user("ann"), key="long-review")
+
+    rev = new_page()
+    login(rev, "mia", f"/p/{project.name}/review")
+    expect(rev.locator("#item-title")).to_have_text("Item big", timeout=30000)
+    expect(rev.locator("#item-text .text-plain.text-long")).to_be_visible()
+    # the stored span is quoted from the text by code point offsets (the emoji counts one)
+    expect(rev.locator("#annotation-value .value-spans li")).to_have_text("ORG Zyxcorp")
+    assert rev.evaluate(COUNT_NODES) < 30_000
+    # correcting builds the span annotator over the same text: still a bounded page
+    rev.keyboard.press("c")
+    expect(rev.locator("#correct-fields tl-spans .span-list li")).to_contain_text("Zyxcorp")
+    assert rev.evaluate(COUNT_NODES) < 40_000
