@@ -119,6 +119,17 @@ def test_chinese_word_by_keyboard_and_character_mode(
         {"start": bad, "end": bad + 1, "label": "ORG"}]
 
 
+def test_thai_words_by_keyboard(page: Page, make_project: Callable[..., Any],
+                                login: Callable[..., None]) -> None:
+    text = "ภาษาไทยง่ายนิดเดียว"  # no spaces: ภาษา | ไทย | ง่าย | นิด | เดียว
+    project = make_project([{"id": "th", "text": text}], schema=SPANS_ONLY)
+    open_label(page, login, project)
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("tl-spans .tok.cursor")).to_have_text("ไทย")
+    start = text.index("ไทย")
+    assert sent_spans(page, "o") == [{"start": start, "end": start + 3, "label": "ORG"}]
+
+
 def test_chinese_word_by_mouse(page: Page, make_project: Callable[..., Any],
                                login: Callable[..., None]) -> None:
     text = "😀 我的水杯坏了"

@@ -117,7 +117,8 @@ export class TokenView {
     }
     if (node === this.box) return offset < this.chunks.length ? this.chunks[offset].u0 : this.text.length;
     const el = node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
-    const chunkEl = el.closest(".text-chunk");
+    const chunkEl = el && el.closest(".text-chunk");
+    if (!chunkEl) return 0; // the "(empty text)" note
     const c = Number(chunkEl.dataset.c);
     const r = document.createRange();
     r.setStart(chunkEl, 0);
