@@ -35,12 +35,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from common import free_port
+from side_by_side import extract  # git archive REF src → a folder to put on PYTHONPATH
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -119,13 +120,6 @@ def serve(folder: str, port: int, sizes: list[str], repeat: int) -> None:
         p.import_records(records, max_item_bytes=8 * 2**20)
     print("workspace ready", flush=True)
     run(ws, host="127.0.0.1", port=port, workers=1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_server(src: Path, folder: Path, sizes: list[str], repeat: int
@@ -218,14 +212,6 @@ def cell(s: dict[str, Any] | None, key: str, timeout_s: float) -> str:
     if v is None:
         return f"> {timeout_s:.0f} s" if s["timed_out"] else "-"
     return f"{v:,.0f}*" if s["timed_out"] else f"{v:,.0f}"  # *: some items timed out
-
-
-def extract(ref: str, dest: Path) -> Path:
-    blob = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True,
-                          capture_output=True).stdout
-    with tarfile.open(fileobj=BytesIO(blob)) as tar:
-        tar.extractall(dest, filter="data")
-    return dest / "src"
 
 
 def main() -> None:
