@@ -9,6 +9,7 @@ server counts them) through emoji, skin-tone modifiers and combining marks.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -226,3 +227,38 @@ def test_review_page_shows_a_long_text_and_its_spans_bounded(
     rev.keyboard.press("c")
     expect(rev.locator("#correct-fields tl-spans .span-list li")).to_contain_text("Zyxcorp")
     assert rev.evaluate(COUNT_NODES) < 40_000
+
+
+def test_spans_cross_chunk_boundaries_by_keyboard_and_mouse(
+        page: Page, make_project: Callable[..., Any], login: Callable[..., None]) -> None:
+    # every token unique (w<line>x<word>), ~40 KB: about ten chunks
+    text = "😀\n" + "\n".join(" ".join(f"w{i}x{j}" for j in range(10)) for i in range(600))
+    project = make_project([{"id": "cb", "text": text}], schema=SPANS_ONLY)
+    open_label(page, login, project)
+    chunk0 = page.locator("tl-spans .text-chunk[data-c='0'] .tok")
+    chunk1 = page.locator("tl-spans .text-chunk[data-c='1'] .tok")
+    expect(page.locator("tl-spans .text-chunk")).not_to_have_count(1)
+    last0 = chunk0.last
+    last0.scroll_into_view_if_needed()
+    a, b = last0.inner_text(), chunk1.first.inner_text()
+
+    # keyboard: click the last token of chunk 0, Shift+→ into chunk 1, o
+    last0.click()
+    page.keyboard.press("Shift+ArrowRight")
+    start, end = text.index(a), text.index(b) + len(b)  # Python counts code points, as stored
+    assert sent_spans(page, "o") == [{"start": start, "end": end, "label": "ORG"}]
+    expect(last0).to_have_class(re.compile(r"\bent lab-0 ent-start\b"))
+    expect(last0).not_to_have_class(re.compile(r"\bent-end\b"))
+    expect(chunk1.first).to_have_class(re.compile(r"\bent lab-0 ent-end\b"))
+
+    # mouse: drag from the second-last token of chunk 0 into the second token of chunk 1
+    page.keyboard.press("Delete")
+    a2, b2 = chunk0.nth(-2).inner_text(), chunk1.nth(1).inner_text()
+    box_a, box_b = chunk0.nth(-2).bounding_box(), chunk1.nth(1).bounding_box()
+    assert box_a and box_b
+    page.mouse.move(box_a["x"] + 2, box_a["y"] + box_a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box_b["x"] + box_b["width"] - 2, box_b["y"] + box_b["height"] / 2, steps=4)
+    page.mouse.up()
+    start2, end2 = text.index(a2), text.index(b2) + len(b2)
+    assert sent_spans(page, "p") == [{"start": start2, "end": end2, "label": "PRODUCT"}]

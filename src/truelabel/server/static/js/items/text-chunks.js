@@ -21,9 +21,12 @@ const WORDS = segmenter("word");
 const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Code points in ``text`` between UTF-16 offsets ``a`` and ``b``. */
 export function countCodePoints(text, a, b) {
   let n = b - a;
+  if (!SURROGATE.test(text.slice(a, b))) return n; // the usual case, without a loop
   for (let i = a; i < b - 1; i++) {
     if (isHigh(text.charCodeAt(i)) && isLow(text.charCodeAt(i + 1))) { n--; i++; }
   }
@@ -32,10 +35,12 @@ export function countCodePoints(text, a, b) {
 
 /** A place near ``want`` (between ``lo`` and ``hi``) where the text may be cut. */
 function cutPoint(text, lo, hi, want) {
-  const nl = text.lastIndexOf("\n", hi - 1);
-  if (nl >= lo) return nl + 1;
-  const sp = text.lastIndexOf(" ", hi - 1);
-  if (sp >= lo) return sp + 1;
+  for (const ch of ["\n", " "]) { // the break nearest ``want``, a line break first
+    const before = text.lastIndexOf(ch, want);
+    if (before >= lo) return before + 1;
+    const after = text.indexOf(ch, want);
+    if (after >= 0 && after < hi) return after + 1;
+  }
   // no space (Chinese, Japanese, Thai, a long token): a word boundary near ``want``, else
   // never between the halves of a surrogate pair or before a combining mark
   if (WORDS) {
