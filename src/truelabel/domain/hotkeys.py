@@ -7,7 +7,7 @@ the page, the shortcuts panel and this check agree on one list. docs/field-kinds
 states the rules:
 
 - the page keeps :data:`PAGE_KEYS` (``s`` skip, ``?`` shortcuts, space ticks the focused
-  box) and the named keys of :data:`PAGE_NAMED_KEYS`; no hotkey may use them;
+  box, a backtick switches span selection between words and characters) and the named keys of :data:`PAGE_NAMED_KEYS`; no hotkey may use them;
 - a ``hotkey`` given in the schema belongs to one option or label of the whole schema;
 - span labels take letters: digits pick choice options and rating steps;
 - an option without a hotkey gets the next free key by position, ``1``–``9``, ``0``, then
@@ -29,6 +29,7 @@ PAGE_KEYS: dict[str, str] = {
     "s": "skip the item",
     "?": "show or hide the shortcuts",
     " ": "tick the focused box or radio button",
+    "`": "switch span selection between words and single characters",
 }
 #: Keys that are not characters, kept by the page (no hotkey can name them; for the docs).
 PAGE_NAMED_KEYS: dict[str, str] = {

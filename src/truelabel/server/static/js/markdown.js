@@ -102,5 +102,8 @@ export function renderMarkdown(source, { headingOffset = 0 } = {}) {
     para.push(line.trim());
   }
   flushPara();
+  // each block takes its direction from its own text (Arabic or Hebrew guidelines read
+  // right to left)
+  for (const block of frag.querySelectorAll("p, h1, h2, h3, h4, h5, h6, li, blockquote, pre")) block.dir = "auto";
   return frag;
 }

@@ -58,13 +58,13 @@ export class TlField extends HTMLElement {
 
   /** The field's heading: title, required mark, help text. */
   heading(tag = "legend", attrs = {}) {
-    return h(tag, { class: "field-title", ...attrs }, this.fieldTitle,
+    return h(tag, { class: "field-title", dir: "auto", ...attrs }, this.fieldTitle,
       this.isRequired ? h("span", { class: "required", "aria-hidden": "true", title: "required" }, " *") : null,
       this.isRequired ? h("span", { class: "visually-hidden" }, " (required)") : null);
   }
 
   help() {
-    return this.spec.help ? h("p", { class: "field-help", id: `${this.uid}-help` }, this.spec.help) : null;
+    return this.spec.help ? h("p", { class: "field-help", dir: "auto", id: `${this.uid}-help` }, this.spec.help) : null;
   }
 }
 
@@ -117,9 +117,7 @@ export function optionTitle(options, v) {
 }
 
 /** Text between code point offsets (the server counts code points, not UTF-16 units). */
-export function cpSlice(text, start, end) {
-  return Array.from(String(text || "")).slice(start, end).join("");
-}
+export { cpSlice } from "../items/text-chunks.js";
 
 /** Whether a keyboard event is a plain key press (no Ctrl/Alt/Meta). */
 export const plainKey = (e) => !e.ctrlKey && !e.altKey && !e.metaKey;

@@ -20,7 +20,7 @@ export class TlChoice extends TlField {
       this.inputs.push(input);
       return h("label", { class: "option", htmlFor: input.id }, input,
         this.keys[i] ? h("kbd", { "aria-hidden": "true" }, showKey(this.keys[i])) : null,
-        h("span", { class: "option-title" }, o.title || o.value));
+        h("span", { class: "option-title", dir: "auto" }, o.title || o.value));
     });
     if (this.inputs.length) this.inputs[0].dataset.primary = "";
     this.append(h("fieldset", { class: "choice-group", "aria-describedby": this.spec.help ? `${this.uid}-help` : undefined },

@@ -23,7 +23,7 @@ export class TlMultiChoice extends TlField {
       this.inputs.push(input);
       return h("label", { class: "option", htmlFor: input.id }, input,
         this.keys[i] ? h("kbd", { "aria-hidden": "true" }, showKey(this.keys[i])) : null,
-        h("span", { class: "option-title" }, o.title || o.value));
+        h("span", { class: "option-title", dir: "auto" }, o.title || o.value));
     });
     this.append(h("fieldset", { class: "choice-group" }, this.heading(), this.help(),
       h("div", { class: "options" }, opts)));

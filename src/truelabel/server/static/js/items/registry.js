@@ -2,6 +2,7 @@
 // image, audio, conversation and point-cloud views register here later, each one module
 // calling registerItemView. Pages ask renderItem and never assume text.
 import { h } from "../dom.js";
+import { plainTextView } from "./text-chunks.js";
 
 const views = [];  // { name, order, accepts(data), render(data) → { nodes, keys } }
 
@@ -51,7 +52,9 @@ export function renderItem(data, { shown = [], more = true } = {}) {
 registerItemView("text", {
   order: 10,
   accepts: (d) => typeof d.text === "string",
-  render: (d) => ({ nodes: [h("p", { class: "text-plain" }, d.text)], keys: ["text"] }),
+  // a text of any length: drawn in chunks the browser lays out as they scroll into view;
+  // its direction (left-to-right or right-to-left) is the text's own
+  render: (d) => ({ nodes: [plainTextView(d.text)], keys: ["text"] }),
 });
 
 registerItemView("json", {
