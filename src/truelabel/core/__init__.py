@@ -21,13 +21,15 @@ from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
 from .jobs import KINDS as JOB_KINDS
-from .jobs import JobContext, JobService
+from .import_report import DEDUP, ON_CONFLICT
+from .jobs import JobContext, JobService, import_message
 from .project import Project
 from .url_import import MAX_MEDIA_BYTES
 from .workspace import Workspace
 
 __all__ = [
     "AGGREGATION_METHODS",
+    "DEDUP",
     "DEFAULT_TOKEN_DAYS",
     "DUPLICATES",
     "JOB_KINDS",
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_PRIORITY",
     "MAX_TOKEN_DAYS",
     "METRICS",
+    "ON_CONFLICT",
     "TIES",
     "WEIGHTS",
     "Project",
@@ -47,6 +50,7 @@ __all__ = [
     "backup_workspace",
     "check_workspace",
     "create_demo",
+    "import_message",
     "plugin_asset",
     "restore_workspace",
 ]

@@ -182,10 +182,14 @@ class Project(ProjectContext):
         fmt: str | None = None,
         id_field: str | None = "id",
         progress: transfer.ProgressFn | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
     ) -> ImportResult:
-        """Download ``url`` (SSRF-safe) and import it like a file."""
+        """Download ``url`` (SSRF-safe) and import it like a file (same ``dedup`` and
+        ``on_conflict`` rules)."""
         return url_import.import_url(
-            self, url, actor=actor, fmt=fmt, id_field=id_field, progress=progress
+            self, url, actor=actor, fmt=fmt, id_field=id_field, progress=progress,
+            dedup=dedup, on_conflict=on_conflict,
         )
 
     def put_media(self, data: bytes, *, actor: User | None = None) -> dict[str, Any]:
@@ -309,10 +313,18 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
 
         An item whose data passes ``max_item_bytes`` of JSON refuses the whole import.
+        Records without an id whose text repeats are merged (``dedup="content"``) or kept
+        apart (``"none"``); a record reusing an id with different content fails the import
+        (``on_conflict="fail"``) or keeps the first or last (``"keep-first"``,
+        ``"keep-last"``). The result's ``report`` and ``notes`` count and show every record
+        not added, and items past ``large_item_bytes`` (a warning).
         """
         self.require(actor, "items.import")
         p = Path(path)
@@ -330,6 +342,9 @@ class Project(ProjectContext):
                 max_item_bytes=max_item_bytes,
                 prep=prep,
                 meta=meta,
+                dedup=dedup,
+                on_conflict=on_conflict,
+                large_item_bytes=large_item_bytes,
             )
 
     def import_stream(
@@ -345,7 +360,11 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
+        """Import from an open binary file; the rules of :meth:`import_file`."""
         self.require(actor, "items.import")
         _, sch = self.schema()
         required = tuple(sorted({k for f in sch.fields for k in f.item_keys()}))
@@ -363,6 +382,9 @@ class Project(ProjectContext):
             max_item_bytes=max_item_bytes,
             prep=prep,
             meta=meta,
+            dedup=dedup,
+            on_conflict=on_conflict,
+            large_item_bytes=large_item_bytes,
         )
 
     def import_records(
@@ -375,6 +397,9 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
@@ -384,7 +409,9 @@ class Project(ProjectContext):
         except TypeError as exc:
             raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
         return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
-                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta)
+                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta,
+                                  dedup=dedup, on_conflict=on_conflict,
+                                  large_item_bytes=large_item_bytes)
 
     def export(
         self,

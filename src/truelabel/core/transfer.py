@@ -28,6 +28,9 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store.db import Database
 
+from .import_report import ImportTracker
+from .import_report import notes as import_notes
+
 if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
     from truelabel.formats.batches import BatchTransform, Row
 
@@ -50,8 +53,17 @@ def run_import(
     max_item_bytes: int = MAX_ITEM_BYTES,
     prep: Sequence[BatchTransform] = (),
     meta: dict[str, Any] | None = None,
+    dedup: str = "content",
+    on_conflict: str = "fail",
+    large_item_bytes: int | None = None,
 ) -> ImportResult:
     """Import a file's records as items, all or nothing.
+
+    Records that are not added as new items — repeats, items already present, ids reused
+    with different content (``on_conflict``: ``fail``, ``keep-first``, ``keep-last``) — and
+    items past ``large_item_bytes`` are counted with examples in the result's ``report``
+    (``core.import_report``). ``dedup="none"`` imports every record without an id as an item
+    of its own; ``"content"`` merges repeated texts.
 
     Without ``prep`` steps, batches stream from the reader straight into one write
     transaction. With them, every batch is read and prepared first, into an Arrow file beside
@@ -65,6 +77,8 @@ def run_import(
     if max_item_bytes < 1:
         raise InvalidInput("max_item_bytes must be at least 1.", field="max_item_bytes")
     meta = _check_meta(meta)
+    tracker = ImportTracker(source=source, dedup=dedup, on_conflict=on_conflict,
+                            large_item_bytes=large_item_bytes)
     started = time.perf_counter()
     counts = _Counts()
 
@@ -87,8 +101,8 @@ def run_import(
                 yield b.rows()
                 report()
 
-        return _write(db, rows(), counts, project_id=project_id, source=source, fmt=fmt,
-                      user_id=user_id, started=started, prep=(), meta=meta)
+        return _write(db, rows(), counts, tracker, project_id=project_id, source=source,
+                      fmt=fmt, user_id=user_id, started=started, prep=(), meta=meta)
     import pyarrow as pa  # only a prepared import stages Arrow (pyarrow is ~26 MiB)
 
     from truelabel.formats.batches import ROW_SCHEMA
@@ -103,7 +117,7 @@ def run_import(
                 report()
         staged.seek(0)
         stream = pa.ipc.open_stream(staged)
-        return _write(db, (table_to_rows(t) for t in stream), counts,
+        return _write(db, (table_to_rows(t) for t in stream), counts, tracker,
                       project_id=project_id, source=source, fmt=fmt, user_id=user_id,
                       started=started, prep=tuple(step.name for step in prep), meta=meta)
 
@@ -119,6 +133,7 @@ def _write(
     db: Database,
     rows_iter: Iterator[list[Row]],
     counts: _Counts,
+    tracker: ImportTracker,
     *,
     project_id: int,
     source: str,
@@ -134,11 +149,14 @@ def _write(
             conn, project_id=project_id, source=source, fmt=fmt, now=now, user_id=user_id
         )
         for rows in rows_iter:
-            counts.added += item_store.insert_items(
-                conn, rows, project_id=project_id, batch_id=batch_id
-            )
+            rows = tracker.prepare(rows, batch_id)
+            added = item_store.insert_items(conn, rows, project_id=project_id, batch_id=batch_id)
+            tracker.settle(conn, rows, added, project_id=project_id, batch_id=batch_id)
+            counts.added += added
         if counts.read == 0:
             raise ImportFailed(f"{source} holds no records. Nothing was imported.", file=source)
+        tracker.finish()  # refuses conflicts under on_conflict="fail": the transaction rolls back
+        report = tracker.report()
         dropped = counts.read - counts.kept if prep else 0
         project_store.finish_batch(conn, batch_id, n_read=counts.read, n_added=counts.added)
         detail: dict[str, Any] = {"source": source, "read": counts.read, "added": counts.added}
@@ -146,6 +164,8 @@ def _write(
             detail.update(prep=list(prep), dropped=dropped)
         if meta:
             detail["meta"] = meta
+        detail.update(dedup=report["dedup"], on_conflict=report["on_conflict"],
+                      **{k: v for k, v in report["counts"].items() if v})
         project_store.audit(
             conn,
             at=now,
@@ -156,7 +176,8 @@ def _write(
             detail=detail,
         )
     return ImportResult(batch_id, source, fmt, counts.read, counts.added,
-                        time.perf_counter() - started, prep, dropped)
+                        time.perf_counter() - started, prep, dropped, report,
+                        tuple(import_notes(report)))
 
 
 META_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")

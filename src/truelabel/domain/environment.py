@@ -73,6 +73,12 @@ ALLOWED_HOSTS = EnvVar(
     "any); other hosts get 400. Empty: the loopback names on a loopback bind, else the bound "
     "address; required with --host 0.0.0.0.",
     "truelabel serve --allowed-hosts")
+LARGE_ITEM_BYTES = EnvVar(
+    "TRUELABEL_LARGE_ITEM_BYTES", "262144",
+    "Items larger than this many bytes of JSON are imported but reported as a warning in the "
+    "import's result (count and first ids); long items are slow to label. A whole number of "
+    "bytes; an import's --large-item-bytes overrides it.",
+    "truelabel import, the import routes and jobs")
 
 TEST_JOB_DELAY = EnvVar(
     "TRUELABEL_TEST_JOB_DELAY", "",
@@ -84,7 +90,7 @@ TEST_JOB_DELAY = EnvVar(
 VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
-              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, TEST_JOB_DELAY)
+              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, LARGE_ITEM_BYTES, TEST_JOB_DELAY)
 }
 
 

@@ -39,6 +39,50 @@ def insert_items(
     return max(int(result.rowcount), 0)
 
 
+StoredKey = tuple[bytes, int | None, int | None, str | None]
+"""(content_hash, batch_id, source_line, source of the batch) of a stored item."""
+
+_LOOKUP_CHUNK = 2_000
+
+
+def stored_keys(
+    conn: Connection, project_id: int, *, ids: Sequence[str] = (), hashes: Sequence[bytes] = ()
+) -> tuple[dict[str, StoredKey], dict[bytes, StoredKey]]:
+    """The stored items with these external ids, and the id-less items with these content
+    hashes: what an import compares skipped records with (indexed lookups, in chunks)."""
+    head = ("SELECT i.{key}, i.content_hash, i.batch_id, i.source_line, b.source FROM items i "
+            "LEFT JOIN import_batches b ON b.id = i.batch_id WHERE i.project_id = :p AND ")
+    by_id: dict[str, StoredKey] = {}
+    by_hash: dict[bytes, StoredKey] = {}
+    for keys, col, cond, out in (
+        (list(dict.fromkeys(ids)), "external_id", "i.external_id IN ({})", by_id),
+        (list(dict.fromkeys(hashes)), "content_hash",
+         "i.external_id IS NULL AND i.content_hash IN ({})", by_hash),
+    ):
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start:start + _LOOKUP_CHUNK]
+            names = {f"k{i}": k for i, k in enumerate(chunk)}
+            query = head.format(key=col) + cond.format(", ".join(f":{n}" for n in names))
+            for r in conn.execute(sql(query), {"p": project_id, **names}):
+                out[bytes(r[1]) if col == "content_hash" else r[0]] = (
+                    bytes(r[1]), r[2], r[3], r[4])
+    return by_id, by_hash
+
+
+def replace_items(
+    conn: Connection, rows: Sequence[ItemRow], *, project_id: int, batch_id: int
+) -> int:
+    """Give the items with these external ids the rows' content, metadata and provenance
+    (an import's ``on_conflict="keep-last"``); returns how many were replaced."""
+    n = 0
+    stmt = sql("UPDATE items SET content_hash = :h, data = :d, meta = :m, batch_id = :b, "
+               "source_line = :l WHERE project_id = :p AND external_id = :e")
+    for ext, digest, data, meta, line in rows:
+        n += conn.execute(stmt, {"h": digest, "d": data, "m": meta, "b": batch_id, "l": line,
+                                 "p": project_id, "e": ext}).rowcount
+    return n
+
+
 def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] | None:
     return fast.one(
         conn,
