@@ -210,15 +210,19 @@ def import_(
 @click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
 @click.option("--project", "-p", "project_name", help="project name (if several)")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "parquet"]), help="default: from OUT's suffix"
+    "--format", "fmt", type=click.Choice(["jsonl", "parquet", "answers"]),
+    help="default: from OUT's suffix (.csv: answers); answers is one row per item, field, "
+    "annotator and label, as CSV, JSONL or Parquet by OUT's suffix",
 )
 @click.option("--only-labeled", is_flag=True, help="skip items without annotations")
 def export(
     location: str, out_path: str, project_name: str | None, fmt: str | None, only_labeled: bool
 ) -> None:
-    """Export items with every annotator's annotations to JSONL or Parquet.
+    """Export items with every annotator's annotations to JSONL or Parquet, or the long
+    answers table (feeds `truelabel agreement` and `aggregate` as it is).
 
     Example: truelabel export myproject labels.parquet
+    Example: truelabel export myproject answers.csv --format answers
     """
     with open_project(location, project_name) as p, _bar("Exporting", as_bytes=False) as bar:
         r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)

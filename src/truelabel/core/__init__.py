@@ -13,6 +13,7 @@ from .answers import (
     aggregate_from_file,
     agreement_from_file,
 )
+from .answer_source import answers_input
 from .assets import plugin_asset
 from .backup import backup as backup_workspace
 from .backup import check as check_workspace
@@ -47,6 +48,7 @@ __all__ = [
     "Workspace",
     "aggregate_from_file",
     "agreement_from_file",
+    "answers_input",
     "backup_workspace",
     "check_workspace",
     "create_demo",

@@ -99,10 +99,11 @@ def _load(
     label_col: str | None,
     gold_item_col: str | None,
     gold_label_col: str | None,
+    field: str | None = None,
 ) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[Hashable, Hashable]]:
     """Answers and gold, with labels coerced to numbers together when all are numeric."""
     table = read_answers(path, item_col=item_col, annotator_col=annotator_col,
-                         label_col=label_col)
+                         label_col=label_col, field=field)
     g = None
     if gold is not None:
         g = read_gold(gold, item_col=gold_item_col, label_col=gold_label_col,
@@ -236,6 +237,7 @@ def agreement_from_file(
     label_col: str | None = None,
     gold_item_col: str | None = None,
     gold_label_col: str | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """Inter-annotator agreement of an answers file, with a bootstrap interval.
 
@@ -257,6 +259,8 @@ def agreement_from_file(
         label_col: Label column; default ``label`` or an alias (``answer``...).
         gold_item_col: Item column of the gold file.
         gold_label_col: Label column of the gold file (default ``label``, ``truth``, ``gold``...).
+        field: The question to score in a file of several (a ``field`` column, as in
+            truelabel's answers export).
 
     Returns:
         A JSON-able dict: ``value``, ``ci`` (``low``, ``high``, ``confidence``, ...),
@@ -285,7 +289,7 @@ def agreement_from_file(
         )
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col,
+        gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
     )
     with _engine_errors():
         if n_resamples < 1:
@@ -409,6 +413,7 @@ def aggregate_from_file(
     label_col: str | None = None,
     gold_item_col: str | None = None,
     gold_label_col: str | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """One label per item from an answers file, with its confidence.
 
@@ -428,6 +433,7 @@ def aggregate_from_file(
         label_col: Label column; default ``label`` or an alias.
         gold_item_col: Item column of the gold file.
         gold_label_col: Label column of the gold file.
+        field: The question to aggregate in a file of several (a ``field`` column).
 
     Returns:
         A JSON-able dict: summary counts, ``annotators`` (estimated accuracy; gold accuracy
@@ -451,7 +457,7 @@ def aggregate_from_file(
         out_format(out)  # fail before the work on an unknown suffix
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col,
+        gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
     )
     default_weight = None
     with _engine_errors():

@@ -34,6 +34,10 @@ from .import_report import notes as import_notes
 if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
     from truelabel.formats.batches import BatchTransform, Row
 
+ANSWER_CONTAINERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                     ".parquet": "parquet", ".pq": "parquet"}
+"""The answers export's file format by suffix (CSV otherwise)."""
+
 ProgressFn = Callable[[int, int | None], None]
 """progress(done, total): bytes read for imports, items written for exports."""
 
@@ -212,16 +216,19 @@ def run_export(
     """Write items with their current annotations to ``path``, atomically (temp + rename).
 
     ``schema`` types the Parquet export: one column per field, of its kind's Arrow type.
+    ``fmt="answers"`` (the default for a ``.csv`` name) writes the long answers table, one
+    row per item, field, annotator and label, as CSV, JSONL or Parquet by the suffix.
     """
     target = Path(path)
-    fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
-        target.suffix.lower(), ""
-    )
+    suffix = target.suffix.lower()
+    fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+                  ".csv": "answers"}.get(suffix, "")
     if not fmt:
         raise InvalidInput(
             f"Cannot tell the export format of {target.name}; "
-            "use a .jsonl or .parquet name, or pass the format."
+            "use a .jsonl, .parquet or .csv (answers) name, or pass the format."
         )
+    container = ANSWER_CONTAINERS.get(suffix, "csv") if fmt == "answers" else None
     if not target.parent.is_dir():
         raise InvalidInput(f"Folder {target.parent} does not exist; create it first.")
     started = time.perf_counter()
@@ -229,7 +236,7 @@ def run_export(
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            writer = writer_for(fmt, fh, schema=schema)
+            writer = writer_for(fmt, fh, schema=schema, container=container)
             try:
                 with db.read() as conn:
                     for batch in item_store.iter_export_batches(

@@ -79,6 +79,11 @@ LARGE_ITEM_BYTES = EnvVar(
     "import's result (count and first ids); long items are slow to label. A whole number of "
     "bytes; an import's --large-item-bytes overrides it.",
     "truelabel import, the import routes and jobs")
+TOKEN = EnvVar(
+    "TRUELABEL_TOKEN", "",
+    "An API token for commands that read a project from a running server "
+    "(truelabel agreement/aggregate https://… -p PROJECT); their --token overrides it.",
+    "truelabel agreement, truelabel aggregate")
 
 TEST_JOB_DELAY = EnvVar(
     "TRUELABEL_TEST_JOB_DELAY", "",
@@ -90,7 +95,8 @@ TEST_JOB_DELAY = EnvVar(
 VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
-              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, LARGE_ITEM_BYTES, TEST_JOB_DELAY)
+              MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, LARGE_ITEM_BYTES, TOKEN,
+              TEST_JOB_DELAY)
 }
 
 

@@ -248,14 +248,17 @@ def export(
     project: str,
     request: Request,
     user: User = Depends(current_user),
-    format: Literal["jsonl", "parquet"] = "jsonl",
+    format: Literal["jsonl", "parquet", "answers"] = "jsonl",
     only_labeled: bool = False,
 ) -> FileResponse:
-    """Download every item with its annotations (every annotator), streamed from disk."""
+    """Download every item with its annotations (every annotator), streamed from disk;
+    ``format=answers`` is the long CSV table (item, field, annotator, label) that
+    ``truelabel agreement`` and ``aggregate`` read."""
     p = project_for(request, project, user)
     folder = tempfile.mkdtemp(prefix="tl-export-")
     try:
-        path = Path(folder) / f"{p.name}.{format}"
+        path = Path(folder) / (f"{p.name}-answers.csv" if format == "answers"
+                               else f"{p.name}.{format}")
         p.export(path, fmt=format, only_labeled=only_labeled, actor=user)
         return _TempFileResponse(
             path, folder=folder, filename=path.name, media_type="application/octet-stream"
