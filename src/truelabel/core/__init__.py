@@ -3,6 +3,7 @@ the few operations that stand outside both (answers files without a workspace, b
 the demo). The CLI and the server import from here only, never from a module of ``core``.
 """
 
+from .answer_source import answers_input
 from .answers import (
     AGGREGATION_METHODS,
     DUPLICATES,
@@ -13,7 +14,6 @@ from .answers import (
     aggregate_from_file,
     agreement_from_file,
 )
-from .answer_source import answers_input
 from .assets import plugin_asset
 from .backup import backup as backup_workspace
 from .backup import check as check_workspace
@@ -21,8 +21,8 @@ from .backup import restore as restore_workspace
 from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
-from .jobs import KINDS as JOB_KINDS
 from .import_report import DEDUP, ON_CONFLICT
+from .jobs import KINDS as JOB_KINDS
 from .jobs import JobContext, JobService, import_message
 from .project import Project
 from .url_import import MAX_MEDIA_BYTES

@@ -26,11 +26,10 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from truelabel.domain.environment import LARGE_ITEM_BYTES
 from truelabel.domain.errors import ImportFailed, InvalidInput
 from truelabel.store import items as item_store
+from truelabel.store.db import Connection
 
 if TYPE_CHECKING:
     from truelabel.formats.batches import Row
@@ -126,7 +125,7 @@ class ImportTracker:
             if stored is None or (stored[1] == batch_id and stored[2] == line):
                 continue  # this row is the item
             first = state.get(key, stored)
-            where = {"first_line": first[2], "earlier": first[1] != batch_id}
+            where: dict[str, Any] = {"first_line": first[2], "earlier": first[1] != batch_id}
             if first[1] != batch_id:
                 where["first_source"] = first[3]
             if first[0] == digest:  # the same content

@@ -52,21 +52,21 @@ def stored_keys(
     hashes: what an import compares skipped records with (indexed lookups, in chunks)."""
     head = ("SELECT i.{key}, i.content_hash, i.batch_id, i.source_line, b.source FROM items i "
             "LEFT JOIN import_batches b ON b.id = i.batch_id WHERE i.project_id = :p AND ")
-    by_id: dict[str, StoredKey] = {}
-    by_hash: dict[bytes, StoredKey] = {}
-    for keys, col, cond, out in (
-        (list(dict.fromkeys(ids)), "external_id", "i.external_id IN ({})", by_id),
+    found: list[dict[Any, StoredKey]] = [{}, {}]
+    lookups: list[tuple[list[Any], str, str]] = [
+        (list(dict.fromkeys(ids)), "external_id", "i.external_id IN ({})"),
         (list(dict.fromkeys(hashes)), "content_hash",
-         "i.external_id IS NULL AND i.content_hash IN ({})", by_hash),
-    ):
+         "i.external_id IS NULL AND i.content_hash IN ({})"),
+    ]
+    for out, (keys, col, cond) in zip(found, lookups, strict=True):
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start:start + _LOOKUP_CHUNK]
             names = {f"k{i}": k for i, k in enumerate(chunk)}
             query = head.format(key=col) + cond.format(", ".join(f":{n}" for n in names))
             for r in conn.execute(sql(query), {"p": project_id, **names}):
-                out[bytes(r[1]) if col == "content_hash" else r[0]] = (
+                out[bytes(r[0]) if col == "content_hash" else r[0]] = (
                     bytes(r[1]), r[2], r[3], r[4])
-    return by_id, by_hash
+    return found[0], found[1]
 
 
 def replace_items(
