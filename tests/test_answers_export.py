@@ -117,3 +117,26 @@ def test_api_export_answers_feeds_agreement(
     f.write_bytes(r.content)
     own = quality_report(labelled, n_resamples=20)["fields"]["intent"]["alpha"]
     assert agreement_from_file(f, field="intent", n_resamples=20)["value"] == pytest.approx(own)
+
+
+def test_agreement_and_aggregate_read_a_server_project(
+    labelled: Project, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servers import live_server
+
+    monkeypatch.delenv("TRUELABEL_TOKEN", raising=False)
+    own = quality_report(labelled, n_resamples=20)["fields"]["intent"]["alpha"]
+    lead = ws.add_user("lead", "password-123", role="manager")
+    labelled.add_member(lead, "manager")
+    token = ws.create_token(lead)
+    with live_server(ws) as url:
+        data = json.loads(cli("agreement", url, "--token", token, "--field", "intent",
+                              "--resamples", 20, "--json").stdout)  # the only project
+        assert data["value"] == pytest.approx(own)
+        monkeypatch.setenv("TRUELABEL_TOKEN", token)
+        agg = json.loads(cli("aggregate", url, "-p", "ans", "--field", "intent",
+                             "--json").stdout)
+        assert agg["items"] == 13
+        monkeypatch.delenv("TRUELABEL_TOKEN")
+        r = CliRunner().invoke(main, ["agreement", url, "-p", "ans", "--field", "intent"])
+        assert r.exit_code != 0 and "401" in r.output and "--token" in r.output
