@@ -62,8 +62,9 @@ def test_same_id_identical_content_is_a_counted_no_op(project: Project) -> None:
     r = project.import_records([{"id": "z1", "text": "same"}, {"id": "z1", "text": "same"}])
     assert (r.added, r.report["counts"]["repeated_id"]) == (1, 1)
     assert r.report["counts"]["conflicts"] == 0
-    assert r.notes == ("1 repeated an id of this file with identical content; nothing changed "
-                       "for them.",)
+    assert r.notes == ("1 record(s) repeat an id of this file with identical content; each "
+                       "was kept once.",)
+    assert r.summary == "1 items added, 0 already present"
 
 
 def test_same_id_different_content_fails_by_default_all_or_nothing(project: Project) -> None:

@@ -198,9 +198,9 @@ def import_(
     if as_json:
         _emit(r.to_dict(), True)
         return
-    console.print(
-        f"Imported {r.added:,} items from {file} ({r.skipped:,} of {r.read:,} records not "
-        f"added as new items) in {r.seconds:.1f} s.", highlight=False)
+    present = r.report["counts"]["present"]
+    console.print(f"Imported {r.added:,} items from {file} ({present:,} already present) "
+                  f"in {r.seconds:.1f} s.", highlight=False)
     for note in r.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
 

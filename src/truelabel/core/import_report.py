@@ -180,7 +180,8 @@ def _lines(examples: list[dict[str, Any]], n: int) -> str:
 
 
 def notes(report: dict[str, Any]) -> list[str]:
-    """The report as sentences (CLI output, the job's message, the web page)."""
+    """The report as sentences (CLI output, the job's message, the web page); the records
+    already in the project are counted in the result's one-line summary."""
     c, ex = report["counts"], report["examples"]
     out: list[str] = []
     if c["repeated_text"]:
@@ -189,11 +190,9 @@ def notes(report: dict[str, Any]) -> list[str]:
             f"record of this file and were merged into it (dedup: content): "
             f"{_lines(ex['repeated_text'], c['repeated_text'])}. To import each as its own "
             "item use --dedup none (API: dedup=none), or give the records ids.")
-    same = [f"{c['present']:,} record(s) were already in the project"] if c["present"] else []
-    if c["repeated_id"]:
-        same.append(f"{c['repeated_id']:,} repeated an id of this file with identical content")
-    if same:  # no-ops: counted, without examples
-        out.append(f"{' and '.join(same)}; nothing changed for them.")
+    if c["repeated_id"]:  # a no-op: counted, without examples
+        out.append(f"{c['repeated_id']:,} record(s) repeat an id of this file with identical "
+                   "content; each was kept once.")
     if c["conflicts"]:
         kept = ("the item as first imported was kept (on_conflict: keep-first)"
                 if report["on_conflict"] == "keep-first"

@@ -151,8 +151,7 @@ def _import_url(ws: Workspace, params: dict[str, Any], actor: User | None,
 def import_message(r: ImportResult) -> str:
     """An import job's message: the counts, then every note (repeats, conflicts, large
     items), which the web page shows as the import's result."""
-    return " ".join([f"{r.added:,} items added, {r.skipped:,} not added as new items.",
-                     *r.notes])
+    return " ".join([r.summary, *r.notes])
 
 
 register_kind(JobKind("export", _export, "annotations.export"))

@@ -83,12 +83,19 @@ class ImportResult:
         """Records not added as new items (repeats, items already present, conflicts)."""
         return self.read - self.dropped - self.added
 
+    @property
+    def summary(self) -> str:
+        """One line: items added, and records already in the project (the notes say the
+        rest)."""
+        present = self.report.get("counts", {}).get("present", self.skipped)
+        return f"{self.added:,} items added, {present:,} already present"
+
     def to_dict(self) -> dict[str, Any]:
         """The result as the CLI's ``--json``, the import job and the API show it."""
         return {"batch_id": self.batch_id, "source": self.source, "format": self.format,
                 "read": self.read, "added": self.added, "skipped": self.skipped,
                 "dropped": self.dropped, "seconds": round(self.seconds, 3), **self.report,
-                "notes": list(self.notes)}
+                "summary": self.summary, "notes": list(self.notes)}
 
 
 @dataclass(slots=True)
