@@ -23,7 +23,8 @@ database skipped some of them (fewer rows added than given).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from truelabel.domain.environment import LARGE_ITEM_BYTES
@@ -42,6 +43,7 @@ ON_CONFLICT = ("fail", "keep-first", "keep-last")
 """What a record reusing an id with different content does."""
 EXAMPLES = 5
 """Examples kept per kind of record."""
+_DATA = operator.itemgetter(2)  # a row's data JSON
 KINDS = ("repeated_text", "repeated_id", "present", "conflicts", "large")
 
 
@@ -91,10 +93,11 @@ class ImportTracker:
         unique (its key is its content's hash salted with the import and the line)."""
         limit = self.large_item_bytes
         quarter = limit // 4  # a str of n characters is at most 4n bytes of UTF-8
-        for ext, _, data, _, line in rows:
-            n = len(data)
-            if n > quarter and (n > limit or len(data.encode()) > limit):
-                self._note("large", {"id": ext, "line": line, "bytes": len(data.encode())})
+        if rows and max(map(len, map(_DATA, rows))) > quarter:  # in C: the common case
+            for ext, _, data, _, line in rows:
+                n = len(data)
+                if n > quarter and (n > limit or len(data.encode()) > limit):
+                    self._note("large", {"id": ext, "line": line, "bytes": len(data.encode())})
         if self.dedup == "content":
             return rows
         blake = hashlib.blake2b
@@ -116,7 +119,7 @@ class ImportTracker:
         by_id, by_hash = item_store.stored_keys(
             conn, project_id, ids=[r[0] for r in rows if r[0] is not None],
             hashes=[r[1] for r in rows if r[0] is None])
-        state: dict[Any, tuple[bytes, int | None, int | None, str | None]] = {}
+        state: dict[Any, tuple[bytes, int | None, int | None]] = {}
         replace: dict[str, Row] = {}
         for row in rows:
             ext, digest, _, _, line = row
@@ -125,25 +128,36 @@ class ImportTracker:
             if stored is None or (stored[1] == batch_id and stored[2] == line):
                 continue  # this row is the item
             first = state.get(key, stored)
-            where: dict[str, Any] = {"first_line": first[2], "earlier": first[1] != batch_id}
-            if first[1] != batch_id:
-                where["first_source"] = first[3]
+            earlier = first[1] != batch_id
             if first[0] == digest:  # the same content
-                kind = ("present" if first[1] != batch_id
+                kind = ("present" if earlier
                         else "repeated_id" if ext is not None else "repeated_text")
-                self._note(kind, {"id": ext, "line": line, **where})
+            else:
+                kind = "conflicts"
+            self.counts[kind] += 1
+            if len(self.examples[kind]) < EXAMPLES:  # built for the first few only
+                self.examples[kind].append(
+                    {"id": ext, "line": line, "first_line": first[2], "earlier": earlier,
+                     **({"first_batch": first[1]} if earlier else {})})
+            if kind != "conflicts":
                 continue
             assert ext is not None  # without an id, the key is the content
-            self._note("conflicts", {"id": ext, "line": line, **where})
             if self.on_conflict == "keep-last":
-                state[key] = (digest, batch_id, line, self.source)
+                state[key] = (digest, batch_id, line)
                 replace[ext] = row
         if replace:
             item_store.replace_items(conn, list(replace.values()), project_id=project_id,
                                      batch_id=batch_id)
 
-    def finish(self) -> None:
-        """Refuse the import (``on_conflict="fail"``) when a record's id conflicts."""
+    def finish(self, sources: Callable[[], dict[int, str]]) -> None:
+        """Name the earlier imports the examples matched (``sources``: batch id → source,
+        asked only when needed); refuse the import (``on_conflict="fail"``) when a record's
+        id conflicts."""
+        examples = [e for kind in self.examples.values() for e in kind if "first_batch" in e]
+        if examples:
+            names = sources()
+            for e in examples:
+                e["first_source"] = names.get(e.pop("first_batch"))
         n = self.counts["conflicts"]
         if not n or self.on_conflict != "fail":
             return

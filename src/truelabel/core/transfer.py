@@ -159,7 +159,9 @@ def _write(
             counts.added += added
         if counts.read == 0:
             raise ImportFailed(f"{source} holds no records. Nothing was imported.", file=source)
-        tracker.finish()  # refuses conflicts under on_conflict="fail": the transaction rolls back
+        # refuses conflicts under on_conflict="fail": the transaction rolls back
+        tracker.finish(lambda: {int(b["id"]): str(b["source"])
+                                for b in project_store.list_batches(conn, project_id)})
         report = tracker.report()
         dropped = counts.read - counts.kept if prep else 0
         project_store.finish_batch(conn, batch_id, n_read=counts.read, n_added=counts.added)

@@ -39,8 +39,8 @@ def insert_items(
     return max(int(result.rowcount), 0)
 
 
-StoredKey = tuple[bytes, int | None, int | None, str | None]
-"""(content_hash, batch_id, source_line, source of the batch) of a stored item."""
+StoredKey = tuple[bytes, int | None, int | None]
+"""(content_hash, batch_id, source_line) of a stored item."""
 
 _LOOKUP_CHUNK = 2_000
 
@@ -49,23 +49,25 @@ def stored_keys(
     conn: Connection, project_id: int, *, ids: Sequence[str] = (), hashes: Sequence[bytes] = ()
 ) -> tuple[dict[str, StoredKey], dict[bytes, StoredKey]]:
     """The stored items with these external ids, and the id-less items with these content
-    hashes: what an import compares skipped records with (indexed lookups, in chunks)."""
-    head = ("SELECT i.{key}, i.content_hash, i.batch_id, i.source_line, b.source FROM items i "
-            "LEFT JOIN import_batches b ON b.id = i.batch_id WHERE i.project_id = :p AND ")
+    hashes: what an import compares skipped records with (indexed lookups, in chunks, on the
+    driver's cursor: a re-import looks up every row)."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    head = ("SELECT {key}, content_hash, batch_id, source_line FROM items "
+            f"WHERE project_id = {mark} AND ")
     found: list[dict[Any, StoredKey]] = [{}, {}]
     lookups: list[tuple[list[Any], str, str]] = [
-        (list(dict.fromkeys(ids)), "external_id", "i.external_id IN ({})"),
+        (list(dict.fromkeys(ids)), "external_id", "external_id IN ({})"),
         (list(dict.fromkeys(hashes)), "content_hash",
-         "i.external_id IS NULL AND i.content_hash IN ({})"),
+         "external_id IS NULL AND content_hash IN ({})"),
     ]
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     for out, (keys, col, cond) in zip(found, lookups, strict=True):
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start:start + _LOOKUP_CHUNK]
-            names = {f"k{i}": k for i, k in enumerate(chunk)}
-            query = head.format(key=col) + cond.format(", ".join(f":{n}" for n in names))
-            for r in conn.execute(sql(query), {"p": project_id, **names}):
-                out[bytes(r[0]) if col == "content_hash" else r[0]] = (
-                    bytes(r[1]), r[2], r[3], r[4])
+            cur.execute(head.format(key=col) + cond.format(", ".join([mark] * len(chunk))),
+                        (project_id, *chunk))
+            for key, digest, batch, line in cur.fetchall():
+                out[bytes(key) if col == "content_hash" else key] = (bytes(digest), batch, line)
     return found[0], found[1]
 
 
