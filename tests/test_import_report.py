@@ -176,3 +176,33 @@ def test_http_import_job_takes_the_policy_and_reports(app: Any, client_for: Any)
     bad = m.post("/api/projects/support/imports", files={"file": ("c.jsonl", data)},
                  data={"on_conflict": "newest"})
     assert bad.status_code == 422
+
+
+def test_url_import_job_takes_the_policy(app: Any, client_for: Any, users: Any) -> None:
+    from test_ssrf import Loopback  # an HTTP server on loopback
+
+    server = Loopback()
+    try:
+        body = b'{"id": "u1", "text": "a"}\n{"id": "u1", "text": "b"}\n'
+        server.routes["/c.jsonl"] = (200, {"Content-Type": "application/x-ndjson"}, body, 0.0)
+        admin, m = client_for("admin"), client_for("manager")
+        assert admin.put("/api/settings/url-allowlist",
+                         json={"allow": [f"127.0.0.1:{server.port}"]}).status_code == 200
+        url = f"http://127.0.0.1:{server.port}/c.jsonl"
+
+        def run(**policy: str) -> dict[str, Any]:
+            r = m.post("/api/projects/support/imports/url", json={"url": url, **policy})
+            assert r.status_code == 202, r.text
+            return dict(m.get(f"/api/jobs/{app.state.jobs.wait(r.json()['id']).id}").json())
+
+        failed = run()
+        assert failed["status"] == "failed" and "id 'u1' at line 2" in failed["message"]
+        done = run(on_conflict="keep-last", dedup="none")
+        assert done["status"] == "done", done
+        assert done["result"]["counts"]["conflicts"] == 1 and done["result"]["dedup"] == "none"
+        (item,) = [i for i in m.get("/api/projects/support/items?q=u1").json()["items"]]
+        assert item["data"] == {"text": "b"}
+        assert m.post("/api/projects/support/imports/url",
+                      json={"url": url, "on_conflict": "latest"}).status_code == 422
+    finally:
+        server.close()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from truelabel.domain.errors import InvalidInput
+from truelabel.domain.errors import InvalidInput, TruelabelError
 
 from .workspace import Workspace
 
@@ -40,7 +40,8 @@ def answers_input(source: str, *, project: str | None = None,
         with tempfile.TemporaryDirectory(prefix="tl-answers-") as folder:
             path = Path(folder) / "answers.csv"
             _download(source.rstrip("/"), project, token, path)
-            yield str(path)
+            with _named(path, f"the answers of {source}"):
+                yield str(path)
         return
     local = Path(source)
     if local.is_file() or (not local.exists() and "://" not in source):
@@ -51,8 +52,22 @@ def answers_input(source: str, *, project: str | None = None,
         return
     with Workspace.open(source) as ws, tempfile.TemporaryDirectory(prefix="tl-answers-") as d:
         path = Path(d) / "answers.csv"
-        ws.project(project).export(path, fmt="answers")
-        yield str(path)
+        p = ws.project(project)
+        p.export(path, fmt="answers")
+        with _named(path, f"the answers of project {p.name!r} in {source}"):
+            yield str(path)
+
+
+@contextmanager
+def _named(path: Path, name: str) -> Iterator[None]:
+    """Errors that name the temporary answers file name what it holds instead."""
+    try:
+        yield
+    except TruelabelError as exc:
+        if str(path) not in exc.message:
+            raise
+        detail = {k: (name if v == str(path) else v) for k, v in exc.detail.items()}
+        raise type(exc)(exc.message.replace(str(path), name), **detail) from None
 
 
 def _get(url: str, token: str | None, path: Path | None = None) -> bytes:
