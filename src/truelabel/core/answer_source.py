@@ -54,7 +54,7 @@ def answers_input(source: str, *, project: str | None = None,
         path = Path(d) / "answers.csv"
         p = ws.project(project)
         p.export(path, fmt="answers")
-        with _named(path, f"the answers of project {p.name!r} in {source}"):
+        with _named(path, f"the answers of project {p.name!r}"):  # (a URL may hold a password)
             yield str(path)
 
 
