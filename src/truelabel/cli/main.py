@@ -154,8 +154,7 @@ def init(
               help="records without an id whose text repeats: merged into one item "
               "(content; re-imports add nothing) or each its own item (none); reported "
               "either way")
-@click.option("--on-conflict", type=click.Choice(ON_CONFLICT), default="fail",
-              show_default=True,
+@click.option("--on-conflict", type=click.Choice(ON_CONFLICT), default="fail", show_default=True,
               help="a record reusing an id with different content: refuse the import "
               "(nothing stored), keep the first, or keep the last")
 @click.option("--large-item-bytes", type=click.IntRange(min=1), envvar=env.LARGE_ITEM_BYTES.name,
@@ -177,9 +176,7 @@ def import_(
 ) -> None:
     """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
 
-    Every record not added as a new item is counted and shown by line: repeated texts,
-    repeated ids, records already in the project, ids reused with different content
-    (--on-conflict), and items past --large-item-bytes.
+    Every record not added as a new item, and every large item, is counted and shown by line.
 
     Example: truelabel import myproject messages.jsonl
     Example: truelabel import myproject fr.jsonl --meta language=fr --meta channel=email

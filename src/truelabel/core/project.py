@@ -185,12 +185,9 @@ class Project(ProjectContext):
         dedup: str = "content",
         on_conflict: str = "fail",
     ) -> ImportResult:
-        """Download ``url`` (SSRF-safe) and import it like a file (same ``dedup`` and
-        ``on_conflict`` rules)."""
-        return url_import.import_url(
-            self, url, actor=actor, fmt=fmt, id_field=id_field, progress=progress,
-            dedup=dedup, on_conflict=on_conflict,
-        )
+        """Download ``url`` (SSRF-safe) and import it like a file."""
+        return url_import.import_url(self, url, actor=actor, fmt=fmt, id_field=id_field,
+                                     progress=progress, dedup=dedup, on_conflict=on_conflict)
 
     def put_media(self, data: bytes, *, actor: User | None = None) -> dict[str, Any]:
         """Store a media file for this project; returns its id (the SHA-256 of its bytes)."""
@@ -320,11 +317,7 @@ class Project(ProjectContext):
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
 
         An item whose data passes ``max_item_bytes`` of JSON refuses the whole import.
-        Records without an id whose text repeats are merged (``dedup="content"``) or kept
-        apart (``"none"``); a record reusing an id with different content fails the import
-        (``on_conflict="fail"``) or keeps the first or last (``"keep-first"``,
-        ``"keep-last"``). The result's ``report`` and ``notes`` count and show every record
-        not added, and items past ``large_item_bytes`` (a warning).
+        ``dedup``, ``on_conflict`` and ``large_item_bytes``: see ``core.import_report``.
         """
         self.require(actor, "items.import")
         p = Path(path)
@@ -342,9 +335,7 @@ class Project(ProjectContext):
                 max_item_bytes=max_item_bytes,
                 prep=prep,
                 meta=meta,
-                dedup=dedup,
-                on_conflict=on_conflict,
-                large_item_bytes=large_item_bytes,
+                dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
             )
 
     def import_stream(
@@ -382,9 +373,7 @@ class Project(ProjectContext):
             max_item_bytes=max_item_bytes,
             prep=prep,
             meta=meta,
-            dedup=dedup,
-            on_conflict=on_conflict,
-            large_item_bytes=large_item_bytes,
+            dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
         )
 
     def import_records(
