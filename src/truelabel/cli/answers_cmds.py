@@ -23,6 +23,7 @@ from truelabel.core import (
     TIES,
     WEIGHTS,
 )
+from truelabel.domain.environment import TOKEN
 
 __all__ = ["register"]
 
@@ -57,6 +58,12 @@ def _column_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="item column of --gold [default: FILE's item column, else item, q...]"),
         click.option("--gold-label-col",
                      help="label column of --gold [default: label, else truth, gold...]"),
+        click.option("--project", "-p", "project_name",
+                     help="SOURCE is a workspace or server: the project (if several)"),
+        click.option("--field", help="the question to use when SOURCE holds several "
+                     "(a project, or a file with a field column)"),
+        click.option("--token", envvar=TOKEN.name, show_envvar=True,
+                     help="API token when SOURCE is a server URL"),
         click.option("--json", "as_json", is_flag=True, help="print JSON"),
     ]
     for opt in reversed(opts):
@@ -85,7 +92,7 @@ def _missing_notes(data: dict[str, Any]) -> list[str]:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="SOURCE")
 @click.option("--metric", type=click.Choice(METRICS), default="alpha", show_default=True,
               help="alpha: Krippendorff; fleiss; cohen: exactly two annotators; percent")
 @click.option("--level", type=click.Choice(LEVELS), default="nominal", show_default=True,
@@ -105,26 +112,32 @@ def agreement(
     pairs: bool, resamples: int,
     seed: int, confidence: float, duplicates: str, item_col: str | None,
     annotator_col: str | None, label_col: str | None, gold: str | None,
-    gold_item_col: str | None, gold_label_col: str | None, as_json: bool,
+    gold_item_col: str | None, gold_label_col: str | None, project_name: str | None,
+    field: str | None, token: str | None, as_json: bool,
 ) -> None:
-    """Agreement between annotators in an answers file, with a bootstrap interval.
+    """Agreement between annotators in an answers file or a project, with a bootstrap
+    interval.
 
-    FILE is CSV, JSONL or Parquet with one row per answer: item, annotator, label (from any
-    tool). Prints the coefficient, its interval (items resampled) and a per-label breakdown.
+    SOURCE is CSV, JSONL or Parquet with one row per answer: item, annotator, label (from any
+    tool); or a project: its workspace folder (-p if several) or a server URL (--token), whose
+    answers export is read (--field picks the question). Prints the coefficient, its interval
+    (items resampled) and a per-label breakdown.
 
     \b
     Example: truelabel agreement answers.csv --metric alpha --level ordinal --pairs
     Example: truelabel agreement ratings.csv --level ordinal --order bad,ok,good
+    Example: truelabel agreement myproject --field sentiment
     """
-    from truelabel.core import agreement_from_file
+    from truelabel.core import agreement_from_file, answers_input
 
     order = [x.strip() for x in order_text.split(",")] if order_text is not None else None
-    data = agreement_from_file(
-        file, metric=metric, level=level, order=order, weights=weights, pairs=pairs, gold=gold,
-        n_resamples=resamples, confidence=confidence, seed=seed, duplicates=duplicates,
-        item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col,
-    )
+    with answers_input(file, project=project_name, token=token) as path:
+        data = agreement_from_file(
+            path, metric=metric, level=level, order=order, weights=weights, pairs=pairs, gold=gold,
+            n_resamples=resamples, confidence=confidence, seed=seed, duplicates=duplicates,
+            item_col=item_col, annotator_col=annotator_col, label_col=label_col,
+            gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
+        )
     if as_json:
         _print_json(data)
         return
@@ -188,7 +201,7 @@ def _print_gold(g: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="SOURCE")
 @click.option("--method", type=click.Choice(AGGREGATION_METHODS), default="majority",
               show_default=True,
               help="weighted and gold_dawid_skene need --gold")
@@ -201,22 +214,27 @@ def _print_gold(g: dict[str, Any]) -> None:
 def aggregate(
     file: str, method: str, out_path: str | None, tie: str, seed: int, item_col: str | None,
     annotator_col: str | None, label_col: str | None, gold: str | None,
-    gold_item_col: str | None, gold_label_col: str | None, as_json: bool,
+    gold_item_col: str | None, gold_label_col: str | None, project_name: str | None,
+    field: str | None, token: str | None, as_json: bool,
 ) -> None:
-    """One label per item from an answers file, with its confidence.
+    """One label per item from an answers file or a project, with its confidence.
 
-    FILE is CSV, JSONL or Parquet with one row per answer: item, annotator, label (from any
-    tool). Prints a summary and each annotator's estimated accuracy (and accuracy on --gold).
+    SOURCE is CSV, JSONL or Parquet with one row per answer: item, annotator, label (from any
+    tool); or a project: its workspace folder (-p if several) or a server URL (--token), whose
+    answers export is read (--field picks the question). Prints a summary and each
+    annotator's estimated accuracy (and accuracy on --gold).
 
     Example: truelabel aggregate answers.csv --method dawid_skene --out labels.csv
+    Example: truelabel aggregate https://labels.example.org -p support --field intent
     """
-    from truelabel.core import aggregate_from_file
+    from truelabel.core import aggregate_from_file, answers_input
 
-    data = aggregate_from_file(
-        file, method=method, gold=gold, out=out_path, tie=tie, seed=seed, item_col=item_col,
-        annotator_col=annotator_col, label_col=label_col, gold_item_col=gold_item_col,
-        gold_label_col=gold_label_col,
-    )
+    with answers_input(file, project=project_name, token=token) as path:
+        data = aggregate_from_file(
+            path, method=method, gold=gold, out=out_path, tie=tie, seed=seed,
+            item_col=item_col, annotator_col=annotator_col, label_col=label_col,
+            gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
+        )
     if as_json:
         if out_path:
             data.pop("results")

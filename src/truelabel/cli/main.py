@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from truelabel import __version__
-from truelabel.core import Workspace
+from truelabel.core import DEDUP, ON_CONFLICT, Workspace
 from truelabel.domain import environment as env
 from truelabel.domain.errors import TruelabelError
 from truelabel.domain.limits import MAX_ITEM_BYTES
@@ -145,6 +146,16 @@ def init(
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE",
               help="slice metadata stored with every item (source, language, channel, "
               "licence…); repeatable")
+@click.option("--dedup", type=click.Choice(DEDUP), default="content", show_default=True,
+              help="records without an id whose text repeats: merged into one item "
+              "(content; re-imports add nothing) or each its own item (none); reported "
+              "either way")
+@click.option("--on-conflict", type=click.Choice(ON_CONFLICT), default="fail", show_default=True,
+              help="a record reusing an id with different content: refuse the import "
+              "(nothing stored), keep the first, or keep the last")
+@click.option("--large-item-bytes", type=click.IntRange(min=1), envvar=env.LARGE_ITEM_BYTES.name,
+              show_envvar=True, default=int(env.LARGE_ITEM_BYTES.default), show_default=True,
+              help="items larger than this are imported and reported as a warning")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def import_(
     location: str,
@@ -154,9 +165,14 @@ def import_(
     id_field: str,
     max_item_bytes: int,
     meta: tuple[str, ...],
+    dedup: str,
+    on_conflict: str,
+    large_item_bytes: int,
     as_json: bool,
 ) -> None:
     """Import items from JSONL, CSV, Parquet or text (one item per line). All or nothing.
+
+    Every record not added as a new item, and every large item, is counted and shown by line.
 
     Example: truelabel import myproject messages.jsonl
     Example: truelabel import myproject fr.jsonl --meta language=fr --meta channel=email
@@ -170,21 +186,16 @@ def import_(
             _bar(f"Importing {Path(file).name}", as_bytes=True) as bar:
         r = p.import_file(file, fmt=fmt, id_field=id_field or None, progress=bar,
                           max_item_bytes=max_item_bytes,
-                          meta={k: v for k, _, v in pairs} or None)
-    data = {
-        "batch_id": r.batch_id,
-        "read": r.read,
-        "added": r.added,
-        "skipped": r.skipped,
-        "seconds": round(r.seconds, 3),
-    }
+                          meta={k: v for k, _, v in pairs} or None, dedup=dedup,
+                          on_conflict=on_conflict, large_item_bytes=large_item_bytes)
     if as_json:
-        _emit(data, True)
-    else:
-        console.print(
-            f"Imported {r.added:,} items from {file} ({r.skipped:,} already present) "
-            f"in {r.seconds:.1f} s."
-        )
+        _emit(r.to_dict(), True)
+        return
+    present = r.report["counts"]["present"]
+    console.print(f"Imported {r.added:,} items from {file} ({present:,} already present) "
+                  f"in {r.seconds:.1f} s.", highlight=False)
+    for note in r.notes:
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
 
 
 @main.command()
@@ -192,15 +203,19 @@ def import_(
 @click.argument("out_path", metavar="OUT", type=click.Path(dir_okay=False))
 @click.option("--project", "-p", "project_name", help="project name (if several)")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "parquet"]), help="default: from OUT's suffix"
+    "--format", "fmt", type=click.Choice(["jsonl", "parquet", "answers"]),
+    help="default: from OUT's suffix (.csv: answers); answers is one row per item, field, "
+    "annotator and label, as CSV, JSONL or Parquet by OUT's suffix",
 )
 @click.option("--only-labeled", is_flag=True, help="skip items without annotations")
 def export(
     location: str, out_path: str, project_name: str | None, fmt: str | None, only_labeled: bool
 ) -> None:
-    """Export items with every annotator's annotations to JSONL or Parquet.
+    """Export items with every annotator's annotations to JSONL or Parquet, or the long
+    answers table (feeds `truelabel agreement` and `aggregate` as it is).
 
     Example: truelabel export myproject labels.parquet
+    Example: truelabel export myproject answers.csv --format answers
     """
     with open_project(location, project_name) as p, _bar("Exporting", as_bytes=False) as bar:
         r = p.export(out_path, fmt=fmt, only_labeled=only_labeled, progress=bar)

@@ -3,6 +3,7 @@ the few operations that stand outside both (answers files without a workspace, b
 the demo). The CLI and the server import from here only, never from a module of ``core``.
 """
 
+from .answer_source import answers_input
 from .answers import (
     AGGREGATION_METHODS,
     DUPLICATES,
@@ -20,8 +21,9 @@ from .backup import restore as restore_workspace
 from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
+from .import_report import DEDUP, ON_CONFLICT
 from .jobs import KINDS as JOB_KINDS
-from .jobs import JobContext, JobService
+from .jobs import JobContext, JobService, import_message
 from .project import Project
 from .report import parse_label_orders
 from .url_import import MAX_MEDIA_BYTES
@@ -29,6 +31,7 @@ from .workspace import Workspace
 
 __all__ = [
     "AGGREGATION_METHODS",
+    "DEDUP",
     "DEFAULT_TOKEN_DAYS",
     "DUPLICATES",
     "JOB_KINDS",
@@ -39,16 +42,19 @@ __all__ = [
     "MAX_PRIORITY",
     "MAX_TOKEN_DAYS",
     "METRICS",
+    "ON_CONFLICT",
     "TIES",
     "WEIGHTS",
     "Project",
     "Workspace",
     "aggregate_from_file",
     "agreement_from_file",
+    "answers_input",
     "backup_workspace",
     "check_workspace",
     "create_demo",
     "parse_label_orders",
+    "import_message",
     "plugin_asset",
     "restore_workspace",
 ]

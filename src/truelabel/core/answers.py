@@ -99,10 +99,11 @@ def _load(
     label_col: str | None,
     gold_item_col: str | None,
     gold_label_col: str | None,
+    field: str | None = None,
 ) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[Hashable, Hashable]]:
     """Answers and gold, with labels coerced to numbers together when all are numeric."""
     table = read_answers(path, item_col=item_col, annotator_col=annotator_col,
-                         label_col=label_col)
+                         label_col=label_col, field=field)
     g = None
     if gold is not None:
         g = read_gold(gold, item_col=gold_item_col, label_col=gold_label_col,
@@ -238,6 +239,7 @@ def agreement_from_file(
     gold_item_col: str | None = None,
     gold_label_col: str | None = None,
     order: Sequence[Any] | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """Inter-annotator agreement of an answers file, with a bootstrap interval.
 
@@ -261,6 +263,8 @@ def agreement_from_file(
         gold_label_col: Label column of the gold file (default ``label``, ``truth``, ``gold``...).
         order: For ``level="ordinal"``: every label, lowest rank first (default: the labels
             sorted). The order used is returned as ``order``.
+        field: The question to score in a file of several (a ``field`` column, as in
+            truelabel's answers export).
 
     Returns:
         A JSON-able dict: ``value``, ``ci`` (``low``, ``high``, ``confidence``, ...),
@@ -294,7 +298,7 @@ def agreement_from_file(
         )
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col,
+        gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
     )
     with _engine_errors():
         if n_resamples < 1:
@@ -424,6 +428,7 @@ def aggregate_from_file(
     label_col: str | None = None,
     gold_item_col: str | None = None,
     gold_label_col: str | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """One label per item from an answers file, with its confidence.
 
@@ -443,6 +448,7 @@ def aggregate_from_file(
         label_col: Label column; default ``label`` or an alias.
         gold_item_col: Item column of the gold file.
         gold_label_col: Label column of the gold file.
+        field: The question to aggregate in a file of several (a ``field`` column).
 
     Returns:
         A JSON-able dict: summary counts, ``annotators`` (estimated accuracy; gold accuracy
@@ -466,7 +472,7 @@ def aggregate_from_file(
         out_format(out)  # fail before the work on an unknown suffix
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col,
+        gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
     )
     default_weight = None
     with _engine_errors():

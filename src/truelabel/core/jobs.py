@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from truelabel.domain.environment import TEST_JOB_DELAY
 from truelabel.domain.errors import Cancelled, Conflict, NotFound, TruelabelError
-from truelabel.domain.models import User
+from truelabel.domain.models import ImportResult, User
 from truelabel.domain.roles import Role
 from truelabel.store import accounts
 from truelabel.store import jobs as job_store
@@ -141,10 +141,17 @@ def _import_url(ws: Workspace, params: dict[str, Any], actor: User | None,
 
     p = ws.project(params["project"], actor=actor)
     r = url_import.import_url(p, params["url"], actor=actor, fmt=params.get("format"),
-                              id_field=params.get("id_field"), progress=ctx.progress)
-    ctx.message = f"{r.added} items added, {r.skipped} already present"
-    return {"batch_id": r.batch_id, "source": r.source, "read": r.read, "added": r.added,
-            "skipped": r.skipped, "seconds": round(r.seconds, 3)}
+                              id_field=params.get("id_field"), progress=ctx.progress,
+                              dedup=params.get("dedup") or "content",
+                              on_conflict=params.get("on_conflict") or "fail")
+    ctx.message = import_message(r)
+    return r.to_dict()
+
+
+def import_message(r: ImportResult) -> str:
+    """An import job's message: the counts, then every note (repeats, conflicts, large
+    items), which the web page shows as the import's result."""
+    return " ".join([r.summary, *r.notes])
 
 
 register_kind(JobKind("export", _export, "annotations.export"))

@@ -208,11 +208,12 @@ class Project(ProjectContext):
         fmt: str | None = None,
         id_field: str | None = "id",
         progress: transfer.ProgressFn | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
     ) -> ImportResult:
         """Download ``url`` (SSRF-safe) and import it like a file."""
-        return url_import.import_url(
-            self, url, actor=actor, fmt=fmt, id_field=id_field, progress=progress
-        )
+        return url_import.import_url(self, url, actor=actor, fmt=fmt, id_field=id_field,
+                                     progress=progress, dedup=dedup, on_conflict=on_conflict)
 
     def put_media(self, data: bytes, *, actor: User | None = None) -> dict[str, Any]:
         """Store a media file for this project; returns its id (the SHA-256 of its bytes)."""
@@ -327,10 +328,14 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
         """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
 
         An item whose data passes ``max_item_bytes`` of JSON refuses the whole import.
+        ``dedup``, ``on_conflict`` and ``large_item_bytes``: see ``core.import_report``.
         """
         self.require(actor, "items.import")
         p = Path(path)
@@ -348,6 +353,7 @@ class Project(ProjectContext):
                 max_item_bytes=max_item_bytes,
                 prep=prep,
                 meta=meta,
+                dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
             )
 
     def import_stream(
@@ -363,7 +369,11 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
+        """Import from an open binary file; the rules of :meth:`import_file`."""
         self.require(actor, "items.import")
         _, sch = self.schema()
         required = tuple(sorted({k for f in sch.fields for k in f.item_keys()}))
@@ -381,6 +391,7 @@ class Project(ProjectContext):
             max_item_bytes=max_item_bytes,
             prep=prep,
             meta=meta,
+            dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
         )
 
     def import_records(
@@ -393,6 +404,9 @@ class Project(ProjectContext):
         max_item_bytes: int = MAX_ITEM_BYTES,
         prep: Sequence[BatchTransform] = (),
         meta: dict[str, Any] | None = None,
+        dedup: str = "content",
+        on_conflict: str = "fail",
+        large_item_bytes: int | None = None,
     ) -> ImportResult:
         """Import in-memory records (a list of dicts), same rules as a file."""
         import io
@@ -402,7 +416,9 @@ class Project(ProjectContext):
         except TypeError as exc:
             raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
         return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
-                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta)
+                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta,
+                                  dedup=dedup, on_conflict=on_conflict,
+                                  large_item_bytes=large_item_bytes)
 
     def export(
         self,

@@ -28,8 +28,15 @@ from truelabel.store import items as item_store
 from truelabel.store import projects as project_store
 from truelabel.store.db import Database
 
+from .import_report import ImportTracker
+from .import_report import notes as import_notes
+
 if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
     from truelabel.formats.batches import BatchTransform, Row
+
+ANSWER_CONTAINERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                     ".parquet": "parquet", ".pq": "parquet"}
+"""The answers export's file format by suffix (CSV otherwise)."""
 
 ProgressFn = Callable[[int, int | None], None]
 """progress(done, total): bytes read for imports, items written for exports."""
@@ -50,8 +57,17 @@ def run_import(
     max_item_bytes: int = MAX_ITEM_BYTES,
     prep: Sequence[BatchTransform] = (),
     meta: dict[str, Any] | None = None,
+    dedup: str = "content",
+    on_conflict: str = "fail",
+    large_item_bytes: int | None = None,
 ) -> ImportResult:
     """Import a file's records as items, all or nothing.
+
+    Records that are not added as new items — repeats, items already present, ids reused
+    with different content (``on_conflict``: ``fail``, ``keep-first``, ``keep-last``) — and
+    items past ``large_item_bytes`` are counted with examples in the result's ``report``
+    (``core.import_report``). ``dedup="none"`` imports every record without an id as an item
+    of its own; ``"content"`` merges repeated texts.
 
     Without ``prep`` steps, batches stream from the reader straight into one write
     transaction. With them, every batch is read and prepared first, into an Arrow file beside
@@ -65,6 +81,8 @@ def run_import(
     if max_item_bytes < 1:
         raise InvalidInput("max_item_bytes must be at least 1.", field="max_item_bytes")
     meta = _check_meta(meta)
+    tracker = ImportTracker(source=source, dedup=dedup, on_conflict=on_conflict,
+                            large_item_bytes=large_item_bytes)
     started = time.perf_counter()
     counts = _Counts()
 
@@ -87,8 +105,8 @@ def run_import(
                 yield b.rows()
                 report()
 
-        return _write(db, rows(), counts, project_id=project_id, source=source, fmt=fmt,
-                      user_id=user_id, started=started, prep=(), meta=meta)
+        return _write(db, rows(), counts, tracker, project_id=project_id, source=source,
+                      fmt=fmt, user_id=user_id, started=started, prep=(), meta=meta)
     import pyarrow as pa  # only a prepared import stages Arrow (pyarrow is ~26 MiB)
 
     from truelabel.formats.batches import ROW_SCHEMA
@@ -103,7 +121,7 @@ def run_import(
                 report()
         staged.seek(0)
         stream = pa.ipc.open_stream(staged)
-        return _write(db, (table_to_rows(t) for t in stream), counts,
+        return _write(db, (table_to_rows(t) for t in stream), counts, tracker,
                       project_id=project_id, source=source, fmt=fmt, user_id=user_id,
                       started=started, prep=tuple(step.name for step in prep), meta=meta)
 
@@ -119,6 +137,7 @@ def _write(
     db: Database,
     rows_iter: Iterator[list[Row]],
     counts: _Counts,
+    tracker: ImportTracker,
     *,
     project_id: int,
     source: str,
@@ -134,11 +153,16 @@ def _write(
             conn, project_id=project_id, source=source, fmt=fmt, now=now, user_id=user_id
         )
         for rows in rows_iter:
-            counts.added += item_store.insert_items(
-                conn, rows, project_id=project_id, batch_id=batch_id
-            )
+            rows = tracker.prepare(rows, batch_id)
+            added = item_store.insert_items(conn, rows, project_id=project_id, batch_id=batch_id)
+            tracker.settle(conn, rows, added, project_id=project_id, batch_id=batch_id)
+            counts.added += added
         if counts.read == 0:
             raise ImportFailed(f"{source} holds no records. Nothing was imported.", file=source)
+        # refuses conflicts under on_conflict="fail": the transaction rolls back
+        tracker.finish(lambda: {int(b["id"]): str(b["source"])
+                                for b in project_store.list_batches(conn, project_id)})
+        report = tracker.report()
         dropped = counts.read - counts.kept if prep else 0
         project_store.finish_batch(conn, batch_id, n_read=counts.read, n_added=counts.added)
         detail: dict[str, Any] = {"source": source, "read": counts.read, "added": counts.added}
@@ -146,6 +170,8 @@ def _write(
             detail.update(prep=list(prep), dropped=dropped)
         if meta:
             detail["meta"] = meta
+        detail.update(dedup=report["dedup"], on_conflict=report["on_conflict"],
+                      **{k: v for k, v in report["counts"].items() if v})
         project_store.audit(
             conn,
             at=now,
@@ -156,7 +182,8 @@ def _write(
             detail=detail,
         )
     return ImportResult(batch_id, source, fmt, counts.read, counts.added,
-                        time.perf_counter() - started, prep, dropped)
+                        time.perf_counter() - started, prep, dropped, report,
+                        tuple(import_notes(report)))
 
 
 META_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -191,16 +218,19 @@ def run_export(
     """Write items with their current annotations to ``path``, atomically (temp + rename).
 
     ``schema`` types the Parquet export: one column per field, of its kind's Arrow type.
+    ``fmt="answers"`` (the default for a ``.csv`` name) writes the long answers table, one
+    row per item, field, annotator and label, as CSV, JSONL or Parquet by the suffix.
     """
     target = Path(path)
-    fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet"}.get(
-        target.suffix.lower(), ""
-    )
+    suffix = target.suffix.lower()
+    fmt = fmt or {".jsonl": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+                  ".csv": "answers"}.get(suffix, "")
     if not fmt:
         raise InvalidInput(
             f"Cannot tell the export format of {target.name}; "
-            "use a .jsonl or .parquet name, or pass the format."
+            "use a .jsonl, .parquet or .csv (answers) name, or pass the format."
         )
+    container = ANSWER_CONTAINERS.get(suffix, "csv") if fmt == "answers" else None
     if not target.parent.is_dir():
         raise InvalidInput(f"Folder {target.parent} does not exist; create it first.")
     started = time.perf_counter()
@@ -208,7 +238,7 @@ def run_export(
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            writer = writer_for(fmt, fh, schema=schema)
+            writer = writer_for(fmt, fh, schema=schema, container=container)
             try:
                 with db.read() as conn:
                     for batch in item_store.iter_export_batches(

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
         def import_stream(
             self, fh: IO[bytes], *, source: str, fmt: str | None, id_field: str | None,
             actor: User | None, progress: transfer.ProgressFn | None, total_bytes: int | None,
-            max_item_bytes: int,
+            max_item_bytes: int, dedup: str, on_conflict: str,
         ) -> ImportResult: ...
 
 URL_ALLOWLIST = "url_allowlist"
@@ -113,6 +113,8 @@ def import_url(
     timeout: float = URL_TIMEOUT,
     progress: transfer.ProgressFn | None = None,
     max_item_bytes: int = MAX_ITEM_BYTES,
+    dedup: str = "content",
+    on_conflict: str = "fail",
 ) -> ImportResult:
     """Download ``url`` and import it. ``allow`` defaults to the workspace allow-list.
 
@@ -133,6 +135,8 @@ def import_url(
             progress=progress,
             total_bytes=got.size,
             max_item_bytes=max_item_bytes,
+            dedup=dedup,
+            on_conflict=on_conflict,
         )
 
 

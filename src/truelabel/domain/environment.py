@@ -78,6 +78,17 @@ ACCESS_LOG = EnvVar(
     "1: the server writes one line per request to standard error (method, path without the "
     "query, status, duration, user; never tokens or cookies). 0 turns it off.",
     "truelabel serve --access-log/--no-access-log")
+LARGE_ITEM_BYTES = EnvVar(
+    "TRUELABEL_LARGE_ITEM_BYTES", "262144",
+    "Items larger than this many bytes of JSON are imported but reported as a warning in the "
+    "import's result (count and first ids); long items are slow to label. A whole number of "
+    "bytes; an import's --large-item-bytes overrides it.",
+    "truelabel import, the import routes and jobs")
+TOKEN = EnvVar(
+    "TRUELABEL_TOKEN", "",
+    "An API token for commands that read a project from a running server "
+    "(truelabel agreement/aggregate https://… -p PROJECT); their --token overrides it.",
+    "truelabel agreement, truelabel aggregate")
 
 TEST_JOB_DELAY = EnvVar(
     "TRUELABEL_TEST_JOB_DELAY", "",
@@ -97,7 +108,7 @@ VARIABLES: dict[str, EnvVar] = {
     v.name: v
     for v in (BLOB_URL, FAST_HASH, ASYNC_CONNECTIONS, FORWARDED_ALLOW_IPS, MAX_JSON_BODY,
               MAX_LOGIN_BODY, MAX_UPLOAD_BODY, ALLOWED_HOSTS, ACCESS_LOG, TEST_JOB_DELAY,
-              UNDO_SECONDS)
+              UNDO_SECONDS, LARGE_ITEM_BYTES, TOKEN)
 }
 
 

@@ -7,7 +7,8 @@ the page, the shortcuts panel and this check agree on one list. docs/field-kinds
 states the rules:
 
 - the page keeps :data:`PAGE_KEYS` (``s`` skip, ``?`` shortcuts, space ticks the focused
-  box, a backtick switches span selection between words and characters) and the named keys of :data:`PAGE_NAMED_KEYS`; no hotkey may use them;
+  box, a backtick switches span selection between words and characters) and the named keys
+  of :data:`PAGE_NAMED_KEYS`; no hotkey may use them;
 - a ``hotkey`` given in the schema belongs to one option or label of the whole schema;
 - span labels take letters: digits pick choice options and rating steps;
 - an option without a hotkey gets the next free key by position, ``1``–``9``, ``0``, then

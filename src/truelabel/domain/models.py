@@ -72,11 +72,32 @@ class ImportResult:
     """The preparation steps the records went through, in order."""
     dropped: int = 0
     """Records the preparation steps dropped."""
+    report: dict[str, Any] = field(default_factory=dict)
+    """Records not added as new items, and large items: the options in force (``dedup``,
+    ``on_conflict``, ``large_item_bytes``), ``counts`` and first ``examples`` by kind
+    (``repeated_text``, ``repeated_id``, ``present``, ``conflicts``, ``large``); see
+    ``core.import_report``."""
+    notes: tuple[str, ...] = ()
+    """The report as sentences, for people."""
 
     @property
     def skipped(self) -> int:
-        """Records already in the project (same external id or content)."""
+        """Records not added as new items (repeats, items already present, conflicts)."""
         return self.read - self.dropped - self.added
+
+    @property
+    def summary(self) -> str:
+        """One line: items added, and records already in the project (the notes say the
+        rest)."""
+        present = self.report.get("counts", {}).get("present", self.skipped)
+        return f"{self.added:,} items added, {present:,} already present"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as the CLI's ``--json``, the import job and the API show it."""
+        return {"batch_id": self.batch_id, "source": self.source, "format": self.format,
+                "read": self.read, "added": self.added, "skipped": self.skipped,
+                "dropped": self.dropped, "seconds": round(self.seconds, 3), **self.report,
+                "summary": self.summary, "notes": list(self.notes)}
 
 
 @dataclass(slots=True)

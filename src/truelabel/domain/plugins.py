@@ -263,6 +263,7 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "writers": {
         "truelabel.jsonl.v1": ("truelabel.formats.writers:JsonlWriter", ("jsonl",)),
         "truelabel.parquet.v1": ("truelabel.formats.writers:ParquetWriter", ("parquet",)),
+        "truelabel.answers.v1": ("truelabel.formats.writers:AnswersWriter", ("answers",)),
     },
     "agreement_measures": {
         "truelabel.krippendorff.v1": ("truelabel.core.report:categorical_agreement", ()),

@@ -37,6 +37,7 @@ __all__ = [
     "AnswerTable",
     "GoldTable",
     "coerce_labels",
+    "csv_cell",
     "out_format",
     "read_answers",
     "read_gold",
@@ -64,6 +65,9 @@ GOLD_LABEL_ALIASES: tuple[str, ...] = (
     "class", "category",
 )
 """Label columns tried in a gold file when none is named."""
+
+FIELD_COLUMN = "field"
+"""The column naming the question in a file of several (truelabel's answers export)."""
 
 OUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
                ".pq": "parquet"}
@@ -203,8 +207,12 @@ def read_answers(
     annotator_col: str | None = None,
     label_col: str | None = None,
     fmt: str | None = None,
+    field: str | None = None,
 ) -> AnswerTable:
     """Read a long-format answers file (one row per annotator's answer on an item).
+
+    A file with a ``field`` column (truelabel's answers export) holds several questions:
+    ``field`` picks one; without it, a file of more than one field is refused (listed).
 
     Args:
         path: CSV/TSV, JSONL or Parquet file.
@@ -213,6 +221,7 @@ def read_answers(
         annotator_col: Column of annotator ids; default ``annotator`` or an alias (``worker``...).
         label_col: Column of labels; default ``label`` or an alias (``answer``, ``value``...).
         fmt: ``csv``, ``jsonl`` or ``parquet``; default from the file name.
+        field: The question to read from a file with a ``field`` column.
 
     Raises:
         NotFound: the file does not exist.
@@ -223,6 +232,8 @@ def read_answers(
     spath = str(path)
     table: AnswerTable | None = None
     names = ("item", "annotator", "label")
+    by_field = False
+    fields_seen: dict[str, int] = {}
     for batch in _batches(spath, fmt):
         if table is None:
             found = list(batch[0].data)
@@ -236,10 +247,26 @@ def read_answers(
                     file=spath,
                 )
             table = AnswerTable(spath, cols, found)
+            by_field = FIELD_COLUMN in found and FIELD_COLUMN not in cols.values()
+            if field is not None and not by_field:
+                raise ImportFailed(
+                    f"{spath}: --field {field!r} needs a {FIELD_COLUMN!r} column; the columns "
+                    f"are {found}. Leave --field out for a file of one question.", file=spath)
         ic, ac, lc = table.columns["item"], table.columns["annotator"], table.columns["label"]
         items, anns, labels, lines = table.items, table.annotators, table.labels, table.lines
         for rec in batch:
             d = rec.data
+            if by_field:
+                name = str(d.get(FIELD_COLUMN))
+                fields_seen[name] = fields_seen.get(name, 0) + 1
+                if field is None:
+                    if len(fields_seen) > 1:
+                        raise InvalidInput(
+                            f"{spath} holds answers to several fields ({sorted(fields_seen)}); "
+                            "agreement and aggregation take one at a time: pick one with "
+                            "--field NAME.", file=spath, fields=sorted(fields_seen))
+                elif name != field:
+                    continue
             item, ann = d.get(ic), d.get(ac)
             if _is_missing_id(item) or _is_missing_id(ann):
                 role, col = ("item", ic) if _is_missing_id(item) else ("annotator", ac)
@@ -251,6 +278,11 @@ def read_answers(
             anns.append(_id(ann))
             labels.append(_label(d.get(lc)))
             lines.append(rec.line)
+    if table is not None and field is not None and not table.items:
+        raise InvalidInput(
+            f"{spath} holds no answers to the field {field!r}; its fields are "
+            f"{sorted(fields_seen)}. Pick one with --field.", file=spath,
+            fields=sorted(fields_seen))
     if table is None or not table.items:
         raise InvalidInput(
             f"{spath} holds no answers. Give one row per answer with item, annotator and "
@@ -372,7 +404,8 @@ def out_format(path: str | Path) -> str:
     return OUT_FORMATS[suffix]
 
 
-def _csv_cell(v: Any) -> str:
+def csv_cell(v: Any) -> str:
+    """A value as a CSV cell: empty for None/NaN, true/false, floats rounded."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, bool):
@@ -433,7 +466,7 @@ def write_table(path: str | Path, columns: dict[str, list[Any]]) -> str:
                 w.writerow(names)
                 cols = [columns[k] for k in names]
                 for i in range(n):
-                    w.writerow([_csv_cell(c[i]) for c in cols])
+                    w.writerow([csv_cell(c[i]) for c in cols])
         else:
             with os.fdopen(fd, "wb") as fh:
                 cols = [columns[k] for k in names]

@@ -278,16 +278,23 @@ def _typed_struct(fields: Sequence[FieldSpec], values: Sequence[dict[str, Any] |
     )
 
 
-def writer_for(fmt: str, fh: IO[bytes], *, schema: LabelSchema | None = None) -> Writer:
-    """The registered writer ``fmt`` names (``jsonl``, ``parquet`` or a plug-in's) on ``fh``.
+def writer_for(fmt: str, fh: IO[bytes], *, schema: LabelSchema | None = None,
+               container: str | None = None) -> Writer:
+    """The registered writer ``fmt`` names (``jsonl``, ``parquet``, ``answers`` or a
+    plug-in's) on ``fh``.
 
-    ``schema`` (the project's label schema) lets a typed writer give each field its column.
+    ``schema`` (the project's label schema) lets a typed writer give each field its column;
+    ``container`` is the file format of a writer that has several (``answers``: csv, jsonl
+    or parquet).
     """
     cls = registry.writers.get(fmt)
-    if "schema" in inspect.signature(cls).parameters:
-        writer: Writer = cls(fh, schema=schema)
-    else:  # a writer that needs no schema
-        writer = cls(fh)
+    params = inspect.signature(cls).parameters
+    kwargs: dict[str, Any] = {}
+    if "schema" in params:
+        kwargs["schema"] = schema
+    if container is not None and "container" in params:  # e.g. "answers": csv/jsonl/parquet
+        kwargs["container"] = container
+    writer: Writer = cls(fh, **kwargs)
     return writer
 
 
@@ -300,3 +307,89 @@ def _truth_json(rows: Sequence[tuple[Any, ...]]) -> dict[int, str]:
             f'"method":{_q(method)}}}'
         )
     return {k: "{" + ",".join(v) + "}" for k, v in out.items()}
+
+
+ANSWER_COLUMNS = ("item", "item_id", "field", "annotator", "label", "annotation_id",
+                  "created_at", "schema_version", "origin")
+"""The long "answers" export: one row per item, field, annotator and label."""
+ANSWER_CONTAINERS = ("csv", "jsonl", "parquet")
+
+
+def answer_rows(batch: Batch) -> list[tuple[Any, ...]]:
+    """The current annotations of a batch as :data:`ANSWER_COLUMNS` rows.
+
+    ``item`` is the item's own id (its external id, else truelabel's id as text). A field
+    holding a list of plain values (multi-choice) gives one row per value; a structured value
+    (spans, a list of objects) one row with its JSON text; an empty field no row."""
+    ext = {r[0]: (r[1] if r[1] is not None else str(r[0])) for r in batch.items}
+    rows: list[tuple[Any, ...]] = []
+    for item_id, aid, who, value, created, sv, origin in batch.annotations:
+        answer = orjson.loads(value)
+        if not isinstance(answer, dict):
+            continue
+        for name, v in answer.items():
+            if v is None or v == [] or v == "":
+                continue
+            labels = (v if isinstance(v, list) and all(
+                isinstance(x, str | int | float | bool) for x in v) else [v])
+            for label in labels:
+                if isinstance(label, dict | list):
+                    label = orjson.dumps(label, option=orjson.OPT_SORT_KEYS).decode()
+                rows.append((ext.get(item_id, str(item_id)), item_id, name, who, label, aid,
+                             created, sv, origin))
+    return rows
+
+
+class AnswersWriter:
+    """The long "answers" table (:data:`ANSWER_COLUMNS`) as CSV (default), JSONL or Parquet:
+    what ``truelabel agreement`` and ``aggregate`` read as they are."""
+
+    def __init__(self, fh: IO[bytes], *, container: str = "csv") -> None:
+        if container not in ANSWER_CONTAINERS:
+            raise ValueError(f"container must be one of {ANSWER_CONTAINERS}")
+        self.fh, self.container = fh, container
+        self._pq: Any = None
+        if container == "csv":
+            import csv
+            import io
+
+            self._text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+            self._csv = csv.writer(self._text)
+            self._csv.writerow(ANSWER_COLUMNS)
+
+    def write(self, batch: Batch) -> None:
+        rows = answer_rows(batch)
+        if self.container == "csv":
+            from .answers import csv_cell
+
+            self._csv.writerows([[csv_cell(c) for c in r] for r in rows])
+        elif self.container == "jsonl":
+            self.fh.write(b"".join(orjson.dumps(dict(zip(ANSWER_COLUMNS, r, strict=True)))
+                                   + b"\n" for r in rows))
+        else:
+            self._write_parquet(rows)
+
+    def _write_parquet(self, rows: list[tuple[Any, ...]]) -> None:
+        pa, pq = _arrow()
+        schema = pa.schema([("item", pa.string()), ("item_id", pa.int64()),
+                            ("field", pa.string()), ("annotator", pa.string()),
+                            ("label", pa.string()), ("annotation_id", pa.int64()),
+                            ("created_at", pa.float64()), ("schema_version", pa.int32()),
+                            ("origin", pa.string())])
+        if self._pq is None:
+            self._pq = pq.ParquetWriter(self.fh, schema, compression="zstd")
+        cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * len(schema)
+        labels = [v if isinstance(v, str) else orjson.dumps(v).decode() for v in cols[4]]
+        self._pq.write_batch(pa.record_batch(
+            [pa.array(list(c), f.type) for c, f in
+             zip([*cols[:4], labels, *cols[5:]], schema, strict=True)], schema=schema))
+
+    def close(self) -> None:
+        if self.container == "csv":
+            self._text.flush()
+            self._text.detach()
+        elif self.container == "parquet":
+            if self._pq is None:
+                self._write_parquet([])
+            self._pq.close()
+        self.fh.flush()

@@ -39,6 +39,52 @@ def insert_items(
     return max(int(result.rowcount), 0)
 
 
+StoredKey = tuple[bytes, int | None, int | None]
+"""(content_hash, batch_id, source_line) of a stored item."""
+
+_LOOKUP_CHUNK = 2_000
+
+
+def stored_keys(
+    conn: Connection, project_id: int, *, ids: Sequence[str] = (), hashes: Sequence[bytes] = ()
+) -> tuple[dict[str, StoredKey], dict[bytes, StoredKey]]:
+    """The stored items with these external ids, and the id-less items with these content
+    hashes: what an import compares skipped records with (indexed lookups, in chunks, on the
+    driver's cursor: a re-import looks up every row)."""
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    head = ("SELECT {key}, content_hash, batch_id, source_line FROM items "
+            f"WHERE project_id = {mark} AND ")
+    found: list[dict[Any, StoredKey]] = [{}, {}]
+    lookups: list[tuple[list[Any], str, str]] = [
+        (list(dict.fromkeys(ids)), "external_id", "external_id IN ({})"),
+        (list(dict.fromkeys(hashes)), "content_hash",
+         "external_id IS NULL AND content_hash IN ({})"),
+    ]
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for out, (keys, col, cond) in zip(found, lookups, strict=True):
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start:start + _LOOKUP_CHUNK]
+            cur.execute(head.format(key=col) + cond.format(", ".join([mark] * len(chunk))),
+                        (project_id, *chunk))
+            for key, digest, batch, line in cur.fetchall():
+                out[bytes(key) if col == "content_hash" else key] = (bytes(digest), batch, line)
+    return found[0], found[1]
+
+
+def replace_items(
+    conn: Connection, rows: Sequence[ItemRow], *, project_id: int, batch_id: int
+) -> int:
+    """Give the items with these external ids the rows' content, metadata and provenance
+    (an import's ``on_conflict="keep-last"``); returns how many were replaced."""
+    n = 0
+    stmt = sql("UPDATE items SET content_hash = :h, data = :d, meta = :m, batch_id = :b, "
+               "source_line = :l WHERE project_id = :p AND external_id = :e")
+    for ext, digest, data, meta, line in rows:
+        n += conn.execute(stmt, {"h": digest, "d": data, "m": meta, "b": batch_id, "l": line,
+                                 "p": project_id, "e": ext}).rowcount
+    return n
+
+
 def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] | None:
     return fast.one(
         conn,

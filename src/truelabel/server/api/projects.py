@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.types import Receive, Scope, Send
 
-from truelabel.core import JobContext
+from truelabel.core import JobContext, import_message
 from truelabel.domain.fields import field_kinds
 from truelabel.domain.models import User
 from truelabel.domain.schema import schema_json_schema
@@ -197,11 +197,19 @@ def start_import(
     meta: str | None = Form(None, max_length=4000,
                             description='slice metadata for every item, a JSON object '
                             '(e.g. {"language": "en", "channel": "email"})'),
+    dedup: Literal["content", "none"] = Form(
+        "content", description="records without an id whose text repeats: merged (content) "
+        "or each its own item (none)"),
+    on_conflict: Literal["fail", "keep-first", "keep-last"] = Form(
+        "fail", description="a record reusing an id with different content: fail the import "
+        "(nothing stored), keep the first, or keep the last"),
 ) -> dict[str, Any]:
     """Upload a file and import it in the background; poll ``/jobs/{id}`` for progress.
 
-    All or nothing: a bad record, or an item of more than 1 MiB of JSON, fails the job with
-    the file, line and reason, and nothing is imported."""
+    All or nothing: a bad record, an item of more than 1 MiB of JSON, or (``on_conflict=fail``)
+    an id reused with different content fails the job with the file, line and reason, and
+    nothing is imported. The job's result counts and shows every record not added as a new
+    item, and items past the warning size (``TRUELABEL_LARGE_ITEM_BYTES``)."""
     p = project_for(request, project, user)
     p.require(user, "items.import")
     slice_meta = parse_meta(meta)
@@ -223,17 +231,13 @@ def start_import(
                     progress=job.progress,
                     total_bytes=size,
                     meta=slice_meta,
+                    dedup=dedup,
+                    on_conflict=on_conflict,
                 )
         finally:
             os.unlink(tmp)
-        job.message = f"{r.added} items added, {r.skipped} already present"
-        return {
-            "batch_id": r.batch_id,
-            "read": r.read,
-            "added": r.added,
-            "skipped": r.skipped,
-            "seconds": round(r.seconds, 3),
-        }
+        job.message = import_message(r)
+        return r.to_dict()
 
     job = request.app.state.jobs.start("import", work, user_id=user.id, project_id=p.id)
     out: dict[str, Any] = job.to_dict()
@@ -245,14 +249,17 @@ def export(
     project: str,
     request: Request,
     user: User = Depends(current_user),
-    format: Literal["jsonl", "parquet"] = "jsonl",
+    format: Literal["jsonl", "parquet", "answers"] = "jsonl",
     only_labeled: bool = False,
 ) -> FileResponse:
-    """Download every item with its annotations (every annotator), streamed from disk."""
+    """Download every item with its annotations (every annotator), streamed from disk;
+    ``format=answers`` is the long CSV table (item, field, annotator, label) that
+    ``truelabel agreement`` and ``aggregate`` read."""
     p = project_for(request, project, user)
     folder = tempfile.mkdtemp(prefix="tl-export-")
     try:
-        path = Path(folder) / f"{p.name}.{format}"
+        path = Path(folder) / (f"{p.name}-answers.csv" if format == "answers"
+                               else f"{p.name}.{format}")
         p.export(path, fmt=format, only_labeled=only_labeled, actor=user)
         return _TempFileResponse(
             path, folder=folder, filename=path.name, media_type="application/octet-stream"

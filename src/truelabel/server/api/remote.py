@@ -7,7 +7,7 @@ a passive image, audio or video file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import Response
@@ -31,6 +31,12 @@ class UrlImportIn(BaseModel):
     url: str = Field(min_length=1, max_length=2048)
     format: str | None = None
     id_field: str | None = "id"
+    dedup: Literal["content", "none"] = Field(
+        "content", description="records without an id whose text repeats: merged "
+        "(content) or each its own item (none)")
+    on_conflict: Literal["fail", "keep-first", "keep-last"] = Field(
+        "fail", description="a record reusing an id with different content: fail the "
+        "import (nothing stored), keep the first, or keep the last")
 
 
 class AllowListIn(BaseModel):
@@ -58,7 +64,8 @@ def start_url_import(
 
     job = request.app.state.jobs.submit(
         "import_url", {"url": body.url, "format": body.format or None,
-                       "id_field": body.id_field or None}, actor=user, project=p)
+                       "id_field": body.id_field or None, "dedup": body.dedup,
+                       "on_conflict": body.on_conflict}, actor=user, project=p)
     out: dict[str, Any] = job.to_dict()
     return out
 

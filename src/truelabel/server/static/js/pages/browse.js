@@ -218,6 +218,13 @@ async function showItem(id) {
 el("item-dialog-close").addEventListener("click", () => el("item-dialog").close());
 
 // -- import ------------------------------------------------------------------------------
+// What the import did besides adding items (repeats, id conflicts, large items), one per line.
+function showNotes(notes) {
+  const list = el("import-notes");
+  list.replaceChildren(...notes.map((n) => h("li", {}, n)));
+  list.hidden = !notes.length;
+}
+
 function setupImport() {
   const form = el("import-form");
   if (!form) return;
@@ -233,6 +240,9 @@ function setupImport() {
     if (!file) { out.textContent = "Choose a file first."; return; }
     const data = new FormData();
     data.append("file", file, file.name);
+    data.append("dedup", el("import-dedup").value);
+    data.append("on_conflict", el("import-on-conflict").value);
+    showNotes([]);
     el("import-submit").disabled = true;
     out.textContent = `Uploading ${file.name}…`;
     try {
@@ -245,7 +255,8 @@ function setupImport() {
       }
       bar.hidden = true;
       if (job.status === "done") {
-        out.textContent = job.message || "Import finished.";
+        out.textContent = (job.result && job.result.summary) || job.message || "Import finished.";
+        showNotes((job.result && job.result.notes) || []);
         form.reset();
         loadInfo();
         loadPage();
