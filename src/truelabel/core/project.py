@@ -485,6 +485,7 @@ class Project(ProjectContext):
             },
             "n_taken": row["n_taken"],
             "n_done": row["n_done"],
+            "state": row["state"],
         }
         if role_allows(role, "annotations.read"):
             out["annotations"] = self.annotations(item_id)

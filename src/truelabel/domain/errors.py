@@ -21,6 +21,7 @@ domain layer so every layer can raise them). Each class has a stable ``code`` (t
     ├── Conflict                (409)  the request races something newer
     │   ├── LeaseExpired               a submit on a lease that is gone
     │   ├── StaleVersion               an edit based on a superseded annotation
+    │   ├── IllegalTransition          a step the item's lifecycle state does not allow
     │   ├── AlreadyExists              a name (a unique key) that is taken
     │   └── ConstraintViolation        a write that breaks another rule of the database
     ├── AuthError               (401)  not logged in, wrong password, expired token
@@ -129,6 +130,13 @@ class StaleVersion(Conflict):
     """An edit based on an annotation that has since been superseded."""
 
     code = "stale_version"
+
+
+class IllegalTransition(Conflict):
+    """A step the item's lifecycle state does not allow (``domain/lifecycle.py``), such as
+    rejecting an answer of an item a manager already decided."""
+
+    code = "illegal_transition"
 
 
 class AlreadyExists(Conflict):

@@ -198,6 +198,8 @@ class ItemView(TypedDict):
     provenance: Provenance
     n_taken: int
     n_done: int
+    #: the lifecycle state (``domain/lifecycle.py``)
+    state: str
     meta: dict[str, Any] | None
     annotations: NotRequired[list[AnnotationView]]
 

@@ -135,6 +135,7 @@ def next_for_review(
         sql(
             "SELECT a.id FROM annotations a JOIN items i ON i.id = a.item_id "
             "WHERE a.project_id = :p AND a.is_current = TRUE AND i.is_gold = FALSE "
+            "AND i.state NOT IN ('decided', 'signed_off') "
             "AND a.user_id <> :me AND a.origin = 'human' "
             f"AND {passed} AND NOT EXISTS (SELECT 1 FROM reviews r2 WHERE r2.annotation_id = a.id "
             "AND r2.stage = :stage) AND (a.id * 7919) % 1000 < :permille "
@@ -189,7 +190,8 @@ def reviews_for_item(conn: Connection, item_id: int) -> list[dict[str, Any]]:
 
 def open_adjudication(
     conn: Connection, *, project_id: int, item_id: int, reason: str, now: float
-) -> None:
+) -> bool:
+    """Put the item on the adjudication queue unless it was ever there (True: it was put)."""
     exists = conn.execute(
         sql("SELECT 1 FROM adjudications WHERE item_id = :i"), {"i": item_id}
     ).first()
@@ -201,6 +203,7 @@ def open_adjudication(
             ),
             {"i": item_id, "p": project_id, "r": reason, "t": now},
         )
+    return exists is None
 
 
 def adjudication_queue(
