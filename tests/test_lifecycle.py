@@ -236,7 +236,34 @@ def test_sign_off_marks_finished_items(ws: Workspace, team: dict[str, User]) -> 
     p = make(ws, team, n=2)
     t = p.next_task(team["a1"])
     p.submit(t.id, {"intent": "refund"}, team["a1"])
-    p.sign_off(team["lead"], override_reason="pilot batch")
+    p.sign_off(team["lead"], override_reason="pilot batch")  # agreement: too few answers
     assert state(p, t.item_id) == "signed_off"  # submitted -> signed_off
     left = [i for i in p.items(actor=team["lead"]) if i["id"] != t.item_id]
     assert state(p, left[0]["id"]) == "queued"  # unfinished work is not signed off
+
+
+def test_sign_off_warns_and_records_override(ws: Workspace, team: dict[str, User]) -> None:
+    from truelabel.domain.errors import SignOffNeedsOverride
+
+    p = make(ws, team, overlap=2, n=3, adjudication_threshold=0.2)
+    for name, labels in (("a1", ["refund"] * 3), ("a2", ["account", "refund", "account"])):
+        for lab in labels:
+            t = p.next_task(team[name])
+            p.submit(t.id, {"intent": lab}, team[name])
+    codes = {w["code"] for w in p.signoff_warnings(actor=team["lead"])}
+    assert codes == {"open_adjudications", "low_agreement"}
+    with pytest.raises(SignOffNeedsOverride, match="wait for adjudication") as refused:
+        p.sign_off(team["lead"], comment="week 1")
+    assert {w["code"] for w in refused.value.detail["warnings"]} == codes
+    assert p.signoffs(actor=team["lead"]) == []  # nothing written
+    done = p.sign_off(team["lead"], comment="week 1", override_reason="pilot: agreed with PM")
+    assert done["override_reason"] == "pilot: agreed with PM"
+    row = p.signoffs(actor=team["lead"])[0]
+    assert row["evidence"]["override_reason"] == "pilot: agreed with PM"
+    assert {w["code"] for w in row["evidence"]["signoff_warnings"]} == codes
+    admin = ws.add_user("root", "password-123", role="admin")
+    entry = next(e for e in ws.audit_log(actor=admin) if e["action"] == "signoff")
+    assert "pilot: agreed with PM" in str(entry["detail"])
+    # an item waiting for adjudication is not signed off; the agreed one is
+    assert sorted(state(p, i["id"]) for i in p.items(actor=team["lead"])) == [
+        "in_adjudication", "in_adjudication", "signed_off"]

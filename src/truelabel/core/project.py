@@ -160,6 +160,7 @@ class Project(ProjectContext):
     aggregate = _to("truth", TruthService.aggregate)
     ground_truth = _to("truth", TruthService.ground_truth)
     sign_off = _to("truth", TruthService.sign_off)
+    signoff_warnings = _to("truth", TruthService.signoff_warnings)
     signoffs = _to("truth", TruthService.signoffs)
 
     # -- reports, URLs and media ----------------------------------------------------------

@@ -22,6 +22,7 @@ domain layer so every layer can raise them). Each class has a stable ``code`` (t
     │   ├── LeaseExpired               a submit on a lease that is gone
     │   ├── StaleVersion               an edit based on a superseded annotation
     │   ├── IllegalTransition          a step the item's lifecycle state does not allow
+    │   ├── SignOffNeedsOverride       a sign-off with warnings and no override reason
     │   ├── AlreadyExists              a name (a unique key) that is taken
     │   └── ConstraintViolation        a write that breaks another rule of the database
     ├── AuthError               (401)  not logged in, wrong password, expired token
@@ -137,6 +138,13 @@ class IllegalTransition(Conflict):
     rejecting an answer of an item a manager already decided."""
 
     code = "illegal_transition"
+
+
+class SignOffNeedsOverride(Conflict):
+    """A sign-off with warnings (open adjudications, low agreement) and no override reason;
+    ``detail.warnings`` lists them."""
+
+    code = "signoff_needs_override"
 
 
 class AlreadyExists(Conflict):

@@ -283,6 +283,10 @@ class SignOff(TypedDict):
     id: int
     comment: str
     evidence: dict[str, Any]
+    #: what the sign-off was warned about (open adjudications, low agreement) and the
+    #: manager's reason to sign off anyway ("" when there was nothing to override)
+    warnings: list[dict[str, Any]]
+    override_reason: str
 
 
 class SignOffRow(TypedDict):

@@ -235,6 +235,25 @@ def decide_adjudication(
     return cur.rowcount == 1
 
 
+def accepted_annotations(conn: Connection, project_id: int) -> set[int]:
+    """Annotations a reviewer accepted (at any stage)."""
+    rows = conn.execute(
+        sql("SELECT DISTINCT annotation_id FROM reviews WHERE project_id = :p "
+            "AND decision = 'accept'"),
+        {"p": project_id},
+    )
+    return {int(r.annotation_id) for r in rows}
+
+
+def decided_items(conn: Connection, project_id: int) -> set[int]:
+    """Items whose label a manager decided (also when signed off since)."""
+    rows = conn.execute(
+        sql("SELECT item_id FROM adjudications WHERE project_id = :p AND status = 'decided'"),
+        {"p": project_id},
+    )
+    return {int(r.item_id) for r in rows}
+
+
 def adjudication_counts(conn: Connection, project_id: int) -> dict[str, int]:
     rows = conn.execute(
         sql(
