@@ -93,6 +93,7 @@ class ReviewService(Service):
                 "id": item["id"],
                 "external_id": item["external_id"],
                 "data": orjson.loads(item["data"]),
+                "state": item["state"],
             },
             "other_annotations": [a for a in anns if a["id"] != annotation_id],
         }

@@ -134,15 +134,13 @@ class StaleVersion(Conflict):
 
 
 class IllegalTransition(Conflict):
-    """A step the item's lifecycle state does not allow (``domain/lifecycle.py``), such as
-    rejecting an answer of an item a manager already decided."""
+    """A step the item's lifecycle state does not allow (e.g. rejecting a decided item)."""
 
     code = "illegal_transition"
 
 
 class SignOffNeedsOverride(Conflict):
-    """A sign-off with warnings (open adjudications, low agreement) and no override reason;
-    ``detail.warnings`` lists them."""
+    """A sign-off with warnings (open adjudications, low agreement) and no override reason."""
 
     code = "signoff_needs_override"
 

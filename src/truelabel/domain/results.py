@@ -213,6 +213,8 @@ class ReviewItem(TypedDict):
     id: int
     external_id: str | None
     data: Any
+    #: the item's lifecycle state (``domain/lifecycle.py``)
+    state: str
 
 
 class ReviewTask(TypedDict):
@@ -248,6 +250,8 @@ class AdjudicationEntry(TypedDict):
 
     item_id: int
     external_id: str | None
+    #: the item's lifecycle state (``domain/lifecycle.py``)
+    state: str
     status: str
     reason: str
     created_at: float
