@@ -267,3 +267,44 @@ def test_sign_off_warns_and_records_override(ws: Workspace, team: dict[str, User
     # an item waiting for adjudication is not signed off; the agreed one is
     assert sorted(state(p, i["id"]) for i in p.items(actor=team["lead"])) == [
         "in_adjudication", "in_adjudication", "signed_off"]
+
+
+def test_migration_backfill_matches_the_live_states(ws: Workspace, team: dict[str, User]) -> None:
+    """Migration 0008's backfill, run over rows the loop made, gives the states it kept."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    import truelabel.store.migrations.versions as versions
+
+    p = make(ws, team, overlap=2, n=6, adjudication_threshold=0.2,
+             review_stages=[{"name": "check"}])
+    a1, a2, a3 = team["a1"], team["a2"], team["a3"]
+    for lab1, lab2 in (("refund", "refund"), ("refund", "account"), ("refund", "refund"),
+                       ("account", "refund")):
+        t = p.next_task(a1)
+        p.submit(t.id, {"intent": lab1}, a1)
+        t = p.next_task(a2)
+        p.submit(t.id, {"intent": lab2}, a2)
+    p.next_task(a3)  # in progress: a lease
+    items = [i["id"] for i in p.items(actor=team["lead"])]
+    r = next(x for x in [p.next_review(team["rev"])] if x)
+    p.review(r["annotation"]["id"], "accept", team["rev"])  # submitted
+    adj = [e["item_id"] for e in p.adjudication_queue(actor=team["lead"])]
+    p.adjudicate(adj[0], {"intent": "refund"}, team["lead"])  # decided
+    ann = next(a for a in p.annotations(adj[1]) if a["user_id"] == a2.id)
+    p.review(ann["id"], "reject", team["rev"], comment="again")  # rejected
+    live = {i: state(p, i) for i in items}
+    assert set(live.values()) == {"submitted", "in_review", "decided", "rejected",
+                                  "in_progress", "queued"}
+    path = Path(versions.__file__).parent / "0008_item_state.py"
+    spec = importlib.util.spec_from_file_location("m0008", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with p.db.write() as conn:
+        conn.execute(text("UPDATE items SET state = 'queued'"))
+        for statement in mod.BACKFILL:
+            conn.execute(text(statement))
+    assert {i: state(p, i) for i in items} == live
