@@ -202,6 +202,8 @@ def test_decided_item_is_never_sent_again_and_open_leases_close(
     assert p.next_task(team["a3"]) is None  # never handed out again
     p.set_overlap(5, actor=team["lead"])
     assert p.next_task(team["a3"]) is None
+    with pytest.raises(IllegalTransition, match="settled"):  # nor by hand
+        p.assign([item], team["a3"], actor=team["lead"])
     ann = p.annotations(item)[0]
     with pytest.raises(IllegalTransition, match="decided"):
         p.review(ann["id"], "reject", team["rev"], comment="no")

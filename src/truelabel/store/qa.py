@@ -211,8 +211,8 @@ def adjudication_queue(
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
         sql(
-            "SELECT d.item_id, i.external_id, i.state, d.status, d.reason, d.created_at, d.decided_by, "
-            "d.value, d.comment FROM adjudications d JOIN items i ON i.id = d.item_id "
+            "SELECT d.item_id, i.external_id, i.state, d.status, d.reason, d.created_at, "
+            "d.decided_by, d.value, d.comment FROM adjudications d JOIN items i ON i.id = d.item_id "
             "WHERE d.project_id = :p AND d.status = :s "
             "ORDER BY d.created_at, d.item_id LIMIT :n"
         ),

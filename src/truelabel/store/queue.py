@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
+from truelabel.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    LeaseExpired,
+    NotFound,
+    StaleVersion,
+)
 
 from . import fast, loopstate
 from .db import sql
@@ -211,9 +217,14 @@ def take_item(
             "edit the existing annotation instead."
         )
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    taken = conn.execute(
-        sql(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
-    ).scalar_one()
+    taken, state = conn.execute(
+        sql(f"SELECT n_taken, state FROM items WHERE id = :i{lock}"), {"i": item_id}
+    ).one()
+    if state in ("decided", "signed_off"):
+        raise IllegalTransition(
+            f"Item {item_id} is {state.replace('_', ' ')}: its label is settled, so it takes "
+            "no more annotators. Pick an open item."
+        )
     if taken >= overlap and not is_gold_item(conn, item_id):
         raise Conflict(
             f"Item {item_id} already has {taken} of {overlap} annotators; "
