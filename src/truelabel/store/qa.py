@@ -212,8 +212,8 @@ def adjudication_queue(
     rows = conn.execute(
         sql(
             "SELECT d.item_id, i.external_id, i.state, d.status, d.reason, d.created_at, "
-            "d.decided_by, d.value, d.comment FROM adjudications d JOIN items i ON i.id = d.item_id "
-            "WHERE d.project_id = :p AND d.status = :s "
+            "d.decided_by, d.value, d.comment FROM adjudications d "
+            "JOIN items i ON i.id = d.item_id WHERE d.project_id = :p AND d.status = :s "
             "ORDER BY d.created_at, d.item_id LIMIT :n"
         ),
         {"p": project_id, "s": status, "n": limit},
