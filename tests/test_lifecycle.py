@@ -159,15 +159,19 @@ def test_reject_rework_opens_with_previous_answer(ws: Workspace, team: dict[str,
     assert state(p, t.item_id) == "in_review"
 
 
+def disputed(ws: Workspace, team: dict[str, User]) -> tuple[Project, int]:
+    """A project with review and adjudication, and an item a1 and a2 disagree on."""
+    p = make(ws, team, overlap=2, adjudication_threshold=0.2, review_stages=[{"name": "c"}])
+    for name, intent in (("a1", "refund"), ("a2", "account")):
+        t = p.next_task(team[name])
+        p.submit(t.id, {"intent": intent}, team[name])
+    return p, t.item_id
+
+
 def test_reject_takes_item_off_adjudication_until_rework(
     ws: Workspace, team: dict[str, User]
 ) -> None:
-    p = make(ws, team, overlap=2, adjudication_threshold=0.2, review_stages=[{"name": "c"}])
-    t1 = p.next_task(team["a1"])
-    p.submit(t1.id, {"intent": "refund"}, team["a1"])
-    t2 = p.next_task(team["a2"])
-    p.submit(t2.id, {"intent": "account"}, team["a2"])
-    item = t1.item_id
+    p, item = disputed(ws, team)
     assert state(p, item) == "in_adjudication"
     assert [e["item_id"] for e in p.adjudication_queue(actor=team["lead"])] == [item]
     ann2 = next(a for a in p.annotations(item) if a["user_id"] == team["a2"].id)
@@ -186,12 +190,7 @@ def test_reject_takes_item_off_adjudication_until_rework(
 def test_decided_item_is_never_sent_again_and_open_leases_close(
     ws: Workspace, team: dict[str, User]
 ) -> None:
-    p = make(ws, team, overlap=2, adjudication_threshold=0.2, review_stages=[{"name": "c"}])
-    t1 = p.next_task(team["a1"])
-    p.submit(t1.id, {"intent": "refund"}, team["a1"])
-    t2 = p.next_task(team["a2"])
-    p.submit(t2.id, {"intent": "account"}, team["a2"])
-    item = t1.item_id
+    p, item = disputed(ws, team)
     p.set_overlap(3, actor=team["lead"])  # more answers wanted: a3 is handed the item
     t3 = p.next_task(team["a3"])
     assert t3.item_id == item and state(p, item) == "in_adjudication"
