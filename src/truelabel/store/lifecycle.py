@@ -74,17 +74,6 @@ def sign_off_items(conn: Connection, project_id: int, states: tuple[str, ...]) -
     return int(cur.rowcount)
 
 
-def state_counts(conn: Connection, project_id: int) -> dict[str, int]:
-    """How many items of the project are in each state (``ix_items_state``)."""
-    return {
-        r["state"]: int(r["n"])
-        for r in fast.rows(
-            conn, "SELECT state, COUNT(*) AS n FROM items WHERE project_id = :p GROUP BY state",
-            {"p": project_id},
-        )
-    }
-
-
 #: ``:u``'s latest rejected answer to the item ``:i`` (the rework's prefill)
 REJECTED_ANSWER = (
     "SELECT o.value FROM annotations o JOIN reviews r ON r.annotation_id = o.id "
