@@ -203,6 +203,9 @@ def test_decided_item_is_never_sent_again_and_open_leases_close(
     assert p.next_task(team["a3"]) is None
     with pytest.raises(IllegalTransition, match="settled"):  # nor by hand
         p.assign([item], team["a3"], actor=team["lead"])
+    mine = next(a for a in p.annotations(item) if a["user_id"] == team["a1"].id)
+    with pytest.raises(IllegalTransition, match="decided"):  # an edit would be outvoted
+        p.update_annotation(mine["id"], {"intent": "account"}, team["a1"])
     ann = p.annotations(item)[0]
     with pytest.raises(IllegalTransition, match="decided"):
         p.review(ann["id"], "reject", team["rev"], comment="no")

@@ -33,8 +33,9 @@ def check(conn: Any, project_id: int, item_id: int, event: ItemEvent) -> ItemSta
     if not allowed(state, event):
         hint = _HINT.get(state, "reload it to see where it stands")
         raise IllegalTransition(
-            f"Item {item_id} is {state.value.replace('_', ' ')}, so it cannot take a "
-            f"{event.value.replace('_', ' ')}: {hint}. Reload the item to see its state."
+            f"Item {item_id} is {state.value.replace('_', ' ')}, where "
+            f"{event.value.replace('_', ' ')!r} is not allowed: {hint}. Reload the item to see "
+            "its state."
         )
     return state
 

@@ -76,6 +76,7 @@ class ItemEvent(StrEnum):
     ADJUDICATION_NEEDED = "adjudication_needed"
     DECIDE = "decide"  # a manager decides the label
     AGGREGATE = "aggregate"  # ground truth computed; no state change
+    EDIT = "edit"  # an annotator replaces their own answer; no state change
     SIGN_OFF = "sign_off"
 
 
@@ -107,6 +108,7 @@ TRANSITIONS: dict[tuple[ItemState, ItemEvent], frozenset[ItemState]] = {
        for s in (SUBMITTED, IN_REVIEW)},
     (IN_ADJUDICATION, ItemEvent.DECIDE): frozenset({DECIDED}),
     **{(s, ItemEvent.AGGREGATE): frozenset({s}) for s in ItemState},
+    **{(s, ItemEvent.EDIT): frozenset({s}) for s in _ANSWERED},
     **{(s, ItemEvent.SIGN_OFF): frozenset({SIGNED_OFF}) for s in (SUBMITTED, DECIDED)},
 }
 
