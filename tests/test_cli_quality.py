@@ -129,8 +129,14 @@ def test_adjudication_truth_and_signoff(ws: Workspace, qp: Project,
     assert shown[0]["fields"]["intent"]["method"] == "adjudication"
     assert "adjudication" in cli(ws, "truth", "show").stdout
 
-    made = cli_json(ws, "signoff", "create", "--as", "lead", "--comment", "batch 1")
+    # low agreement: refused until the lead gives a reason, which is recorded
+    assert "low_agreement" in cli(ws, "signoff", "check", "--as", "lead").stdout
+    refused = cli(ws, "signoff", "create", "--as", "lead", "--comment", "batch 1", ok=False)
+    assert refused.exit_code == 1 and "override reason" in refused.output
+    made = cli_json(ws, "signoff", "create", "--as", "lead", "--comment", "batch 1",
+                    "--override-reason", "agreed with the client")
     assert made["comment"] == "batch 1" and "evidence" in made
+    assert made["override_reason"] == "agreed with the client"
     assert cli(ws, "signoff", "create", "--as", "u1", ok=False).exit_code == 1
     listed = cli_json(ws, "signoff", "list")
     assert [(s["id"], s["username"]) for s in listed] == [(made["id"], "lead")]
@@ -155,6 +161,7 @@ PARITY = {
     ("GET", "/projects/{project}/quality"): "quality",
     ("POST", "/projects/{project}/signoffs"): "signoff create",
     ("GET", "/projects/{project}/signoffs"): "signoff list",
+    ("GET", "/projects/{project}/signoffs/warnings"): "signoff check",
 }
 NOT_IN_CLI = {("GET", "/projects/{project}/quality/charts/{name}.svg")}  # images for the UI
 

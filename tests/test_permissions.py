@@ -238,7 +238,8 @@ ROUTES: dict[str, Route] = {
     "quality_chart_api_projects__project__quality_charts__name__svg_get": Route(
         "quality.read", (200,), cross=None),
     "sign_off_api_projects__project__signoffs_post": Route(
-        "quality.signoff", (201,), body=lambda c: {"comment": "ok"}, cross=None),
+        "quality.signoff", (201,), body=lambda c: {"comment": "ok", "override_reason": "test"},
+        cross=None),
     "signoffs_api_projects__project__signoffs_get": Route("quality.read", (200,), cross=None),
     # management (manage.py); archive is called with archived=false: the project stays active
     "archive_api_projects__project__archive_post": Route(
@@ -264,6 +265,8 @@ ROUTES: dict[str, Route] = {
         "quality.read", (200,), query=lambda c: {"days": 7}, cross=None),
     "team_chart_api_projects__project__team_charts__name__svg_get": Route(
         "quality.read", (200,), objs={"name": "team_chart"}, cross=None),
+    "signoff_warnings_api_projects__project__signoffs_warnings_get": Route(
+        "quality.signoff", (200,), cross=None),
     # content from outside
     "start_url_import_api_projects__project__imports_url_post": Route(
         # a loopback URL: the SSRF check refuses it (422) after the permission check, no traffic
@@ -437,7 +440,7 @@ def populate(p: Project, workers: dict[str, User], ann: User, ann2: User, manage
     p.annotate(decided, {"intent": "other"}, ann2, key=f"h4-{p.name}")
     p.adjudicate(decided, {"intent": "refund"}, manager, comment="decided")
     p.aggregate(method="majority")
-    p.sign_off(manager, comment="signed")
+    p.sign_off(manager, comment="signed", override_reason="fixture")
     media = url_import.put_media(p, PNG + p.name.encode(), actor=None)  # per-project bytes
     row = p.item(first)
     return ProjectObjs(name=p.name, id=p.id, item=first, spare=spare, ext_id=row["external_id"],
@@ -771,7 +774,7 @@ def _gold_world(ws: Workspace, answers: dict[int, str]) -> tuple[Project, dict[s
         p.set_gold(item, {"intent": answers[k]}, actor=users["gm"])
     p.aggregate(method="majority", actor=users["gm"])
     p.unset_gold(gold_items[2], actor=users["gm"])  # its stored truth stays a gold answer
-    p.sign_off(users["gm"], comment="signed")
+    p.sign_off(users["gm"], comment="signed", override_reason="fixture")
     return p, users, gold_items
 
 

@@ -296,7 +296,9 @@ def test_adjudication_aggregate_ground_truth_report_charts_signoff(
     assert intent["ci_low"] <= intent["alpha"] <= intent["ci_high"]
     assert {c["annotator"] for c in report["annotators"]} == {"ann1", "ann2"}
     assert report["confusion"]["intent"]["labels"] == ["refund", "shipping"]
-    assert {by_id[s["item_id"]] for s in report["hot_spots"]} == {"m0", "m1"}
+    # the decided item's disagreement is settled: only the open one is a hot spot
+    assert {s["item_id"] for s in report["hot_spots"]} == split - {first["item_id"]}
+    assert len(by_id) == 20
     error_body(rev.get(f"{P}/quality?resamples=5"), 422)
 
     for name in ("agreement", "annotators", "confusion", "per-label"):
@@ -311,9 +313,17 @@ def test_adjudication_aggregate_ground_truth_report_charts_signoff(
     error_body(rev.get(f"{P}/quality/charts/confusion.svg?field=note"), 404, "not_found")
     error_body(rev.get(f"{P}/quality/charts/pie.svg"), 404, "not_found")
 
-    r = mgr.post(f"{P}/signoffs", json={"comment": "Ready for training."})
+    # one item still waits for adjudication: refused without an override reason
+    warned = mgr.get(f"{P}/signoffs/warnings").json()
+    assert [w["code"] for w in warned["warnings"]][0] == "open_adjudications"
+    body = error_body(mgr.post(f"{P}/signoffs", json={"comment": "Ready for training."}), 409,
+                      "signoff_needs_override")
+    assert body["detail"]["warnings"] == warned["warnings"]
+    r = mgr.post(f"{P}/signoffs", json={"comment": "Ready for training.",
+                                        "override_reason": "m1 is out of scope"})
     assert r.status_code == 201, r.text
     signed = r.json()
+    assert signed["override_reason"] == "m1 is out of scope" and signed["warnings"]
     assert signed["comment"] == "Ready for training."
     assert signed["evidence"]["fields"]["intent"]["alpha"] == pytest.approx(intent["alpha"])
     listed = rev.get(f"{P}/signoffs").json()

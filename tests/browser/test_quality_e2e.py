@@ -261,11 +261,17 @@ def test_quality_loop_end_to_end(
         expect(img).to_have_js_property("complete", True)  # (re)loaded after aggregation
         assert img.evaluate("i => i.naturalWidth") > 0
     expect(lead.locator("#hot-spots tr").first).to_be_visible()
-    expect(lead.locator(f"#hot-spots tr[data-item-id='{ids[disputed]}'] a")).to_have_attribute(
-        "href", f"/p/{project.name}?item={ids[disputed]}")
+    spot = lead.locator("#hot-spots tr[data-item-id]").first
+    spot_id = spot.get_attribute("data-item-id")
+    expect(spot.locator("a")).to_have_attribute("href", f"/p/{project.name}?item={spot_id}")
+    # the decided item's disagreement is settled: no longer a hot spot
+    expect(lead.locator(f"#hot-spots tr[data-item-id='{ids[disputed]}']")).to_have_count(0)
 
     # -- the QA lead signs off; the evidence is frozen with the sign-off --------------------
     lead.fill("#signoff-comment", "Randy retrained; Dawid-Skene with gold used.")
+    if mia.get(f"{url}/signoffs/warnings").json()["warnings"]:  # randy's low agreement
+        expect(lead.locator("#signoff-warnings")).to_be_visible()
+        lead.fill("#signoff-override", "Randy's answers are outvoted by Dawid-Skene.")
     with lead.expect_response(lambda r: r.url.endswith("/signoffs")
                               and r.request.method == "POST") as signed:
         lead.click("#signoff")

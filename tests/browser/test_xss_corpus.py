@@ -140,7 +140,7 @@ def corpus(browser_ws: Workspace) -> Iterator[Corpus]:
     assert len(disputed) >= 3, disputed
     p.adjudicate(disputed[-1], {"intent": XSS[1]}, users[MANAGER], comment=CORPUS)
     p.aggregate(method="majority")
-    p.sign_off(users[MANAGER], comment=CORPUS)
+    p.sign_off(users[MANAGER], comment=CORPUS, override_reason=CORPUS)
     yield Corpus(p, ids)
 
 

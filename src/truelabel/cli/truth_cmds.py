@@ -155,16 +155,47 @@ def signoff() -> None:
 @actor_option
 @project_option
 @click.option("--comment", default="", help="what the sign-off covers")
+@click.option("--override-reason", default="",
+              help="sign off despite open adjudications or low agreement, saying why "
+                   "(recorded with the sign-off and in the audit log)")
 @json_option
 def signoff_create(location: str, actor_name: str, project_name: str | None, comment: str,
-                   as_json: bool) -> None:
+                   override_reason: str, as_json: bool) -> None:
     """Sign the project off as USER; the quality report is frozen with it as evidence.
+
+    Open adjudications or agreement below the workflow's min_agreement refuse it unless
+    --override-reason says why.
 
     Example: truelabel signoff create myproject --as qa-lead --comment "batch 3"
     """
     with open_workspace(location) as ws:
-        result = ws.project(project_name).sign_off(ws.get_user(actor_name), comment=comment)
-    report(result, as_json, f"Signed off as {actor_name} (sign-off {result['id']}).")
+        result = ws.project(project_name).sign_off(
+            ws.get_user(actor_name), comment=comment, override_reason=override_reason)
+    note = f" Overridden: {result['override_reason']}" if result["override_reason"] else ""
+    report(result, as_json, f"Signed off as {actor_name} (sign-off {result['id']}).{note}")
+
+
+@signoff.command("check")
+@click.argument("location")
+@actor_option
+@project_option
+@json_option
+def signoff_check(location: str, actor_name: str, project_name: str | None,
+                  as_json: bool) -> None:
+    """What a sign-off now would be warned about: open adjudications, low agreement.
+
+    Example: truelabel signoff check myproject --as qa-lead
+    """
+    with open_workspace(location) as ws:
+        found = ws.project(project_name).signoff_warnings(actor=ws.get_user(actor_name))
+
+    def table() -> Table:
+        t = Table("warning", "detail")
+        for w in found:
+            t.add_row(w["code"], w["message"])
+        return t
+
+    emit({"warnings": found}, as_json, table)
 
 
 @signoff.command("list")

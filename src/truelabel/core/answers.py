@@ -493,7 +493,8 @@ def aggregate_from_file(
             weights = np.where(has, np.nan_to_num(scores.accuracy), default_weight)
             res = q.weighted_vote(r, weights=weights, tie=tie, seed=seed)  # type: ignore[arg-type]
         else:
-            res = q.dawid_skene(r, gold=gold_labels if method == "gold_dawid_skene" else None)
+            res = q.dawid_skene(r, gold=gold_labels if method == "gold_dawid_skene" else None,
+                                answered_only=True)  # the degenerate-estimate guard
     items = [_jsonable(i) for i in res.items.tolist()]
     out_labels = [_jsonable(v) for v in res.labels.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]

@@ -7,10 +7,12 @@ import time
 from typing import Any
 
 from truelabel.domain.errors import Conflict, NotFound
+from truelabel.domain.lifecycle import ItemEvent
 from truelabel.domain.models import Annotation, User
 from truelabel.store import items as item_store
 from truelabel.store import queue, worklog
 
+from . import lifecycle
 from .context import ProjectContext, Service
 from .tasks import TaskService, check_key
 
@@ -70,6 +72,8 @@ class EditService(Service):
         clean = ctx.schema.validate_annotation(value, self._item_data(old["item_id"]))
         now = time.time()
         with self.db.write() as conn:
+            # a decided item's label is settled: an edit would be silently outvoted
+            lifecycle.check(conn, self.id, old["item_id"], ItemEvent.EDIT)
             used = worklog.used_by(conn, annotation_ids=[annotation_id], item_id=old["item_id"],
                                    strict=False)
             if used is not None:  # the author's own edits end where others' decisions begin

@@ -171,6 +171,7 @@ class Project(ProjectContext):
     aggregate = _to("truth", TruthService.aggregate)
     ground_truth = _to("truth", TruthService.ground_truth)
     sign_off = _to("truth", TruthService.sign_off)
+    signoff_warnings = _to("truth", TruthService.signoff_warnings)
     signoffs = _to("truth", TruthService.signoffs)
     browse = _to("browser", BrowseService.browse)
     bulk_items = _to("browser", BrowseService.bulk)
@@ -519,6 +520,7 @@ class Project(ProjectContext):
             },
             "n_taken": row["n_taken"],
             "n_done": row["n_done"],
+            "state": row["state"],
         }
         if role_allows(role, "annotations.read"):
             out["annotations"] = self.annotations(item_id)

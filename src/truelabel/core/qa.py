@@ -25,6 +25,7 @@ from truelabel.domain.errors import (
     NotFound,
 )
 from truelabel.domain.fields import FieldSpec
+from truelabel.domain.lifecycle import ItemEvent
 from truelabel.domain.models import User
 from truelabel.domain.results import LabelValue
 from truelabel.domain.workflow import Workflow
@@ -33,6 +34,7 @@ from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 from truelabel.store import queue
 
+from . import lifecycle
 from .context import ProjectContext, Service, Submitted
 
 METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
@@ -283,13 +285,15 @@ class QualityService(Service):
                 return
             threshold = wf.adjudication_threshold
             if threshold is not None and 1 - confidence > threshold:
-                qa_store.open_adjudication(
+                if qa_store.open_adjudication(
                     conn,
                     project_id=self.id,
                     item_id=item_id,
                     now=time.time(),
                     reason=f"majority share {confidence:.2f} after {len(anns)} annotators",
-                )
+                ):
+                    lifecycle.step(conn, self.id, item_id, ItemEvent.ADJUDICATION_NEEDED,
+                                   strict=False)
 
 
 def _csv_value(v: str) -> Any:

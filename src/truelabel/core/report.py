@@ -206,6 +206,7 @@ def _quality_report(
         reviews = qa_store.review_counts(conn, project.id)
         adjud = qa_store.adjudication_counts(conn, project.id)
         gt_rows = qa_store.ground_truth(conn, project.id)
+        decided = qa_store.decided_items(conn, project.id)
     truth: dict[tuple[int, str], Any] = {}
     gt_items: set[int] = set()
     for r in gt_rows:
@@ -256,7 +257,8 @@ def _quality_report(
         "fields": fields,
         "annotators": cards,
         "confusion": {f.name: confusion(f, anns, truth) for f in cat_fields},
-        "hot_spots": hot_spots(anns, cat_fields),
+        # a decided item's disagreement is settled: not a hot spot any more
+        "hot_spots": hot_spots([a for a in anns if a["item_id"] not in decided], cat_fields),
         "gold_visible": True,
     }
     return report

@@ -14,13 +14,16 @@ from truelabel.domain.errors import (
     InvalidInput,
     NotFound,
 )
+from truelabel.domain.lifecycle import IN_REVIEW, SUBMITTED, ItemEvent
 from truelabel.domain.models import User
 from truelabel.domain.results import AdjudicationEntry, LabelValue, ReviewResult, ReviewTask
 from truelabel.domain.roles import Role
+from truelabel.store import lifecycle as lc_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 from truelabel.store import queue
 
+from . import lifecycle
 from .context import Reviewed, Service
 
 
@@ -90,6 +93,7 @@ class ReviewService(Service):
                 "id": item["id"],
                 "external_id": item["external_id"],
                 "data": orjson.loads(item["data"]),
+                "state": item["state"],
             },
             "other_annotations": [a for a in anns if a["id"] != annotation_id],
         }
@@ -132,7 +136,9 @@ class ReviewService(Service):
             sid, schema = self.schema()
             clean = schema.validate_annotation(value, self._item_data(ann["item_id"]))
         now = time.time()
+        event = ItemEvent(decision)
         with self.db.write() as conn:
+            state = lifecycle.check(conn, self.id, ann["item_id"], event)
             correction_id = None
             if clean is not None:
                 sid, _ = self.schema()
@@ -170,8 +176,12 @@ class ReviewService(Service):
                 raise Conflict(
                     f"Annotation {annotation_id} was already reviewed at stage {spec.name!r}."
                 ) from None
-            if decision == "reject":
+            if decision == "reject":  # rework: off the adjudication queue until it is in
                 queue.reject(conn, annotation_id=annotation_id)
+                lc_store.withdraw_adjudication(conn, ann["item_id"])
+            else:  # an item waiting for review is reviewed
+                lifecycle.step(conn, self.id, ann["item_id"], event,
+                               SUBMITTED if state is IN_REVIEW else None)
             project_store.audit(
                 conn,
                 at=now,
@@ -245,6 +255,8 @@ class ReviewService(Service):
                     f"Item {item_id} is not waiting for adjudication (already "
                     "decided, or never disputed)."
                 )
+            # decided: never handed to annotators again; open rework leases are closed
+            lifecycle.step(conn, self.id, item_id, ItemEvent.DECIDE)
             for name, v in clean.items():
                 qa_store.upsert_ground_truth(
                     conn,

@@ -22,6 +22,7 @@ from truelabel.domain.errors import (
 from truelabel.domain.models import Annotation, Credential, Task, User
 from truelabel.domain.roles import Role, role_allows
 from truelabel.store import items as item_store
+from truelabel.store import lifecycle as lc_store
 from truelabel.store import loopstate, queue, queue_pg, worklog
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
@@ -162,9 +163,13 @@ class TaskService(Service):
         if row["lease_id"] is None:  # the pool is empty for this user: the transaction
             return False, None       # looks for their skipped items (store.worklog)
         comments: list[dict[str, Any]] = []
+        draft = row["draft"]
         if row["rejected"]:
             reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": row["lease_item_id"]}
             comments = rejections(reviews, actor)
+            if draft is None:  # rework opens with the rejected answer
+                rows = yield lc_store.REJECTED_ANSWER, {"i": row["lease_item_id"], "u": actor.id}
+                draft = rows[0]["value"] if rows else None
         return True, Task(
             id=row["lease_id"],
             item_id=row["lease_item_id"],
@@ -172,7 +177,7 @@ class TaskService(Service):
             lease_expires_at=row["lease_expires_at"],
             data=orjson.loads(row["data"]),
             external_id=row["external_id"],
-            draft=orjson.loads(row["draft"]) if row["draft"] else None,
+            draft=orjson.loads(draft) if draft else None,
             review_comments=comments,
         )
 
@@ -191,6 +196,8 @@ class TaskService(Service):
         item = item_store.get_item(conn, self.id, lease["item_id"])
         draft = queue.get_draft(conn, user_id=actor.id, item_id=lease["item_id"])
         comments = self.review._review_comments(lease["item_id"], actor, conn=conn)
+        if draft is None and comments:  # rework opens with the rejected answer
+            draft = lc_store.rejected_answer(conn, user_id=actor.id, item_id=lease["item_id"])
         assert item is not None
         return Task(
             id=lease["id"],
@@ -289,7 +296,8 @@ class TaskService(Service):
             return await asyncio.to_thread(self._replay, prior, task_id)
         assert done is not None
         wf = done[0].workflow
-        if wf.adaptive or wf.adjudication_threshold is not None or wf.gold_feedback:
+        if (wf.adaptive or wf.adjudication_threshold is not None or wf.gold_feedback
+                or wf.review_stages):
             return await asyncio.to_thread(self._submitted, done, actor, now)
         return self._submitted(done, actor, now)
 
@@ -305,6 +313,9 @@ class TaskService(Service):
         """The answer to a stored submit, after the follow-up work its workflow asks for."""
         ctx, item_id, aid, clean = done
         wf = ctx.workflow
+        if wf.review_stages:  # a submitted item waits for its review (docs/lifecycle.md)
+            with self.db.write() as conn:
+                lc_store.mark_in_review(conn, item_id)
         if self.events.wanted("after_submit"):
             self.events.emit("after_submit", Submitted(item_id, aid, actor, clean, wf))
         return Annotation(

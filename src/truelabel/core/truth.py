@@ -14,12 +14,15 @@ import orjson
 from truelabel import quality as q
 from truelabel.domain.errors import (
     InvalidInput,
+    SignOffNeedsOverride,
 )
 from truelabel.domain.fields import FieldSpec
+from truelabel.domain.lifecycle import DECIDED, SUBMITTED
 from truelabel.domain.models import User
 from truelabel.domain.plugins import registry
 from truelabel.domain.results import AggregateSummary, SignOff, SignOffRow, TruthEntry
 from truelabel.domain.roles import role_allows
+from truelabel.store import lifecycle as lc_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
@@ -78,32 +81,40 @@ class TruthService(Service):
         method: str,
         now: float,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        items, who, labels, aids = [], [], [], []
+        items, who, labels, aids, weights = [], [], [], [], []
+        with self.db.read() as conn:
+            accepted = qa_store.accepted_annotations(conn, self.id)
         for a in anns:
-            if f.name in a["value"]:
+            if f.name in a["value"] and (lab := label_of(f, a["value"][f.name])) is not None:
                 items.append(a["item_id"])
                 who.append(a["username"])
-                labels.append(label_of(f, a["value"][f.name]))
+                labels.append(lab)
                 aids.append(a["id"])
+                weights.append(evidence_weight(a, accepted))
         if not items:
             return [], {"items": 0, "note": "no labels yet"}
         ratings = q.encode_ratings(items, who, labels)
+        strength = weights if ratings.unit.shape[0] == len(weights) else None
         gold_labels = {i: label_of(f, g[f.name]) for i, g in gold.items() if f.name in g}
         used = method
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", q.QualityWarning)
                 if method == "majority":
-                    res = q.majority_vote(ratings)
+                    res = q.majority_vote(ratings, answer_weights=strength)
                 elif method == "weighted":
-                    res = q.weighted_vote(ratings, weights=self._gold_weights(ratings, gold_labels))
+                    res = q.weighted_vote(ratings, weights=self._gold_weights(ratings, gold_labels),
+                                          answer_weights=strength)
                 else:
+                    known = gold_labels if method == "gold_dawid_skene" else {}
+                    # a reviewed answer anchors its item, as a known answer does
+                    anchors = {**reviewed_labels(items, labels, weights), **known}
                     res = q.dawid_skene(
-                        ratings,
-                        gold=gold_labels if method == "gold_dawid_skene" and gold_labels else None,
+                        ratings, gold=anchors or None, answer_weights=strength,
+                        answered_only=True,
                     )
         except q.NotEnoughData:
-            res = q.majority_vote(ratings)
+            res = q.majority_vote(ratings, answer_weights=strength)
             used = "majority"
         except q.QualityError as exc:
             raise _quality_error(exc) from None
@@ -225,10 +236,32 @@ class TruthService(Service):
         return dict(out)
 
     # -- sign-off -------------------------------------------------------------------------
-    def sign_off(self, actor: User, *, comment: str = "") -> SignOff:
-        """QA-lead sign-off with the evidence (agreement, gold accuracy, reviews) frozen."""
+    def signoff_warnings(self, *, actor: User | None = None) -> list[dict[str, Any]]:
+        """What a sign-off now would be warned about (see :func:`signoff_warnings`)."""
         self.require(actor, "quality.signoff")
         evidence = quality_report(self.ctx, actor=actor, n_resamples=200)
+        return signoff_warnings(evidence, self.workflow().min_agreement)
+
+    def sign_off(self, actor: User, *, comment: str = "", override_reason: str = "") -> SignOff:
+        """QA-lead sign-off with the evidence (agreement, gold accuracy, reviews) frozen.
+
+        Open adjudications or agreement below the workflow's ``min_agreement`` refuse it
+        (:class:`SignOffNeedsOverride`, the warnings in its detail) unless
+        ``override_reason`` says why it is signed off anyway; the reason and the warnings are
+        kept in the evidence and the audit log. Finished items (submitted, decided) become
+        signed off (docs/lifecycle.md)."""
+        self.require(actor, "quality.signoff")
+        evidence = quality_report(self.ctx, actor=actor, n_resamples=200)
+        found = signoff_warnings(evidence, self.workflow().min_agreement)
+        override_reason = override_reason.strip()
+        if found and not override_reason:
+            raise SignOffNeedsOverride(
+                "Not signed off: " + "; ".join(w["message"] for w in found) + ". Resolve "
+                "these first, or sign off anyway with an override reason (it is recorded).",
+                warnings=found,
+            )
+        evidence["signoff_warnings"] = found
+        evidence["override_reason"] = override_reason if found else ""
         with self.db.write() as conn:
             sid = qa_store.add_signoff(
                 conn,
@@ -245,9 +278,12 @@ class TruthService(Service):
                 action="signoff",
                 object_type="project",
                 object_id=self.id,
-                detail={"signoff": sid},
+                detail={"signoff": sid, "warnings": [w["code"] for w in found],
+                        "override_reason": evidence["override_reason"]},
             )
-        return {"id": sid, "comment": comment, "evidence": evidence}
+            lc_store.sign_off_items(conn, self.id, FINISHED)
+        return {"id": sid, "comment": comment, "evidence": evidence, "warnings": found,
+                "override_reason": evidence["override_reason"]}
 
     def signoffs(self, *, actor: User | None = None) -> list[SignOffRow]:
         role = self.require(actor, "quality.read")
@@ -259,6 +295,59 @@ class TruthService(Service):
             for r in out:
                 r["evidence"] = hide_gold(r["evidence"])
         return out
+
+
+#: How much a reviewed answer counts against an unreviewed one (1) in every aggregation
+#: method (docs/quality.md, "Reviewed answers weigh more"): a vote counts this many times;
+#: in Dawid-Skene its likelihood term is raised to this power and it counts this many times
+#: in the confusion matrices.
+ACCEPTED_WEIGHT = 2.0
+CORRECTION_WEIGHT = 3.0
+
+
+def evidence_weight(annotation: dict[str, Any], accepted: set[int]) -> float:
+    """An answer's weight: a reviewer's correction, a reviewer-accepted answer, or 1."""
+    if str(annotation.get("origin") or "").startswith("review:"):
+        return CORRECTION_WEIGHT
+    return ACCEPTED_WEIGHT if annotation["id"] in accepted else 1.0
+
+
+def reviewed_labels(items: list[Any], labels: list[Any], weights: list[float]
+                    ) -> dict[Any, Any]:
+    """Per item with reviewed answers (weight above 1), the label they support most, when
+    one label leads; Dawid-Skene keeps these items' posteriors on it, as on gold."""
+    score: dict[Any, dict[Any, float]] = defaultdict(lambda: defaultdict(float))
+    for item, lab, w in zip(items, labels, weights, strict=True):
+        if w > 1:
+            score[item][lab] += w
+    out = {}
+    for item, c in score.items():
+        top = sorted(c.items(), key=lambda kv: -kv[1])[:2]
+        if len(top) == 1 or top[0][1] > top[1][1]:
+            out[item] = top[0][0]
+    return out
+
+
+#: the states a sign-off covers (they become signed_off)
+FINISHED = (SUBMITTED.value, DECIDED.value)
+
+
+def signoff_warnings(evidence: dict[str, Any], min_agreement: float) -> list[dict[str, Any]]:
+    """Why a sign-off on ``evidence`` (a quality report) needs an override: items still
+    waiting for adjudication, and fields whose agreement is below ``min_agreement``."""
+    out: list[dict[str, Any]] = []
+    waiting = int((evidence["progress"].get("adjudication") or {}).get("open", 0))
+    if waiting:
+        out.append({"code": "open_adjudications", "count": waiting,
+                    "message": f"{waiting} item(s) still wait for adjudication"})
+    for name, fig in evidence["fields"].items():
+        alpha = fig.get("alpha")
+        if alpha is not None and alpha < min_agreement:
+            out.append({"code": "low_agreement", "field": name, "value": alpha,
+                        "threshold": min_agreement,
+                        "message": f"agreement on {name!r} is {alpha:.2f}, below the "
+                                   f"workflow's minimum {min_agreement:.2f}"})
+    return out
 
 
 def _votes(anns: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:

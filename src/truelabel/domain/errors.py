@@ -23,6 +23,8 @@ domain layer so every layer can raise them). Each class has a stable ``code`` (t
     ├── Conflict                (409)  the request races something newer
     │   ├── LeaseExpired               a submit on a lease that is gone
     │   ├── StaleVersion               an edit based on a superseded annotation
+    │   ├── IllegalTransition          a step the item's lifecycle state does not allow
+    │   ├── SignOffNeedsOverride       a sign-off with warnings and no override reason
     │   ├── AlreadyExists              a name (a unique key) that is taken
     │   ├── ProjectArchived            an archived project gives no new tasks
     │   └── ConstraintViolation        a write that breaks another rule of the database
@@ -144,6 +146,18 @@ class StaleVersion(Conflict):
     """An edit based on an annotation that has since been superseded."""
 
     code = "stale_version"
+
+
+class IllegalTransition(Conflict):
+    """A step the item's lifecycle state does not allow (e.g. rejecting a decided item)."""
+
+    code = "illegal_transition"
+
+
+class SignOffNeedsOverride(Conflict):
+    """A sign-off with warnings (open adjudications, low agreement) and no override reason."""
+
+    code = "signoff_needs_override"
 
 
 class AlreadyExists(Conflict):

@@ -64,42 +64,51 @@ CLOSED: frozenset[ItemState] = frozenset({DECIDED, SIGNED_OFF})
 class ItemEvent(StrEnum):
     """What happens to an item; each event allows the transitions in :data:`TRANSITIONS`."""
 
-    LEASE = "lease"  # an annotator is handed the item (next, rework)
-    SUBMIT = "submit"  # an answer arrives (enough of them: submitted / in_review)
+    LEASE = "lease"  # an annotator is handed (or assigned) the item: next, rework
+    SUBMIT = "submit"  # an answer arrives (the last one wanted: submitted)
     SKIP = "skip"  # an annotator skips it
     EXPIRE = "expire"  # a lease runs out
+    REVIEW_NEEDED = "review_needed"  # submitted in a project with review stages
     ACCEPT = "accept"  # a reviewer accepts an answer
     CORRECT = "correct"  # a reviewer corrects an answer
     REJECT = "reject"  # a reviewer rejects an answer: rework
-    MORE_ANSWERS = "more_answers"  # adaptive overlap asks for another annotator
+    MORE_ANSWERS = "more_answers"  # adaptive overlap or a higher overlap wants another answer
     ADJUDICATION_NEEDED = "adjudication_needed"
     DECIDE = "decide"  # a manager decides the label
     AGGREGATE = "aggregate"  # ground truth computed; no state change
+    EDIT = "edit"  # an annotator replaces their own answer; no state change
     SIGN_OFF = "sign_off"
 
 
 _OPEN_WORK = (QUEUED, IN_PROGRESS, REJECTED)
+_ANSWERED = (IN_PROGRESS, SUBMITTED, IN_REVIEW, REJECTED, IN_ADJUDICATION)
+
+
+def _same(states: tuple[ItemState, ...]) -> dict[ItemState, frozenset[ItemState]]:
+    return {s: frozenset({s}) for s in states}
+
 
 #: (state, event) -> the states the event may lead to from there. Which one is taken depends
 #: on counts (answers in, leases held) the core decides; anything not listed is illegal.
 TRANSITIONS: dict[tuple[ItemState, ItemEvent], frozenset[ItemState]] = {
     **{(s, ItemEvent.LEASE): frozenset({IN_PROGRESS}) for s in _OPEN_WORK},
-    (IN_PROGRESS, ItemEvent.SUBMIT): frozenset({IN_PROGRESS, SUBMITTED, IN_REVIEW}),
-    (REJECTED, ItemEvent.SUBMIT): frozenset({IN_PROGRESS, SUBMITTED, IN_REVIEW}),
+    **{(s, ItemEvent.SUBMIT): frozenset({IN_PROGRESS, SUBMITTED}) for s in _OPEN_WORK},
     (IN_PROGRESS, ItemEvent.SKIP): frozenset({QUEUED, IN_PROGRESS, REJECTED}),
     (IN_PROGRESS, ItemEvent.EXPIRE): frozenset({QUEUED, IN_PROGRESS, REJECTED}),
-    **{(s, ItemEvent.ACCEPT): frozenset({SUBMITTED, IN_REVIEW})
-       for s in (SUBMITTED, IN_REVIEW, IN_ADJUDICATION)},
-    **{(s, ItemEvent.CORRECT): frozenset({SUBMITTED, IN_REVIEW})
-       for s in (SUBMITTED, IN_REVIEW, IN_ADJUDICATION)},
-    **{(s, ItemEvent.REJECT): frozenset({REJECTED, IN_PROGRESS})
-       for s in (IN_PROGRESS, SUBMITTED, IN_REVIEW, IN_ADJUDICATION)},
+    (SUBMITTED, ItemEvent.REVIEW_NEEDED): frozenset({IN_REVIEW}),
+    # a review of one answer: an item waiting for review is reviewed (submitted); any
+    # other unsettled item keeps its state
+    **{(s, e): t | ({SUBMITTED} if s is IN_REVIEW else frozenset())
+       for e in (ItemEvent.ACCEPT, ItemEvent.CORRECT)
+       for s, t in _same(_ANSWERED).items()},
+    **{(s, ItemEvent.REJECT): frozenset({REJECTED}) for s in _ANSWERED},
     **{(s, ItemEvent.MORE_ANSWERS): frozenset({QUEUED, IN_PROGRESS})
        for s in (SUBMITTED, IN_REVIEW)},
     **{(s, ItemEvent.ADJUDICATION_NEEDED): frozenset({IN_ADJUDICATION})
        for s in (SUBMITTED, IN_REVIEW)},
     (IN_ADJUDICATION, ItemEvent.DECIDE): frozenset({DECIDED}),
     **{(s, ItemEvent.AGGREGATE): frozenset({s}) for s in ItemState},
+    **{(s, ItemEvent.EDIT): frozenset({s}) for s in _ANSWERED},
     **{(s, ItemEvent.SIGN_OFF): frozenset({SIGNED_OFF}) for s in (SUBMITTED, DECIDED)},
 }
 

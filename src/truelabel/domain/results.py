@@ -200,6 +200,8 @@ class ItemView(TypedDict):
     provenance: Provenance
     n_taken: int
     n_done: int
+    #: the lifecycle state (``domain/lifecycle.py``)
+    state: str
     meta: dict[str, Any] | None
     annotations: NotRequired[list[AnnotationView]]
 
@@ -213,6 +215,8 @@ class ReviewItem(TypedDict):
     id: int
     external_id: str | None
     data: Any
+    #: the item's lifecycle state (``domain/lifecycle.py``)
+    state: str
 
 
 class ReviewTask(TypedDict):
@@ -248,6 +252,8 @@ class AdjudicationEntry(TypedDict):
 
     item_id: int
     external_id: str | None
+    #: the item's lifecycle state (``domain/lifecycle.py``)
+    state: str
     status: str
     reason: str
     created_at: float
@@ -283,6 +289,10 @@ class SignOff(TypedDict):
     id: int
     comment: str
     evidence: dict[str, Any]
+    #: what the sign-off was warned about (open adjudications, low agreement) and the
+    #: manager's reason to sign off anyway ("" when there was nothing to override)
+    warnings: list[dict[str, Any]]
+    override_reason: str
 
 
 class SignOffRow(TypedDict):

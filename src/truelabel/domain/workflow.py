@@ -45,6 +45,11 @@ class Workflow(BaseModel):
         description="items whose disagreement (1 - majority share) stays above this, once "
                     "fully labelled, go to the adjudication queue",
     )
+    min_agreement: float = Field(
+        default=0.667, ge=-1.0, le=1.0,
+        description="agreement (Krippendorff's alpha) below which a sign-off warns and needs "
+                    "an override reason",
+    )
     slice_keys: list[Annotated[str, Field(max_length=MAX_TITLE_CHARS)]] = Field(
         default_factory=list, max_length=20,
         description="item data keys to break agreement down by")

@@ -161,8 +161,27 @@ def _vote_result(
     )
 
 
+def checked_answer_weights(
+    r: Ratings, weights: Sequence[float] | np.ndarray | None
+) -> np.ndarray | None:
+    """Check per-answer weights (one per row of ``r``, e.g. a reviewed answer's extra
+    weight): finite, non-negative, aligned with ``r.unit``. None stays None."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=float)
+    if w.shape != r.unit.shape:
+        raise InvalidInput(
+            f"answer_weights needs one value per answer ({r.unit.shape[0]}); got shape "
+            f"{w.shape}. Align them with the encoded ratings' rows."
+        )
+    if not np.all(np.isfinite(w)) or (w < 0).any():
+        raise InvalidInput("Answer weights must be finite and non-negative; clip them first.")
+    return w
+
+
 def majority_vote(
-    ratings: RatingsLike, *, tie: TieRule = "lowest", seed: int | np.random.Generator | None = 0
+    ratings: RatingsLike, *, tie: TieRule = "lowest", seed: int | np.random.Generator | None = 0,
+    answer_weights: Sequence[float] | np.ndarray | None = None,
 ) -> AggregationResult:
     """Majority vote per item; confidence is the winner's vote share.
 
@@ -173,6 +192,8 @@ def majority_vote(
         tie: ``"lowest"``: the tied label first in sorted order; ``"random"``: uniform among
             the tied labels, drawn from ``seed``.
         seed: Seed or generator for ``tie="random"``.
+        answer_weights: One weight per answer (row of ``ratings``): each answer counts that
+            many votes (default 1 each), e.g. more for a reviewer-accepted answer.
 
     Example:
         >>> from truelabel.quality.encode import encode_ratings
@@ -183,7 +204,8 @@ def majority_vote(
     """
     r = as_ratings(ratings)
     k = max(r.n_classes, 1)
-    scores = np.bincount(r.unit * k + r.label, minlength=r.n_units * k)
+    scores = np.bincount(r.unit * k + r.label, weights=checked_answer_weights(r, answer_weights),
+                         minlength=r.n_units * k)
     scores = scores.reshape(r.n_units, k)[:, : r.n_classes].astype(float)
     return _vote_result("majority_vote", r, scores, tie, seed)
 
@@ -226,6 +248,7 @@ def weighted_vote(
     default_weight: float | None = None,
     tie: TieRule = "lowest",
     seed: int | np.random.Generator | None = 0,
+    answer_weights: Sequence[float] | np.ndarray | None = None,
 ) -> AggregationResult:
     """Vote where each annotator's answer counts with their weight.
 
@@ -239,14 +262,20 @@ def weighted_vote(
         default_weight: Weight of annotators missing from a ``weights`` mapping.
         tie: Tie rule, as in :func:`majority_vote`.
         seed: Seed or generator for ``tie="random"``.
+        answer_weights: Per-answer factors on top of the annotator's weight (as in
+            :func:`majority_vote`).
 
     Items whose answers all have weight 0 get no label.
     """
     r = as_ratings(ratings)
     w = annotator_weights(r, weights, default_weight)
+    per_answer = w[r.annotator]
+    extra = checked_answer_weights(r, answer_weights)
+    if extra is not None:
+        per_answer = per_answer * extra
     k = max(r.n_classes, 1)
     scores = np.bincount(
-        r.unit * k + r.label, weights=w[r.annotator], minlength=r.n_units * k
+        r.unit * k + r.label, weights=per_answer, minlength=r.n_units * k
     ).reshape(r.n_units, k)[:, : r.n_classes]
     return _vote_result("weighted_vote", r, scores, tie, seed)
 

@@ -24,12 +24,12 @@ error-rates using the EM algorithm, Applied Statistics 28(1):20-28.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .aggregate import AggregationResult, choose, gold_codes
+from .aggregate import AggregationResult, checked_answer_weights, choose, gold_codes
 from .encode import RatingsLike, as_ratings
 from .errors import ConvergenceWarning, InvalidInput, NotEnoughData
 
@@ -56,6 +56,26 @@ def _check_overlap(unit: np.ndarray, ann: np.ndarray, n_units: int, n_ann: int) 
         )
 
 
+def _best_given(
+    post: np.ndarray, unit: np.ndarray, lab: np.ndarray, weight: np.ndarray | None,
+    g_items: np.ndarray, g_labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, the label with the highest posterior among those it was given (answers or
+    gold); ties go to the label with more (weighted) answers, then the lowest code."""
+    n_items, k = post.shape
+    given = np.zeros((n_items, k), dtype=bool)
+    given[unit, lab] = True
+    given[g_items, g_labels] = True
+    support = np.bincount(unit * k + lab, weights=weight, minlength=n_items * k)
+    support = support.reshape(n_items, k).astype(float)
+    masked = np.where(given, post, -1.0)
+    best = masked.max(axis=1) if k else np.zeros(n_items)
+    is_top = given & (masked >= best[:, None] - 1e-12)
+    codes = np.argmax(np.where(is_top, support, -1.0), axis=1).astype(np.int64)
+    codes = np.where(given.any(axis=1), codes, -1)
+    return codes, is_top.sum(axis=1) > 1
+
+
 def dawid_skene(
     ratings: RatingsLike,
     *,
@@ -65,6 +85,8 @@ def dawid_skene(
     smoothing: float = 0.0,
     gold_weight: float = 1.0,
     warn: bool = True,
+    answer_weights: Sequence[float] | np.ndarray | None = None,
+    answered_only: bool = False,
 ) -> AggregationResult:
     """Aggregate labels with the Dawid-Skene model (EM, full confusion matrices).
 
@@ -81,6 +103,15 @@ def dawid_skene(
             gold is trustworthy and a consistent but wrong majority is possible: it stops EM
             from settling on a label-swapped solution, at some cost on ordinary data.
         warn: Issue :class:`ConvergenceWarning` when ``max_iter`` is reached.
+        answer_weights: One weight per answer (row of ``ratings``), default 1: an answer of
+            weight w counts w times when the confusion matrices are re-estimated, and its
+            likelihood term is raised to the power w in the posterior (stronger evidence,
+            e.g. a reviewer-accepted answer or a reviewer's correction).
+        answered_only: Guard against degenerate estimates: an item's label is chosen only
+            among the labels it was actually given (its answers, or its gold answer). An
+            annotator whose estimated confusion matrix says they are always wrong (accuracy
+            0 on a few gold items) otherwise turns their lone answer into a label nobody gave.
+            The confidence stays the model's posterior of the label chosen (low, then).
 
     Returns:
         :class:`AggregationResult` with posteriors, per-annotator confusion matrices
@@ -102,6 +133,7 @@ def dawid_skene(
     n_items, n_ann, k = r.n_units, r.n_annotators, max(r.n_classes, 1)
     _check_overlap(unit, ann, n_items, n_ann)
     n = unit.shape[0]
+    weight = checked_answer_weights(r, answer_weights)
     wl = ann * k + lab
     n_answers = np.bincount(unit, minlength=n_items)
     has = n_answers > 0
@@ -128,9 +160,17 @@ def dawid_skene(
         item_weight[g_items] = gold_weight
         row_weight = item_weight[unit]
 
+    if weight is not None:
+        row_weight = weight if row_weight is None else row_weight * weight
+
     def gather(values: np.ndarray) -> np.ndarray:
         taken = values.take(unit)
         return taken if row_weight is None else taken * row_weight
+
+    def term(values: np.ndarray) -> np.ndarray:
+        """An answer's log-likelihood term, raised to its answer weight."""
+        taken: np.ndarray = values.take(wl)
+        return taken if weight is None else taken * weight
 
     def m_step(post_t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts_t = np.stack(
@@ -144,7 +184,7 @@ def dawid_skene(
 
     def log_posterior(log_theta_t: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         log_post = np.stack(
-            [np.bincount(unit, weights=log_theta_t[c].take(wl), minlength=n_items)
+            [np.bincount(unit, weights=term(log_theta_t[c]), minlength=n_items)
              for c in range(k)]
         )
         log_post += log_prior[:, None]
@@ -183,7 +223,10 @@ def dawid_skene(
         )
 
     post = np.ascontiguousarray(post_t.T)
-    codes, tied = choose(post)
+    if answered_only:
+        codes, tied = _best_given(post, unit, lab, weight, g_items, g_labels)
+    else:
+        codes, tied = choose(post)
     confidence = np.full(n_items, np.nan)
     ok = codes >= 0
     confidence[ok] = post[ok, codes[ok]]

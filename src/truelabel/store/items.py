@@ -89,7 +89,7 @@ def get_item(conn: Connection, project_id: int, item_id: int) -> dict[str, Any] 
     return fast.one(
         conn,
         "SELECT i.id, i.external_id, i.data, i.meta, i.batch_id, i.source_line, i.n_taken, "
-        "i.n_done, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
+        "i.n_done, i.state, b.source FROM items i LEFT JOIN import_batches b ON b.id = i.batch_id "
         "WHERE i.id = :id AND i.project_id = :p",
         {"id": item_id, "p": project_id},
     )

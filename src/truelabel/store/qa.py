@@ -135,6 +135,7 @@ def next_for_review(
         sql(
             "SELECT a.id FROM annotations a JOIN items i ON i.id = a.item_id "
             "WHERE a.project_id = :p AND a.is_current = TRUE AND i.is_gold = FALSE "
+            "AND i.state NOT IN ('decided', 'signed_off') "
             "AND a.user_id <> :me AND a.origin = 'human' "
             f"AND {passed} AND NOT EXISTS (SELECT 1 FROM reviews r2 WHERE r2.annotation_id = a.id "
             "AND r2.stage = :stage) AND (a.id * 7919) % 1000 < :permille "
@@ -189,7 +190,8 @@ def reviews_for_item(conn: Connection, item_id: int) -> list[dict[str, Any]]:
 
 def open_adjudication(
     conn: Connection, *, project_id: int, item_id: int, reason: str, now: float
-) -> None:
+) -> bool:
+    """Put the item on the adjudication queue unless it was ever there (True: it was put)."""
     exists = conn.execute(
         sql("SELECT 1 FROM adjudications WHERE item_id = :i"), {"i": item_id}
     ).first()
@@ -201,6 +203,7 @@ def open_adjudication(
             ),
             {"i": item_id, "p": project_id, "r": reason, "t": now},
         )
+    return exists is None
 
 
 def adjudication_queue(
@@ -208,9 +211,9 @@ def adjudication_queue(
 ) -> list[dict[str, Any]]:
     rows = conn.execute(
         sql(
-            "SELECT d.item_id, i.external_id, d.status, d.reason, d.created_at, d.decided_by, "
-            "d.value, d.comment FROM adjudications d JOIN items i ON i.id = d.item_id "
-            "WHERE d.project_id = :p AND d.status = :s "
+            "SELECT d.item_id, i.external_id, i.state, d.status, d.reason, d.created_at, "
+            "d.decided_by, d.value, d.comment FROM adjudications d "
+            "JOIN items i ON i.id = d.item_id WHERE d.project_id = :p AND d.status = :s "
             "ORDER BY d.created_at, d.item_id LIMIT :n"
         ),
         {"p": project_id, "s": status, "n": limit},
@@ -230,6 +233,25 @@ def decide_adjudication(
         {"u": user_id, "t": now, "v": value, "c": comment, "i": item_id},
     )
     return cur.rowcount == 1
+
+
+def accepted_annotations(conn: Connection, project_id: int) -> set[int]:
+    """Annotations a reviewer accepted (at any stage)."""
+    rows = conn.execute(
+        sql("SELECT DISTINCT annotation_id FROM reviews WHERE project_id = :p "
+            "AND decision = 'accept'"),
+        {"p": project_id},
+    )
+    return {int(r.annotation_id) for r in rows}
+
+
+def decided_items(conn: Connection, project_id: int) -> set[int]:
+    """Items whose label a manager decided (also when signed off since)."""
+    rows = conn.execute(
+        sql("SELECT item_id FROM adjudications WHERE project_id = :p AND status = 'decided'"),
+        {"p": project_id},
+    )
+    return {int(r.item_id) for r in rows}
 
 
 def adjudication_counts(conn: Connection, project_id: int) -> dict[str, int]:

@@ -13,7 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from truelabel.domain.errors import Conflict, LeaseExpired, NotFound, StaleVersion
+from truelabel.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    LeaseExpired,
+    NotFound,
+    StaleVersion,
+)
 
 from . import fast, loopstate, worklog
 from .db import sql
@@ -23,6 +29,9 @@ from .queue_sql import (
     REASSIGN,
     REOPEN,
     RETURN_SLOT,
+    RETURN_STATE,
+    REWANT_STATE,
+    SUBMIT_STATE,
     TAKE_SLOT,
     TOP_PRIORITY,
     holds_open,
@@ -55,7 +64,10 @@ def expire_leases(conn: Connection, now: float) -> int:
 
 
 #: Give an item's slot back to the pool (gold items are outside the pool: untouched).
-_RETURN_SLOT = f"UPDATE items SET {RETURN_SLOT} WHERE id = :i AND is_gold = FALSE"
+_RETURN_SLOT = (
+    f"UPDATE items SET {RETURN_SLOT}, {RETURN_STATE.format(n='1')} "
+    "WHERE id = :i AND is_gold = FALSE"
+)
 
 
 def _lease_row(conn: Connection, assignment_id: int) -> dict[str, Any]:
@@ -207,9 +219,14 @@ def take_item(
             "edit the existing annotation instead."
         )
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    taken = conn.execute(
-        sql(f"SELECT n_taken FROM items WHERE id = :i{lock}"), {"i": item_id}
-    ).scalar_one()
+    taken, state = conn.execute(
+        sql(f"SELECT n_taken, state FROM items WHERE id = :i{lock}"), {"i": item_id}
+    ).one()
+    if state in ("decided", "signed_off"):
+        raise IllegalTransition(
+            f"Item {item_id} is {state.replace('_', ' ')}: its label is settled, so it takes "
+            "no more annotators. Pick an open item."
+        )
     if taken >= overlap and not is_gold_item(conn, item_id):
         raise Conflict(
             f"Item {item_id} already has {taken} of {overlap} annotators; "
@@ -273,6 +290,12 @@ def lock_assignment(
 
 def ensure_leased(row: dict[str, Any], now: float) -> None:
     """Raise unless ``row`` (from :func:`lock_assignment`) is a live lease."""
+    if row["status"] == "closed":
+        raise Conflict(
+            f"A manager decided the label of this item while task {row['id']} was open, so "
+            "your answer was not stored (it is no longer needed); your draft is kept. Ask for "
+            "the next task."
+        )
     if row["status"] == "submitted":
         raise Conflict(
             f"Task {row['id']} was already submitted with another key; "
@@ -303,7 +326,7 @@ def complete(conn: Connection, *, assignment_id: int, item_id: int, user_id: int
     )
     fast.execute(
         conn,
-        "UPDATE items SET n_done = n_done + 1 WHERE id = :i AND is_gold = FALSE",
+        f"UPDATE items SET n_done = n_done + 1, {SUBMIT_STATE} WHERE id = :i AND is_gold = FALSE",
         {"i": item_id},
     )
     fast.execute(
@@ -365,7 +388,9 @@ def has_assignment(conn: Connection, *, user_id: int, item_id: int) -> bool:
 def reopen_all(conn: Connection, *, project_id: int, overlap: int) -> None:
     """Recompute ``open`` after the project's overlap changed."""
     conn.execute(
-        sql(f"UPDATE items SET {REOPEN} WHERE project_id = :p"), {"k": overlap, "p": project_id}
+        sql(f"UPDATE items SET {REOPEN}, {REWANT_STATE.format(want='COALESCE(target, :k)')} "
+            "WHERE project_id = :p"),
+        {"k": overlap, "p": project_id},
     )
     loopstate.of(conn).reopened()
 
@@ -405,7 +430,8 @@ def reject(conn: Connection, *, annotation_id: int) -> None:
         )
     conn.execute(
         sql(
-            f"UPDATE items SET {RETURN_SLOT}, n_done = n_done - 1 "
+            f"UPDATE items SET {RETURN_SLOT}, n_done = n_done - 1, state = CASE WHEN state "
+            "IN ('decided', 'signed_off') THEN state ELSE 'rejected' END "
             "WHERE id = :i AND is_gold = FALSE"
         ),
         {"i": row.item_id},
@@ -417,7 +443,8 @@ def raise_target(conn: Connection, *, item_id: int, target: int) -> None:
     """Adaptive overlap: the item wants ``target`` annotators now."""
     conn.execute(
         sql(
-            "UPDATE items SET target = :t, open = CASE WHEN n_taken < :t THEN 1 ELSE 0 END "
+            "UPDATE items SET target = :t, open = CASE WHEN n_taken < :t THEN 1 ELSE 0 END, "
+            f"{REWANT_STATE.format(want=':t')} "
             "WHERE id = :i AND is_gold = FALSE"
         ),
         {"t": target, "i": item_id},

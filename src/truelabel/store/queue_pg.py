@@ -22,6 +22,8 @@ from .queue_sql import (
     LEASE_LAPSED,
     REASSIGN,
     RETURN_SLOTS,
+    RETURN_STATE,
+    SUBMIT_STATE,
     TAKE_SLOT,
     lease_live,
     pool_walk,
@@ -125,7 +127,7 @@ _SUBMIT_WRITES = (
     "AND " + lease_live("assignments") + "{gate} RETURNING id, item_id), "
     "n AS (INSERT INTO annotations (item_id, {cols}) SELECT a.item_id, {params} FROM a "
     "RETURNING id), "
-    "t AS (UPDATE items SET n_done = n_done + 1 FROM a "
+    f"t AS (UPDATE items SET n_done = n_done + 1, {SUBMIT_STATE} FROM a "
     "WHERE items.id = a.item_id AND items.is_gold = FALSE), "
     "d AS (DELETE FROM drafts USING a WHERE drafts.user_id = :user_id "
     "AND drafts.item_id = a.item_id)"
@@ -178,7 +180,8 @@ def expire_query(now: float) -> Query:
         f"AND id IN (SELECT id FROM assignments WHERE {LEASE_LAPSED} "
         "LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING item_id), "
         "c AS (SELECT item_id, COUNT(*) AS n FROM e GROUP BY item_id), "
-        f"r AS (UPDATE items SET {RETURN_SLOTS.format(n='c.n')} FROM c "
+        f"r AS (UPDATE items SET {RETURN_SLOTS.format(n='c.n')}, "
+        f"{RETURN_STATE.format(n='c.n')} FROM c "
         "WHERE items.id = c.item_id AND items.is_gold = FALSE) "
         "SELECT COUNT(*) AS n FROM e",
         {"now": now},

@@ -55,20 +55,63 @@ def holds_open(a: str) -> str:
     return f"(({lease_live(a)}) OR {a}.status = 'queued')"
 
 
+# -- the lifecycle state (domain/lifecycle.py, docs/lifecycle.md) kept by the loop's own
+# statements: each is a CASE over the row being updated, so it costs no extra statement. Only
+# the states of open work (queued, in_progress, rejected) move here; the others are left.
+
+#: The item's overlap: its own target, else the project's (a primary-key lookup).
+WANT = "COALESCE(target, (SELECT p.overlap FROM projects p WHERE p.id = items.project_id))"
+
+#: SET clause: a lease (or an assignment) puts open work in progress.
+LEASE_STATE = (
+    "state = CASE WHEN state IN ('queued', 'rejected') THEN 'in_progress' ELSE state END"
+)
+
+#: SET clause, beside ``n_done = n_done + 1``: the answer that completes the overlap makes
+#: the item submitted, an earlier one leaves it in progress.
+SUBMIT_STATE = (
+    "state = CASE WHEN state NOT IN ('queued', 'in_progress', 'rejected') THEN state "
+    f"WHEN n_done + 1 >= {WANT} THEN 'submitted' ELSE 'in_progress' END"
+)
+
+#: SET clause, beside :data:`RETURN_SLOTS` ``{n}``: a skip or lapsed lease leaves the item in
+#: progress while another slot is held or answered, else rejected (if an answer of it was
+#: rejected) or queued.
+RETURN_STATE = (
+    "state = CASE WHEN state <> 'in_progress' THEN state WHEN n_taken - {n} > 0 "
+    "THEN 'in_progress' WHEN EXISTS (SELECT 1 FROM assignments r WHERE r.item_id = items.id "
+    "AND r.status = 'rejected') THEN 'rejected' ELSE 'queued' END"
+)
+
+#: SET clause: the overlap changed (``{want}``: the new overlap expression); finished items
+#: that now want more answers go back to work, unfinished ones with enough are submitted.
+REWANT_STATE = (
+    "state = CASE WHEN state IN ('submitted', 'in_review') AND n_done < {want} "
+    "THEN CASE WHEN n_taken > 0 THEN 'in_progress' ELSE 'queued' END "
+    "WHEN state IN ('queued', 'in_progress') AND n_done > 0 AND n_done >= {want} "
+    "AND n_taken <= n_done THEN 'submitted' ELSE state END"
+)
+
 #: SET clause: count one more slot taken; the item leaves the pool at its overlap
 #: (``{overlap}``: an SQL expression, the project's overlap) or at once when gold.
 TAKE_SLOT = (
     "n_taken = n_taken + 1, open = CASE WHEN is_gold = TRUE "
-    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END"
+    "OR n_taken + 1 >= COALESCE(target, {overlap}) THEN 0 ELSE 1 END, " + LEASE_STATE
 )
 
 #: SET clause: give ``{n}`` of an item's slots back to the pool (gold items are outside the
-#: pool: a statement using this adds ``AND is_gold = FALSE``).
-RETURN_SLOTS = "n_taken = n_taken - {n}, open = 1"
+#: pool: a statement using this adds ``AND is_gold = FALSE``); a decided item stays closed.
+RETURN_SLOTS = (
+    "n_taken = n_taken - {n}, open = CASE WHEN state IN ('decided', 'signed_off') "
+    "THEN 0 ELSE 1 END"
+)
 RETURN_SLOT = RETURN_SLOTS.format(n="1")
 
 #: SET clause: recompute ``open`` against the overlap ``:k`` (or the item's own target).
-REOPEN = "open = CASE WHEN is_gold = FALSE AND n_taken < COALESCE(target, :k) THEN 1 ELSE 0 END"
+REOPEN = (
+    "open = CASE WHEN is_gold = FALSE AND n_taken < COALESCE(target, :k) "
+    "AND state NOT IN ('decided', 'signed_off') THEN 1 ELSE 0 END"
+)
 
 #: The upsert of a claim: a user's earlier assignment to the item is reused only when it
 #: was freed (``FREED_STATUSES``); otherwise the insert yields no row.

@@ -62,6 +62,7 @@ class AggregateIn(BaseModel):
 
 class SignoffIn(BaseModel):
     comment: str = Field(default="", max_length=10_000)
+    override_reason: str = Field(default="", max_length=10_000)
 
 
 # -- workflow --------------------------------------------------------------------------------
@@ -269,8 +270,19 @@ def quality_chart(
 def sign_off(
     project: str, body: SignoffIn, request: Request, user: User = Depends(current_user)
 ) -> Mapping[str, Any]:
-    """QA-lead sign-off; the evidence (the quality report) is frozen with it."""
-    return project_for(request, project, user).sign_off(user, comment=body.comment)
+    """QA-lead sign-off; the evidence (the quality report) is frozen with it. Open
+    adjudications or low agreement refuse it (409 ``signoff_needs_override``, the warnings in
+    ``detail``) unless ``override_reason`` says why; the reason is recorded."""
+    return project_for(request, project, user).sign_off(
+        user, comment=body.comment, override_reason=body.override_reason)
+
+
+@router.get("/projects/{project}/signoffs/warnings")
+def signoff_warnings(
+    project: str, request: Request, user: User = Depends(current_user)
+) -> Mapping[str, Any]:
+    """What a sign-off now would be warned about: open adjudications, low agreement."""
+    return {"warnings": project_for(request, project, user).signoff_warnings(actor=user)}
 
 
 @router.get("/projects/{project}/signoffs")

@@ -3,7 +3,7 @@
 Existing items get the state their rows imply, in this order (a later rule wins):
 queued; in_progress when an answer is in or a lease is held; rejected when an answer was
 rejected and the item still wants answers; submitted when enough answers are in; in_review
-when the project has review stages and an answer still waits for its first review;
+when the project has review stages and no answer of it was accepted or corrected yet;
 in_adjudication / decided from the adjudication queue. Sign-offs are project-wide and left
 out: no existing item is signed_off.
 
@@ -30,9 +30,8 @@ BACKFILL = (
     "UPDATE items SET state = 'submitted' WHERE n_done > 0 AND n_done >= " + _WANT,
     "UPDATE items SET state = 'in_review' WHERE state = 'submitted' AND EXISTS (SELECT 1 FROM "
     "projects p WHERE p.id = items.project_id AND p.settings LIKE '%\"review_stages\": [{%' "
-    "OR p.settings LIKE '%\"review_stages\":[{%') AND EXISTS (SELECT 1 FROM annotations n "
-    "WHERE n.item_id = items.id AND n.is_current = TRUE AND NOT EXISTS (SELECT 1 FROM "
-    "reviews r WHERE r.annotation_id = n.id))",
+    "OR p.settings LIKE '%\"review_stages\":[{%') AND NOT EXISTS (SELECT 1 FROM reviews r "
+    "WHERE r.item_id = items.id AND r.decision IN ('accept', 'correct'))",
     "UPDATE items SET state = 'in_adjudication' WHERE EXISTS (SELECT 1 FROM adjudications j "
     "WHERE j.item_id = items.id AND j.status = 'open')",
     "UPDATE items SET state = 'decided' WHERE EXISTS (SELECT 1 FROM adjudications j "

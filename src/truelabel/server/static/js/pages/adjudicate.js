@@ -5,6 +5,7 @@ import { h, replace } from "../dom.js";
 import { createField, loadFieldKinds, routeFieldKeys } from "../fields/index.js";
 import { formatValue, itemText, sameValue } from "../values.js";
 import { initShell } from "../shell.js";
+import { showState } from "../lifecycle.js";
 
 initShell();
 
@@ -96,6 +97,7 @@ function show(entry) {
   el("adj-title").textContent = titleOf(entry);
   el("adj-layout").dataset.itemId = String(entry.item_id);
   if (entry.external_id === undefined) fillExternalId(entry);
+  showState(el("item-state"), entry.state);
   el("adj-reason").textContent = entry.reason || "";
   replace(el("adj-text"), itemText(entry.data || {}));
   labelTable(entry);

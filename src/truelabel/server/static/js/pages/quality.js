@@ -5,6 +5,7 @@ import { api, projectUrl, errorMessage, request } from "../api.js";
 import { h, replace } from "../dom.js";
 import { when } from "../values.js";
 import { initShell } from "../shell.js";
+import { loadSignoffWarnings, missingOverride, overrideNote, overrideReason, showSignoffWarnings } from "../signoff_warnings.js";
 
 initShell();
 
@@ -185,6 +186,7 @@ function signoffCard(s) {
   return h("article", { class: "card signoff", dataset: { signoff: String(s.id) } },
     h("h3", {}, `Signed off by ${s.username || "you"}`, s.created_at ? ` · ${when(s.created_at)}` : ""),
     s.comment ? h("blockquote", {}, s.comment) : null,
+    overrideNote(s.evidence),
     h("p", { class: "muted" }, "Frozen evidence:"),
     evidenceSummary(s.evidence || {}));
 }
@@ -204,15 +206,18 @@ function setupSignoff() {
   if (!form) return;
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (missingOverride()) { say("Not signed off: give an override reason for the warnings above, or resolve them first.", "error"); return; }
     el("signoff").disabled = true;
     try {
-      const s = await api.post(projectUrl(project, "/signoffs"), { comment: el("signoff-comment").value.trim() });
+      const s = await api.post(projectUrl(project, "/signoffs"), { comment: el("signoff-comment").value.trim(), override_reason: overrideReason() });
       el("signoff-comment").value = "";
       say("Signed off. The evidence below is frozen with your sign-off.", "success");
       await loadSignoffs();
       const card = el("signoffs").querySelector(`[data-signoff="${s.id}"]`);
       if (card) card.scrollIntoView({ block: "nearest" });
+      loadSignoffWarnings(project);
     } catch (err) {
+      if (err.code === "signoff_needs_override") showSignoffWarnings(err.detail.warnings);
       say(`Not signed off: ${errorMessage(err)}`, "error");
     } finally {
       el("signoff").disabled = false;
@@ -309,6 +314,7 @@ async function setupWorkflow() {
 
 setupAggregate();
 setupSignoff();
+loadSignoffWarnings(project);
 setupWorkflow();
 loadReport();
 loadSignoffs();

@@ -5,6 +5,7 @@ import { h, replace, isTyping } from "../dom.js";
 import { createField, loadFieldKinds, routeFieldKeys } from "../fields/index.js";
 import { itemText, valueList, when } from "../values.js";
 import { initShell } from "../shell.js";
+import { showState } from "../lifecycle.js";
 
 initShell();
 
@@ -81,6 +82,7 @@ function show(view) {
   el("review-layout").hidden = false;
   el("review-done").hidden = true;
   el("item-title").textContent = item.external_id ? `Item ${item.external_id}` : `Item #${item.id}`;
+  showState(el("item-state"), item.state);
   el("annotation-meta").textContent = `Stage ${view.stage}: ${view.stage_name} · annotation #${annotation.id} · ${when(annotation.created_at)}`;
   replace(el("item-text"), itemText(item.data));
   el("annotator").textContent = annotation.username;
