@@ -25,8 +25,10 @@ def test_an_undone_skip_gives_the_item_back_with_the_draft(
     project.skip(t.id, a)
     nxt = project.next_task(a)
     assert nxt is not None and nxt.item_id != t.item_id
+    assert project.item(t.item_id)["state"] == "queued"  # the skip gave the slot back
     back = project.work.undo(t.id, a)
     assert (back.id, back.item_id, back.draft) == (t.id, t.item_id, {"intent": "other"})
+    assert project.item(t.item_id)["state"] == "in_progress"  # docs/lifecycle.md
     assert project.work.progress(a)["skipped"] == 0
     # both items are open for ann1 now; the one left for the undo comes after it
     project.submit(back.id, VALUE, a)
@@ -41,7 +43,9 @@ def test_an_undone_submit_removes_the_answer_and_prefills_it(
     assert t is not None
     ann = project.submit(t.id, {"intent": "shipping"}, a, key="undo-me")
     before = project.status()["submitted"]
+    assert project.item(t.item_id)["state"] == "submitted"
     back = project.work.undo(t.id, a)
+    assert project.item(t.item_id)["state"] == "in_progress"  # open work again
     assert back.item_id == t.item_id and back.draft == {"intent": "shipping"}
     assert project.annotations(t.item_id) == []
     assert project.status()["submitted"] == before - 1

@@ -135,8 +135,10 @@ def retract(conn: Connection, *, assignment_id: int, item_id: int, user_id: int,
     fast.execute(conn, "UPDATE annotations SET is_current = FALSE, origin = 'retracted' "
                  f"WHERE id IN ({marks})")
     _lease(conn, assignment_id, expires)
-    fast.execute(conn, "UPDATE items SET n_done = n_done - 1 WHERE id = :i AND is_gold = FALSE",
-                 {"i": item_id})
+    # the item is open work again (docs/lifecycle.md): its answer is back in the user's hands
+    fast.execute(conn, "UPDATE items SET n_done = n_done - 1, state = CASE WHEN state IN "
+                 "('submitted', 'in_review', 'in_progress') THEN 'in_progress' ELSE state END "
+                 "WHERE id = :i AND is_gold = FALSE", {"i": item_id})
     from .queue import save_draft
 
     save_draft(conn, user_id=user_id, item_id=item_id, value=draft, now=now)
