@@ -110,3 +110,20 @@ def test_answer_weights_in_the_engines() -> None:
     with pytest.raises(q.InvalidQualityInput if hasattr(q, "InvalidQualityInput")
                        else ValueError):
         q.majority_vote(r, answer_weights=[1])
+
+
+def test_one_reviewer_correcting_both_answers_of_an_item_counts_once(
+    reviewed: tuple, ws: Workspace
+) -> None:
+    """A reviewer who corrects two answers of one item authored two current answers; the
+    quality report counts one (their latest) instead of failing on a repeated pair."""
+    p, ids, lead = reviewed
+    mine = p.annotations(ids["x2"])
+    assert len(mine) == 2
+    for a, label in zip(mine, ("refund", "account"), strict=True):
+        p.review(a["id"], "correct", ws.get_user("rev"), value={"intent": label})
+    report = p.quality_report(actor=lead)
+    field = report["fields"]["intent"]
+    assert "error" not in field, field
+    assert field["labels"] == len({(i, a["user_id"]) for i in ids.values()
+                                   for a in p.annotations(i) if i not in (ids["x4"], ids["x5"])})

@@ -43,8 +43,14 @@ def field_agreement(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Agreement for one field over non-gold items, with a bootstrap CI and breakdowns:
-    the first agreement measure the field's kind names."""
-    rows = [a for a in anns if not a["is_gold"] and f.name in a["value"]]
+    the first agreement measure the field's kind names. One answer per annotator and item
+    counts: a reviewer who corrected two answers of one item authored both corrections, and
+    the latest stands for them (docs/quality.md)."""
+    latest: dict[tuple[int, str], dict[str, Any]] = {}
+    for a in anns:  # ordered by item, then annotation id: a later answer replaces an earlier
+        if not a["is_gold"] and f.name in a["value"]:
+            latest[(a["item_id"], a["username"])] = a
+    rows = list(latest.values())
     if not f.agreement:
         return {"type": f.type, "error": f"no agreement measure yet for field type {f.type!r}"}
     measure = registry.agreement_measures.get(f.agreement[0])
