@@ -331,3 +331,29 @@ def test_item_record_shows_answers_reviews_adjudication_truth_and_history(
     assert decided["ground_truth"]["intent"]["value"] == "other"
     assert [h["action"] for h in decided["history"]] == ["adjudicate"]
     error_body(client_for("boss").get(f"/api/projects/{bp.name}/items/99999/record"), 404)
+
+
+def test_sent_to_review_reaches_the_review_queue_past_the_sample(
+    bp: Project, crew: dict[str, User], client_for: Any
+) -> None:
+    """A review stage that samples nothing leaves submitted items out of review (their state
+    stays submitted); the data browser's "send to review" puts one in the reviewers' queue."""
+    bp.set_workflow(review_stages=[{"name": "peer", "role": "reviewer", "sample_rate": 0.0}])
+    done = []
+    for _ in range(2):
+        for who in ("a1", "a2"):
+            t = bp.next_task(crew[who])
+            assert t is not None
+            bp.submit(t.id, {"intent": "refund"}, crew[who])
+            done.append(t.item_id)
+    first, second = sorted(set(done))
+    assert bp.item(first)["state"] == bp.item(second)["state"] == "submitted"
+    rev = client_for("rev")
+    nxt = f"/api/projects/{bp.name}/reviews/next"
+    assert rev.get(nxt).status_code == 204  # nothing sampled
+    bulk = f"/api/projects/{bp.name}/items/bulk"
+    assert client_for("boss").post(bulk, json={"action": "review", "item_ids": [second]}
+                                   ).status_code == 200
+    assert bp.item(second)["state"] == "in_review"
+    got = rev.get(nxt)
+    assert got.status_code == 200 and got.json()["item"]["id"] == second, got.text

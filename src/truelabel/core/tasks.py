@@ -315,7 +315,8 @@ class TaskService(Service):
         wf = ctx.workflow
         if wf.review_stages:  # a submitted item waits for its review (docs/lifecycle.md)
             with self.db.write() as conn:
-                lc_store.mark_in_review(conn, item_id)
+                lc_store.mark_in_review(
+                    conn, item_id, round(wf.review_stages[0].sample_rate * 1000))
         if self.events.wanted("after_submit"):
             self.events.emit("after_submit", Submitted(item_id, aid, actor, clean, wf))
         return Annotation(

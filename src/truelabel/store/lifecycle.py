@@ -29,11 +29,16 @@ def set_state(conn: Connection, item_id: int, state: str) -> None:
     fast.execute(conn, "UPDATE items SET state = :s WHERE id = :i", {"s": state, "i": item_id})
 
 
-def mark_in_review(conn: Connection, item_id: int) -> None:
-    """A submitted item of a project with review stages waits for review."""
+def mark_in_review(conn: Connection, item_id: int, permille: int) -> None:
+    """A submitted item waits for review when one of its answers is in the first review
+    stage's sample (``permille`` of a thousand; :data:`truelabel.store.qa.SAMPLED`)."""
+    from .qa import SAMPLED
+
     fast.execute(
-        conn, "UPDATE items SET state = 'in_review' WHERE id = :i AND state = 'submitted'",
-        {"i": item_id},
+        conn, "UPDATE items SET state = 'in_review' WHERE id = :i AND state = 'submitted' "
+        "AND EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = items.id "
+        f"AND a.is_current = TRUE AND a.origin = 'human' AND {SAMPLED})",
+        {"i": item_id, "permille": permille},
     )
 
 

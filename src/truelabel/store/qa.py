@@ -116,6 +116,10 @@ def item_target(conn: Connection, item_id: int) -> tuple[int | None, bool]:
 
 # -- reviews -------------------------------------------------------------------------------
 
+#: An annotation ``a`` is in the sample of a review stage (``:permille`` of a thousand);
+#: deterministic per annotation id, so a reload shows the same queue.
+SAMPLED = "(a.id * 7919) % 1000 < :permille"
+
 
 def next_for_review(
     conn: Connection, *, project_id: int, stage: int, reviewer_id: int, sample_permille: int
@@ -131,6 +135,8 @@ def next_for_review(
             "EXISTS (SELECT 1 FROM reviews r WHERE r.stage = :prev AND "
             "((r.annotation_id = a.id AND r.decision = 'accept') OR r.correction_id = a.id))"
         )
+    # the first stage also takes the items a manager sent to review (state in_review)
+    sampled = f"({SAMPLED} OR i.state = 'in_review')" if stage == 1 else SAMPLED
     row = conn.execute(
         sql(
             "SELECT a.id FROM annotations a JOIN items i ON i.id = a.item_id "
@@ -138,8 +144,7 @@ def next_for_review(
             "AND i.state NOT IN ('decided', 'signed_off') "
             "AND a.user_id <> :me AND a.origin = 'human' "
             f"AND {passed} AND NOT EXISTS (SELECT 1 FROM reviews r2 WHERE r2.annotation_id = a.id "
-            "AND r2.stage = :stage) AND (a.id * 7919) % 1000 < :permille "
-            "ORDER BY a.id LIMIT 1"
+            f"AND r2.stage = :stage) AND {sampled} ORDER BY a.id LIMIT 1"
         ),
         {
             "p": project_id,
