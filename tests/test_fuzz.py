@@ -135,6 +135,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             real[who] = {"project": "fuzz", "item_id": ids[1], "task_id": task["id"],
                          "annotation_id": sub.json()["id"], "job_id": job,
                          "digest": media["digest"], "username": "victim",
+                         "question_id": 1, "view_id": 1,  # ids no question or view has
                          # a spare token of theirs (revoking the one in use would end it)
                          "token_id": ws.tokens.create(admin if who == "admin" else ann,
                                                       name="spare")["id"]}

@@ -257,7 +257,10 @@ ROUTES: dict[str, Route] = {
     "remove_member_api_projects__project__members__username__delete": Route(
         "members.manage", (204,), cross=None),
     "assign_count_api_projects__project__assign_count_post": Route(
-        "items.assign", (200,), body=lambda c: {"count": 1, "username": c.member}, cross=None),
+        # to the second annotator: the matrix's annotator must not be given the checked item
+        "items.assign", (200,),
+        body=lambda c: {"count": 1, "username": "ann2" if c.project == "own" else "fann2"},
+        cross=None),
     "check_schema_api_projects__project__schema_check_post": Route(
         "project.edit", (200,), body=lambda c: {"schema": SCHEMA}, cross=None),
     "workflow_schema_api_workflow_schema_json_get": Route(PUBLIC, (200,), cross=None),

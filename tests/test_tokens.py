@@ -177,7 +177,8 @@ def test_exactly_the_loop_is_open_to_annotate_tokens(app: Any) -> None:
               for m, op in ops.items() if op.get("x-token-scope") == "annotate"}
     base = "/api/projects/{project}/tasks"
     assert marked == {("POST", f"{base}/next"), ("PUT", base + "/{task_id}/draft"),
-                      ("POST", base + "/{task_id}/submit"), ("POST", base + "/{task_id}/skip")}
+                      ("POST", base + "/{task_id}/submit"), ("POST", base + "/{task_id}/skip"),
+                      ("POST", base + "/{task_id}/undo")}
 
 
 def test_last_use_is_recorded_coarsely(

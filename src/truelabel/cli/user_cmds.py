@@ -95,7 +95,7 @@ def _days(value: str) -> float | None:
 @click.option("--name", default="cli", show_default=True, help="to tell your tokens apart")
 @click.option("--scope", type=click.Choice(["read", "annotate", "manage"]), default="manage",
               show_default=True,
-              help="read: GET only; annotate: reads + next, draft, submit, skip; "
+              help="read: GET only; annotate: reads + next, draft, submit, skip, undo; "
               "manage: all the user's role allows")
 @click.option("--expires-in", "expires_in", default="90", show_default=True,
               metavar="DAYS|never", help="days until the token expires, or 'never'")

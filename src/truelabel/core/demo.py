@@ -22,9 +22,8 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from truelabel.domain.fields import ChoiceField
 from truelabel.domain.models import User
 from truelabel.domain.roles import Role
 from truelabel.store import accounts
@@ -194,7 +193,7 @@ def simulate_team(project: Project, people: dict[str, User], *, seed: int = DEMO
     ids = {str(row["external_id"]): row["id"] for row in project.items(limit=500)}
     _, schema = project.schema()
     options = {
-        f: cast(ChoiceField, schema.field(f)).option_values() for f in ("intent", "sentiment")
+        f: [str(o.value) for o in schema.field(f).keyed_options()] for f in ("intent", "sentiment")
     }
     for k, ext in enumerate(sorted(truth)):
         if k % GOLD_EVERY == GOLD_EVERY - 1 and ext in ids:

@@ -38,5 +38,5 @@ class TokenScope(StrEnum):
     """What an API token may do, within its user's role (``docs/architecture.md``)."""
 
     READ = "read"  # safe methods only (GET, HEAD)
-    ANNOTATE = "annotate"  # reads + the annotators' loop (next, draft, submit, skip)
+    ANNOTATE = "annotate"  # reads + the annotators' loop (next, draft, submit, skip, undo)
     MANAGE = "manage"  # everything the user's role allows

@@ -20,7 +20,7 @@ from truelabel.domain.roles import TokenScope
 SESSION_COOKIE = "tl_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
-#: marks the annotators' loop's routes (next, draft, submit, skip: ``openapi_extra``), the
+#: marks the annotators' loop's routes (next, draft, submit, skip, undo: ``openapi_extra``), the
 #: writes an ``annotate`` token may make; the OpenAPI spec shows it on each
 LOOP: dict[str, Any] = {"x-token-scope": "annotate"}
 
@@ -32,7 +32,7 @@ def check_scope(scope: TokenScope, method: str, loop: bool) -> None:
         return
     if scope is TokenScope.ANNOTATE and loop:
         return
-    allowed = ("reads and the annotators' loop (next, draft, submit, skip)"
+    allowed = ("reads and the annotators' loop (next, draft, submit, skip, undo)"
                if scope is TokenScope.ANNOTATE else "reads (GET)")
     raise Forbidden(f"This API token's scope ({scope.value}) allows only {allowed}; use a "
                     "token with a wider scope (manage) or log in.", scope=scope.value)
