@@ -31,7 +31,7 @@ from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 from truelabel.store import queue
 
-from .context import Service
+from .context import Service, actor_id
 
 if TYPE_CHECKING:
     from .truth import TruthService
@@ -378,7 +378,7 @@ class BrowseService(Service):
     def _apply(self, action: str, ids: list[int], target: User | None, actor: User | None,
                query: Mapping[str, str] | str | None) -> None:
         now = time.time()
-        uid = actor.id if actor is not None else None
+        uid = actor_id(actor)
         overlap = int(self.ctx._settings()["overlap"])
         detail: dict[str, Any] = {"action": action, "count": len(ids), "ids": ids[:200]}
         if query is not None:
@@ -411,7 +411,7 @@ class BrowseService(Service):
         self.require(actor, "items.read")
         with self.db.read() as conn:
             rows = ops.list_views(conn, project_id=self.id,
-                                  user_id=actor.id if actor is not None else None)
+                                  user_id=actor_id(actor))
         for r in rows:
             r["shared"] = bool(r["shared"])
             r["mine"] = actor is None or r["user_id"] == actor.id
@@ -427,7 +427,7 @@ class BrowseService(Service):
         text = parse_query(query).text()
         with self.db.write() as conn:
             vid = ops.save_view(conn, project_id=self.id,
-                                user_id=actor.id if actor is not None else None, name=name,
+                                user_id=actor_id(actor), name=name,
                                 query=text, shared=shared, now=time.time())
         return {"id": vid, "name": name, "query": text, "shared": shared}
 

@@ -354,6 +354,11 @@ class Service:
 RESERVED_SERVICES = ("versions", "prep", "models")
 
 
+def actor_id(actor: User | None) -> int | None:
+    """The acting user's id for an audit row or an owner column (None: the local owner)."""
+    return actor.id if actor is not None else None
+
+
 def as_schema(schema: LabelSchema | dict[str, Any] | str) -> LabelSchema:
     """A schema given as an object, a mapping or YAML/JSON text."""
     if isinstance(schema, LabelSchema):

@@ -18,7 +18,7 @@ from truelabel.domain.models import User
 from truelabel.store import accounts
 from truelabel.store import projects as project_store
 
-from .context import Service, as_schema
+from .context import Service, actor_id, as_schema
 
 #: the longest changelog note of a guideline version
 MAX_NOTE_CHARS = 2000
@@ -33,10 +33,6 @@ def refuse_archived(row: dict[str, Any]) -> None:
             f"Project {row.get('name', '')!r} is archived and gives no new tasks; "
             "ask an admin to unarchive it if work should go on."
         )
-
-
-def _uid(actor: User | None) -> int | None:
-    return actor.id if actor is not None else None
 
 
 class ManageService(Service):
@@ -166,5 +162,5 @@ class ManageService(Service):
 
     def _audit(self, conn: Any, actor: User | None, action: str,
                detail: dict[str, Any] | None = None) -> None:
-        project_store.audit(conn, at=time.time(), user_id=_uid(actor), action=action,
+        project_store.audit(conn, at=time.time(), user_id=actor_id(actor), action=action,
                             object_type="project", object_id=self.id, detail=detail)

@@ -3,7 +3,7 @@
 A ``Project`` is its :class:`~.context.ProjectContext` (permissions, schema, settings, rows,
 events) composed with one service per concern: ``tasks`` (the annotators' loop), ``quality``
 (workflow and gold), ``review`` (review stages, adjudication) and ``truth`` (ground truth,
-sign-off). This module holds settings, import/export and browsing; the flat methods of the
+sign-off). This module holds settings and browsing; the flat methods of the
 services (``project.submit`` is ``project.tasks.submit``) are delegations.
 
 Every public method takes an optional ``actor`` (the calling user). ``actor=None`` is the local
@@ -14,9 +14,8 @@ actor's role in this project decides, and objects outside it answer ``NotFound``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 import orjson
 
@@ -25,10 +24,8 @@ from truelabel.domain.errors import (
     NotFound,
     UnknownComponent,
 )
-from truelabel.domain.limits import MAX_ITEM_BYTES
-from truelabel.domain.models import ExportResult, ImportResult, User
+from truelabel.domain.models import ImportResult, User
 from truelabel.domain.results import (
-    BatchRow,
     ItemRow,
     ItemView,
     LabelValue,
@@ -51,8 +48,10 @@ from .context import (
     ProjectContext,
     Service,
     WorkspaceView,
+    actor_id,
     as_schema,
 )
+from .dataio import DataService
 from .edits import EditService
 from .manage import ManageService
 from .mywork import WorkService
@@ -68,7 +67,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 if TYPE_CHECKING:  # pyarrow loads with the first import, not with the server
-    from truelabel.formats.batches import BatchTransform
+    pass
 
 
 class _Delegate(Generic[P, R]):
@@ -114,6 +113,7 @@ class Project(ProjectContext):
         self.work = WorkService(self, tasks=self.tasks)
         self.questions = QuestionService(self)
         self.browser = BrowseService(self, truth=self.truth)
+        self.data = DataService(self)
         # slots later work fills: dataset versions, data preparation, the model loop
         self.versions: Service | None = None
         self.prep: Service | None = None
@@ -133,7 +133,7 @@ class Project(ProjectContext):
     def service_names() -> tuple[str, ...]:
         """Every service name, composed or reserved for later work."""
         return ("tasks", "assignments", "edits", "quality", "review", "truth", "manage", "work",
-                "questions", "browser", *RESERVED_SERVICES)
+                "questions", "browser", "data", *RESERVED_SERVICES)
 
     def close(self) -> None:
         self.ws.close()
@@ -179,6 +179,11 @@ class Project(ProjectContext):
     save_view = _to("browser", BrowseService.save_view)
     delete_view = _to("browser", BrowseService.delete_view)
     item_record = _to("browser", BrowseService.item_record)
+    import_file = _to("data", DataService.import_file)
+    import_stream = _to("data", DataService.import_stream)
+    import_records = _to("data", DataService.import_records)
+    export = _to("data", DataService.export)
+    batches = _to("data", DataService.batches)
 
     # -- reports, URLs and media ----------------------------------------------------------
     def quality_report(
@@ -273,7 +278,7 @@ class Project(ProjectContext):
             project_store.audit(
                 conn,
                 at=time.time(),
-                user_id=_uid(actor),
+                user_id=actor_id(actor),
                 action="schema.version",
                 object_type="project",
                 object_id=self.id,
@@ -305,7 +310,7 @@ class Project(ProjectContext):
             project_store.audit(
                 conn,
                 at=time.time(),
-                user_id=_uid(actor),
+                user_id=actor_id(actor),
                 action="member.set",
                 object_type="project",
                 object_id=self.id,
@@ -316,149 +321,6 @@ class Project(ProjectContext):
         self.require(actor, "project.read")
         with self.db.read() as conn:
             return accounts.project_members(conn, self.id)
-
-    # -- import / export ------------------------------------------------------------------
-    def import_file(
-        self,
-        path: str | Path,
-        *,
-        fmt: str | None = None,
-        id_field: str | None = "id",
-        actor: User | None = None,
-        progress: transfer.ProgressFn | None = None,
-        max_item_bytes: int = MAX_ITEM_BYTES,
-        prep: Sequence[BatchTransform] = (),
-        meta: dict[str, Any] | None = None,
-        dedup: str = "content",
-        on_conflict: str = "fail",
-        large_item_bytes: int | None = None,
-    ) -> ImportResult:
-        """Import a JSONL, CSV, Parquet or text file; all or nothing, no duplicates.
-
-        An item whose data passes ``max_item_bytes`` of JSON refuses the whole import.
-        ``dedup``, ``on_conflict`` and ``large_item_bytes``: see ``core.import_report``.
-        """
-        self.require(actor, "items.import")
-        p = Path(path)
-        if not p.is_file():
-            raise InvalidInput(f"{p} is not a file; check the path.", file=str(p))
-        with p.open("rb") as fh:
-            return self.import_stream(
-                fh,
-                source=str(p),
-                fmt=fmt,
-                id_field=id_field,
-                actor=actor,
-                progress=progress,
-                total_bytes=transfer.file_size(p),
-                max_item_bytes=max_item_bytes,
-                prep=prep,
-                meta=meta,
-                dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
-            )
-
-    def import_stream(
-        self,
-        fh: IO[bytes],
-        *,
-        source: str,
-        fmt: str | None = None,
-        id_field: str | None = "id",
-        actor: User | None = None,
-        progress: transfer.ProgressFn | None = None,
-        total_bytes: int | None = None,
-        max_item_bytes: int = MAX_ITEM_BYTES,
-        prep: Sequence[BatchTransform] = (),
-        meta: dict[str, Any] | None = None,
-        dedup: str = "content",
-        on_conflict: str = "fail",
-        large_item_bytes: int | None = None,
-    ) -> ImportResult:
-        """Import from an open binary file; the rules of :meth:`import_file`."""
-        self.require(actor, "items.import")
-        _, sch = self.schema()
-        required = tuple(sorted({k for f in sch.fields for k in f.item_keys()}))
-        return transfer.run_import(
-            self.db,
-            project_id=self.id,
-            fh=fh,
-            source=source,
-            fmt=fmt,
-            id_field=id_field,
-            required=required,
-            user_id=_uid(actor),
-            progress=progress,
-            total_bytes=total_bytes,
-            max_item_bytes=max_item_bytes,
-            prep=prep,
-            meta=meta,
-            dedup=dedup, on_conflict=on_conflict, large_item_bytes=large_item_bytes,
-        )
-
-    def import_records(
-        self,
-        records: list[dict[str, Any]],
-        *,
-        source: str = "api",
-        id_field: str | None = "id",
-        actor: User | None = None,
-        max_item_bytes: int = MAX_ITEM_BYTES,
-        prep: Sequence[BatchTransform] = (),
-        meta: dict[str, Any] | None = None,
-        dedup: str = "content",
-        on_conflict: str = "fail",
-        large_item_bytes: int | None = None,
-    ) -> ImportResult:
-        """Import in-memory records (a list of dicts), same rules as a file."""
-        import io
-
-        try:
-            buf = io.BytesIO(b"\n".join(orjson.dumps(r) for r in records))
-        except TypeError as exc:
-            raise InvalidInput(f"The records cannot be stored as JSON: {exc}.") from None
-        return self.import_stream(buf, source=source, fmt="jsonl", id_field=id_field, actor=actor,
-                                  max_item_bytes=max_item_bytes, prep=prep, meta=meta,
-                                  dedup=dedup, on_conflict=on_conflict,
-                                  large_item_bytes=large_item_bytes)
-
-    def export(
-        self,
-        path: str | Path,
-        *,
-        fmt: str | None = None,
-        only_labeled: bool = False,
-        actor: User | None = None,
-        progress: transfer.ProgressFn | None = None,
-    ) -> ExportResult:
-        """Write every item with its annotations (every annotator) to JSONL or Parquet."""
-        self.require(actor, "annotations.export")
-        total = self.status()["items"] if progress else None
-        result = transfer.run_export(
-            self.db,
-            project_id=self.id,
-            path=path,
-            fmt=fmt,
-            only_labeled=only_labeled,
-            progress=progress,
-            total=total,
-            schema=self.schema()[1],
-        )
-        with self.db.write() as conn:
-            project_store.audit(
-                conn,
-                at=time.time(),
-                user_id=_uid(actor),
-                action="export",
-                object_type="project",
-                object_id=self.id,
-                detail={"format": result.format, "items": result.items},
-            )
-        return result
-
-    def batches(self, *, actor: User | None = None) -> list[BatchRow]:
-        self.require(actor, "items.read")
-        with self.db.read() as conn:
-            return project_store.list_batches(conn, self.id)
 
     # -- browsing -------------------------------------------------------------------------
     def items(
@@ -533,7 +395,3 @@ class Project(ProjectContext):
         """Check an annotation value against the current schema without storing it."""
         _, sch = self.schema(actor=actor)
         return sch.validate_annotation(value, item)
-
-
-def _uid(actor: User | None) -> int | None:
-    return actor.id if actor is not None else None

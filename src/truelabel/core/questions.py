@@ -15,7 +15,7 @@ from truelabel.store import projects as project_store
 from truelabel.store import questions as question_store
 from truelabel.store import queue
 
-from .context import Service
+from .context import Service, actor_id
 
 #: longest question or answer (characters)
 MAX_TEXT = 4000
@@ -82,7 +82,7 @@ class QuestionService(Service):
         self.require(actor, ANSWER_PERMISSION)
         body = _text(text, "answer")
         now = time.time()
-        uid = actor.id if actor is not None else None
+        uid = actor_id(actor)
         with self.db.write() as conn:
             if question_store.get(conn, project_id=self.id, question_id=question_id) is None:
                 raise NotFound(f"No question {question_id} in this project.")

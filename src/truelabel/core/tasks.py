@@ -17,31 +17,23 @@ from truelabel.domain.errors import (
     ConstraintViolation,
     InvalidInput,
     NotFound,
-    TruelabelError,
 )
 from truelabel.domain.models import Annotation, Credential, Task, User
-from truelabel.domain.roles import Role, role_allows
 from truelabel.store import items as item_store
 from truelabel.store import lifecycle as lc_store
-from truelabel.store import loopstate, queue, queue_pg, worklog
-from truelabel.store import projects as project_store
-from truelabel.store import qa as qa_store
+from truelabel.store import queue, worklog
 
 from .context import ProjectContext, Service, Submitted
+from .loop_plans import next_plan, submit_plan
 from .manage import refuse_archived
-from .plans import Plan, arun_plan, run_plan
+from .plans import arun_plan, run_plan
 from .qa import QualityService
-from .review import ReviewService, rejections
+from .review import ReviewService
 
 if TYPE_CHECKING:
-    from .context import _Ctx
-
-    #: what a stored submit did: context, item id, annotation id, the checked value
-    Done = tuple[_Ctx, int, int, dict[str, Any]]
+    from .loop_plans import Done
 
 _MAX_KEY = 100
-#: the member roles that may work on tasks
-_WORK_ROLES = sorted(r.value for r in Role if role_allows(r, "task.work"))
 
 
 class TaskService(Service):
@@ -71,11 +63,11 @@ class TaskService(Service):
         ``Workspace.seen_credential``); it is checked in the first statement here.
 
         On PostgreSQL, when the pool decides (no gold due, no open task), one read and one
-        atomic claim statement, no transaction (:meth:`_next_plan`); otherwise one
+        atomic claim statement, no transaction (:func:`.loop_plans.next_plan`); otherwise one
         transaction: role and settings, the claim, and the item with its draft.
         """
         if not self.db.is_sqlite:
-            decided, task = run_plan(self.db, self._next_plan(actor, credential, time.time()))
+            decided, task = run_plan(self.db, next_plan(self, actor, credential, time.time()))
             if decided:
                 return task
         return self._next_in_transaction(actor, credential)
@@ -85,7 +77,7 @@ class TaskService(Service):
     ) -> Task | None:
         """:meth:`next_task` for a server's event loop (PostgreSQL): the statements run on an
         async connection, so the loop serves other requests while the database works."""
-        decided, task = await arun_plan(self.db, self._next_plan(actor, credential, time.time()))
+        decided, task = await arun_plan(self.db, next_plan(self, actor, credential, time.time()))
         if decided:
             return task
         return await asyncio.to_thread(self._next_in_transaction, actor, credential)
@@ -110,76 +102,6 @@ class TaskService(Service):
                 want_gold=wants_gold,
             )
             return self._task(lease, actor, conn=conn) if lease else None
-
-    # -- PostgreSQL: the loop as a plan of single statements (see :mod:`.plans`) ------------
-    def _next_plan(
-        self, actor: User, credential: Credential | None, now: float
-    ) -> Plan[tuple[bool, Task | None]]:
-        """"Next task" as one statement (``store.queue_pg.next_query``): the caller's context
-        and, when the pool decides, the claim with the item and draft. ``(False, None)``
-        hands over to the transaction: a gold item may be due, or the user already has an
-        open task. Once a second it also sweeps expired leases and refreshes the claim floor
-        (``store.loopstate.LoopState``; docs/loop.md)."""
-        state = self.db.loop
-        if state.sweep_due(now):
-            rows = yield queue_pg.expire_query(now)
-            if rows[0]["n"]:
-                state.reopened()
-        floor = state.floor(self.id, now)
-        if floor is None:
-            rows = yield queue_pg.floor_query(self.id)
-            floor = state.remember(self.id, now, rows[0] if rows else None)
-        for _ in range(3):
-            known = self._pool_settings
-            rows = yield queue_pg.next_query(
-                project_id=self.id,
-                user_id=actor.id,
-                now=now,
-                floor=floor,
-                settings=known[0] if known else None,
-                known=known is not None,
-                roles=_WORK_ROLES,
-                admin=actor.is_admin,
-                credential=credential,
-            )
-            row = rows[0] if rows else None
-            ctx = self._ctx_from_row(row, actor, "task.work", credential)
-            assert row is not None
-            refuse_archived(row)
-            if ctx.workflow.gold_rate > 0 or row["has_open"]:
-                return False, None
-            if not row["attempted"]:  # settings or priorities changed since seen: claim again
-                self._pool_settings = (row["settings"],)
-                if row["claim_version"] != floor.version:  # from the start of the new order
-                    floor = loopstate.top(int(row["claim_version"]))
-                    state.forget(self.id)  # the next claim reads the new floor
-                continue
-            if row["lease_id"] is None and floor != loopstate.top(floor.version):
-                floor = loopstate.top(floor.version)  # none after the floor: look before
-                continue
-            break
-        else:
-            return False, None
-        if row["lease_id"] is None:  # the pool is empty for this user: the transaction
-            return False, None       # looks for their skipped items (store.worklog)
-        comments: list[dict[str, Any]] = []
-        draft = row["draft"]
-        if row["rejected"]:
-            reviews = yield qa_store.REVIEWS_FOR_ITEM, {"i": row["lease_item_id"]}
-            comments = rejections(reviews, actor)
-            if draft is None:  # rework opens with the rejected answer
-                rows = yield lc_store.REJECTED_ANSWER, {"i": row["lease_item_id"], "u": actor.id}
-                draft = rows[0]["value"] if rows else None
-        return True, Task(
-            id=row["lease_id"],
-            item_id=row["lease_item_id"],
-            project_id=self.id,
-            lease_expires_at=row["lease_expires_at"],
-            data=orjson.loads(row["data"]),
-            external_id=row["external_id"],
-            draft=orjson.loads(draft) if draft else None,
-            review_comments=comments,
-        )
 
     def task(self, task_id: int, actor: User) -> Task:
         self.require(actor, "task.work")
@@ -260,7 +182,7 @@ class TaskService(Service):
         try:
             prior, done = None, None
             if not self.db.is_sqlite:
-                prior, done = run_plan(self.db, self._submit_plan(*args))
+                prior, done = run_plan(self.db, submit_plan(self, *args))
             if done is None and prior is None:
                 prior, done = self._submit_in_transaction(*args)
         except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
@@ -287,7 +209,7 @@ class TaskService(Service):
         now = time.time()
         args = (task_id, value, actor, key, time_spent_ms, now, credential)
         try:
-            prior, done = await arun_plan(self.db, self._submit_plan(*args))
+            prior, done = await arun_plan(self.db, submit_plan(self, *args))
             if done is None and prior is None:
                 prior, done = await asyncio.to_thread(self._submit_in_transaction, *args)
         except (AlreadyExists, ConstraintViolation):  # a racing submit stored it first
@@ -382,85 +304,6 @@ class TaskService(Service):
             )
             queue.complete(conn, assignment_id=task_id, item_id=item_id, user_id=actor.id)
         return None, (ctx, item_id, aid, clean)
-
-    def _submit_plan(
-        self, task_id: int, value: dict[str, Any], actor: User, key: str,
-        time_spent_ms: int | None, now: float, credential: Credential | None,
-    ) -> Plan[tuple[dict[str, Any] | None, Done | None]]:
-        """A submit in one statement when it can be (``store.queue_pg.submit_one_query``): the
-        value checked first against the schema version this process saw last, when that
-        schema needs no item data (no spans); otherwise every read in one statement, then
-        one atomic write.
-
-        A value that fails that early check takes the long way, so a non-member learns
-        nothing of the schema. (None, None) hands over to :meth:`_submit_in_transaction`:
-        the lease changed between statements, and that path says how.
-        """
-        row: dict[str, Any] | None = None
-        seen = self._submit_versions
-        schema = self._schema_cache.get(seen[0]) if seen else None
-        if seen is not None and schema is not None and not schema.needs_item:
-            try:
-                clean = schema.validate_annotation(value)
-            except TruelabelError:
-                clean = None
-            if clean is not None:
-                rows = yield queue_pg.submit_one_query(
-                    values=self._annotation_row(
-                        key=key, task_id=task_id, actor=actor, clean=clean, now=now,
-                        time_spent_ms=time_spent_ms, versions=seen,
-                    ),
-                    now=now,
-                    roles=_WORK_ROLES,
-                    admin=actor.is_admin,
-                    credential=credential,
-                )
-                row = rows[0] if rows else None
-                ctx = self._ctx_from_row(row, actor, "task.work", credential)
-                assert row is not None
-                if row["new_id"] is not None:
-                    return None, (ctx, int(row["task_item_id"]), int(row["new_id"]), clean)
-                # not stored: find out why below, from the same statement's context
-        if row is None:
-            rows = yield project_store.hot_context_query(
-                project_id=self.id, user_id=actor.id, submit=(task_id, key),
-                credential=credential,
-            )
-            row = rows[0] if rows else None
-        ctx = self._ctx_from_row(row, actor, "task.work", credential)
-        assert row is not None
-        self._submit_versions = (ctx.schema_id, ctx.guideline_id)
-        if row["prior_id"] is not None:
-            return {
-                "id": row["prior_id"],
-                "project_id": row["prior_project_id"],
-                "item_id": row["prior_item_id"],
-                "assignment_id": row["prior_assignment_id"],
-                "supersedes_id": row["prior_supersedes_id"],
-            }, None
-        if row["task_item_id"] is None:
-            raise NotFound(f"No task {task_id} for you. Ask for the next task.")
-        if row["task_project_id"] != self.id:
-            raise NotFound(f"No task {task_id} for you in this project.")
-        item_id = int(row["task_item_id"])
-        clean = ctx.schema.validate_annotation(value, orjson.loads(row["item_data"]))
-        queue.ensure_leased(
-            {"id": task_id, "status": row["task_status"], "lease_expires_at": row["task_expires"]},
-            now,
-        )
-        rows = yield queue_pg.submit_query(
-            values={
-                "item_id": item_id,
-                **self._annotation_row(
-                    key=key, task_id=task_id, actor=actor, clean=clean, now=now,
-                    time_spent_ms=time_spent_ms, versions=(ctx.schema_id, ctx.guideline_id),
-                ),
-            },
-            now=now,
-        )
-        if not rows:
-            return None, None
-        return None, (ctx, item_id, int(rows[0]["id"]), clean)
 
     def _replay(self, prior: dict[str, Any], task_id: int | None) -> Annotation:
         if prior["project_id"] != self.id or (

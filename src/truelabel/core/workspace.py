@@ -108,21 +108,7 @@ class Workspace:
     ) -> Workspace:
         """Open a workspace folder or a database URL (``sqlite:///…``, ``postgresql://…``)."""
         loc = str(location)
-        # blob storage: an fsspec URL (s3://bucket/prefix …); S3 endpoint and keys come
-        # from the usual AWS_* environment variables
-        blob_url = blob_url or BLOB_URL.read() or None
-        if "://" in loc:
-            url = loc
-            blobs = blob_url or str(Path.cwd() / "truelabel-blobs")
-        else:
-            folder = Path(loc)
-            if not create and not (folder / DB_FILE).exists():
-                raise ProjectError(
-                    f"{folder} is not a truelabel project (no {DB_FILE} in it). "
-                    f"Create one with: truelabel init {folder}"
-                )
-            url = f"sqlite:///{folder.resolve() / DB_FILE}"
-            blobs = blob_url or str((folder / "blobs").resolve())
+        url, blobs = _storage(loc, blob_url, create)
         db = Database.open(url)
         ws = cls(db, BlobStore(blobs), location=loc)
         with db.write() as conn:
@@ -467,6 +453,22 @@ class Workspace:
             uid = None if actor is None or actor.is_admin else actor.id
             # archived projects leave the members' lists; admins see them (marked)
             return projects.list_projects(conn, user_id=uid, archived=uid is None)
+
+
+def _storage(loc: str, blob_url: str | None, create: bool) -> tuple[str, str]:
+    """The database URL and blob location of a workspace folder or database URL."""
+    # blob storage: an fsspec URL (s3://bucket/prefix …); S3 endpoint and keys come
+    # from the usual AWS_* environment variables
+    blob_url = blob_url or BLOB_URL.read() or None
+    if "://" in loc:
+        return loc, blob_url or str(Path.cwd() / "truelabel-blobs")
+    folder = Path(loc)
+    if not create and not (folder / DB_FILE).exists():
+        raise ProjectError(
+            f"{folder} is not a truelabel project (no {DB_FILE} in it). "
+            f"Create one with: truelabel init {folder}"
+        )
+    return f"sqlite:///{folder.resolve() / DB_FILE}", blob_url or str((folder / "blobs").resolve())
 
 
 def _verify(pw_hash: str, password: str) -> bool:
