@@ -128,6 +128,11 @@ def test_each_filter_keeps_exactly_its_items(bp: Project, crew: dict[str, User],
     both = c.get(url, params={"annotator": "a2", "label": "intent=shipping"}).json()
     assert [r["id"] for r in both["items"]] == items[3:] and both["total"] == 3
     assert {a["annotator"] for a in both["items"][0]["answers"]} == {"a1", "a2"}
+    # a field of the item's own data (a CSV column) is metadata too
+    extra = bp.import_records([{"id": "col", "text": "Bonjour", "market": "fr"}])
+    assert extra.added == 1
+    assert [r["external_id"] for r in c.get(url, params={"meta": "market=fr"}).json()["items"]
+            ] == ["col"]
 
 
 def test_label_values_json_escapes_are_found(bp: Project, crew: dict[str, User],

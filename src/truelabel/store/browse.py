@@ -122,10 +122,13 @@ def assigned_clause(user_id: int) -> Clause:
 
 
 def meta_clause(dialect: str, key: str, value: str) -> Clause:
+    """The item's metadata field ``key`` (slice metadata given at import, else a field of the
+    item's own data, such as a CSV column) has ``value``."""
     if dialect == "postgresql":
-        return Clause("CAST(i.meta AS jsonb) ->> :mk = :mv", {"mk": key, "mv": value})
-    return Clause("CAST(json_extract(i.meta, :mk) AS TEXT) = :mv",
-                  {"mk": _path(dialect, key), "mv": value})
+        return Clause("COALESCE(CAST(i.meta AS jsonb) ->> :mk, CAST(i.data AS jsonb) ->> :mk) "
+                      "= :mv", {"mk": key, "mv": value})
+    return Clause("CAST(COALESCE(json_extract(i.meta, :mk), json_extract(i.data, :mk)) AS TEXT) "
+                  "= :mv", {"mk": _path(dialect, key), "mv": value})
 
 
 def annotator_clause(user_id: int) -> Clause:
