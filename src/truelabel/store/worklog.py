@@ -152,7 +152,8 @@ def progress(conn: Connection, *, project_id: int, user_id: int, since: float) -
         conn,
         "SELECT "
         "(SELECT COUNT(*) FROM annotations WHERE user_id = :u AND project_id = :p "
-        " AND supersedes_id IS NULL AND created_at >= :since) AS done_today, "
+        " AND supersedes_id IS NULL AND origin <> 'retracted' AND created_at >= :since) "
+        "AS done_today, "
         "(SELECT COUNT(*) FROM assignments WHERE user_id = :u AND project_id = :p "
         " AND status = 'submitted') AS done_total, "
         "(SELECT COUNT(*) FROM assignments WHERE user_id = :u AND project_id = :p "
