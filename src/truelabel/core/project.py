@@ -82,6 +82,11 @@ class _Delegate(Generic[P, R]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.attr = name
 
+    def __call__(self, obj: Project, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """``Project.submit(project, …)``, as a plain method called on the class (and so
+        ``inspect.signature`` reads the service method's signature)."""
+        return cast(R, getattr(getattr(obj, self.service), self.method)(*args, **kwargs))
+
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> _Delegate[P, R]: ...
     @overload
