@@ -210,6 +210,7 @@ class Registry:
         self.writers = Slot("writers", "export format")
         self.agreement_measures = Slot("agreement_measures", "agreement measure")
         self.aggregators = Slot("aggregators", "aggregator")
+        self.truth_methods = Slot("truth_methods", "truth-inference method")
         self.static = Slot("static", "plug-in asset folder")
         # filled by later features
         self.prep_steps = Slot("prep_steps", "preparation step")
@@ -272,6 +273,13 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "aggregators": {
         "truelabel.vote.v1": ("truelabel.core.truth:aggregate_categorical", ()),
         "truelabel.span_vote.v1": ("truelabel.core.truth:aggregate_spans", ()),
+    },
+    "truth_methods": {  # quality.methods.TruthMethod: one label per item from several answers
+        "truelabel.majority.v1": ("truelabel.quality.methods:MAJORITY", ("majority",)),
+        "truelabel.weighted.v1": ("truelabel.quality.methods:WEIGHTED", ("weighted",)),
+        "truelabel.dawid_skene.v1": ("truelabel.quality.methods:DAWID_SKENE", ("dawid_skene",)),
+        "truelabel.gold_dawid_skene.v1": ("truelabel.quality.methods:GOLD_DAWID_SKENE",
+                                          ("gold_dawid_skene",)),
     },
     "sampling_strategies": {  # claim orders: core.claim_order.ClaimOrder
         "truelabel.id_order.v1": ("truelabel.core.claim_order:ItemIdOrder", ("id",)),

@@ -56,6 +56,8 @@ class AggregationResult:
         prior: Estimated class prior (Dawid-Skene only).
         n_iter: EM iterations run (0 for votes).
         converged: Whether EM met its tolerance before ``max_iter``.
+        objective_trace: The monitored objective (log-likelihood or evidence lower bound,
+            per answer) after each EM iteration; empty for votes.
     """
 
     method: str
@@ -73,6 +75,7 @@ class AggregationResult:
     prior: np.ndarray | None = None
     n_iter: int = 0
     converged: bool = True
+    objective_trace: tuple[float, ...] = ()
 
     @property
     def labels(self) -> np.ndarray:

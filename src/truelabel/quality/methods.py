@@ -1,0 +1,119 @@
+"""Truth-inference methods as registered components: one label per item from several answers.
+
+Every method is a :class:`TruthMethod` registered in the ``truth_methods`` slot of
+:data:`truelabel.plugins.registry` under a versioned name (``truelabel.dawid_skene.v1``) and a
+short alias (``dawid_skene``), so the CLI, the Python API and a project's ``aggregate`` all
+take the same names and a plug-in can add its own.
+
+The protocol: ``fit(ratings, *, gold=None, answer_weights=None, max_iter=None, tol=None,
+seed=0, warn=True)`` returns an :class:`~truelabel.quality.aggregate.AggregationResult`.
+``max_iter``/``tol`` are ``None`` for the method's defaults (votes ignore them); ``gold`` is
+item id → known label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .aggregate import (
+    AggregationResult,
+    gold_accuracy,
+    majority_vote,
+    weighted_vote,
+)
+from .dawid_skene import dawid_skene
+from .encode import RatingsLike, as_ratings
+from .errors import InvalidInput
+
+__all__ = ["DAWID_SKENE", "GOLD_DAWID_SKENE", "MAJORITY", "WEIGHTED", "TruthMethod"]
+
+Fit = Callable[..., AggregationResult]
+
+
+@dataclass(frozen=True)
+class TruthMethod:
+    """A registered truth-inference method.
+
+    Attributes:
+        name: Short name (the registry alias), e.g. ``"dawid_skene"``.
+        fit: The fitting function (see the module docstring for its signature).
+        needs_gold: The method cannot run without gold answers.
+        iterative: It runs an iterative fit (``max_iter``/``tol`` apply).
+        summary: One line for listings and ``--help``.
+    """
+
+    name: str
+    fit: Fit
+    needs_gold: bool = False
+    iterative: bool = False
+    summary: str = ""
+
+
+def _iter_options(max_iter: int | None, tol: float | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if max_iter is not None:
+        opts["max_iter"] = max_iter
+    if tol is not None:
+        opts["tol"] = tol
+    return opts
+
+
+def _majority(
+    ratings: RatingsLike, *, gold: Mapping[Any, Hashable] | None = None,
+    answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
+    tol: float | None = None, seed: int = 0, warn: bool = True,
+) -> AggregationResult:
+    return majority_vote(ratings, answer_weights=answer_weights, seed=seed)
+
+
+def _weighted(
+    ratings: RatingsLike, *, gold: Mapping[Any, Hashable] | None = None,
+    answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
+    tol: float | None = None, seed: int = 0, warn: bool = True,
+) -> AggregationResult:
+    """Each annotator's vote weighs their accuracy on gold (annotators without gold answers
+    weigh the mean of the others')."""
+    if not gold:
+        raise InvalidInput("The weighted vote needs gold answers to weigh annotators; "
+                           "pass gold=... or use majority.")
+    r = as_ratings(ratings)
+    acc = gold_accuracy(r, gold).accuracy
+    known = acc[~np.isnan(acc)]
+    default = float(known.mean()) if known.size else 1.0
+    weights = np.where(np.isnan(acc), default, acc)
+    return weighted_vote(r, weights=weights, answer_weights=answer_weights, seed=seed)
+
+
+def _dawid_skene(
+    ratings: RatingsLike, *, gold: Mapping[Any, Hashable] | None = None,
+    answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
+    tol: float | None = None, seed: int = 0, warn: bool = True,
+) -> AggregationResult:
+    return dawid_skene(ratings, answer_weights=answer_weights, warn=warn,
+                       **_iter_options(max_iter, tol))
+
+
+def _gold_dawid_skene(
+    ratings: RatingsLike, *, gold: Mapping[Any, Hashable] | None = None,
+    answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
+    tol: float | None = None, seed: int = 0, warn: bool = True,
+) -> AggregationResult:
+    if not gold:
+        raise InvalidInput("gold_dawid_skene needs gold answers; pass gold=... or use "
+                           "dawid_skene.")
+    return dawid_skene(ratings, gold=gold, answer_weights=answer_weights, warn=warn,
+                       answered_only=True, **_iter_options(max_iter, tol))
+
+
+MAJORITY = TruthMethod("majority", _majority, summary="majority vote; confidence = vote share")
+WEIGHTED = TruthMethod("weighted", _weighted, needs_gold=True,
+                       summary="vote weighted by each annotator's accuracy on gold")
+DAWID_SKENE = TruthMethod("dawid_skene", _dawid_skene, iterative=True,
+                          summary="Dawid-Skene EM, a confusion matrix per annotator")
+GOLD_DAWID_SKENE = TruthMethod("gold_dawid_skene", _gold_dawid_skene, needs_gold=True,
+                               iterative=True,
+                               summary="Dawid-Skene anchored on gold items")
