@@ -58,6 +58,9 @@ class AggregationResult:
         converged: Whether EM met its tolerance before ``max_iter``.
         objective_trace: The monitored objective (log-likelihood or evidence lower bound,
             per answer) after each EM iteration; empty for votes.
+        params: Method-specific fitted parameters (e.g. GLAD's annotator abilities and item
+            difficulties), by name, for :attr:`TruthMethod.answer_model
+            <truelabel.quality.methods.TruthMethod.answer_model>` and for reports.
     """
 
     method: str
@@ -76,6 +79,7 @@ class AggregationResult:
     n_iter: int = 0
     converged: bool = True
     objective_trace: tuple[float, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def labels(self) -> np.ndarray:

@@ -9,6 +9,12 @@ The protocol: ``fit(ratings, *, gold=None, answer_weights=None, max_iter=None, t
 seed=0, warn=True)`` returns an :class:`~truelabel.quality.aggregate.AggregationResult`.
 ``max_iter``/``tol`` are ``None`` for the method's defaults (votes ignore them); ``gold`` is
 item id → known label.
+
+A generative method also gives its ``answer_model(result, unit, annotator)``: for answers by
+``annotator[j]`` on item ``unit[j]`` (codes of the fitted ratings), the array
+``(n, n_classes_true, n_classes_answered)`` of P(answer = l | true class = k). With the item
+posteriors it gives the likelihood of held-out answers, which is how methods are compared
+without gold (``auto``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .errors import InvalidInput
 __all__ = ["DAWID_SKENE", "GOLD_DAWID_SKENE", "MAJORITY", "WEIGHTED", "TruthMethod"]
 
 Fit = Callable[..., AggregationResult]
+AnswerModel = Callable[[AggregationResult, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class TruthMethod:
         needs_gold: The method cannot run without gold answers.
         iterative: It runs an iterative fit (``max_iter``/``tol`` apply).
         summary: One line for listings and ``--help``.
+        answer_model: P(answer | true class) per answer, for generative methods (see the
+            module docstring); ``None`` for methods without an answer model.
     """
 
     name: str
@@ -51,6 +60,7 @@ class TruthMethod:
     needs_gold: bool = False
     iterative: bool = False
     summary: str = ""
+    answer_model: AnswerModel | None = None
 
 
 def _iter_options(max_iter: int | None, tol: float | None) -> dict[str, Any]:
