@@ -98,7 +98,8 @@ def _missing_notes(data: dict[str, Any]) -> list[str]:
 @click.option("--level", type=click.Choice(LEVELS), default="nominal", show_default=True,
               help="level of measurement (alpha)")
 @click.option("--order", "order_text", metavar="A,B,C",
-              help="with --level ordinal: every label, lowest first (default: sorted)")
+              help="with --level ordinal or --weights: every label, lowest first "
+                   "(default: sorted)")
 @click.option("--weights", type=click.Choice(WEIGHTS), help="weighted Cohen's kappa")
 @click.option("--pairs", is_flag=True, help="also score every annotator pair")
 @click.option("--resamples", default=1000, show_default=True, help="bootstrap resamples")
@@ -126,6 +127,7 @@ def agreement(
     \b
     Example: truelabel agreement answers.csv --metric alpha --level ordinal --pairs
     Example: truelabel agreement ratings.csv --level ordinal --order bad,ok,good
+    Example: truelabel agreement two.csv --metric cohen --weights linear --order low,mid,high
     Example: truelabel agreement myproject --field sentiment
     """
     from truelabel.core import agreement_from_file, answers_input
@@ -153,7 +155,8 @@ def agreement(
         highlight=False,
     )
     if data.get("order") is not None:
-        how = "as given" if data["order_given"] else "the labels sorted; set it with --order"
+        how = ("as given" if data["order_given"] else "numeric values" if data["level"] in (
+            "interval", "ratio") else "the labels sorted; set it with --order")
         out.print(f"order: {' < '.join(map(str, data['order']))} ({how})", highlight=False)
     notes = _missing_notes(data)
     if data["duplicates"]["found"]:
@@ -254,6 +257,8 @@ def aggregate(
                   + ("" if data["converged"] else " (not converged)"))
     if "default_weight" in data:
         s.add_row("weight without gold answers", _fmt(data["default_weight"]))
+    if data.get("unweighted_fallback"):
+        s.add_row("unweighted vote (weights all 0)", f"{data['unweighted_fallback']:,}")
     if "gold" in data:
         g = data["gold"]
         s.add_row("accuracy on gold",

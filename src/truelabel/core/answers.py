@@ -162,9 +162,11 @@ def _gold_section(
 
 def _cohen_statistic(weights: str | None) -> Callable[[q.Ratings], float]:
     def statistic(r: q.Ratings) -> float:
+        # The scale is every label of the field (the file's, or --order), paired or not: the
+        # definition of q.cohen_kappa, so the CLI and the API give the same number.
         pair = _two_raters(r)
         return q.cohen_kappa(pair[0], pair[1], weights=weights,  # type: ignore[arg-type]
-                             classes=r.classes)
+                             labels=r.classes)
 
     return statistic
 
@@ -221,6 +223,13 @@ def _per_label(r: q.Ratings, metric: str) -> list[dict[str, Any]]:
     ]
 
 
+def _scale_order(r: q.Ratings, metric: str, level: str, weights: str | None) -> list[Any] | None:
+    """The label order an ordered measure used (lowest first); None for nominal measures."""
+    if (metric == "alpha" and level != "nominal") or (metric == "cohen" and weights):
+        return [_jsonable(c) for c in r.classes]
+    return None
+
+
 def agreement_from_file(
     path: str | Path,
     *,
@@ -261,8 +270,10 @@ def agreement_from_file(
         label_col: Label column; default ``label`` or an alias (``answer``...).
         gold_item_col: Item column of the gold file.
         gold_label_col: Label column of the gold file (default ``label``, ``truth``, ``gold``...).
-        order: For ``level="ordinal"``: every label, lowest rank first (default: the labels
-            sorted). The order used is returned as ``order``.
+        order: For ``level="ordinal"`` and weighted Cohen's kappa: every label, lowest rank
+            first (default: the labels sorted); a label used but left out is an error naming
+            it. The order used by an ordered measure (ordinal, interval, ratio, weighted
+            kappa) is returned as ``order``.
         field: The question to score in a file of several (a ``field`` column, as in
             truelabel's answers export).
 
@@ -291,10 +302,12 @@ def agreement_from_file(
             "nominal. For ordered labels with Cohen's kappa use --weights linear or quadratic.",
             field="level",
         )
-    if order is not None and (metric != "alpha" or level != "ordinal"):
+    ordered = (metric == "alpha" and level == "ordinal") or (metric == "cohen" and weights)
+    if order is not None and not ordered:
         raise InvalidInput(
-            "A label order (--order) applies to ordinal agreement: --metric alpha --level "
-            "ordinal.", field="order",
+            "A label order (--order) applies to ordered measures: --metric alpha --level "
+            "ordinal, or --metric cohen --weights linear/quadratic (interval and ratio alpha "
+            "use the labels' numeric values).", field="order",
         )
     table, g, labels, gold_labels = _load(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
@@ -384,9 +397,7 @@ def agreement_from_file(
         "metric": metric,
         "metric_name": name,
         "level": level if metric == "alpha" else "nominal",
-        "order": (
-            [_jsonable(c) for c in r.classes] if metric == "alpha" and level == "ordinal" else None
-        ),
+        "order": _scale_order(r, metric, level, weights),
         "order_given": order is not None,
         "weights": weights,
         "value": _num(value),
@@ -437,7 +448,8 @@ def aggregate_from_file(
         method: ``majority`` (vote share as confidence), ``weighted`` (votes weighted by each
             annotator's accuracy on gold; needs ``gold``), ``dawid_skene`` (EM over confusion
             matrices) or ``gold_dawid_skene`` (Dawid-Skene with gold items fixed; needs
-            ``gold``).
+            ``gold``). With ``weighted``, an item whose annotators all scored 0 on gold gets
+            the unweighted vote, flagged ``unweighted_fallback`` (per item and counted).
         gold: Optional gold file (item, label): adds accuracy on gold and per-annotator gold
             accuracy.
         out: Write the per-item labels here (``.csv``, ``.jsonl`` or ``.parquet``), atomically.
@@ -453,7 +465,8 @@ def aggregate_from_file(
     Returns:
         A JSON-able dict: summary counts, ``annotators`` (estimated accuracy; gold accuracy
         with gold), ``gold`` (accuracy of the aggregated labels on gold items), and ``results``
-        (one row per item: ``item``, ``label``, ``confidence``, ``answers``, ``tied``).
+        (one row per item: ``item``, ``label``, ``confidence``, ``answers``, ``tied``, and
+        ``unweighted_fallback`` with ``weighted``).
 
     Raises:
         InvalidInput: a bad option, a file problem (file and line named), a method that needs
@@ -501,6 +514,7 @@ def aggregate_from_file(
     n_answers = [int(n) for n in res.n_answers.tolist()]
     tied = [bool(t) for t in res.tied.tolist()]
     has_label = res.codes >= 0
+    fallback = res.params.get("unweighted_fallback") if method == "weighted" else None
     no_label = [i for i, lab in zip(items, out_labels, strict=True) if lab is None]
     given = np.bincount(r.annotator, minlength=r.n_annotators)
     annotators: list[dict[str, Any]] = []
@@ -524,12 +538,15 @@ def aggregate_from_file(
             gold_part["note"] = "gold items are fixed to their gold label, so they score 1"
         elif method == "weighted":
             gold_part["note"] = "the weights come from these gold items, so this is optimistic"
+    columns: dict[str, list[Any]] = {
+        "item": items, "label": out_labels, "confidence": conf, "answers": n_answers,
+        "tied": tied,
+    }
+    if fallback is not None:  # items whose annotators all weigh 0: the unweighted vote
+        columns["unweighted_fallback"] = [bool(x) for x in fallback.tolist()]
     written = None
     if out is not None:
-        write_table(out, {
-            "item": items, "label": out_labels, "confidence": conf, "answers": n_answers,
-            "tied": tied,
-        })
+        write_table(out, columns)
         written = str(out)
     summary: dict[str, Any] = {
         "file": table.path,
@@ -551,13 +568,13 @@ def aggregate_from_file(
         "converged": res.converged,
         "annotators": annotators,
         "out": written,
-        "results": [
-            {"item": i, "label": lab, "confidence": c, "answers": n, "tied": t}
-            for i, lab, c, n, t in zip(items, out_labels, conf, n_answers, tied, strict=True)
-        ],
+        "results": [dict(zip(columns, row, strict=True))
+                    for row in zip(*columns.values(), strict=True)],
     }
     if default_weight is not None:
         summary["default_weight"] = _num(default_weight, 4)
+    if fallback is not None:
+        summary["unweighted_fallback"] = int(fallback.sum())
     if gold_part is not None:
         summary["gold"] = gold_part
     return summary

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .encode import Ratings, RatingsLike, as_ratings
-from .errors import InvalidInput, UnknownLabel
+from .errors import InvalidInput, NotEnoughData, UnknownLabel
 
 __all__ = [
     "AggregationResult",
@@ -143,8 +143,19 @@ def choose(
     return codes, tied
 
 
+def require_answers(r: Ratings, method: str) -> None:
+    """Fail with :class:`NotEnoughData` when there is no answer with a label to aggregate."""
+    if r.n_ratings == 0 or r.n_classes == 0:
+        where = f" on {r.n_units} item(s)" if r.n_units else ""
+        raise NotEnoughData(
+            f"The {method} needs answers with a label; got none{where} (every label empty or "
+            "missing). Check the label column (--label-col) or collect labels first."
+        )
+
+
 def _vote_result(
-    method: str, r: Ratings, scores: np.ndarray, tie: TieRule, seed: Any
+    method: str, r: Ratings, scores: np.ndarray, tie: TieRule, seed: Any,
+    params: Mapping[str, Any] | None = None,
 ) -> AggregationResult:
     n_answers = np.bincount(r.unit, minlength=r.n_units)
     total = scores.sum(axis=1)
@@ -164,7 +175,7 @@ def _vote_result(
     return AggregationResult(
         method=method, items=r.units, codes=codes, confidence=confidence, posterior=posterior,
         classes=r.classes, annotators=r.annotators, annotator_accuracy=accuracy,
-        n_answers=n_answers, tied=tied, ratings=r,
+        n_answers=n_answers, tied=tied, ratings=r, params=dict(params or {}),
     )
 
 
@@ -208,12 +219,13 @@ def majority_vote(
         >>> res = majority_vote(r)
         >>> res.labels.tolist(), res.confidence.round(2).tolist()
         (['y', 'x'], [0.67, 1.0])
+
+    Raises:
+        NotEnoughData: no answer has a label (nothing to vote on).
     """
     r = as_ratings(ratings)
-    k = max(r.n_classes, 1)
-    scores = np.bincount(r.unit * k + r.label, weights=checked_answer_weights(r, answer_weights),
-                         minlength=r.n_units * k)
-    scores = scores.reshape(r.n_units, k)[:, : r.n_classes].astype(float)
+    require_answers(r, "majority vote")
+    scores = _tally(r, checked_answer_weights(r, answer_weights))
     return _vote_result("majority_vote", r, scores, tie, seed)
 
 
@@ -272,19 +284,40 @@ def weighted_vote(
         answer_weights: Per-answer factors on top of the annotator's weight (as in
             :func:`majority_vote`).
 
-    Items whose answers all have weight 0 get no label.
+    An item whose answers all weigh 0 (e.g. every one of its annotators scored 0 on gold)
+    falls back to the unweighted vote of its answers rather than going unlabelled: zero
+    weights carry no information about which of its answers is right, and the unweighted
+    vote (answer_weights still apply) is the estimate that assumes nothing more. Such items
+    are flagged in ``result.params["unweighted_fallback"]`` (a bool per item); their
+    confidence is the plain vote share.
+
+    Raises:
+        NotEnoughData: no answer has a label (nothing to vote on).
     """
     r = as_ratings(ratings)
+    require_answers(r, "weighted vote")
     w = annotator_weights(r, weights, default_weight)
     per_answer = w[r.annotator]
     extra = checked_answer_weights(r, answer_weights)
     if extra is not None:
         per_answer = per_answer * extra
+    scores = _tally(r, per_answer)
+    answered = np.bincount(r.unit, minlength=r.n_units) > 0
+    fallback = answered & (scores.sum(axis=1) <= 0)
+    if fallback.any():
+        scores[fallback] = _tally(r, extra)[fallback]
+        # Answer factors of 0 too: every answer counts once.
+        still = fallback & (scores.sum(axis=1) <= 0)
+        scores[still] = _tally(r, None)[still]
+    return _vote_result("weighted_vote", r, scores, tie, seed,
+                        params={"unweighted_fallback": fallback})
+
+
+def _tally(r: Ratings, per_answer: np.ndarray | None) -> np.ndarray:
+    """Summed answer weights per item and class (answer counts without weights)."""
     k = max(r.n_classes, 1)
-    scores = np.bincount(
-        r.unit * k + r.label, weights=per_answer, minlength=r.n_units * k
-    ).reshape(r.n_units, k)[:, : r.n_classes]
-    return _vote_result("weighted_vote", r, scores, tie, seed)
+    scores = np.bincount(r.unit * k + r.label, weights=per_answer, minlength=r.n_units * k)
+    return scores.reshape(r.n_units, k)[:, : r.n_classes].astype(float)
 
 
 def gold_codes(r: Ratings, gold: Mapping[Any, Hashable]) -> tuple[np.ndarray, np.ndarray]:

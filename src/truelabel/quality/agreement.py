@@ -108,6 +108,7 @@ def alpha_parts(
             it gives the rank order). Default: ``0, 1, 2, ...``.
 
     Raises:
+        InvalidInput: ``level="ratio"`` with a negative value in use (use ``"interval"``).
         NotEnoughData: no unit has two or more ratings.
         NoVariation: every pairable value is identical.
     """
@@ -128,6 +129,8 @@ def alpha_parts(
             f"value_domain has {values.shape[0]} values but counts has {c.shape[1]} columns; "
             "give one value per column."
         )
+    if level == "ratio":
+        _check_ratio_values(values, c.sum(axis=0))
     m_u = c.sum(axis=1)
     keep = m_u >= 2
     c = c[keep]
@@ -145,6 +148,18 @@ def alpha_parts(
         n_pairable=int(round(n)),
         n_units=int(c.shape[0]),
     )
+
+
+def _check_ratio_values(values: np.ndarray, used: np.ndarray) -> None:
+    """A ratio scale has a true zero: every value used must be 0 or more."""
+    negative = values[(used > 0) & (values < 0)]
+    if negative.size:
+        shown = ", ".join(f"{v:g}" for v in np.unique(negative)[:5])
+        raise InvalidInput(
+            f"level='ratio' needs values of 0 or more (a ratio scale has a true zero); got "
+            f"{negative.size} negative value(s): {shown}. Use level='interval' for values that "
+            "can be negative (differences, scores centred on 0)."
+        )
 
 
 def _disagreements(
@@ -265,6 +280,8 @@ def krippendorff_alpha(
         NotEnoughData: no unit has two or more ratings.
         NoVariation: all pairable ratings are the same value.
         DuplicateRatings: an annotator rated a unit twice (drop duplicates first).
+        InvalidInput: ``level="ratio"`` with negative values (a ratio scale has a true zero;
+            use ``level="interval"``), or non-numeric labels for interval/ratio.
 
     Example:
         >>> krippendorff_alpha([[1, 2, 3, 3], [1, 2, 3, 4]], level="nominal")
@@ -364,22 +381,34 @@ def cohen_kappa(
     rater_b: Sequence[Hashable],
     *,
     weights: Literal["linear", "quadratic"] | None = None,
+    labels: Sequence[Hashable] | None = None,
     classes: Sequence[Hashable] | None = None,
 ) -> float:
     """Cohen's kappa between two raters, optionally weighted (Cohen 1960, 1968).
 
     Items where either rater has no label (``None``/``NaN``) are skipped.
 
+    The weights of weighted kappa are distances between positions on the label scale, and the
+    scale is the measured field's: ``labels`` when given (e.g. the schema's order), else every
+    label either rater used, *paired or not*, sorted. A label that only occurs in an unpaired
+    answer still holds its place between its neighbours, so a distance never depends on which
+    items happen to be paired (see docs/quality.md, "Weighted Cohen's kappa"). ``truelabel
+    agreement --metric cohen --weights ...`` uses the same scale, so both give the same number.
+    Unweighted kappa does not depend on the label set.
+
     Args:
         rater_a: First rater's label per item.
         rater_b: Second rater's label per item (same items, same order).
         weights: ``None`` (unweighted), ``"linear"`` (|i - j|) or ``"quadratic"`` ((i - j)²),
-            where i, j are positions in ``classes``.
-        classes: Ordered label set; default: sorted labels of both raters. Matters only for
-            weighted kappa.
+            where i, j are positions in ``labels``.
+        labels: The label scale, lowest first; must hold every label used. Default: every
+            label of either rater (paired or not), sorted.
+        classes: Former name of ``labels`` (kept for existing callers).
 
     Raises:
-        InvalidInput: lengths differ or ``weights`` is unknown.
+        InvalidInput: lengths differ, ``weights`` is unknown, ``labels`` repeats a label, or
+            ``labels`` and ``classes`` are both given and differ.
+        UnknownLabel: a label used by a rater is not in ``labels`` (the message names it).
         NotEnoughData: no item has labels from both raters.
         NoVariation: both raters used one and the same label throughout.
 
@@ -396,20 +425,19 @@ def cohen_kappa(
         raise InvalidInput(
             f"Unknown weights {weights!r}; use None, 'linear' or 'quadratic'."
         )
-    pairs = [
-        (a, b) for a, b in zip(rater_a, rater_b, strict=True)
-        if not is_missing(a) and not is_missing(b)
-    ]
-    if not pairs:
+    scale = _kappa_scale(labels, classes)
+    # Encode every answer, paired or not, on one scale (see the docstring).
+    codes, found = encode_labels(_as_list(list(rater_a) + list(rater_b)), classes=scale)
+    ca, cb = codes[: len(rater_a)], codes[len(rater_a):]
+    both = (ca >= 0) & (cb >= 0)
+    if not both.any():
         raise NotEnoughData(
             "Cohen's kappa needs at least one item labelled by both raters; got none. "
             "Have both raters label some of the same items."
         )
-    joint = [a for a, _ in pairs] + [b for _, b in pairs]
-    codes, found = encode_labels(_as_list(joint), classes=classes)
     k = len(found)
-    n = len(pairs)
-    ca, cb = codes[:n], codes[n:]
+    ca, cb = ca[both], cb[both]
+    n = int(both.sum())
     observed = np.bincount(ca * k + cb, minlength=k * k).reshape(k, k) / n
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
     idx = np.arange(k)
@@ -426,6 +454,23 @@ def cohen_kappa(
             "and Cohen's kappa is undefined. Report percent agreement instead."
         )
     return 1.0 - float((w * observed).sum()) / denom
+
+
+def _kappa_scale(
+    labels: Sequence[Hashable] | None, classes: Sequence[Hashable] | None
+) -> list[Hashable] | None:
+    """The label scale given to :func:`cohen_kappa` (``labels``, or its former name)."""
+    if labels is not None and classes is not None and list(labels) != list(classes):
+        raise InvalidInput(
+            "cohen_kappa got both labels= and classes= and they differ; classes is the former "
+            "name of labels, so pass only labels=."
+        )
+    scale = list(labels) if labels is not None else (
+        list(classes) if classes is not None else None)
+    if scale is not None and len(set(scale)) != len(scale):
+        twice = sorted({str(x) for x in scale if scale.count(x) > 1})
+        raise InvalidInput(f"The label order names {twice} more than once; name each once.")
+    return scale
 
 
 def _as_list(values: list[Hashable]) -> np.ndarray:
