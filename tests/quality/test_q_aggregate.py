@@ -275,9 +275,12 @@ def test_weighted_vote_errors_and_zero_weight() -> None:
         weighted_vote(r, weights=[1.0, -1.0])
     with pytest.raises(InvalidInput, match="one value per annotator"):
         weighted_vote(r, weights=[1.0])
+    # An item whose answers all weigh 0 gets the unweighted vote, flagged (issue 13; it used
+    # to stay unlabelled).
     res = weighted_vote(r, weights={"a": 1.0, "b": 0.0})
-    assert res.labels.tolist() == ["x", None]
-    assert math.isnan(res.confidence[1])
+    assert res.labels.tolist() == ["x", "y"]
+    assert res.confidence[1] == 1.0
+    assert res.params["unweighted_fallback"].tolist() == [False, True]
 
 
 @settings(max_examples=40, deadline=None)

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from .encode import Ratings, RatingsLike, as_ratings, encode_labels, is_missing
+from .encode import Ratings, RatingsLike, as_ratings, encode_labels
 from .errors import InvalidInput, NotEnoughData, NoVariation
 
 __all__ = [
