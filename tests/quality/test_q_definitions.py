@@ -24,6 +24,7 @@ from truelabel.quality import (
     krippendorff_alpha_ci,
     krippendorff_alpha_from_counts,
     majority_vote,
+    pairwise_agreement,
     weighted_vote,
 )
 
@@ -195,3 +196,6 @@ def test_ratio_alpha_refuses_negative_values() -> None:
         np.hstack([np.zeros((3, 1)), counts]), level="ratio",
         value_domain=[-5.0, 1.0, 2.0, 3.0]))
     assert np.isfinite(krippendorff_alpha(m, level="interval"))
+    with pytest.raises(InvalidInput, match="interval"):
+        pairwise_agreement(m, metric="alpha", level="ratio")
+    assert pairwise_agreement(m, metric="alpha", level="interval")[0].n_units == 4

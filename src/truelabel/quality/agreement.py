@@ -130,7 +130,7 @@ def alpha_parts(
             "give one value per column."
         )
     if level == "ratio":
-        _check_ratio_values(values, c.sum(axis=0))
+        check_ratio_values(values, c.sum(axis=0))
     m_u = c.sum(axis=1)
     keep = m_u >= 2
     c = c[keep]
@@ -150,7 +150,7 @@ def alpha_parts(
     )
 
 
-def _check_ratio_values(values: np.ndarray, used: np.ndarray) -> None:
+def check_ratio_values(values: np.ndarray, used: np.ndarray) -> None:
     """A ratio scale has a true zero: every value used must be 0 or more."""
     negative = values[(used > 0) & (values < 0)]
     if negative.size:

@@ -16,6 +16,7 @@ from .agreement import (
     Level,
     _check_level,
     _delta,
+    check_ratio_values,
     fleiss_kappa,
     krippendorff_alpha,
     percent_agreement,
@@ -219,6 +220,8 @@ def pairwise_agreement(
     numeric = r.numeric_classes()
     if metric == "alpha" and level in ("interval", "ratio") and numeric is None:
         raise InvalidInput(f"level={level!r} needs numeric labels; got {r.classes[:5]!r}.")
+    if metric == "alpha" and level == "ratio" and numeric is not None:
+        check_ratio_values(numeric, np.bincount(r.label, minlength=r.n_classes))
     k = max(r.n_classes, 1)
     a, b, la, lb = _pairs(r)
     key = a * r.n_annotators + b
