@@ -70,7 +70,7 @@ def _answer_folds(r: Ratings, rng: np.random.Generator) -> np.ndarray:
     first = np.zeros(n, dtype=bool)
     _, idx = np.unique(r.unit[order], return_index=True)
     first[order[idx]] = True
-    folds = rng.integers(0, FOLDS, n)
+    folds = np.asarray(rng.integers(0, FOLDS, size=n), dtype=np.int64)
     folds[first] = -1
     return folds
 
@@ -134,10 +134,9 @@ def _gold_scores(r: Ratings, gold: Mapping[Any, Hashable], cands: dict[str, Trut
                 continue
             hits[name] += float((res.codes[g_items[test]] == g_labels[test]).sum())
             p = res.posterior[g_items[test], g_labels[test]]
-            logl[name] += float(np.log(np.maximum(p, _FLOOR)).sum())  # type: ignore[operator]
+            logl[name] = (logl[name] or 0.0) + float(np.log(np.maximum(p, _FLOOR)).sum())
     n = g_items.shape[0]
-    return ({m: None if logl[m] is None else (hits[m] / n, logl[m] / n)  # type: ignore[operator]
-             for m in cands}, n)
+    return ({m: None if (v := logl[m]) is None else (hits[m] / n, v / n) for m in cands}, n)
 
 
 def _n_answered_gold(r: Ratings, gold: Mapping[Any, Hashable] | None) -> int:
@@ -169,7 +168,7 @@ def auto(
     n_gold = _n_answered_gold(r, gold)
     record: dict[str, Any] = {"folds": FOLDS, "seed": seed, "baseline": BASELINE,
                               "candidates": sorted(cands)}
-    scores: Mapping[str, Any]
+    scores: Mapping[str, Any]  # float per candidate, or (accuracy, log-lik) with gold
     if n_gold >= MIN_GOLD and gold:
         record["criterion"] = "held-out gold accuracy (ties: gold log-likelihood)"
         scores, record["gold_items"] = _gold_scores(r, gold, cands, weights, iter_opts, seed)
@@ -181,8 +180,9 @@ def auto(
         scores, record["held_out_answers"] = _answer_scores(r, cands, weights, iter_opts, seed)
     chosen = BASELINE if BASELINE in cands else next(iter(cands))
     for name in sorted(cands):
-        s, best = scores.get(name), scores.get(chosen)
-        if s is not None and (best is None or s > best):
+        s: Any = scores.get(name)
+        best: Any = scores.get(chosen)
+        if s is not None and (best is None or s > best):  # floats, or (accuracy, log-lik)
             chosen = name
     record["scores"] = {n: (list(s) if isinstance(s, tuple) else s) for n, s in scores.items()}
     record["chosen"] = chosen

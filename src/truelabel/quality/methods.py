@@ -20,7 +20,7 @@ without gold (``auto``).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -104,7 +104,8 @@ def _weighted(
     known = acc[~np.isnan(acc)]
     default = float(known.mean()) if known.size else 1.0
     weights = np.where(np.isnan(acc), default, acc)
-    return weighted_vote(r, weights=weights, answer_weights=answer_weights, seed=seed)
+    res = weighted_vote(r, weights=weights, answer_weights=answer_weights, seed=seed)
+    return replace(res, params={**res.params, "default_weight": default})
 
 
 def _dawid_skene(
@@ -112,7 +113,7 @@ def _dawid_skene(
     answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
-    return dawid_skene(ratings, answer_weights=answer_weights, warn=warn,
+    return dawid_skene(ratings, answer_weights=answer_weights, warn=warn, answered_only=True,
                        **_iter_options(max_iter, tol))
 
 
@@ -162,12 +163,12 @@ def _one_coin(
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
     return dawid_skene(ratings, model="one_coin", answer_weights=answer_weights, warn=warn,
-                       **_iter_options(max_iter, tol))
+                       answered_only=True, **_iter_options(max_iter, tol))
 
 
 #: The Bayesian Dawid-Skene prior: add-one (Laplace) pseudo-counts on every confusion cell
 #: and on the class prior, one setting for every data set (see docs/quality.md).
-BAYES_PRIOR = {"smoothing": 1.0, "diagonal": 0.0, "prior_smoothing": 1.0}
+BAYES_PRIOR: dict[str, Any] = {"smoothing": 1.0, "diagonal": 0.0, "prior_smoothing": 1.0}
 
 
 def _bayesian_dawid_skene(
@@ -176,7 +177,7 @@ def _bayesian_dawid_skene(
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
     return dawid_skene(ratings, answer_weights=answer_weights, warn=warn, **BAYES_PRIOR,
-                       **_iter_options(max_iter, tol))
+                       answered_only=True, **_iter_options(max_iter, tol))
 
 
 MAJORITY = TruthMethod("majority", _majority, summary="majority vote; confidence = vote share",
