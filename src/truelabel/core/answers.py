@@ -498,8 +498,9 @@ def aggregate_from_file(
             if tm.needs_gold and not gold_part["items_answered"]:
                 raise InvalidInput(f"Method {method} needs gold items that were answered; "
                                    f"{gold_part['note']}.", field="gold")
-    res = run_method(method, r, gold=gold_labels or None, max_iter=max_iter, tol=tol,
-                     seed=seed, tie=tie)
+    known = gold_labels if tm.needs_gold or tm.uses_gold else None  # else gold only scores
+    res = run_method(method, r, gold=known or None, max_iter=max_iter, tol=tol, seed=seed,
+                     tie=tie)
     # the fitted result: one place to post-process it (e.g. calibrate its confidences)
     items = [_jsonable(i) for i in res.items.tolist()]
     out_labels = [_jsonable(v) for v in res.labels.tolist()]
@@ -566,9 +567,8 @@ def aggregate_from_file(
 
 
 def _gold_note(tm: TruthMethod, res: q.AggregationResult) -> dict[str, str]:
-    """Why accuracy on gold is optimistic when the method used the gold items."""
-    if tm.needs_gold:
-        return {"note": "the method used these gold items, so this is optimistic"}
-    if "auto" in res.params and "gold" in res.params["auto"]["criterion"]:
-        return {"note": "auto chose its method on these gold items, so this is optimistic"}
+    """Why accuracy on gold is optimistic when the method used the gold items (to fit, to
+    anchor or, for auto, to choose)."""
+    if tm.needs_gold or tm.uses_gold:
+        return {"note": f"{res.method} used these gold items, so this is optimistic"}
     return {}

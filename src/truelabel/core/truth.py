@@ -106,16 +106,19 @@ class TruthService(Service):
         strength = weights if ratings.unit.shape[0] == len(weights) else None
         gold_labels = {i: label_of(f, g[f.name]) for i, g in gold.items() if f.name in g}
         used = method
-        # a reviewed answer anchors its item, as a known answer does
-        anchors = {**reviewed_labels(items, labels, weights), **gold_labels}
-        if resolve_method(method).needs_gold and not gold_labels:
+        tm = resolve_method(method)
+        # a reviewed answer anchors its item, as a known answer does; gold answers go to the
+        # methods that need or choose by them (gold items get their gold answer regardless)
+        known = gold_labels if tm.needs_gold or tm.uses_gold else {}
+        anchors = {**reviewed_labels(items, labels, weights), **known}
+        if tm.needs_gold and not gold_labels:
             raise InvalidInput(
                 f"Method {method} needs gold answers; this project has none yet. Import gold, "
                 "or use auto, majority or dawid_skene.", field="method")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", q.QualityWarning)
-                res = resolve_method(method).fit(
+                res = tm.fit(
                     ratings, gold=anchors or None, answer_weights=strength,
                     max_iter=max_iter, tol=tol, warn=False)
         except q.NotEnoughData:

@@ -192,6 +192,6 @@ def auto(
     return replace(res, method=f"auto:{res.method}", params={**res.params, "auto": record})
 
 
-AUTO = TruthMethod("auto", auto, iterative=True,
+AUTO = TruthMethod("auto", auto, iterative=True, uses_gold=True,
                    summary="picks the method with the best held-out likelihood (gold accuracy "
                            "with gold); never below majority vote on that criterion")

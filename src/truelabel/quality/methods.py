@@ -8,7 +8,11 @@ take the same names and a plug-in can add its own.
 The protocol: ``fit(ratings, *, gold=None, answer_weights=None, max_iter=None, tol=None,
 seed=0, warn=True)`` returns an :class:`~truelabel.quality.aggregate.AggregationResult`.
 ``max_iter``/``tol`` are ``None`` for the method's defaults (votes ignore them); ``gold`` is
-item id → known label.
+item id → known label, which a method may use (the Dawid-Skene family clamps those items; the
+majority vote ignores them). Callers decide what to pass: an answers file's gold goes only to
+methods that need or choose by it (``needs_gold``/``uses_gold``), so that accuracy on gold
+stays an honest check for the others; a project also passes its reviewed answers as known
+answers.
 
 A generative method also gives its ``answer_model(result, unit, annotator)``: for answers by
 ``annotator[j]`` on item ``unit[j]`` (codes of the fitted ratings), the array
@@ -58,6 +62,8 @@ class TruthMethod:
         name: Short name (the registry alias), e.g. ``"dawid_skene"``.
         fit: The fitting function (see the module docstring for its signature).
         needs_gold: The method cannot run without gold answers.
+        uses_gold: The method uses gold answers when there are some (e.g. ``auto`` chooses by
+            them), so callers should pass their gold even though it is not required.
         iterative: It runs an iterative fit (``max_iter``/``tol`` apply).
         summary: One line for listings and ``--help``.
         answer_model: P(answer | true class) per answer, for generative methods (see the
@@ -70,6 +76,7 @@ class TruthMethod:
     iterative: bool = False
     summary: str = ""
     answer_model: AnswerModel | None = None
+    uses_gold: bool = False
 
 
 def _iter_options(max_iter: int | None, tol: float | None) -> dict[str, Any]:
@@ -113,8 +120,8 @@ def _dawid_skene(
     answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
-    return dawid_skene(ratings, answer_weights=answer_weights, warn=warn, answered_only=True,
-                       **_iter_options(max_iter, tol))
+    return dawid_skene(ratings, gold=gold, answer_weights=answer_weights, warn=warn,
+                       answered_only=True, **_iter_options(max_iter, tol))
 
 
 def _gold_dawid_skene(
@@ -162,8 +169,8 @@ def _one_coin(
     answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
-    return dawid_skene(ratings, model="one_coin", answer_weights=answer_weights, warn=warn,
-                       answered_only=True, **_iter_options(max_iter, tol))
+    return dawid_skene(ratings, model="one_coin", gold=gold, answer_weights=answer_weights,
+                       warn=warn, answered_only=True, **_iter_options(max_iter, tol))
 
 
 #: The Bayesian Dawid-Skene prior: add-one (Laplace) pseudo-counts on every confusion cell
@@ -176,8 +183,8 @@ def _bayesian_dawid_skene(
     answer_weights: Sequence[float] | np.ndarray | None = None, max_iter: int | None = None,
     tol: float | None = None, seed: int = 0, warn: bool = True,
 ) -> AggregationResult:
-    return dawid_skene(ratings, answer_weights=answer_weights, warn=warn, **BAYES_PRIOR,
-                       answered_only=True, **_iter_options(max_iter, tol))
+    return dawid_skene(ratings, gold=gold, answer_weights=answer_weights, warn=warn,
+                       **BAYES_PRIOR, answered_only=True, **_iter_options(max_iter, tol))
 
 
 MAJORITY = TruthMethod("majority", _majority, summary="majority vote; confidence = vote share",
