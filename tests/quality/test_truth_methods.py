@@ -146,3 +146,17 @@ def test_auto_candidates_are_registered_generative_methods_without_gold() -> Non
     names = set(candidates())
     assert {"majority", "dawid_skene", "one_coin", "bayesian_dawid_skene"} <= names
     assert not names & {"auto", "weighted", "gold_dawid_skene"}
+
+
+def test_auto_scores_a_seeded_subsample_of_large_data_and_fits_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r, truth = one_coin_crowd([0.95, 0.9, 0.55, 0.5, 0.45, 0.4], n_items=300)
+    monkeypatch.setattr(auto_mod, "MAX_CRITERION_ANSWERS", 400)
+    gold = {i: int(truth[i]) for i in range(20)}
+    res = auto(r, gold=gold, seed=1)
+    sub = res.params["auto"]["subsample"]
+    assert 0 < sub["answers"] < r.n_ratings and sub["items"] < r.n_units
+    assert res.params["auto"]["gold_items"] == 20  # every gold item kept
+    assert (res.codes >= 0).all()  # the chosen method labelled every item
+    assert auto(r, gold=gold, seed=1).params["auto"] == res.params["auto"]

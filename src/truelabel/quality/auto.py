@@ -19,6 +19,11 @@ accuracy (ties: held-out gold log-likelihood of the posterior, floored the same 
 :data:`FOLDS`-fold cross-validation over the gold items: each candidate is fitted with the
 other folds' gold (methods that use gold anchor on it) and scored on the fold's gold items.
 
+Large data: the criterion is computed on a seeded random share of the items holding about
+:data:`MAX_CRITERION_ANSWERS` answers (every gold item is kept), recorded as ``subsample``;
+the chosen method is then fitted on everything. This bounds the cost of the choice (about
+20 extra fits of that size) however large the file.
+
 Majority vote wins unless a candidate scores strictly higher, so the choice is never worse
 than majority vote on the criterion. The chosen method is then fitted on all the data; its
 result carries ``params["auto"]``: the criterion, every candidate's score, the choice, the
@@ -40,10 +45,11 @@ from .encode import Ratings, RatingsLike, as_ratings
 from .errors import QualityError
 from .methods import TruthMethod
 
-__all__ = ["AUTO", "MIN_GOLD", "FOLDS", "auto", "candidates"]
+__all__ = ["AUTO", "FOLDS", "MAX_CRITERION_ANSWERS", "MIN_GOLD", "auto", "candidates"]
 
 FOLDS = 5
 MIN_GOLD = 10
+MAX_CRITERION_ANSWERS = 200_000
 _FLOOR = 1e-6
 BASELINE = "majority"
 
@@ -139,6 +145,23 @@ def _gold_scores(r: Ratings, gold: Mapping[Any, Hashable], cands: dict[str, Trut
     return ({m: None if (v := logl[m]) is None else (hits[m] / n, v / n) for m in cands}, n)
 
 
+def _subsample(r: Ratings, weights: np.ndarray | None, gold: Mapping[Any, Hashable] | None,
+               seed: int) -> tuple[Ratings, np.ndarray | None, dict[str, int]]:
+    """A seeded random share of the items with about MAX_CRITERION_ANSWERS answers, every
+    gold item kept."""
+    rng = np.random.default_rng([seed, 1])
+    keep = rng.random(r.n_units) < MAX_CRITERION_ANSWERS / r.n_ratings
+    if gold:
+        keep[gold_codes(r, gold)[0]] = True
+    keep &= np.bincount(r.unit, minlength=r.n_units) > 0
+    rows = np.flatnonzero(keep[r.unit])
+    code = np.cumsum(keep) - 1  # old item code -> code among the kept items
+    sub = Ratings(code[r.unit[rows]], r.annotator[rows], r.label[rows], r.units[keep],
+                  r.annotators, r.classes)
+    return (sub, None if weights is None else weights[rows],
+            {"items": int(keep.sum()), "answers": int(rows.size)})
+
+
 def _n_answered_gold(r: Ratings, gold: Mapping[Any, Hashable] | None) -> int:
     if not gold:
         return 0
@@ -168,6 +191,9 @@ def auto(
     n_gold = _n_answered_gold(r, gold)
     record: dict[str, Any] = {"folds": FOLDS, "seed": seed, "baseline": BASELINE,
                               "candidates": sorted(cands)}
+    full, full_weights = r, weights
+    if r.n_ratings > MAX_CRITERION_ANSWERS:
+        r, weights, record["subsample"] = _subsample(r, weights, gold, seed)
     scores: Mapping[str, Any]  # float per candidate, or (accuracy, log-lik) with gold
     if n_gold >= MIN_GOLD and gold:
         record["criterion"] = "held-out gold accuracy (ties: gold log-likelihood)"
@@ -187,7 +213,7 @@ def auto(
     record["scores"] = {n: (list(s) if isinstance(s, tuple) else s) for n, s in scores.items()}
     record["chosen"] = chosen
     tm = cands[chosen]
-    res = tm.fit(r, gold=gold, answer_weights=answer_weights, seed=seed, warn=warn,
+    res = tm.fit(full, gold=gold, answer_weights=full_weights, seed=seed, warn=warn,
                  **iter_opts[chosen])
     return replace(res, method=f"auto:{res.method}", params={**res.params, "auto": record})
 
