@@ -192,12 +192,13 @@ def test_malformed_lines_name_file_and_line(tmp_path: Path) -> None:
 
 
 def test_unknown_method_lists_known_ones(answers: Path) -> None:
-    r = run("aggregate", answers, "--method", "glad")
+    r = run("aggregate", answers, "--method", "no_such_method")
     assert r.exit_code == 2
-    for name in ("majority", "weighted", "dawid_skene", "gold_dawid_skene"):
+    for name in ("auto", "majority", "weighted", "dawid_skene", "gold_dawid_skene", "one_coin",
+                 "bayesian_dawid_skene"):
         assert name in r.output
-    with pytest.raises(InvalidInput, match="known: majority, weighted, dawid_skene"):
-        aggregate_from_file(answers, method="glad")
+    with pytest.raises(InvalidInput, match="known: auto, bayesian_dawid_skene, dawid_skene"):
+        aggregate_from_file(answers, method="no_such_method")
     with pytest.raises(InvalidInput, match="known: alpha, fleiss, cohen, percent"):
         agreement_from_file(answers, metric="kappa")
 
@@ -297,7 +298,7 @@ def test_aliases_jsonl_and_parquet_output(tmp_path: Path) -> None:
     truth = write_csv(tmp_path / "truth.csv", ["task", "truth"], [(1, 2), (2, 5)])
     out = tmp_path / "out" / "labels.parquet"
     out.parent.mkdir()
-    data = run_json("aggregate", f, "--gold", truth, "--out", out)
+    data = run_json("aggregate", f, "--method", "majority", "--gold", truth, "--out", out)
     assert data["columns"] == {"item": "task", "annotator": "worker", "label": "answer"}
     assert data["out"] == str(out) and "results" not in data
     table = pq.read_table(out)
@@ -398,8 +399,8 @@ def test_possent_dawid_skene_accuracy(tmp_path: Path, possent: Path) -> None:
                     "--gold", possent / "truth.csv", "--out", out)
     assert data["gold"]["columns"] == {"item": "q", "label": "truth"}
     assert data["gold"]["accuracy"] == pytest.approx(0.96, abs=5e-4)
-    majority = run_json("aggregate", possent / "answer.csv", "--gold", possent / "truth.csv",
-                        "--out", out)
+    majority = run_json("aggregate", possent / "answer.csv", "--method", "majority", "--gold",
+                        possent / "truth.csv", "--out", out)
     assert majority["gold"]["accuracy"] == pytest.approx(0.932, abs=5e-4)
 
 

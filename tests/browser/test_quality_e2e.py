@@ -240,6 +240,10 @@ def test_quality_loop_end_to_end(
 
     # -- aggregation outvotes the random annotator -----------------------------------------
     lead.reload()
+    # the methods are the registered ones, the default (auto) selected
+    expect(lead.locator("#method")).to_have_value("auto")
+    options = lead.locator("#method option").all_inner_texts()
+    assert {"auto", "majority", "one_coin", "bayesian_dawid_skene"} <= set(options)
     lead.select_option("#method", "gold_dawid_skene")
     with lead.expect_response(lambda r: r.url.endswith("/aggregate")) as agg:
         lead.click("#aggregate")

@@ -83,11 +83,13 @@ def synth(
 
 # ---------------------------------------------------------------- crowd data (published numbers)
 
-# crowd-kit 1.4.2 DawidSkene(n_iter=100) on the same files (README table D); our EM follows the
-# same initialisation and stopping rule, so it lands on the same labels.
-DS_CROWDKIT = {
-    "duck": 0.8889, "rte": 0.9275, "s_dog": 0.8426, "web": 0.8292,
-    "d_possent": 0.9600, "d_product": 0.9397, "s_adult": 0.7658, "s_rel": 0.6173,
+# Dawid-Skene run until its log-likelihood stops improving (issue 13). crowd-kit 1.4.2's
+# DawidSkene(n_iter=100) stops early on a quantity that is not the likelihood, so it lands
+# elsewhere (README table D: duck 0.8889, s_dog 0.8426, web 0.8292, d_product 0.9397,
+# s_adult 0.7658, s_rel 0.6173); the better-converged fit is less accurate on some.
+DS_CONVERGED = {
+    "duck": 0.8981, "rte": 0.9275, "s_dog": 0.8439, "web": 0.8289,
+    "d_possent": 0.9600, "d_product": 0.9391, "s_adult": 0.7477, "s_rel": 0.6155,
 }
 # Majority vote with ties split uniformly (README table D, "MV ties split").
 MV_SPLIT = {
@@ -96,14 +98,14 @@ MV_SPLIT = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(DS_CROWDKIT))
+@pytest.mark.parametrize("name", sorted(DS_CONVERGED))
 def test_crowd_dawid_skene_matches_reference(crowd, name: str) -> None:
     d = crowd(name)
     r = encode_ratings(d.items, d.workers, d.labels)
     t = truth_codes(r, d.truth)
     res = dawid_skene(r)
     assert res.converged
-    assert round(accuracy(res, t, scored_mask(r, t)), 4) == DS_CROWDKIT[name]
+    assert round(accuracy(res, t, scored_mask(r, t)), 4) == DS_CONVERGED[name]
 
 
 @pytest.mark.parametrize("name", sorted(MV_SPLIT))
@@ -115,10 +117,11 @@ def test_crowd_majority_vote_ties_split(crowd, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "mv", "ds"), [("d_product", 0.897, 0.940), ("d_possent", 0.932, 0.960)]
+    ("name", "mv", "ds"), [("d_product", 0.897, 0.939), ("d_possent", 0.932, 0.960)]
 )
 def test_crowd_kit_paper_table(crowd, name: str, mv: float, ds: float) -> None:
-    # Ustalov et al., "Learning from Crowds with Crowd-Kit" (JOSS), comparison table.
+    # Ustalov et al., "Learning from Crowds with Crowd-Kit" (JOSS), comparison table (DS on
+    # d_product: 0.940 published, 0.939 once EM runs to convergence).
     d = crowd(name)
     r = encode_ratings(d.items, d.workers, d.labels)
     t = truth_codes(r, d.truth)
@@ -129,14 +132,14 @@ def test_crowd_kit_paper_table(crowd, name: str, mv: float, ds: float) -> None:
 
 def test_crowd_bird_error_rates(crowd) -> None:
     # Zhang et al. 2014 (Spectral methods meet EM), Bird: MV err 24.07 % (ties split),
-    # D&S err 11.11 %.
+    # D&S err 11.11 % (early-stopped EM); EM run to convergence: 10.19 %.
     d = crowd("duck")
     r = encode_ratings(d.items, d.workers, d.labels)
     t = truth_codes(r, d.truth)
     mask = scored_mask(r, t)
     assert mask.sum() == 108
     assert round(100 * (1 - split_accuracy(majority_vote(r), t, mask)), 2) == 24.07
-    assert round(100 * (1 - accuracy(dawid_skene(r), t, mask)), 2) == 11.11
+    assert round(100 * (1 - accuracy(dawid_skene(r), t, mask)), 2) == 10.19
 
 
 @pytest.mark.parametrize(("name", "err"), [("rte", 10.31), ("web", 26.93)])
@@ -172,9 +175,13 @@ def test_crowd_dawid_skene_is_fast(crowd) -> None:
     best = math.inf
     for _ in range(5):
         start = time.perf_counter()
-        dawid_skene(r)
+        res = dawid_skene(r)
         best = min(best, time.perf_counter() - start)
-    assert best < 0.5  # ~0.1 s on a 2-core VM; crowd-kit takes ~2 s
+    # Run to true convergence EM takes 47 iterations here (22 under the old, wrong stopping
+    # rule), so the budget is per iteration: the old 0.5 s over 22 (~4-8 ms each on a 2-core
+    # VM; crowd-kit takes ~2 s for its 100)
+    assert res.n_iter > 22
+    assert best / res.n_iter < 0.5 / 22
 
 
 # ---------------------------------------------------------------- synthetic data, known truth

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from truelabel.core import (
-    AGGREGATION_METHODS,
     DUPLICATES,
     LEVELS,
     METRICS,
@@ -24,6 +23,8 @@ from truelabel.core import (
     WEIGHTS,
 )
 from truelabel.domain.environment import TOKEN
+
+from .common import fit_options, fit_rows
 
 __all__ = ["register"]
 
@@ -205,17 +206,17 @@ def _print_gold(g: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("file", metavar="SOURCE")
-@click.option("--method", type=click.Choice(AGGREGATION_METHODS), default="majority",
-              show_default=True,
-              help="weighted and gold_dawid_skene need --gold")
+@fit_options
 @click.option("--out", "out_path", type=click.Path(dir_okay=False),
               help="write item, label, confidence per item (.csv, .jsonl or .parquet)")
 @click.option("--tie", type=click.Choice(TIES), default="lowest", show_default=True,
-              help="votes: a tie goes to the first label in sorted order, or a random one")
-@click.option("--seed", default=0, show_default=True, help="seed for --tie random")
+              help="a tie for the top label goes to the first in sorted order, or a random one")
+@click.option("--seed", default=0, show_default=True,
+              help="seed for --tie random and for auto's held-out folds")
 @_column_options
 def aggregate(
-    file: str, method: str, out_path: str | None, tie: str, seed: int, item_col: str | None,
+    file: str, method: str, max_iter: int | None, tol: float | None, out_path: str | None,
+    tie: str, seed: int, item_col: str | None,
     annotator_col: str | None, label_col: str | None, gold: str | None,
     gold_item_col: str | None, gold_label_col: str | None, project_name: str | None,
     field: str | None, token: str | None, as_json: bool,
@@ -235,7 +236,8 @@ def aggregate(
     with answers_input(file, project=project_name, token=token) as path:
         data = aggregate_from_file(
             path, method=method, gold=gold, out=out_path, tie=tie, seed=seed,
-            item_col=item_col, annotator_col=annotator_col, label_col=label_col,
+            max_iter=max_iter, tol=tol, item_col=item_col, annotator_col=annotator_col,
+            label_col=label_col,
             gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
         )
     if as_json:
@@ -252,9 +254,7 @@ def aggregate(
     s.add_row("answers", f"{data['answers']:,}")
     s.add_row("annotators", f"{data['annotators_count']:,}")
     s.add_row("labels", ", ".join(map(str, data["labels"][:20])))
-    if data["iterations"]:
-        s.add_row("EM iterations", f"{data['iterations']}"
-                  + ("" if data["converged"] else " (not converged)"))
+    fit_rows(s, data)
     if "default_weight" in data:
         s.add_row("weight without gold answers", _fmt(data["default_weight"]))
     if data.get("unweighted_fallback"):

@@ -13,12 +13,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from truelabel.core import Project, Workspace
+from truelabel.core import DEFAULT_METHOD, Project, Workspace, truth_method_names
 from truelabel.domain.errors import InvalidInput, SchemaError, UnknownComponent
 from truelabel.domain.schema import LabelSchema
 
-__all__ = ["actor_option", "console", "emit", "json_arg", "json_option", "open_project",
-           "open_workspace", "out", "project_option", "read_schema", "read_text", "report"]
+__all__ = ["actor_option", "console", "emit", "fit_options", "fit_rows", "json_arg",
+           "json_option", "open_project", "open_workspace", "out", "project_option",
+           "read_schema", "read_text", "report"]
 
 # Consoles resolve sys.stdout/stderr when printing, so CliRunner captures them.
 console = Console(stderr=True)
@@ -99,6 +100,61 @@ def project_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="print the result as JSON")(f)
+
+
+class MethodChoice(click.Choice):  # type: ignore[type-arg]
+    """The registered truth-inference methods (plug-ins included), read when first needed."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        return truth_method_names()
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass
+
+
+def fit_options(f: F) -> F:
+    """``--method`` (a registered truth-inference method), ``--max-iter`` and ``--tol``."""
+    f = click.option("--tol", type=click.FloatRange(min=0.0), default=None,
+                     help="iterative methods: stop when the objective (log-likelihood per "
+                     "answer) improves by at most this; 0 runs to a fixed point or "
+                     "--max-iter [default: the method's, 1e-5]")(f)
+    f = click.option("--max-iter", "max_iter", type=click.IntRange(min=1), default=None,
+                     help="iterative methods: at most this many iterations [default: the "
+                     "method's, 100]")(f)
+    return click.option("--method", type=MethodChoice(), default=DEFAULT_METHOD,
+                        show_default=True,
+                        help="a registered truth-inference method: auto picks one per data set "
+                        "by a held-out score; weighted and gold_dawid_skene need gold")(f)
+
+
+def fit_rows(table: Table, fit: dict[str, Any]) -> None:
+    """Rows for how a fit went: ``auto``'s choice with every candidate's score, the
+    iterations (and whether they converged) and the final objective."""
+    choice = fit.get("auto")
+    if choice:
+        scores = ", ".join(
+            f"{name} {_score(v)}" for name, v in sorted(choice["scores"].items()))
+        table.add_row("auto chose", f"{choice['chosen']} by {choice['criterion']}")
+        table.add_row("auto scores", scores)
+    if fit.get("iterations"):
+        table.add_row("iterations", f"{fit['iterations']}"
+                      + ("" if fit["converged"] else " (not converged: raise --max-iter)"))
+    if fit.get("objective") is not None:
+        table.add_row("final objective", f"{fit['objective']:.6f} ("
+                      f"{fit.get('objective_name', 'per answer')})")
+
+
+def _score(v: Any) -> str:
+    if v is None:
+        return "N/A"
+    if isinstance(v, list):
+        return f"{v[0]:.4f} (log-lik {v[1]:.4f})"
+    return f"{v:.4f}"
 
 
 def actor_option(f: F) -> F:

@@ -18,6 +18,7 @@ from rich.table import Table
 from .common import (
     actor_option,
     emit,
+    fit_options,
     json_arg,
     json_option,
     open_project,
@@ -28,7 +29,6 @@ from .common import (
 
 __all__ = ["register"]
 
-_METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
 
 
 # -- adjudication ----------------------------------------------------------------------------
@@ -93,19 +93,16 @@ def truth() -> None:
 @truth.command("aggregate")
 @click.argument("location")
 @project_option
-@click.option("--method", type=click.Choice(_METHODS), default="dawid_skene",
-              show_default=True,
-              help="majority vote, gold-weighted vote, Dawid-Skene, or Dawid-Skene anchored "
-              "on the gold answers")
+@fit_options
 @json_option
 def truth_aggregate(location: str, project_name: str | None, method: str,
-                    as_json: bool) -> None:
+                    max_iter: int | None, tol: float | None, as_json: bool) -> None:
     """Compute ground truth for every field (adjudicated items keep their decision).
 
     Example: truelabel truth aggregate myproject --method majority
     """
     with open_project(location, project_name) as p:
-        summary = p.aggregate(method=method)
+        summary = p.aggregate(method=method, max_iter=max_iter, tol=tol)
 
     def table() -> Table:
         t = Table("field", "summary", title=f"Ground truth ({method})", title_justify="left")

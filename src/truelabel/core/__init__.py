@@ -22,6 +22,7 @@ from .claim_order import MAX_PRIORITY
 from .credentials import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS
 from .demo import create_demo
 from .import_report import DEDUP, ON_CONFLICT
+from .inference import DEFAULT_METHOD, truth_method_names
 from .jobs import KINDS as JOB_KINDS
 from .jobs import JobContext, JobService, import_message
 from .project import Project
@@ -32,6 +33,7 @@ from .workspace import Workspace
 __all__ = [
     "AGGREGATION_METHODS",
     "DEDUP",
+    "DEFAULT_METHOD",
     "DEFAULT_TOKEN_DAYS",
     "DUPLICATES",
     "JOB_KINDS",
@@ -57,4 +59,5 @@ __all__ = [
     "import_message",
     "plugin_asset",
     "restore_workspace",
+    "truth_method_names",
 ]

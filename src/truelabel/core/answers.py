@@ -28,6 +28,9 @@ from truelabel.formats.answers import (
     read_gold,
     write_table,
 )
+from truelabel.quality.methods import TruthMethod
+
+from .inference import DEFAULT_METHOD, fit_report, resolve_method, run_method
 
 __all__ = [
     "AGGREGATION_METHODS",
@@ -42,7 +45,9 @@ METRICS = ("alpha", "fleiss", "cohen", "percent")
 """Agreement metrics: Krippendorff's alpha, Fleiss' kappa, Cohen's kappa, percent agreement."""
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 WEIGHTS = ("linear", "quadratic")
-AGGREGATION_METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
+AGGREGATION_METHODS = ("auto", "majority", "weighted", "dawid_skene", "gold_dawid_skene",
+                       "one_coin", "bayesian_dawid_skene")
+"""The built-in aggregation methods; :func:`truth_method_names` lists every registered one."""
 TIES = ("lowest", "random")
 DUPLICATES = ("first", "last", "error")
 
@@ -429,11 +434,13 @@ def agreement_from_file(
 def aggregate_from_file(
     path: str | Path,
     *,
-    method: str = "majority",
+    method: str = DEFAULT_METHOD,
     gold: str | Path | None = None,
     out: str | Path | None = None,
     tie: str = "lowest",
     seed: int = 0,
+    max_iter: int | None = None,
+    tol: float | None = None,
     item_col: str | None = None,
     annotator_col: str | None = None,
     label_col: str | None = None,
@@ -445,16 +452,23 @@ def aggregate_from_file(
 
     Args:
         path: Long-format answers (CSV/TSV, JSONL, Parquet): item, annotator, label.
-        method: ``majority`` (vote share as confidence), ``weighted`` (votes weighted by each
+        method: A registered truth-inference method (``registry.truth_methods``): ``auto``
+            (default: the method with the best held-out score, see docs/quality.md),
+            ``majority`` (vote share as confidence), ``weighted`` (votes weighted by each
             annotator's accuracy on gold; needs ``gold``), ``dawid_skene`` (EM over confusion
-            matrices) or ``gold_dawid_skene`` (Dawid-Skene with gold items fixed; needs
-            ``gold``). With ``weighted``, an item whose annotators all scored 0 on gold gets
-            the unweighted vote, flagged ``unweighted_fallback`` (per item and counted).
+            matrices), ``gold_dawid_skene`` (Dawid-Skene with gold items fixed; needs
+            ``gold``), ``one_coin``, ``bayesian_dawid_skene``, or a plug-in's. With
+            ``weighted``, an item whose annotators all scored 0 on gold gets the unweighted
+            vote, flagged ``unweighted_fallback`` (per item and counted).
         gold: Optional gold file (item, label): adds accuracy on gold and per-annotator gold
             accuracy.
         out: Write the per-item labels here (``.csv``, ``.jsonl`` or ``.parquet``), atomically.
-        tie: Votes only: ``lowest`` (first label in sorted order) or ``random`` (seeded).
-        seed: Seed for ``tie="random"``.
+        tie: ``lowest`` (first label in sorted order) or ``random`` (seeded) among labels
+            tied for the top posterior.
+        seed: Seed for ``tie="random"`` and for ``auto``'s held-out folds.
+        max_iter: Iterative methods: at most this many iterations (default: the method's).
+        tol: Iterative methods: stop when the objective (per answer) improves by at most
+            this much; 0 runs to a fixed point or ``max_iter``.
         item_col: Item column; default ``item`` or an alias.
         annotator_col: Annotator column; default ``annotator`` or an alias.
         label_col: Label column; default ``label`` or an alias.
@@ -464,18 +478,20 @@ def aggregate_from_file(
 
     Returns:
         A JSON-able dict: summary counts, ``annotators`` (estimated accuracy; gold accuracy
-        with gold), ``gold`` (accuracy of the aggregated labels on gold items), and ``results``
-        (one row per item: ``item``, ``label``, ``confidence``, ``answers``, ``tied``, and
-        ``unweighted_fallback`` with ``weighted``).
+        with gold), ``gold`` (accuracy of the aggregated labels on gold items), the fit
+        (``iterations``, ``converged``, ``objective``, ``objective_trace``; ``auto``: the
+        choice and every candidate's score) and ``results`` (one row per item: ``item``,
+        ``label``, ``confidence``, ``answers``, ``tied``, and ``unweighted_fallback`` with
+        ``weighted``).
 
     Raises:
         InvalidInput: a bad option, a file problem (file and line named), a method that needs
             gold without it, or data the method cannot use (e.g. Dawid-Skene with one
             annotator: use majority).
     """
-    _choice("method", method, AGGREGATION_METHODS)
+    tm = resolve_method(method)
     _choice("tie", tie, TIES)
-    if method in ("weighted", "gold_dawid_skene") and gold is None:
+    if tm.needs_gold and gold is None:
         raise InvalidInput(
             f"Method {method} needs known answers: pass --gold FILE (item, label columns), or "
             "use majority or dawid_skene.",
@@ -487,34 +503,26 @@ def aggregate_from_file(
         path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
         gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
     )
-    default_weight = None
     with _engine_errors():
         classes = _union_classes(labels, gold_labels) if g is not None else None
         r = q.encode_ratings(table.items, table.annotators, labels, classes=classes)
         gold_part = scores = None
         if g is not None:
             gold_part, scores = _gold_section(r, g, gold_labels)
-            if method in ("weighted", "gold_dawid_skene") and not gold_part["items_answered"]:
+            if tm.needs_gold and not gold_part["items_answered"]:
                 raise InvalidInput(f"Method {method} needs gold items that were answered; "
                                    f"{gold_part['note']}.", field="gold")
-        if method == "majority":
-            res = q.majority_vote(r, tie=tie, seed=seed)  # type: ignore[arg-type]
-        elif method == "weighted":
-            assert scores is not None
-            has = scores.n_gold > 0
-            default_weight = float(np.mean(scores.accuracy[has]))
-            weights = np.where(has, np.nan_to_num(scores.accuracy), default_weight)
-            res = q.weighted_vote(r, weights=weights, tie=tie, seed=seed)  # type: ignore[arg-type]
-        else:
-            res = q.dawid_skene(r, gold=gold_labels if method == "gold_dawid_skene" else None,
-                                answered_only=True)  # the degenerate-estimate guard
+    known = gold_labels if tm.needs_gold or tm.uses_gold else None  # else gold only scores
+    res = run_method(method, r, gold=known or None, max_iter=max_iter, tol=tol, seed=seed,
+                     tie=tie)
+    # the fitted result: one place to post-process it (e.g. calibrate its confidences)
     items = [_jsonable(i) for i in res.items.tolist()]
     out_labels = [_jsonable(v) for v in res.labels.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]
     n_answers = [int(n) for n in res.n_answers.tolist()]
     tied = [bool(t) for t in res.tied.tolist()]
     has_label = res.codes >= 0
-    fallback = res.params.get("unweighted_fallback") if method == "weighted" else None
+    fallback = res.params.get("unweighted_fallback")
     no_label = [i for i, lab in zip(items, out_labels, strict=True) if lab is None]
     given = np.bincount(r.annotator, minlength=r.n_annotators)
     annotators: list[dict[str, Any]] = []
@@ -534,10 +542,7 @@ def aggregate_from_file(
         gold_part["items_scored"] = len(scored)
         gold_part["correct"] = sum(1 for a, b in scored if a == b)
         gold_part["accuracy"] = _num(gold_part["correct"] / len(scored), 4) if scored else None
-        if method == "gold_dawid_skene":
-            gold_part["note"] = "gold items are fixed to their gold label, so they score 1"
-        elif method == "weighted":
-            gold_part["note"] = "the weights come from these gold items, so this is optimistic"
+        gold_part.update(_gold_note(tm, res))
     columns: dict[str, list[Any]] = {
         "item": items, "label": out_labels, "confidence": conf, "answers": n_answers,
         "tied": tied,
@@ -564,17 +569,24 @@ def aggregate_from_file(
         "mean_confidence": _num(res.confidence[has_label].mean(), 4) if has_label.any()
         else None,
         "tied": int(res.tied.sum()),
-        "iterations": res.n_iter,
-        "converged": res.converged,
+        **fit_report(res),
         "annotators": annotators,
         "out": written,
         "results": [dict(zip(columns, row, strict=True))
                     for row in zip(*columns.values(), strict=True)],
     }
-    if default_weight is not None:
-        summary["default_weight"] = _num(default_weight, 4)
+    if "default_weight" in res.params:
+        summary["default_weight"] = _num(res.params["default_weight"], 4)
     if fallback is not None:
         summary["unweighted_fallback"] = int(fallback.sum())
     if gold_part is not None:
         summary["gold"] = gold_part
     return summary
+
+
+def _gold_note(tm: TruthMethod, res: q.AggregationResult) -> dict[str, str]:
+    """Why accuracy on gold is optimistic when the method used the gold items (to fit, to
+    anchor or, for auto, to choose)."""
+    if tm.needs_gold or tm.uses_gold:
+        return {"note": f"{res.method} used these gold items, so this is optimistic"}
+    return {}

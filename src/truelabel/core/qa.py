@@ -37,8 +37,6 @@ from truelabel.store import queue
 from . import lifecycle
 from .context import ProjectContext, Service, Submitted
 
-METHODS = ("majority", "weighted", "dawid_skene", "gold_dawid_skene")
-
 
 def label_of(field: FieldSpec, value: Any) -> Any:
     """A hashable label for a categorical field value (the kind's ``encode``)."""

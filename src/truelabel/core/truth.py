@@ -22,12 +22,14 @@ from truelabel.domain.models import User
 from truelabel.domain.plugins import registry
 from truelabel.domain.results import AggregateSummary, SignOff, SignOffRow, TruthEntry
 from truelabel.domain.roles import role_allows
+from truelabel.quality.dawid_skene import check_iter_options
 from truelabel.store import lifecycle as lc_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
 from .context import Aggregated, Service
-from .qa import METHODS, _quality_error, label_of
+from .inference import DEFAULT_METHOD, fit_report, resolve_method
+from .qa import _quality_error, label_of
 from .report import hide_gold, quality_report
 
 
@@ -40,15 +42,19 @@ class TruthService(Service):
 
     # -- ground truth ---------------------------------------------------------------------
     def aggregate(
-        self, *, method: str = "dawid_skene", actor: User | None = None
+        self, *, method: str = DEFAULT_METHOD, actor: User | None = None,
+        max_iter: int | None = None, tol: float | None = None,
     ) -> AggregateSummary:
         """Compute ground truth for every categorical and span field; adjudicated items keep
-        their decided label. Returns a summary per field."""
+        their decided label. Returns a summary per field.
+
+        ``method`` is a registered truth-inference method (default ``auto``: chosen per field
+        by a held-out criterion, see docs/quality.md); ``max_iter``/``tol`` bound iterative
+        methods (``None``: the method's defaults)."""
         self.require(actor, "quality.aggregate")
-        if method not in METHODS:
-            raise InvalidInput(
-                f"Unknown aggregation method {method!r}; known: {list(METHODS)}.", field="method"
-            )
+        resolve_method(method)
+        check_iter_options(100 if max_iter is None else max_iter, 0.0 if tol is None else tol)
+        fit_options = {"max_iter": max_iter, "tol": tol}
         _, schema = self.schema()
         anns, gold = self._long_format()
         now = time.time()
@@ -61,7 +67,8 @@ class TruthService(Service):
                 }
                 continue
             aggregator = registry.aggregators.get(f.aggregators[0])
-            rows, info = aggregator(self, f, anns, gold, method=method, now=now)
+            rows, info = aggregator(self, f, anns, gold, method=method, now=now,
+                                    **{k: v for k, v in fit_options.items() if v is not None})
             pending.append((f.name, rows))
             summary["fields"][f.name] = info
         with self.db.write() as conn:
@@ -80,6 +87,8 @@ class TruthService(Service):
         gold: dict[int, dict[str, Any]],
         method: str,
         now: float,
+        max_iter: int | None = None,
+        tol: float | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         items, who, labels, aids, weights = [], [], [], [], []
         with self.db.read() as conn:
@@ -97,27 +106,27 @@ class TruthService(Service):
         strength = weights if ratings.unit.shape[0] == len(weights) else None
         gold_labels = {i: label_of(f, g[f.name]) for i, g in gold.items() if f.name in g}
         used = method
+        tm = resolve_method(method)
+        # a reviewed answer anchors its item, as a known answer does; gold answers go to the
+        # methods that need or choose by them (gold items get their gold answer regardless)
+        known = gold_labels if tm.needs_gold or tm.uses_gold else {}
+        anchors = {**reviewed_labels(items, labels, weights), **known}
+        if tm.needs_gold and not gold_labels:
+            raise InvalidInput(
+                f"Method {method} needs gold answers; this project has none yet. Import gold, "
+                "or use auto, majority or dawid_skene.", field="method")
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", q.QualityWarning)
-                if method == "majority":
-                    res = q.majority_vote(ratings, answer_weights=strength)
-                elif method == "weighted":
-                    res = q.weighted_vote(ratings, weights=self._gold_weights(ratings, gold_labels),
-                                          answer_weights=strength)
-                else:
-                    known = gold_labels if method == "gold_dawid_skene" else {}
-                    # a reviewed answer anchors its item, as a known answer does
-                    anchors = {**reviewed_labels(items, labels, weights), **known}
-                    res = q.dawid_skene(
-                        ratings, gold=anchors or None, answer_weights=strength,
-                        answered_only=True,
-                    )
+                res = tm.fit(
+                    ratings, gold=anchors or None, answer_weights=strength,
+                    max_iter=max_iter, tol=tol, warn=False)
         except q.NotEnoughData:
             res = q.majority_vote(ratings, answer_weights=strength)
             used = "majority"
         except q.QualityError as exc:
             raise _quality_error(exc) from None
+        # the fitted result: one place to post-process it (e.g. calibrate its confidences)
         by_item: dict[Any, list[int]] = defaultdict(list)
         for i, aid in zip(items, aids, strict=True):
             by_item[i].append(aid)
@@ -143,29 +152,16 @@ class TruthService(Service):
                     "computed_at": now,
                 }
             )
+        fit = fit_report(res)
+        fit.pop("objective_trace")
         return rows, {
             "items": len(rows),
             "method": used,
+            "engine": res.method,
             "mean_confidence": round(float(res.confidence[res.codes >= 0].mean()), 4)
             if (res.codes >= 0).any()
             else None,
-        }
-
-    def _gold_weights(self, ratings: Any, gold_labels: dict[int, Any]) -> dict[Any, float]:
-        if not gold_labels:
-            raise InvalidInput(
-                "Weighted vote weighs annotators by gold accuracy; this project "
-                "has no gold answers yet. Import gold or use dawid_skene."
-            )
-        scores = q.gold_accuracy(ratings, gold_labels)
-        return {
-            a: (float(acc) if n else 0.5)
-            for a, n, acc in zip(
-                scores.annotators.tolist(),
-                scores.n_gold.tolist(),
-                scores.accuracy.tolist(),
-                strict=True,
-            )
+            **fit,
         }
 
     def _aggregate_spans(
@@ -384,17 +380,20 @@ AggregateResult = tuple[list[dict[str, Any]], dict[str, Any]]
 def aggregate_categorical(
     project: TruthService, f: FieldSpec, anns: list[dict[str, Any]],
     gold: dict[int, dict[str, Any]], *, method: str, now: float,
+    max_iter: int | None = None, tol: float | None = None,
 ) -> AggregateResult:
-    """``truelabel.vote.v1``: majority, weighted vote or Dawid-Skene over the labels the
-    kind encodes (``method``); gold answers are the truth of gold items."""
-    result: AggregateResult = project._aggregate_field(f, anns, gold, method, now)
+    """``truelabel.vote.v1``: the registered truth-inference method ``method`` over the labels
+    the kind encodes; gold answers are the truth of gold items."""
+    result: AggregateResult = project._aggregate_field(f, anns, gold, method, now,
+                                                       max_iter, tol)
     return result
 
 
 def aggregate_spans(
     project: TruthService, f: FieldSpec, anns: list[dict[str, Any]],
-    gold: dict[int, dict[str, Any]], *, method: str, now: float,
+    gold: dict[int, dict[str, Any]], *, method: str, now: float, **options: Any,
 ) -> AggregateResult:
-    """``truelabel.span_vote.v1``: spans most annotators marked (``method`` is not used)."""
+    """``truelabel.span_vote.v1``: spans most annotators marked (``method`` and the fit
+    ``options`` are not used)."""
     result: AggregateResult = project._aggregate_spans(f, anns, now)
     return result

@@ -277,9 +277,13 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     "truth_methods": {  # quality.methods.TruthMethod: one label per item from several answers
         "truelabel.majority.v1": ("truelabel.quality.methods:MAJORITY", ("majority",)),
         "truelabel.weighted.v1": ("truelabel.quality.methods:WEIGHTED", ("weighted",)),
-        "truelabel.dawid_skene.v1": ("truelabel.quality.methods:DAWID_SKENE", ("dawid_skene",)),
-        "truelabel.gold_dawid_skene.v1": ("truelabel.quality.methods:GOLD_DAWID_SKENE",
+        "truelabel.dawid_skene.v2": ("truelabel.quality.methods:DAWID_SKENE", ("dawid_skene",)),
+        "truelabel.gold_dawid_skene.v2": ("truelabel.quality.methods:GOLD_DAWID_SKENE",
                                           ("gold_dawid_skene",)),
+        "truelabel.one_coin.v1": ("truelabel.quality.methods:ONE_COIN", ("one_coin",)),
+        "truelabel.bayesian_dawid_skene.v1": ("truelabel.quality.methods:BAYESIAN_DAWID_SKENE",
+                                              ("bayesian_dawid_skene",)),
+        "truelabel.auto.v1": ("truelabel.quality.auto:AUTO", ("auto",)),
     },
     "sampling_strategies": {  # claim orders: core.claim_order.ClaimOrder
         "truelabel.id_order.v1": ("truelabel.core.claim_order:ItemIdOrder", ("id",)),

@@ -57,7 +57,14 @@ class AdjudicateIn(BaseModel):
 
 
 class AggregateIn(BaseModel):
-    method: Literal["majority", "weighted", "dawid_skene", "gold_dawid_skene"] = "dawid_skene"
+    method: str = Field(default="auto", max_length=200,
+                        description="a registered truth-inference method (see docs/quality.md); "
+                        "auto picks one per field by a held-out score")
+    max_iter: int | None = Field(default=None, ge=1, le=100_000,
+                                 description="iterative methods: at most this many iterations")
+    tol: float | None = Field(default=None, ge=0.0,
+                              description="iterative methods: stop when the objective per "
+                              "answer improves by at most this (0: to a fixed point)")
 
 
 class SignoffIn(BaseModel):
@@ -209,7 +216,8 @@ def aggregate(
     project: str, body: AggregateIn, request: Request, user: User = Depends(current_user)
 ) -> Mapping[str, Any]:
     """Compute ground truth for every field (adjudicated items keep their decision)."""
-    return project_for(request, project, user).aggregate(method=body.method, actor=user)
+    return project_for(request, project, user).aggregate(
+        method=body.method, actor=user, max_iter=body.max_iter, tol=body.tol)
 
 
 @router.get("/projects/{project}/ground-truth")

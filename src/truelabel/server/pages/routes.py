@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from truelabel import __version__
-from truelabel.core import Workspace
+from truelabel.core import DEFAULT_METHOD, Workspace, truth_method_names
 from truelabel.domain.errors import NotFound
 from truelabel.domain.models import User
 from truelabel.domain.roles import role_allows
@@ -138,7 +138,8 @@ def adjudicate_page(request: Request, name: str) -> Response:
 
 @router.get("/p/{name}/quality", response_class=HTMLResponse)
 def quality_page(request: Request, name: str) -> Response:
-    return _project_page(request, name, "quality.html", "quality", need="quality.read")
+    return _project_page(request, name, "quality.html", "quality", need="quality.read",
+                         truth_methods=truth_method_names(), default_method=DEFAULT_METHOD)
 
 
 @router.get("/p/{name}/work", response_class=HTMLResponse)
