@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from aggregation_bench import load
+
 from truelabel.quality import dawid_skene, encode_ratings, majority_vote
 from truelabel.quality.aggregate import AggregationResult
 from truelabel.quality.calibration import calibrate, expected_calibration_error

@@ -188,6 +188,7 @@ def test_gold_in_fit_refits_without_each_fold() -> None:
         return _ds(ratings)
 
     cal = calibrate(_ds(r), gold=gold, refit=refit, gold_in_fit=True, folds=4)
+    assert cal.params["calibration"]["gold_in_fit"]
     assert len(seen) == 4 and all(n < len(gold) for n in seen)
     assert sum(len(gold) - n for n in seen) == len(gold)  # every gold item hidden once
     with pytest.raises(InvalidInput, match="refit"):

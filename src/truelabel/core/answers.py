@@ -29,6 +29,8 @@ from truelabel.formats.answers import (
     write_table,
 )
 
+from .calibrated import calibrate_fit, calibration_summary
+
 __all__ = [
     "AGGREGATION_METHODS",
     "LEVELS",
@@ -495,6 +497,7 @@ def aggregate_from_file(
         else:
             res = q.dawid_skene(r, gold=gold_labels if method == "gold_dawid_skene" else None,
                                 answered_only=True)  # the degenerate-estimate guard
+        res = calibrate_fit(res, r, method=method, gold=gold_labels, seed=seed)
     items = [_jsonable(i) for i in res.items.tolist()]
     out_labels = [_jsonable(v) for v in res.labels.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]
@@ -547,6 +550,7 @@ def aggregate_from_file(
         "mean_confidence": _num(res.confidence[has_label].mean(), 4) if has_label.any()
         else None,
         "tied": int(res.tied.sum()),
+        "calibration": calibration_summary(res),
         "iterations": res.n_iter,
         "converged": res.converged,
         "annotators": annotators,

@@ -26,6 +26,7 @@ from truelabel.store import lifecycle as lc_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
+from .calibrated import calibrate_fit, calibration_summary
 from .context import Aggregated, Service
 from .qa import METHODS, _quality_error, label_of
 from .report import hide_gold, quality_report
@@ -118,6 +119,7 @@ class TruthService(Service):
             used = "majority"
         except q.QualityError as exc:
             raise _quality_error(exc) from None
+        res = calibrate_fit(res, ratings, method=used, gold=gold_labels, answer_weights=strength)
         by_item: dict[Any, list[int]] = defaultdict(list)
         for i, aid in zip(items, aids, strict=True):
             by_item[i].append(aid)
@@ -146,6 +148,7 @@ class TruthService(Service):
         return rows, {
             "items": len(rows),
             "method": used,
+            "calibration": calibration_summary(res),
             "mean_confidence": round(float(res.confidence[res.codes >= 0].mean()), 4)
             if (res.codes >= 0).any()
             else None,

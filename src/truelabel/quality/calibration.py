@@ -3,7 +3,8 @@
 A confidence is *calibrated* when, among the items given confidence ``c``, a share ``c`` of the
 labels is right. Dawid-Skene's posteriors are not: on real crowds they are over-confident (the
 model assumes answers are independent given the truth, which crowds are not). This module
-measures calibration and corrects it, for any :class:`~truelabel.quality.aggregate.AggregationResult`.
+measures calibration and corrects it, for any
+:class:`~truelabel.quality.aggregate.AggregationResult`.
 
 Measuring — :func:`reliability_bins` and :func:`expected_calibration_error`: the items are
 put in ``n_bins`` bins by confidence (``strategy="uniform"``: equal-width bins
@@ -52,7 +53,7 @@ from scipy.special import expit, logit
 
 from .aggregate import AggregationResult
 from .encode import Ratings
-from .errors import InvalidInput
+from .errors import InvalidInput, QualityError
 
 __all__ = [
     "ISOTONIC_MIN_GOLD",
@@ -331,18 +332,27 @@ def calibrate(
         raise InvalidInput(f"folds must be at least 2, got {folds}.", field="folds")
     truth = _gold_codes(result, gold or {})
     on_gold = np.flatnonzero((truth != -1) & (result.codes >= 0))
+    kinds = [method] if method != "auto" else [
+        "none", "temperature", "logistic",
+        *(["isotonic"] if on_gold.size >= ISOTONIC_MIN_GOLD else [])]
     if on_gold.size >= MIN_GOLD:
-        kinds = [method] if method != "auto" else [
-            "none", "temperature", "logistic",
-            *(["isotonic"] if on_gold.size >= ISOTONIC_MIN_GOLD else [])]
-        return _calibrate_on_gold(result, gold or {}, truth, on_gold, kinds, seed, refit,
-                                  gold_in_fit, folds)
+        if gold_in_fit and refit is None:
+            raise InvalidInput("gold_in_fit needs refit=...: gold items' raw confidences must "
+                               "come from fits that did not see their gold.", field="refit")
     note = (f"only {on_gold.size} answered gold items (fewer than {MIN_GOLD}); "
             if gold else "no gold; ")
-    if refit is None:
+    if on_gold.size < MIN_GOLD and refit is None:
         return _finish(result, result.posterior, {
             "method": "none", "note": note + "no refit given, so left uncalibrated"})
-    return _calibrate_heldout(result, refit, seed, note)
+    try:
+        if on_gold.size >= MIN_GOLD:
+            return _calibrate_on_gold(result, gold or {}, truth, on_gold, kinds, seed, refit,
+                                      gold_in_fit, folds)
+        assert refit is not None
+        return _calibrate_heldout(result, refit, gold, seed, note)
+    except QualityError as exc:  # a refit on less data can fail (e.g. too few answers)
+        return _finish(result, result.posterior, {
+            "method": "none", "note": f"left uncalibrated: a refit failed ({exc})"})
 
 
 def _finish(result: AggregationResult, posterior: np.ndarray, info: dict[str, Any],
@@ -365,10 +375,7 @@ def _calibrate_on_gold(
     fold = np.random.default_rng(seed).permutation(on_gold.size) % k
     # raw out-of-fold posteriors and labels of the gold items
     post, codes = result.posterior[on_gold].copy(), result.codes[on_gold].copy()
-    if gold_in_fit:
-        if refit is None:
-            raise InvalidInput("gold_in_fit needs refit=...: gold items' raw confidences must "
-                               "come from fits that did not see their gold.", field="refit")
+    if gold_in_fit and refit is not None:
         for f in range(k):
             hidden = set(result.items[on_gold[fold == f]].tolist())
             res_f = refit(result.ratings, {i: v for i, v in gold.items() if i not in hidden})
@@ -434,7 +441,8 @@ def _answer_probs(res: AggregationResult, annotator: np.ndarray, label: np.ndarr
     return out
 
 
-def _calibrate_heldout(result: AggregationResult, refit: Refit, seed: int, note: str
+def _calibrate_heldout(result: AggregationResult, refit: Refit,
+                       gold: Mapping[Any, Hashable] | None, seed: int, note: str
                        ) -> AggregationResult:
     kept, hidden = _hide_one(result.ratings, seed)
     info: dict[str, Any] = {"method": "heldout_temperature", "seed": seed,
@@ -442,7 +450,7 @@ def _calibrate_heldout(result: AggregationResult, refit: Refit, seed: int, note:
     if hidden.size == 0:
         info.update(method="none", note=note + "no item has 3 or more answers to hold one out")
         return _finish(result, result.posterior, info)
-    res_h = refit(kept, None)
+    res_h = refit(kept, gold)
     unit = result.ratings.unit[hidden]
     ok = res_h.codes[unit] >= 0
     unit, who, lab = unit[ok], result.ratings.annotator[hidden][ok], \
