@@ -200,6 +200,19 @@ def _print_gold(g: dict[str, Any]) -> None:
 # -- aggregate ------------------------------------------------------------------------------
 
 
+
+def _calibration_line(cal: dict[str, Any]) -> str:
+    """How the confidence was calibrated, and the ECE on gold (out-of-fold) when measured."""
+    line = str(cal["method"]) + (f", T = {cal['temperature']:.3g}" if "temperature" in cal
+                                 else "")
+    if cal.get("ece_raw") is not None:
+        line += (f"; ECE on {cal['gold_items']:,} gold items (out-of-fold) "
+                 f"{_fmt(cal['ece_raw'])} raw -> {_fmt(cal['ece_calibrated'])}")
+    if "mean_confidence_raw" in cal:
+        line += f"; raw mean confidence {_fmt(cal['mean_confidence_raw'])}"
+    return line
+
+
 @click.command()
 @click.argument("file", metavar="SOURCE")
 @click.option("--method", type=click.Choice(AGGREGATION_METHODS), default="majority",
@@ -209,7 +222,8 @@ def _print_gold(g: dict[str, Any]) -> None:
               help="write item, label, confidence per item (.csv, .jsonl or .parquet)")
 @click.option("--tie", type=click.Choice(TIES), default="lowest", show_default=True,
               help="votes: a tie goes to the first label in sorted order, or a random one")
-@click.option("--seed", default=0, show_default=True, help="seed for --tie random")
+@click.option("--seed", default=0, show_default=True,
+              help="seed for --tie random and the calibration's gold folds")
 @_column_options
 def aggregate(
     file: str, method: str, out_path: str | None, tie: str, seed: int, item_col: str | None,
@@ -245,6 +259,7 @@ def aggregate(
     s.add_row("items", f"{data['items']:,}")
     s.add_row("items with a label", f"{data['items_labelled']:,}")
     s.add_row("mean confidence", _fmt(data["mean_confidence"]))
+    s.add_row("calibration", _calibration_line(data["calibration"]))
     s.add_row("ties", f"{data['tied']:,}")
     s.add_row("answers", f"{data['answers']:,}")
     s.add_row("annotators", f"{data['annotators_count']:,}")

@@ -9,17 +9,20 @@ reliability bins; never the per-item split, which names the gold items).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from truelabel.domain.errors import QualityError, UnknownComponent
 from truelabel.domain.plugins import registry
+from truelabel.quality import encode_ratings
 from truelabel.quality.aggregate import AggregationResult
 from truelabel.quality.calibration import calibrate
 from truelabel.quality.encode import Ratings
 
-__all__ = ["calibrate_fit", "calibration_summary"]
+__all__ = ["calibrate_fit", "calibration_summary", "labels_calibration"]
 
 
 def calibrate_fit(
@@ -40,8 +43,9 @@ def calibrate_fit(
 
     def refit(r: Ratings, g: Mapping[Any, Hashable] | None) -> AggregationResult:
         weights = answer_weights if r.n_ratings == ratings.n_ratings else None
-        return tm.fit(r, gold=g if tm.needs_gold else None, answer_weights=weights,
-                      seed=seed, warn=False)
+        res: AggregationResult = tm.fit(r, gold=g if tm.needs_gold else None,
+                                        answer_weights=weights, seed=seed, warn=False)
+        return res
 
     return calibrate(result, gold=dict(gold) if gold else None, seed=seed, refit=refit,
                      gold_in_fit=tm.needs_gold)
@@ -78,3 +82,29 @@ def calibration_summary(result: AggregationResult) -> dict[str, Any]:
         out["mean_confidence_raw"] = _r(np.mean(np.asarray(raw)[ok]))
         out["mean_confidence"] = _r(np.mean(result.confidence[ok]))
     return out
+
+
+def labels_calibration(
+    items: Sequence[Any], annotators: Sequence[Any], labels: Sequence[Any],
+    gold: Mapping[Any, Hashable], *, method: str = "majority",
+) -> dict[str, Any]:
+    """:func:`calibration_summary` of the registered truth ``method`` (``majority`` when
+    unknown) fitted on long-format answers and calibrated on ``gold``; for the quality report.
+    A fit the data cannot support gives ``method: none`` with the reason in ``note``."""
+    if not items:
+        return {"method": "none", "note": "no labels yet"}
+    try:
+        registry.truth_methods.get(method)
+    except UnknownComponent:
+        method = "majority"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tm = registry.truth_methods.get(method)
+            ratings = encode_ratings(list(items), list(annotators), list(labels))
+            res = tm.fit(ratings, gold=dict(gold) if tm.needs_gold and gold else None,
+                         warn=False)
+            res = calibrate_fit(res, ratings, method=method, gold=gold)
+    except QualityError as exc:
+        return {"method": "none", "note": str(exc)}
+    return {"aggregation": method, **calibration_summary(res)}

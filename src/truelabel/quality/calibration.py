@@ -146,7 +146,7 @@ def apply_temperature(posterior: np.ndarray, temperature: float) -> np.ndarray:
     p = np.asarray(posterior, dtype=float)
     logp = np.log(np.clip(p, _EPS, 1.0)) / temperature
     logp -= logp.max(axis=1, keepdims=True)
-    out = np.exp(logp)
+    out: np.ndarray = np.exp(logp)
     out /= out.sum(axis=1, keepdims=True)
     out[p.sum(axis=1) <= 0] = 0.0
     return out
@@ -184,7 +184,7 @@ def fit_isotonic(confidence: Any, correct: Any) -> tuple[np.ndarray, np.ndarray]
 def apply_isotonic(knots: tuple[np.ndarray, np.ndarray], confidence: Any) -> np.ndarray:
     """The isotonic map at ``confidence`` (linear between knots, flat beyond them)."""
     xs, ys = knots
-    return np.interp(np.asarray(confidence, dtype=float), xs, ys)
+    return np.asarray(np.interp(np.asarray(confidence, dtype=float), xs, ys), dtype=float)
 
 
 def fit_logistic(confidence: Any, correct: Any, ridge: float = 1.0) -> tuple[float, float]:
@@ -332,7 +332,7 @@ def calibrate(
         raise InvalidInput(f"folds must be at least 2, got {folds}.", field="folds")
     truth = _gold_codes(result, gold or {})
     on_gold = np.flatnonzero((truth != -1) & (result.codes >= 0))
-    kinds = [method] if method != "auto" else [
+    kinds: list[str] = [method] if method != "auto" else [
         "none", "temperature", "logistic",
         *(["isotonic"] if on_gold.size >= ISOTONIC_MIN_GOLD else [])]
     if on_gold.size >= MIN_GOLD:
