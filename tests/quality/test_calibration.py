@@ -138,6 +138,13 @@ def test_isotonic_map_is_monotone(pairs: list[tuple[float, bool]]) -> None:
     assert np.all((grid >= 0) & (grid <= 1))
 
 
+def test_isotonic_by_hand() -> None:
+    # pool adjacent violators: (1, 0) at 0.1, 0.2 pool to 0.5; 1 at 0.3 stays
+    xs, ys = fit_isotonic([0.1, 0.2, 0.3, 0.3], [1, 0, 1, 1])
+    assert xs.tolist() == [0.1, 0.2, 0.3] and ys.tolist() == [0.5, 0.5, 1.0]
+    assert apply_isotonic((xs, ys), [0.0, 0.25, 1.0]).tolist() == [0.5, 0.75, 1.0]
+
+
 def test_logistic_map_shrinks_to_identity_on_calibrated_input() -> None:
     rng = np.random.default_rng(2)
     conf = rng.uniform(0.5, 1.0, 5000)

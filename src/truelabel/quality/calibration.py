@@ -11,15 +11,19 @@ put in ``n_bins`` bins by confidence (``strategy="uniform"``: equal-width bins
 ``[0, 0.1), [0.1, 0.2), … [0.9, 1]``; ``"quantile"``: equal-mass bins of about the same number
 of items); the ECE is the item-weighted mean of ``|accuracy − mean confidence|`` over the bins.
 
-Correcting with gold — :func:`calibrate` with ``gold``. Two maps are fitted on the gold items:
+Correcting with gold — :func:`calibrate` with ``gold``. The candidate maps:
 
-* temperature scaling: the posterior becomes ``p^(1/T)`` renormalised, with ``T`` minimising
-  the negative log-likelihood of the gold labels (one parameter; ``T > 1`` softens);
-* isotonic regression of "label is right" on the top-label confidence (a non-decreasing step
-  map, interpolated linearly between the fitted points).
+* ``temperature``: the posterior becomes ``p^(1/T)`` renormalised, with ``T`` minimising the
+  negative log-likelihood of the gold labels (one parameter; ``T > 1`` softens);
+* ``logistic`` (Platt): top-label confidence ``σ(a·logit(c) + b)``, log-loss with a small ridge
+  towards the identity, confidences clipped to [1e-4, 1 − 1e-4] so a few certain-but-wrong
+  items cannot drive it (they make the temperature explode);
+* ``isotonic``: a non-decreasing map of the top-label confidence (pool-adjacent-violators,
+  linear between the fitted points), considered only with at least :data:`ISOTONIC_MIN_GOLD`
+  gold items (it has many free steps and overfits few items);
+* ``none``: the raw confidence.
 
-``method="auto"`` takes isotonic with at least :data:`ISOTONIC_MIN_GOLD` gold items and
-temperature otherwise (isotonic has many free steps; on few items it overfits). The fit is
+``method="auto"`` chooses the candidate with the lowest out-of-fold Brier score. The fit is
 **cross-fitted**: the gold items are split into ``folds`` folds by a seeded permutation; each
 gold item's calibrated confidence comes from a map fitted on the other folds (out-of-fold, so
 the ECE reported on gold is honest), and the other items get the map fitted on all gold. With
@@ -29,10 +33,12 @@ refitted once per fold with that fold's gold hidden. The split (fold of every go
 is recorded in ``params["calibration"]``.
 
 Without gold — a held-out-answer check. One answer is hidden on every item with at least three
-answers (seeded choice) and the method is refitted without them. For each hidden answer the
-refitted model predicts it: ``Σ_k p_T(k | item) · P(answer | true k, annotator)``, with the
-annotator's confusion matrix when the method estimates one and the one-coin model (their
-estimated accuracy, errors spread evenly) otherwise. ``T ≥ 1`` is chosen to maximise the
+answers (seeded choice; on more than :data:`MAX_HELDOUT_ITEMS` such items, on a seeded sample
+of that many, the refit seeing only their answers) and the method is refitted without them.
+For each hidden answer the refitted model predicts it:
+``Σ_k p_T(k | item) · P(answer | true k, annotator)``, with the annotator's confusion matrix
+when the method estimates one and the one-coin model (their estimated accuracy, errors spread
+evenly) otherwise. ``T ≥ 1`` is chosen to maximise the
 log-likelihood of the hidden answers and applied to the full fit, and no confidence is ever
 raised (``min(raw, calibrated)``). If the answer model is right, a calibrated posterior gives
 ``T = 1`` (the log score is proper), so ``T > 1`` measures over-confidence; the rule never
@@ -48,8 +54,6 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import isotonic_regression, minimize, minimize_scalar
-from scipy.special import expit, logit
 
 from .aggregate import AggregationResult
 from .encode import Ratings
@@ -58,6 +62,7 @@ from .errors import InvalidInput, QualityError
 __all__ = [
     "ISOTONIC_MIN_GOLD",
     "MAPS",
+    "MAX_HELDOUT_ITEMS",
     "MIN_GOLD",
     "apply_isotonic",
     "apply_logistic",
@@ -72,11 +77,62 @@ __all__ = [
 
 #: Fewest answered gold items for a gold calibration; below it the no-gold rule applies.
 MIN_GOLD = 20
-#: Fewest answered gold items for ``method="auto"`` to choose isotonic over temperature.
+#: Most items the no-gold held-out-answer check refits on (a seeded sample beyond).
+MAX_HELDOUT_ITEMS = 20_000
+#: Fewest answered gold items for ``method="auto"`` to consider the isotonic map.
 ISOTONIC_MIN_GOLD = 500
 _EPS = 1e-12
 _CLIP = 1e-4
 _LOG_T = (-4.0, 4.0)
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow."""
+    out: np.ndarray = 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+    return out
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """The log-odds ``log(p / (1 − p))``."""
+    p = np.asarray(p, dtype=float)
+    out: np.ndarray = np.log(p) - np.log1p(-p)
+    return out
+
+
+def _golden(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-6) -> float:
+    """Minimiser of a unimodal ``f`` on ``[lo, hi]`` by golden-section search."""
+    g = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo, hi
+    c, d = b - g * (b - a), a + g * (b - a)
+    fc, fd = f(c), f(d)
+    while b - a > tol:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - g * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + g * (b - a)
+            fd = f(d)
+    return (a + b) / 2.0
+
+
+def _pava(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-decreasing fit of ``y`` (pool adjacent violators)."""
+    means: list[float] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
+        means.append(yi)
+        weights.append(wi)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            m2, w2, n2 = means.pop(), weights.pop(), sizes.pop()
+            total = weights[-1] + w2
+            means[-1] = (means[-1] * weights[-1] + m2 * w2) / total
+            weights[-1] = total
+            sizes[-1] += n2
+    return np.repeat(np.array(means, dtype=float), sizes)
+
 
 Refit = Callable[[Ratings, Mapping[Any, Hashable] | None], AggregationResult]
 Strategy = Literal["uniform", "quantile"]
@@ -163,9 +219,9 @@ def fit_temperature(posterior: np.ndarray, truth: np.ndarray) -> float:
     truth = np.asarray(truth, dtype=np.int64)
     if truth.size == 0:
         return 1.0
-    res = minimize_scalar(lambda lt: _nll(posterior, truth, float(np.exp(lt))),
-                          bounds=_LOG_T, method="bounded")
-    return float(np.exp(res.x))
+    # the NLL is convex in 1/T, so unimodal in log T
+    return float(np.exp(_golden(lambda lt: _nll(posterior, truth, float(np.exp(lt))),
+                                *_LOG_T)))
 
 
 def fit_isotonic(confidence: Any, correct: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -177,8 +233,7 @@ def fit_isotonic(confidence: Any, correct: Any) -> tuple[np.ndarray, np.ndarray]
     xs, inverse = np.unique(c, return_inverse=True)
     w = np.bincount(inverse).astype(float)
     means = np.bincount(inverse, weights=y) / w
-    fitted = isotonic_regression(means, weights=w, increasing=True).x
-    return xs, np.asarray(fitted, dtype=float)
+    return xs, _pava(means, w)
 
 
 def apply_isotonic(knots: tuple[np.ndarray, np.ndarray], confidence: Any) -> np.ndarray:
@@ -194,18 +249,35 @@ def fit_logistic(confidence: Any, correct: Any, ridge: float = 1.0) -> tuple[flo
     ``[1e-4, 1 − 1e-4]`` first, so a handful of certain-but-wrong items cannot drive it."""
     c, y = _as_arrays(confidence, correct)
     z = logit(np.clip(c, _CLIP, 1.0 - _CLIP))
+    ab = np.array([1.0, 0.0])
 
-    def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
-        p = np.clip(expit(ab[0] * z + ab[1]), _EPS, 1.0 - _EPS)
-        r = p - y
-        value = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)).sum()
-        value += ridge * ((ab[0] - 1.0) ** 2 + ab[1] ** 2)
+    def loss(v: np.ndarray) -> float:
+        q = np.clip(expit(v[0] * z + v[1]), _EPS, 1.0 - _EPS)
+        return float(-(y * np.log(q) + (1.0 - y) * np.log(1.0 - q)).sum()
+                     + ridge * ((v[0] - 1.0) ** 2 + v[1] ** 2))
+
+    current = loss(ab)
+    for _ in range(100):  # Newton-Raphson with step halving; the ridge keeps it convex
+        p = expit(ab[0] * z + ab[1])
+        r, w = p - y, p * (1.0 - p)
         grad = np.array([(r * z).sum() + 2 * ridge * (ab[0] - 1.0), r.sum() + 2 * ridge * ab[1]])
-        return float(value), grad
-
-    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B",
-                   bounds=[(0.0, None), (None, None)])
-    return float(res.x[0]), float(res.x[1])
+        hess = np.array([[(w * z * z).sum() + 2 * ridge, (w * z).sum()],
+                         [(w * z).sum(), w.sum() + 2 * ridge]])
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-6:
+            cand = ab - t * step
+            cand[0] = max(cand[0], 0.0)  # never reverse the order of confidences
+            if (value := loss(cand)) <= current:
+                break
+            t /= 2
+        else:
+            break
+        done = current - value < 1e-10
+        ab, current = cand, value
+        if done:
+            break
+    return float(ab[0]), float(ab[1])
 
 
 def apply_logistic(coef: tuple[float, float], confidence: Any) -> np.ndarray:
@@ -282,6 +354,8 @@ def _gold_codes(result: AggregationResult, gold: Mapping[Any, Hashable]) -> np.n
     """Gold class code per item: -1 for no gold, -2 for a gold label outside the classes."""
     index = {c: k for k, c in enumerate(result.classes)}
     out = np.full(result.items.shape[0], -1, dtype=np.int64)
+    if not gold:
+        return out
     for row, item in enumerate(result.items.tolist()):
         if item in gold:
             out[row] = index.get(gold[item], -2)
@@ -311,9 +385,8 @@ def calibrate(
             confidence is calibrated on them (cross-fitted, see the module docstring);
             otherwise the no-gold held-out-answer rule applies.
         seed: Seeds the fold split and the choice of hidden answers.
-        method: ``auto`` (isotonic with ≥ :data:`ISOTONIC_MIN_GOLD` gold items, else
-            temperature), ``temperature`` or ``isotonic``; the no-gold rule is always a
-            temperature ≥ 1.
+        method: ``auto`` (the candidate map with the lowest out-of-fold Brier score) or one
+            of :data:`MAPS`; the no-gold rule is always a temperature ≥ 1.
         refit: ``refit(ratings, gold)`` fits the same method with the same options again;
             needed for the no-gold rule and for ``gold_in_fit``. Without it and without gold
             the confidence is left as it is (``params["calibration"]["method"] == "none"``).
@@ -413,20 +486,33 @@ def _calibrate_on_gold(
     return _finish(result, posterior, info)
 
 
-def _hide_one(r: Ratings, seed: int) -> tuple[Ratings, np.ndarray]:
-    """Ratings with one answer hidden on every item with ≥ 3 answers; the hidden rows."""
+def _hide_one(r: Ratings, seed: int) -> tuple[Ratings, np.ndarray, np.ndarray]:
+    """Ratings with one answer hidden on every item with ≥ 3 answers; the hidden rows. Past
+    :data:`MAX_HELDOUT_ITEMS` such items, a seeded sample of that many items (with all their
+    answers) is kept instead of the whole set, so the refit costs the same at any size. Also
+    the unit code of every original unit in the returned ratings (-1 when left out)."""
     rng = np.random.default_rng(seed)
-    order = np.lexsort((rng.random(r.n_ratings), r.unit))
-    units = r.unit[order]
+    counts = np.bincount(r.unit, minlength=r.n_units)
+    eligible = np.flatnonzero(counts >= 3)
+    rows = np.arange(r.n_ratings)
+    unit_map = np.arange(r.n_units)
+    if eligible.size > MAX_HELDOUT_ITEMS:
+        sample = np.sort(rng.choice(eligible, size=MAX_HELDOUT_ITEMS, replace=False))
+        unit_map = np.full(r.n_units, -1)
+        unit_map[sample] = np.arange(sample.size)
+        rows = np.flatnonzero(unit_map[r.unit] >= 0)
+    unit = r.unit[rows]
+    order = np.lexsort((rng.random(rows.size), unit))
+    units = unit[order]
     first = np.ones(units.size, dtype=bool)
     first[1:] = units[1:] != units[:-1]
-    counts = np.bincount(r.unit, minlength=r.n_units)
-    hidden = order[first & (counts[units] >= 3)]
-    keep = np.ones(r.n_ratings, dtype=bool)
+    hidden = rows[order[first & (counts[units] >= 3)]]
+    keep = np.zeros(r.n_ratings, dtype=bool)
+    keep[rows] = True
     keep[hidden] = False
-    kept = dataclasses.replace(r, unit=r.unit[keep], annotator=r.annotator[keep],
-                               label=r.label[keep])
-    return kept, hidden
+    kept = dataclasses.replace(r, unit=unit_map[r.unit[keep]], annotator=r.annotator[keep],
+                               label=r.label[keep], units=r.units[unit_map >= 0])
+    return kept, hidden, unit_map
 
 
 def _answer_probs(res: AggregationResult, annotator: np.ndarray, label: np.ndarray
@@ -444,14 +530,14 @@ def _answer_probs(res: AggregationResult, annotator: np.ndarray, label: np.ndarr
 def _calibrate_heldout(result: AggregationResult, refit: Refit,
                        gold: Mapping[Any, Hashable] | None, seed: int, note: str
                        ) -> AggregationResult:
-    kept, hidden = _hide_one(result.ratings, seed)
+    kept, hidden, unit_map = _hide_one(result.ratings, seed)
     info: dict[str, Any] = {"method": "heldout_temperature", "seed": seed,
                             "hidden_answers": int(hidden.size)}
     if hidden.size == 0:
         info.update(method="none", note=note + "no item has 3 or more answers to hold one out")
         return _finish(result, result.posterior, info)
     res_h = refit(kept, gold)
-    unit = result.ratings.unit[hidden]
+    unit = unit_map[result.ratings.unit[hidden]]
     ok = res_h.codes[unit] >= 0
     unit, who, lab = unit[ok], result.ratings.annotator[hidden][ok], \
         result.ratings.label[hidden][ok]
@@ -462,7 +548,7 @@ def _calibrate_heldout(result: AggregationResult, refit: Refit,
         p = (apply_temperature(post, float(np.exp(log_t))) * like).sum(axis=1)
         return float(-np.log(np.clip(p, _EPS, 1.0)).sum())
 
-    fitted = float(np.exp(minimize_scalar(nll, bounds=(0.0, _LOG_T[1]), method="bounded").x))
+    fitted = float(np.exp(_golden(nll, 0.0, _LOG_T[1])))
     temperature = max(1.0, fitted)
     info.update(temperature=round(temperature, 6), note=note + (
         "temperature ≥ 1 that best predicts one held-out answer per item; never raises a "
