@@ -151,7 +151,7 @@ def _as_arrays(confidence: Any, correct: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reliability_bins(
-    confidence: Any, correct: Any, n_bins: int = 10, strategy: Strategy = "uniform"
+    confidence: Any, correct: Any, *, n_bins: int = 10, strategy: Strategy = "uniform"
 ) -> list[dict[str, float | int]]:
     """Reliability-diagram bins: per bin ``lower``, ``upper``, ``count``,
     ``mean_confidence`` and ``accuracy`` (the last two ``NaN`` for an empty bin).
@@ -185,11 +185,11 @@ def reliability_bins(
 
 
 def expected_calibration_error(
-    confidence: Any, correct: Any, n_bins: int = 10, strategy: Strategy = "uniform"
+    confidence: Any, correct: Any, *, n_bins: int = 10, strategy: Strategy = "uniform"
 ) -> float:
     """ECE: the item-weighted mean over :func:`reliability_bins` of
     ``|accuracy − mean confidence|``; ``NaN`` when there are no items."""
-    bins = reliability_bins(confidence, correct, n_bins, strategy)
+    bins = reliability_bins(confidence, correct, n_bins=n_bins, strategy=strategy)
     n = sum(int(b["count"]) for b in bins)
     if not n:
         return float("nan")
