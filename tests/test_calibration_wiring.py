@@ -114,6 +114,9 @@ def test_project_aggregate_and_report_carry_the_calibration(ws: Workspace,
     assert report["calibration"]["intent"]["aggregation"] == "dawid_skene"
     svg = report_chart(report, "reliability", field="intent")
     assert "Calibration: intent" in svg and svg.count("<circle") >= 4
+    r = CliRunner().invoke(main, ["quality", str(ws.location), "-p", "cal", "--resamples", "20"])
+    assert r.exit_code == 0, r.output
+    assert "Calibrated confidence" in r.output and "gold items (out-of-fold)" in r.output
     empty = report_chart({"calibration": {"intent": {"method": "none", "note": "no gold"}}},
                          "reliability")
     assert "no gold" in empty and "<circle" not in empty

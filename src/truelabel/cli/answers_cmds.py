@@ -390,6 +390,13 @@ def _print_report(rep: dict[str, Any]) -> None:
                   "[bold red]FLAGGED[/bold red]" if c["flagged"] else "")
     out.print(t)
 
+    if rep.get("calibration"):
+        t = Table("field", "aggregation", "calibration", title="Calibrated confidence",
+                  title_justify="left")
+        for name, c in rep["calibration"].items():
+            t.add_row(name, str(c.get("aggregation", "")), _calibration_line(c))
+        out.print(t)
+
     if rep["hot_spots"]:
         t = Table("item", "field", "majority share", "labels",
                   title="Hot spots (least agreement)", title_justify="left")
