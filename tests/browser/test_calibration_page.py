@@ -12,6 +12,7 @@ import numpy as np
 from playwright.sync_api import Page, expect
 
 from truelabel import Workspace
+from truelabel.domain.errors import NotFound
 
 PASSWORD = "browser-pass-1"  # as in conftest
 SCHEMA = {"title": "Tickets", "fields": [
@@ -28,7 +29,7 @@ def _demo_like(ws: Workspace, tmp_path: Path, name: str) -> str:
     for user in CREW:
         try:
             ws.get_user(user)
-        except Exception:  # noqa: BLE001 - first test to need them adds them
+        except NotFound:  # the first test to need them adds them
             ws.add_user(user, PASSWORD, role="annotator")
     p = ws.create_project(name, SCHEMA, title="Calibration", overlap=3)
     for user in CREW:
