@@ -133,7 +133,16 @@ def test_report_charts_by_name() -> None:
     for bad in (("nope", None), ("confusion", "entities"), ("per-label", "missing")):
         with pytest.raises(LookupError):
             report_chart(report, bad[0], field=bad[1])
-    assert set(charts.CHARTS) == {"agreement", "annotators", "confusion", "per-label"}
+    assert set(charts.CHARTS) == {"agreement", "annotators", "confusion", "per-label",
+                                  "reliability"}
+    report["calibration"] = {"intent": {
+        "ece_raw": 0.2, "ece_calibrated": 0.05,
+        "bins_raw": [{"mean_confidence": 0.95, "accuracy": 0.7, "count": 9}],
+        "bins_calibrated": [{"mean_confidence": 0.72, "accuracy": 0.7, "count": 9},
+                            {"mean_confidence": None, "accuracy": None, "count": 0}]}}
+    diagram = parse(report_chart(report, "reliability"))
+    assert "calibrated, ECE 0.050" in texts(diagram)
+    assert len(list(diagram.iter(f"{NS}circle"))) == 4  # two bins with items, two in the legend
 
 
 def test_charts_are_pure_stdlib() -> None:

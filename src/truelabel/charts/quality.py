@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .reliability import reliability_diagram
 from .svg import Bar, bars, confusion_matrix
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "annotator_chart",
     "confusion_chart",
     "per_label_chart",
+    "reliability_chart",
     "report_chart",
 ]
 
@@ -89,6 +91,17 @@ def confusion_chart(field: str, confusion: Mapping[str, Any]) -> str:
     )
 
 
+def reliability_chart(field: str, calibration: Mapping[str, Any] | None) -> str:
+    """Reliability diagram of one field's aggregated labels on gold (raw and calibrated)."""
+    cal = calibration or {}
+    return reliability_diagram(
+        cal.get("bins_raw", []), cal.get("bins_calibrated", []),
+        title=f"Calibration: {field}", ece_raw=_f(cal.get("ece_raw")),
+        ece_calibrated=_f(cal.get("ece_calibrated")),
+        empty=f"{field}: " + str(cal.get("note") or "no gold items to measure calibration on."),
+    )
+
+
 def _field(report: Mapping[str, Any], section: str, field: str | None) -> str:
     names = list(report.get(section, {}))
     if field is None:
@@ -114,7 +127,10 @@ def report_chart(report: Mapping[str, Any], name: str, *, field: str | None = No
         per = {k: v for k, v in report.get("fields", {}).items() if "per_label" in v}
         f = _field({"per_label": per}, "per_label", field)
         return per_label_chart(f, per[f]["per_label"])
+    if name == "reliability":
+        f = _field(report, "calibration", field)
+        return reliability_chart(f, report["calibration"][f])
     raise LookupError(f"No chart {name!r}; charts are {list(CHARTS)}.")
 
 
-CHARTS = ("agreement", "annotators", "confusion", "per-label")
+CHARTS = ("agreement", "annotators", "confusion", "per-label", "reliability")

@@ -204,6 +204,19 @@ def _print_gold(g: dict[str, Any]) -> None:
 # -- aggregate ------------------------------------------------------------------------------
 
 
+
+def _calibration_line(cal: dict[str, Any]) -> str:
+    """How the confidence was calibrated, and the ECE on gold (out-of-fold) when measured."""
+    line = str(cal["method"]) + (f", T = {cal['temperature']:.3g}" if "temperature" in cal
+                                 else "")
+    if cal.get("ece_raw") is not None:
+        line += (f"; ECE on {cal['gold_items']:,} gold items (out-of-fold) "
+                 f"{_fmt(cal['ece_raw'])} raw -> {_fmt(cal['ece_calibrated'])}")
+    if "mean_confidence_raw" in cal:
+        line += f"; raw mean confidence {_fmt(cal['mean_confidence_raw'])}"
+    return line
+
+
 @click.command()
 @click.argument("file", metavar="SOURCE")
 @fit_options
@@ -212,7 +225,7 @@ def _print_gold(g: dict[str, Any]) -> None:
 @click.option("--tie", type=click.Choice(TIES), default="lowest", show_default=True,
               help="a tie for the top label goes to the first in sorted order, or a random one")
 @click.option("--seed", default=0, show_default=True,
-              help="seed for --tie random and for auto's held-out folds")
+              help="seed for --tie random, auto's held-out folds and the calibration's gold folds")
 @_column_options
 def aggregate(
     file: str, method: str, max_iter: int | None, tol: float | None, out_path: str | None,
@@ -250,6 +263,7 @@ def aggregate(
     s.add_row("items", f"{data['items']:,}")
     s.add_row("items with a label", f"{data['items_labelled']:,}")
     s.add_row("mean confidence", _fmt(data["mean_confidence"]))
+    s.add_row("calibration", _calibration_line(data["calibration"]))
     s.add_row("ties", f"{data['tied']:,}")
     s.add_row("answers", f"{data['answers']:,}")
     s.add_row("annotators", f"{data['annotators_count']:,}")
@@ -379,6 +393,13 @@ def _print_report(rep: dict[str, Any]) -> None:
         t.add_row(c["annotator"], f"{c['volume']:,}", gold, ci, agree, median,
                   "[bold red]FLAGGED[/bold red]" if c["flagged"] else "")
     out.print(t)
+
+    if rep.get("calibration"):
+        t = Table("field", "aggregation", "calibration", title="Calibrated confidence",
+                  title_justify="left")
+        for name, c in rep["calibration"].items():
+            t.add_row(name, str(c.get("aggregation", "")), _calibration_line(c))
+        out.print(t)
 
     if rep["hot_spots"]:
         t = Table("item", "field", "majority share", "labels",

@@ -30,6 +30,7 @@ from truelabel.formats.answers import (
 )
 from truelabel.quality.methods import TruthMethod
 
+from .calibrated import calibrate_fit, calibration_summary
 from .inference import DEFAULT_METHOD, fit_report, resolve_method, run_method
 
 __all__ = [
@@ -516,6 +517,8 @@ def aggregate_from_file(
     res = run_method(method, r, gold=known or None, max_iter=max_iter, tol=tol, seed=seed,
                      tie=tie)
     # the fitted result: one place to post-process it (e.g. calibrate its confidences)
+    res = calibrate_fit(res, r, method=method, gold=gold_labels, seed=seed,
+                        fitted_with_gold=bool(known))
     items = [_jsonable(i) for i in res.items.tolist()]
     out_labels = [_jsonable(v) for v in res.labels.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]
@@ -569,6 +572,7 @@ def aggregate_from_file(
         "mean_confidence": _num(res.confidence[has_label].mean(), 4) if has_label.any()
         else None,
         "tied": int(res.tied.sum()),
+        "calibration": calibration_summary(res),
         **fit_report(res),
         "annotators": annotators,
         "out": written,

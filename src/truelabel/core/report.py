@@ -21,6 +21,7 @@ from truelabel.domain.roles import role_allows
 from truelabel.store import changes
 from truelabel.store import qa as qa_store
 
+from .calibrated import labels_calibration
 from .qa import label_of, wilson
 
 if TYPE_CHECKING:
@@ -250,6 +251,7 @@ def _quality_report(
                     top if not isinstance(top, str) or "|" not in top else top.split("|")
                 )
     cards = scorecards(anns, gold, truth, cat_fields, flag_below=FLAG_BELOW)
+    calibration = {f.name: _field_calibration(f, anns, gold, gt_rows) for f in cat_fields}
     report = {
         "project": project.name,
         "progress": {
@@ -265,14 +267,31 @@ def _quality_report(
         "confusion": {f.name: confusion(f, anns, truth) for f in cat_fields},
         # a decided item's disagreement is settled: not a hot spot any more
         "hot_spots": hot_spots([a for a in anns if a["item_id"] not in decided], cat_fields),
+        "calibration": calibration,
         "gold_visible": True,
     }
     return report
 
 
+def _field_calibration(f: FieldSpec, anns: list[dict[str, Any]],
+                       gold: dict[int, dict[str, Any]], gt_rows: list[Any]) -> dict[str, Any]:
+    """ECE and reliability bins on gold of the method the stored truth came from."""
+    used = Counter(r["method"] for r in gt_rows
+                   if r["field"] == f.name and r["method"] not in ("gold", "adjudication"))
+    rows = [(a["item_id"], a["username"], label_of(f, a["value"][f.name])) for a in anns
+            if f.name in a["value"]]
+    rows = [r for r in rows if r[2] is not None]
+    return labels_calibration(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        {i: label_of(f, g[f.name]) for i, g in gold.items() if f.name in g},
+        method=used.most_common(1)[0][0] if used else "majority")
+
+
 #: Annotators below this gold accuracy or agreement are flagged.
 FLAG_BELOW = 0.6
 _GOLD_CARD_KEYS = ("gold_answered", "gold_correct", "gold_accuracy", "gold_ci")
+#: calibration figures measured on gold (hidden with the scorecards' gold figures)
+_GOLD_CALIBRATION_KEYS = ("ece_raw", "ece_calibrated", "bins_raw", "bins_calibrated")
 
 
 def hide_gold(report: dict[str, Any]) -> dict[str, Any]:
@@ -280,7 +299,7 @@ def hide_gold(report: dict[str, Any]) -> dict[str, Any]:
 
     The scorecards' gold figures say which answers on gold items were right; with the
     annotations a reviewer can read, that tells the gold answer. They are ``None`` here, and
-    ``flagged`` rests on agreement alone.
+    ``flagged`` rests on agreement alone. The calibration's figures on gold go too.
     """
     cards = []
     for card in report.get("annotators", []):
@@ -288,7 +307,9 @@ def hide_gold(report: dict[str, Any]) -> dict[str, Any]:
         agreement, compared = card.get("agreement_with_aggregate"), card.get("compared") or 0
         c["flagged"] = bool(agreement is not None and compared >= 5 and agreement < FLAG_BELOW)
         cards.append(c)
-    return {**report, "annotators": cards, "gold_visible": False}
+    calibration = {name: {k: v for k, v in c.items() if k not in _GOLD_CALIBRATION_KEYS}
+                   for name, c in report.get("calibration", {}).items()}
+    return {**report, "annotators": cards, "calibration": calibration, "gold_visible": False}
 
 
 def scorecards(

@@ -27,6 +27,7 @@ from truelabel.store import lifecycle as lc_store
 from truelabel.store import projects as project_store
 from truelabel.store import qa as qa_store
 
+from .calibrated import calibrate_fit, calibration_summary
 from .context import Aggregated, Service
 from .inference import DEFAULT_METHOD, fit_report, resolve_method
 from .qa import _quality_error, label_of
@@ -127,6 +128,8 @@ class TruthService(Service):
         except q.QualityError as exc:
             raise _quality_error(exc) from None
         # the fitted result: one place to post-process it (e.g. calibrate its confidences)
+        res = calibrate_fit(res, ratings, method=used, gold=gold_labels, answer_weights=strength,
+                            fitted_with_gold=bool(known))
         by_item: dict[Any, list[int]] = defaultdict(list)
         for i, aid in zip(items, aids, strict=True):
             by_item[i].append(aid)
@@ -158,6 +161,7 @@ class TruthService(Service):
             "items": len(rows),
             "method": used,
             "engine": res.method,
+            "calibration": calibration_summary(res),
             "mean_confidence": round(float(res.confidence[res.codes >= 0].mean()), 4)
             if (res.codes >= 0).any()
             else None,

@@ -37,6 +37,7 @@ from .breakdown import (
     per_label_agreement,
     slice_agreement,
 )
+from .calibration import calibrate, expected_calibration_error, reliability_bins
 from .dawid_skene import dawid_skene
 from .encode import (
     Ratings,
@@ -90,10 +91,12 @@ __all__ = [
     "aggregate_spans",
     "alpha_parts",
     "bootstrap_ci",
+    "calibrate",
     "cohen_kappa",
     "dawid_skene",
     "encode_labels",
     "encode_ratings",
+    "expected_calibration_error",
     "fleiss_kappa",
     "gold_accuracy",
     "in_order",
@@ -104,6 +107,7 @@ __all__ = [
     "pairwise_agreement",
     "per_label_agreement",
     "percent_agreement",
+    "reliability_bins",
     "reliability_matrix",
     "slice_agreement",
     "span_f1",

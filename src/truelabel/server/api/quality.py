@@ -261,7 +261,8 @@ def quality_chart(
     field: str | None = Query(None, max_length=200, description="for per-field charts"),
     order: list[str] = ORDER,
 ) -> Response:
-    """One chart of the quality report as SVG: agreement, annotators, confusion, per-label."""
+    """One chart of the quality report as SVG: agreement, annotators, confusion, per-label,
+    reliability (accuracy on gold against confidence, raw and calibrated)."""
     if name not in charts.CHARTS:
         raise NotFound(f"No chart {name!r}; charts are {list(charts.CHARTS)}.")
     report = project_for(request, project, user).quality_report(

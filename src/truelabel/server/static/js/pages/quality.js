@@ -112,6 +112,22 @@ function renderConfusion(confusion, v) {
     : h("p", { class: "muted" }, "No categorical field."));
 }
 
+function calibrationCaption(name, c) {
+  const how = c.method === "none" ? "not calibrated" : `calibrated: ${c.method}`;
+  const ece = c.ece_raw === undefined ? "" : ` · ECE ${num(c.ece_raw, 3)} → ${num(c.ece_calibrated, 3)} on ${c.gold_items} gold items`;
+  return `${name} (${c.aggregation || "majority"}, ${how})${ece}`;
+}
+
+function renderCalibration(calibration, v) {
+  const names = Object.keys(calibration || {});
+  replace(el("calibration"), names.length ? names.map((name) => h("figure", { class: "chart", dataset: { field: name } },
+    calibration[name].bins_raw
+      ? h("img", { src: chartUrl("reliability", name, v), alt: `Reliability diagram of ${name}: accuracy on gold against confidence, raw and calibrated` })
+      : h("p", { class: "muted" }, calibration[name].note || "Figures on gold are hidden or there are too few gold items."),
+    h("figcaption", {}, calibrationCaption(name, calibration[name]))))
+    : h("p", { class: "muted" }, "No categorical field."));
+}
+
 function renderHotSpots(spots) {
   replace(el("hot-spots"), spots.length ? spots.map((s) => h("tr", { dataset: { itemId: String(s.item_id) } },
     h("td", {}, h("a", { href: `/p/${enc(project)}?item=${s.item_id}` }, `#${s.item_id}`)),
@@ -129,6 +145,7 @@ async function loadReport() {
     renderAgreement(report.fields, v);
     renderAnnotators(report.annotators, v);
     renderConfusion(report.confusion, v);
+    renderCalibration(report.calibration, v);
     renderHotSpots(report.hot_spots);
     const flagged = report.annotators.filter((c) => c.flagged).map((c) => c.annotator);
     el("report-status").textContent = `Report as of ${new Date().toLocaleTimeString()}`
