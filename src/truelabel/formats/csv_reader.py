@@ -166,9 +166,10 @@ def _quote_error(path: str, exc: csv.Error, held: list[str], start: int, line_no
     text = str(exc)
     if "unexpected end of data" in text:
         opened = _quote_opened(held, start, sep)
+        rest = f" (lines {opened}–{line_no})" if line_no > opened else ""
         return fail(path, opened,
                     f"a quote opened on this line is never closed: it would take the rest "
-                    f"of the file (lines {opened}–{line_no}) as one value", _OPEN_HINT)
+                    f"of the file{rest} as one value", _OPEN_HINT)
     if "expected after" in text:
         where = f" (the record starts at line {start})" if start < line_no else ""
         return fail(path, line_no,
