@@ -103,10 +103,11 @@ def test_unclosed_quote_names_the_line_it_opened(data: bytes, line: int) -> None
 
 def test_unclosed_quote_in_a_long_file_names_the_line(tmp_path: Path) -> None:
     body = "".join(f"{i},row number {i}\n" for i in range(20_000))  # past the CSV value limit
-    data = f'id,text\n0,fine\n1,"open\n{body}'.encode()
+    data = f'text,note\n"fine\nover two lines","open\n{body}'.encode()
     with pytest.raises(ImportFailed) as exc:
         read(data, "long.csv")
-    assert "line 3" in exc.value.message and "quote" in exc.value.message
+    assert "line 2:" in exc.value.message  # where the record starts
+    assert "quote opened at line 3" in exc.value.message
 
 
 def test_text_after_a_closing_quote_is_refused() -> None:

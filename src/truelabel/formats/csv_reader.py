@@ -146,12 +146,30 @@ def _note_multiline(warn: Warn, held: list[str], start: int, end: int, width: in
 
 
 def _quote_opened(held: list[str], start: int, sep: str) -> int:
-    """The line where the last value of a record left open (``held``: its lines) opened."""
-    try:
-        row = next(csv.reader(held, delimiter=sep), [])  # lenient: runs to the end
-    except csv.Error:
-        return start
-    return start + sum(v.count("\n") for v in row[:-1])
+    """The line where the last quoted value of a record (``held``: its lines, the first
+    being line ``start``) opened. Only on the way to an error, so plain Python will do; it
+    reads past any length limit the CSV parser has."""
+    opened, state = start, 0  # 0 a value starts, 1 unquoted, 2 quoted, 3 a quote in quoted
+    for i, text in enumerate(held):
+        j, n = 0, len(text)
+        while j < n:
+            if state == 2:  # jump to the next quote
+                j = text.find('"', j)
+                if j < 0:
+                    break
+                state, j = 3, j + 1
+                continue
+            ch = text[j]
+            if state == 3 and ch == '"':
+                state = 2
+            elif ch == sep or ch in "\r\n":
+                state = 0
+            elif state == 0 and ch == '"':
+                state, opened = 2, start + i
+            else:
+                state = 1
+            j += 1
+    return opened
 
 
 def _open_quote_hint(held: list[str], start: int, sep: str) -> str:
