@@ -237,6 +237,12 @@ def test_parquet_reads_every_row_group_null_and_nested_column(tmp_path: Path) ->
     assert rows == table.to_pylist() and heard == []
 
 
+def test_csv_with_old_mac_line_endings_is_refused_clearly() -> None:
+    with pytest.raises(ImportFailed) as exc:
+        read(b"id,text\r1,a\r2,b\r", "mac.csv")
+    assert "carriage return" in exc.value.message and "tr " in exc.value.message
+
+
 # -- properties -----------------------------------------------------------------------------
 
 PIECES = ["a", "b", " ", ",", ";", '"', "'", "\n", "\r", "\r\n", "\t", "\\", "中文", "字",
@@ -285,3 +291,44 @@ def test_thresholds_are_module_constants() -> None:
     rows, heard = read(b'id,text\n1,"' + b"x\n" * 101 + b'"\n', "t.csv")
     assert len(rows) == 1 and heard[0][0] == "suspect_multiline"
     assert json.dumps(heard[0][1])  # the example is plain JSON for the report
+
+
+LINE = st.text(alphabet=st.characters(exclude_characters="\n", exclude_categories=["Cs"]),
+               max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE, min_size=1, max_size=10), st.booleans())
+def test_text_lines_are_read_exactly_or_reported(lines: list[str], crlf: bool) -> None:
+    end = "\r\n" if crlf else "\n"
+    data = end.join(lines).encode()
+    got, heard = read(data, "p.txt")
+    said = {e["line"]: k for k, e in heard}
+    kept = iter(got)
+    for n, written in enumerate(lines, 1):
+        if n == len(lines) and not written:
+            break  # the file ends with a line ending: no line after it
+        physical = written + (end if n < len(lines) else "")
+        line = physical.removesuffix("\n").removesuffix("\r")
+        if n == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            assert said.get(n) == "blank"
+            continue
+        assert next(kept) == {"text": line}
+        if "\r" in line:
+            assert said.get(n) == "lone_cr"
+    assert next(kept, None) is None
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+                    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(), c, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.text(), JSON, max_size=4), min_size=1, max_size=8))
+def test_jsonl_round_trip_is_exact(objs: list[dict[str, Any]]) -> None:
+    data = b"\n".join(json.dumps(o, ensure_ascii=False).encode() for o in objs)
+    got, heard = read(data, "p.jsonl")
+    assert got == objs and heard == []

@@ -202,4 +202,8 @@ def _quote_error(path: str, exc: csv.Error, held: list[str], start: int, line_no
             f"Shorten it, check the quoting (a quote opened at line "
             f"{_quote_opened(held, start, sep)} may run on), or import JSONL.",
         )
+    if "new-line character" in text:
+        return fail(path, line_no, "a carriage return (CR) ends no line outside quotes: the "
+                    "file may have old Mac line endings",
+                    "Convert them (e.g. tr '\\r' '\\n'), or quote the value that holds it.")
     return fail(path, line_no, f"unreadable CSV in {what} ({exc})", "Fix the quoting.")
