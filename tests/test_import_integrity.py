@@ -207,6 +207,30 @@ def test_jsonl_reads_exactly_or_refuses() -> None:
         assert exc.value.detail["line"] == line, bad
 
 
+@pytest.mark.parametrize(("name", "data", "line"), [
+    ("n.jsonl", b'{"text": "ok"}\n{"text": "a\\u0000b"}\n', 2),
+    ("k.jsonl", b'{"text": "ok", "\\u0000": 1}\n', 1),
+    ("i.jsonl", b'{"id": "x\\u0000", "text": "ok"}\n', 1),
+    ("n.csv", b"id,text\n1,ok\n2,a\x00b\n", 3),
+    ("n.txt", b"ok\nmore\na\x00b\n", 3),
+])
+def test_nul_characters_are_refused(project: Project, tmp_path: Path, name: str, data: bytes,
+                                    line: int) -> None:
+    # PostgreSQL cannot cast data holding \u0000 to jsonb: one such item broke the data
+    # browser's metadata filter for the whole project
+    f = tmp_path / name
+    f.write_bytes(data)
+    before, batches = project.status()["items"], len(project.batches())
+    with pytest.raises(ImportFailed) as exc:
+        project.import_file(f)
+    assert exc.value.detail["line"] == line and "NUL" in exc.value.message
+    unchanged(project, before, batches)
+    ok = tmp_path / "ok.jsonl"  # a backslash followed by u0000 is text, not a NUL
+    ok.write_bytes(b'{"text": "a\\\\u0000b"}\n')
+    assert project.import_file(ok).added == 1
+    assert project.items(search="u0000")[0]["data"] == {"text": "a\\u0000b"}
+
+
 def test_text_reads_every_line_and_says_what_is_odd() -> None:
     rows, heard = read(b"\xef\xbb\xbffirst\r\nsplit\rhere\n\x0c\npage\x0cbreak\n  \nlast",
                        "f.txt")

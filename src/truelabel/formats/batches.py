@@ -163,6 +163,8 @@ def to_item_batch(
             ) from None
         if len(blob) > max_item_bytes:
             raise item_too_large(source, rec.line, len(blob), max_item_bytes)
+        if b"\\u0000" in blob and _holds_nul(data):
+            raise nul_refused(source, rec.line)
         digest = blake(blob, digest_size=16).digest()
         rows.append((ext, digest, blob.decode(), meta, rec.line))
     return ItemBatch(source, max_item_bytes, meta, rows=rows)
@@ -180,6 +182,8 @@ def _external_id(ext: Any, source: str, line: int, id_field: str | None) -> str:
     ext = text = str(ext)
     if not ext.strip():
         return ""
+    if "\x00" in ext:
+        raise nul_refused(source, line)
     if len(ext) > 200:
         raise ImportFailed(
             f"{source}, line {line}: the id is {len(ext)} characters; ids are at "
@@ -197,6 +201,25 @@ def item_too_large(source: str, line: int, size: int, limit: int) -> ImportFaile
         size=size,
         limit=limit,
     )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in a string of ``value`` (keys too), at any depth."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def nul_refused(source: str, line: int) -> ImportFailed:
+    return ImportFailed(
+        f"{source}, line {line}: the record holds a NUL character (U+0000, written \\u0000 in "
+        "JSON), which is not text and which PostgreSQL cannot store or search. Remove it "
+        "(e.g. tr -d '\\000' for a raw byte) and import again. Nothing was imported.",
+        file=source, line=line)
 
 
 def _rows_from_table(
@@ -241,6 +264,8 @@ def _rows_from_table(
         data = blob.decode()
         if len(blob) > max_item_bytes:
             raise item_too_large(source, line, len(blob), max_item_bytes)
+        if b"\\u0000" in blob and _holds_nul(obj):
+            raise nul_refused(source, line)
         rows.append((ext, blake(blob, digest_size=16).digest(), data, m, int(line)))
     return rows
 
