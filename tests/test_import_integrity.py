@@ -231,6 +231,18 @@ def test_nul_characters_are_refused(project: Project, tmp_path: Path, name: str,
     assert project.items(search="u0000")[0]["data"] == {"text": "a\\u0000b"}
 
 
+def test_jsonl_repeated_keys_are_refused() -> None:
+    # a JSON parser keeps the last value of a repeated key: the first was lost without a word
+    for bad, key in [(b'{"text": "a", "text": "b"}\n', "text"),
+                     (b'{"text": "a"}\n{"text": "a", "m": {"k": 1, "k" : 2, "k": 3}}\n', "k")]:
+        with pytest.raises(ImportFailed) as exc:
+            read(bad, "k.jsonl")
+        assert f"the key {key!r} appears twice" in exc.value.message
+        assert exc.value.detail["line"] == bad.count(b"\n")
+    ok = b'{"text": "say \\": here", "m": {"a\\":": [{"b": 1}]}}\n'  # '":' inside strings
+    assert read(ok, "ok.jsonl")[0] == [{"text": 'say ": here', "m": {'a":': [{"b": 1}]}}]
+
+
 def test_text_reads_every_line_and_says_what_is_odd() -> None:
     rows, heard = read(b"\xef\xbb\xbffirst\r\nsplit\rhere\n\x0c\npage\x0cbreak\n  \nlast",
                        "f.txt")

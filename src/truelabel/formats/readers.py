@@ -88,11 +88,11 @@ def read_jsonl(
     """One JSON object per line (LF or CRLF). Blank lines hold no record and are passed
     over (counted: ``blank``); a UTF-8 byte order mark opening the file is not part of the
     data; any other line that is not exactly one JSON object — two objects on a line, a
-    cut-off last line, a raw control character in a string — refuses the import, naming
-    the line."""
+    cut-off last line, a raw control character in a string, a key repeated in one object
+    (whose first value a parser would drop) — refuses the import, naming the line."""
     warn = warn or no_warn
     batch: list[Record] = []
-    loads = orjson.loads
+    loads, dumps = orjson.loads, orjson.dumps
     n = size = 0
     for lines in _chunked_lines(fh, max_record_bytes):
         if n == 0 and lines and lines[0].startswith(b"\xef\xbb\xbf"):
@@ -126,6 +126,9 @@ def read_jsonl(
                     f"expected a JSON object, got {type(obj).__name__}",
                     "Each line must be one JSON object.",
                 )
+            colons = raw.count(b'":')  # one per key (and per "\": in a string)
+            if colons > len(obj) and colons > dumps(obj).count(b'":'):
+                _refuse_repeated_keys(path, n, raw)  # a key may repeat: parse again to see
             if required:
                 _check_required(path, n, obj, required)
             batch.append(Record(n, obj))
@@ -135,6 +138,24 @@ def read_jsonl(
                 size = 0
     if batch:
         yield batch
+
+
+def _refuse_repeated_keys(path: str, n: int, raw: bytes) -> None:
+    """Refuse a line whose object repeats a key. Asked only when the line holds more
+    ``":`` than the object written again: parsed objects keep one value per key."""
+    import json
+
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise fail(path, n, f"the key {key!r} appears twice in one object; a JSON "
+                           "reader keeps only the last value, so the other would be lost",
+                           "Keep one of them (or rename one).")
+            seen.add(key)
+        return dict(pairs)
+
+    json.loads(raw, object_pairs_hook=check)
 
 
 def read_text(
