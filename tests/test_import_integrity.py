@@ -279,6 +279,15 @@ def test_csv_with_old_mac_line_endings_is_refused_clearly() -> None:
     assert "carriage return" in exc.value.message and "tr " in exc.value.message
 
 
+def test_parquet_repeated_column_names_are_refused(tmp_path: Path) -> None:
+    # a record keeps one value per name: the first 'text' column was dropped without a word
+    f = tmp_path / "d.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"]), pa.array([1])],
+                                        names=["text", "text", "n"]), f)
+    with pytest.raises(ImportFailed, match=r"column\(s\) \['text'\] appear more than once"):
+        read(f.read_bytes(), "d.parquet")
+
+
 # -- properties -----------------------------------------------------------------------------
 
 PIECES = ["a", "b", " ", ",", ";", '"', "'", "\n", "\r", "\r\n", "\t", "\\", "中文", "字",

@@ -233,6 +233,14 @@ def read_parquet(
             f"{path}: not a readable Parquet file ({exc}). Nothing was imported.", file=path
         ) from None
     names = dense.names
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ImportFailed(
+            f"{path}: the column(s) {repeated} appear more than once; a record keeps one "
+            "value per name, so the others would be lost. Give every column a unique name. "
+            "Nothing was imported.",
+            file=path,
+        )
     missing = [c for c in required if c not in names]
     if missing:
         raise ImportFailed(
