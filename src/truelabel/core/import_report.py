@@ -16,6 +16,16 @@ examples (file line, id, where the item it matched came from):
 * ``large`` — an item larger than the warning size (``large_item_bytes``, default
   ``TRUELABEL_LARGE_ITEM_BYTES``): imported, and reported.
 
+What the reader met in the file besides records (``formats.records.Warn``) is counted too:
+
+* ``blank`` — blank lines, which hold no record (JSONL, text, CSV).
+* ``multiline`` — a CSV record with a quoted value over several lines: imported as written.
+* ``suspect_multiline`` — the same, over more than ``csv_reader.MAX_VALUE_LINES`` lines or
+  with lines that look like rows of the file: imported, with a warning naming the lines (a
+  quote left open merges the rows after it into one value).
+* ``lone_cr`` — a text line holding a carriage return that ends no line: kept in the item,
+  with a warning.
+
 The common case costs nothing: the records of a batch are only looked up again when the
 database skipped some of them (fewer rows added than given).
 """
@@ -44,7 +54,8 @@ ON_CONFLICT = ("fail", "keep-first", "keep-last")
 EXAMPLES = 5
 """Examples kept per kind of record."""
 _DATA = operator.itemgetter(2)  # a row's data JSON
-KINDS = ("repeated_text", "repeated_id", "present", "conflicts", "large")
+KINDS = ("repeated_text", "repeated_id", "present", "conflicts", "large", "blank",
+         "multiline", "suspect_multiline", "lone_cr")
 
 
 def default_large_item_bytes() -> int:
@@ -86,6 +97,10 @@ class ImportTracker:
         self.counts[kind] += 1
         if len(self.examples[kind]) < EXAMPLES:
             self.examples[kind].append(example)
+
+    def read_note(self, kind: str, example: dict[str, Any]) -> None:
+        """What the reader met (``formats.records.Warn``): counted, the first few kept."""
+        self._note(kind, example)
 
     # -- before the insert ---------------------------------------------------------------
     def prepare(self, rows: list[Row], batch_id: int) -> list[Row]:
@@ -224,4 +239,40 @@ def notes(report: dict[str, Any]) -> list[str]:
             f"bytes: {shown}{', …' if c['large'] > len(ex['large']) else ''}. They were "
             "imported; long items are slow to read and label, so consider splitting them. "
             f"(Warning size: --large-item-bytes or {LARGE_ITEM_BYTES.name}.)")
+    out.extend(_reader_notes(c, ex))
+    return out
+
+
+def _spans(examples: list[dict[str, Any]], n: int) -> str:
+    shown = ", ".join(f"lines {e['line']}–{e['end_line']}" + (f" ({e['reason']})"
+                                                               if e.get("reason") else "")
+                      for e in examples)
+    return shown + (", …" if n > len(examples) else "")
+
+
+def _reader_notes(c: dict[str, int], ex: dict[str, list[dict[str, Any]]]) -> list[str]:
+    out: list[str] = []
+    if c["suspect_multiline"]:
+        out.append(
+            f"Warning: {c['suspect_multiline']:,} record(s) hold a quoted value over unusually "
+            f"many lines: {_spans(ex['suspect_multiline'], c['suspect_multiline'])}. They "
+            "were imported as written; if a quote there was left open, the rows after it "
+            "were merged into that value: check those lines, close the quote, and import "
+            "again.")
+    if c["multiline"]:
+        out.append(
+            f"{c['multiline']:,} record(s) hold a quoted value over several lines, imported "
+            f"as written: {_spans(ex['multiline'], c['multiline'])}.")
+    if c["lone_cr"]:
+        shown = ", ".join(f"line {e['line']}" for e in ex["lone_cr"])
+        out.append(
+            f"Warning: {c['lone_cr']:,} line(s) hold a carriage return that ends no line: "
+            f"{shown}{', …' if c['lone_cr'] > len(ex['lone_cr']) else ''}. It was kept "
+            "inside the item; if the file has old Mac line endings, convert them (e.g. "
+            "tr '\\r' '\\n') and import again.")
+    if c["blank"]:
+        shown = ", ".join(str(e["line"]) for e in ex["blank"])
+        out.append(
+            f"{c['blank']:,} blank line(s) held no record and were passed over: line(s) "
+            f"{shown}{', …' if c['blank'] > len(ex['blank']) else ''}.")
     return out

@@ -96,7 +96,7 @@ def run_import(
 
     batches = read_item_batches(
         fh, fmt, path=source, id_field=id_field, batch_size=batch_size, required=required,
-        max_item_bytes=max_item_bytes, meta=meta,
+        max_item_bytes=max_item_bytes, meta=meta, warn=tracker.read_note,
     )
     if not prep:
         def rows() -> Iterator[list[Row]]:

@@ -75,7 +75,8 @@ class ImportResult:
     report: dict[str, Any] = field(default_factory=dict)
     """Records not added as new items, and large items: the options in force (``dedup``,
     ``on_conflict``, ``large_item_bytes``), ``counts`` and first ``examples`` by kind
-    (``repeated_text``, ``repeated_id``, ``present``, ``conflicts``, ``large``); see
+    (``repeated_text``, ``repeated_id``, ``present``, ``conflicts``, ``large``, and what the
+    reader met: ``blank``, ``multiline``, ``suspect_multiline``, ``lone_cr``); see
     ``core.import_report``."""
     notes: tuple[str, ...] = ()
     """The report as sentences, for people."""

@@ -27,7 +27,7 @@ import orjson
 from truelabel.domain.errors import ImportFailed
 from truelabel.domain.limits import MAX_ITEM_BYTES, RAW_RECORD_FACTOR
 
-from .readers import Record, open_records
+from .readers import Record, Warn, open_records
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -142,16 +142,17 @@ def to_item_batch(
 ) -> ItemBatch:
     """Records read from ``source`` as an :class:`ItemBatch`; refuses (naming the line) an id
     that is an object or longer than 200 characters, data that is not JSON, and an item of
-    more than ``max_item_bytes`` bytes of JSON. ``meta`` is the JSON every item's ``meta``
-    starts from (the import's slice metadata)."""
+    more than ``max_item_bytes`` bytes of JSON. An empty or all-whitespace id (a CSV's empty
+    cell) is no id: the record is matched by content, like one without the id field.
+    ``meta`` is the JSON every item's ``meta`` starts from (the import's slice metadata)."""
     blake = hashlib.blake2b
     dumps = orjson.dumps
     rows: list[Row] = []
     for rec in records:
         data = rec.data
         ext = data.pop(id_field, None) if id_field else None
-        if ext is not None:
-            ext = _external_id(ext, source, rec.line, id_field)
+        if ext is not None:  # an empty id (a CSV's empty cell) is no id
+            ext = _external_id(ext, source, rec.line, id_field) or None
         try:
             blob = dumps(data, option=_DUMPS_OPTS)
         except TypeError as exc:
@@ -162,12 +163,15 @@ def to_item_batch(
             ) from None
         if len(blob) > max_item_bytes:
             raise item_too_large(source, rec.line, len(blob), max_item_bytes)
+        if b"\\u0000" in blob and _holds_nul(data):
+            raise nul_refused(source, rec.line)
         digest = blake(blob, digest_size=16).digest()
         rows.append((ext, digest, blob.decode(), meta, rec.line))
     return ItemBatch(source, max_item_bytes, meta, rows=rows)
 
 
 def _external_id(ext: Any, source: str, line: int, id_field: str | None) -> str:
+    """The id as text; ``""`` when it is empty or only whitespace (the record has none)."""
     if isinstance(ext, dict | list):
         raise ImportFailed(
             f"{source}, line {line}: the id field {id_field!r} holds an "
@@ -176,6 +180,10 @@ def _external_id(ext: Any, source: str, line: int, id_field: str | None) -> str:
             line=line,
         )
     ext = text = str(ext)
+    if not ext.strip():
+        return ""
+    if "\x00" in ext:
+        raise nul_refused(source, line)
     if len(ext) > 200:
         raise ImportFailed(
             f"{source}, line {line}: the id is {len(ext)} characters; ids are at "
@@ -193,6 +201,25 @@ def item_too_large(source: str, line: int, size: int, limit: int) -> ImportFaile
         size=size,
         limit=limit,
     )
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in a string of ``value`` (keys too), at any depth."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def nul_refused(source: str, line: int) -> ImportFailed:
+    return ImportFailed(
+        f"{source}, line {line}: the record holds a NUL character (U+0000, written \\u0000 in "
+        "JSON), which is not text and which PostgreSQL cannot store or search. Remove it "
+        "(e.g. tr -d '\\000' for a raw byte) and import again. Nothing was imported.",
+        file=source, line=line)
 
 
 def _rows_from_table(
@@ -237,6 +264,8 @@ def _rows_from_table(
         data = blob.decode()
         if len(blob) > max_item_bytes:
             raise item_too_large(source, line, len(blob), max_item_bytes)
+        if b"\\u0000" in blob and _holds_nul(obj):
+            raise nul_refused(source, line)
         rows.append((ext, blake(blob, digest_size=16).digest(), data, m, int(line)))
     return rows
 
@@ -251,12 +280,15 @@ def read_item_batches(
     required: tuple[str, ...] = (),
     max_item_bytes: int = MAX_ITEM_BYTES,
     meta: dict[str, Any] | None = None,
+    warn: Warn | None = None,
 ) -> Iterator[ItemBatch]:
     """Stream a file in the named format as item batches (each at most ``batch_size`` items
-    and about ``readers.MAX_BATCH_BYTES``); ``meta`` is every item's slice metadata."""
+    and about ``readers.MAX_BATCH_BYTES``); ``meta`` is every item's slice metadata;
+    ``warn`` hears what the reader met besides records (``readers.open_records``)."""
     meta_json = orjson.dumps(meta, option=_DUMPS_OPTS).decode() if meta else None
     for records in open_records(fh, fmt, path=path, batch_size=batch_size, required=required,
-                                max_record_bytes=RAW_RECORD_FACTOR * max_item_bytes):
+                                max_record_bytes=RAW_RECORD_FACTOR * max_item_bytes,
+                                warn=warn):
         yield to_item_batch(records, source=path, id_field=id_field,
                             max_item_bytes=max_item_bytes, meta=meta_json)
 

@@ -12,62 +12,38 @@ gigabytes.
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from truelabel.domain.errors import ImportFailed, UnknownComponent
-from truelabel.domain.limits import (
-    EXPANSION_FLOOR,
-    MAX_EXPANSION,
-    MAX_ITEM_BYTES,
-    RAW_RECORD_FACTOR,
+from truelabel.domain.limits import EXPANSION_FLOOR, MAX_EXPANSION
+
+from .csv_reader import read_csv
+from .records import (
+    MAX_BATCH_BYTES,
+    MAX_RECORD_BYTES,
+    Reader,
+    Record,
+    Warn,
+    fail,
+    is_bad_utf8,
+    no_warn,
+    too_long,
+    utf8_lines,
 )
 
-
-@dataclass(slots=True)
-class Record:
-    line: int
-    data: dict[str, Any]
-
-
-Reader = Callable[..., Iterator[list[Record]]]
-
-
-def _fail(path: str, line: int, what: str, hint: str) -> ImportFailed:
-    return ImportFailed(
-        f"{path}, line {line}: {what}. {hint} Nothing was imported.", file=path, line=line
-    )
-
-
-MAX_RECORD_BYTES = RAW_RECORD_FACTOR * MAX_ITEM_BYTES
-"""The default ``max_record_bytes`` of every reader."""
-
-
-def _too_long(path: str, line: int, size: int, limit: int, *, at_least: bool = False,
-              unit: str = "line") -> ImportFailed:
-    more = "more than " if at_least else ""
-    return ImportFailed(
-        f"{path}, {unit} {line}: the record is {more}{size:,} bytes; a record may hold at most "
-        f"{limit:,} bytes before it is read. Shorten it (store large content as media and "
-        "reference it), or raise max_item_bytes for this import (the record limit is "
-        f"{RAW_RECORD_FACTOR} times it). Nothing was imported.",
-        file=path,
-        line=line,
-        size=size,
-        limit=limit,
-    )
+__all__ = ["MAX_BATCH_BYTES", "MAX_RECORD_BYTES", "READERS", "Record", "Warn", "detect_format",
+           "open_records", "read_csv", "read_jsonl", "read_parquet", "read_text"]
 
 
 def _check_required(path: str, line: int, data: dict[str, Any], required: tuple[str, ...]) -> None:
     for col in required:
         if col not in data:
-            raise _fail(
+            raise fail(
                 path,
                 line,
                 f"the record has no {col!r} field",
@@ -100,10 +76,6 @@ def _chunked_lines(fh: IO[bytes], limit: int, chunk: int = 4 << 20) -> Iterator[
         yield lines
 
 
-MAX_BATCH_BYTES = 4 << 20
-"""A batch is cut at this many bytes too, so long records do not grow memory."""
-
-
 def read_jsonl(
     fh: IO[bytes],
     *,
@@ -111,39 +83,52 @@ def read_jsonl(
     batch_size: int = 10_000,
     required: tuple[str, ...] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    warn: Warn | None = None,
 ) -> Iterator[list[Record]]:
+    """One JSON object per line (LF or CRLF). Blank lines hold no record and are passed
+    over (counted: ``blank``); a UTF-8 byte order mark opening the file is not part of the
+    data; any other line that is not exactly one JSON object — two objects on a line, a
+    cut-off last line, a raw control character in a string, a key repeated in one object
+    (whose first value a parser would drop) — refuses the import, naming the line."""
+    warn = warn or no_warn
     batch: list[Record] = []
-    loads = orjson.loads
+    loads, dumps = orjson.loads, orjson.dumps
     n = size = 0
     for lines in _chunked_lines(fh, max_record_bytes):
+        if n == 0 and lines and lines[0].startswith(b"\xef\xbb\xbf"):
+            lines[0] = lines[0][3:]
         for raw in lines:
             n += 1
             length = len(raw)
             if length > max_record_bytes:
-                raise _too_long(path, n, max_record_bytes, max_record_bytes, at_least=True)
+                raise too_long(path, n, max_record_bytes, max_record_bytes, at_least=True)
             size += length
             try:
                 obj = loads(raw)
             except orjson.JSONDecodeError as exc:
                 if not raw.strip():
+                    warn("blank", {"line": n})
                     continue
-                if _is_bad_utf8(raw):
-                    raise _fail(
+                if is_bad_utf8(raw):
+                    raise fail(
                         path,
                         n,
                         "the line is not valid UTF-8",
                         "Re-encode the file as UTF-8 (e.g. iconv -t UTF-8).",
                     ) from None
-                raise _fail(
+                raise fail(
                     path, n, f"malformed JSON ({exc})", "Each line must be one JSON object."
                 ) from None
             if type(obj) is not dict:
-                raise _fail(
+                raise fail(
                     path,
                     n,
                     f"expected a JSON object, got {type(obj).__name__}",
                     "Each line must be one JSON object.",
                 )
+            colons = raw.count(b'":')  # one per key (and per "\": in a string)
+            if colons > len(obj) and colons > dumps(obj).count(b'":'):
+                _refuse_repeated_keys(path, n, raw)  # a key may repeat: parse again to see
             if required:
                 _check_required(path, n, obj, required)
             batch.append(Record(n, obj))
@@ -155,30 +140,22 @@ def read_jsonl(
         yield batch
 
 
-def _is_bad_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
+def _refuse_repeated_keys(path: str, n: int, raw: bytes) -> None:
+    """Refuse a line whose object repeats a key. Asked only when the line holds more
+    ``":`` than the object written again: parsed objects keep one value per key."""
+    import json
 
+    def check(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise fail(path, n, f"the key {key!r} appears twice in one object; a JSON "
+                           "reader keeps only the last value, so the other would be lost",
+                           "Keep one of them (or rename one).")
+            seen.add(key)
+        return dict(pairs)
 
-def _utf8_lines(fh: IO[bytes], path: str, limit: int) -> Iterator[tuple[int, str]]:
-    readline = fh.readline
-    n = 0
-    while raw := readline(limit + 1):  # never more than the limit in memory
-        n += 1
-        if len(raw) > limit:
-            raise _too_long(path, n, limit, limit, at_least=True)
-        try:
-            yield n, raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _fail(
-                path,
-                n,
-                f"the line is not valid UTF-8 (byte {exc.start})",
-                "Re-encode the file as UTF-8 (e.g. iconv -t UTF-8).",
-            ) from None
+    json.loads(raw, object_pairs_hook=check)
 
 
 def read_text(
@@ -189,109 +166,32 @@ def read_text(
     field: str = "text",
     required: tuple[str, ...] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    warn: Warn | None = None,
 ) -> Iterator[list[Record]]:
+    """One item per line (LF, CRLF, or none at the end of the file), the line exactly as
+    written less its line ending: spaces, tabs and form feeds are kept. Blank lines (or
+    only whitespace) hold no record and are passed over (counted: ``blank``); a UTF-8 byte
+    order mark opening the file is dropped. A carriage return that ends no line (old Mac
+    line endings, pasted text) is kept inside the item and reported (``lone_cr``): the
+    line is not split there."""
+    warn = warn or no_warn
     batch: list[Record] = []
     size = 0
-    for n, line in _utf8_lines(fh, path, max_record_bytes):
-        line = line.rstrip("\r\n")
+    for n, line in utf8_lines(fh, path, max_record_bytes):
+        line = line.removesuffix("\n").removesuffix("\r")
         if n == 1:
-            line = line.lstrip("\ufeff")
+            line = line.removeprefix("\ufeff")
         if not line.strip():
+            warn("blank", {"line": n})
             continue
+        if "\r" in line:
+            warn("lone_cr", {"line": n, "count": line.count("\r")})
         batch.append(Record(n, {field: line}))
         size += len(line)
         if len(batch) >= batch_size or size >= MAX_BATCH_BYTES:
             yield batch
             batch = []
             size = 0
-    if batch:
-        yield batch
-
-
-def read_csv(
-    fh: IO[bytes],
-    *,
-    path: str,
-    batch_size: int = 10_000,
-    required: tuple[str, ...] = (),
-    delimiter: str | None = None,
-    max_record_bytes: int = MAX_RECORD_BYTES,
-) -> Iterator[list[Record]]:
-    lines = _utf8_lines(fh, path, max_record_bytes)
-    line_no = 0
-    record_start = 1
-    record_bytes = 0  # of the record being read (quoted values may span lines)
-
-    def text_lines() -> Iterator[str]:
-        nonlocal line_no, record_bytes
-        for n, line in lines:
-            line_no = n
-            record_bytes += len(line)
-            if record_bytes > max_record_bytes:
-                raise _too_long(path, record_start, record_bytes, max_record_bytes,
-                                at_least=True)
-            yield line.lstrip("\ufeff") if n == 1 else line
-
-    reader = csv.reader(
-        text_lines(), delimiter=delimiter or ("\t" if path.endswith(".tsv") else ",")
-    )
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as exc:
-        raise _fail(
-            path, line_no, f"unreadable CSV header ({exc})", "Fix the first line."
-        ) from None
-    header = [h.strip() for h in header]
-    if len(set(header)) != len(header) or any(not h for h in header):
-        raise _fail(
-            path,
-            1,
-            f"the header has empty or repeated column names {header}",
-            "Give every column a unique name.",
-        )
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise _fail(
-            path,
-            1,
-            f"missing column(s) {missing}; the columns are {header}",
-            "Add the column or change the schema's text field.",
-        )
-    width = len(header)
-    batch: list[Record] = []
-    size = 0
-    record_start, record_bytes = line_no + 1, 0
-    try:
-        for row in reader:
-            if not row:
-                record_start, record_bytes = line_no + 1, 0
-                continue
-            if len(row) != width:
-                raise _fail(
-                    path,
-                    line_no,
-                    f"{len(row)} values for {width} columns {header}",
-                    "Quote values that contain the delimiter; every row needs every column.",
-                )
-            batch.append(Record(line_no, dict(zip(header, row, strict=True))))
-            size += record_bytes
-            record_start, record_bytes = line_no + 1, 0
-            if len(batch) >= batch_size or size >= MAX_BATCH_BYTES:
-                yield batch
-                batch = []
-                size = 0
-    except csv.Error as exc:
-        if "field limit" in str(exc):
-            raise _fail(
-                path,
-                record_start,
-                f"a value is longer than {csv.field_size_limit():,} characters, the most a CSV "
-                "value may hold",
-                "Shorten it, check the quoting (an unclosed quote runs on), or import JSONL.",
-            ) from None
-        raise _fail(path, line_no, f"unreadable CSV ({exc})", "Fix the quoting.") from None
     if batch:
         yield batch
 
@@ -309,7 +209,11 @@ def read_parquet(
     batch_size: int = 10_000,
     required: tuple[str, ...] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    warn: Warn | None = None,
 ) -> Iterator[list[Record]]:
+    """Every row of every row group, every top-level column (nested ones as JSON objects
+    and lists); null values are kept as nulls. Nothing here is read in an unusual way, so
+    nothing is reported (``warn`` is accepted for the common signature)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -318,7 +222,9 @@ def read_parquet(
         pf = pq.ParquetFile(fh)
         dense = pf.schema_arrow  # the columns' own types, without dictionaries
         columns = [pf.schema.column(i) for i in range(len(pf.schema))]
-        text_paths = [c.path for c in columns if c.physical_type == "BYTE_ARRAY"]
+        top = set(dense.names)  # a nested column's text is read plain: Arrow cannot
+        text_paths = [c.path for c in columns  # dictionary-decode inside a struct
+                      if c.physical_type == "BYTE_ARRAY" and c.path in top]
         if text_paths:
             fh.seek(0)
             pf = pq.ParquetFile(fh, read_dictionary=text_paths)
@@ -327,6 +233,14 @@ def read_parquet(
             f"{path}: not a readable Parquet file ({exc}). Nothing was imported.", file=path
         ) from None
     names = dense.names
+    repeated = sorted({c for c in names if names.count(c) > 1})
+    if repeated:
+        raise ImportFailed(
+            f"{path}: the column(s) {repeated} appear more than once; a record keeps one "
+            "value per name, so the others would be lost. Give every column a unique name. "
+            "Nothing was imported.",
+            file=path,
+        )
     missing = [c for c in required if c not in names]
     if missing:
         raise ImportFailed(
@@ -358,7 +272,7 @@ def read_parquet(
             over = np.flatnonzero(sizes > max_record_bytes)
             if over.size:
                 i = int(over[0])
-                raise _too_long(path, row + i + 1, int(sizes[i]), max_record_bytes, unit="row")
+                raise too_long(path, row + i + 1, int(sizes[i]), max_record_bytes, unit="row")
             decoded += int(sizes.sum())
             if decoded > allowance:
                 raise _bomb(path, file_bytes, decoded, row + rb.num_rows)
@@ -510,11 +424,13 @@ def open_records(
     batch_size: int = 10_000,
     required: tuple[str, ...] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    warn: Warn | None = None,
 ) -> Iterator[list[Record]]:
-    """Stream records from an open binary file in the named format."""
+    """Stream records from an open binary file in the named format; ``warn(kind, example)``
+    hears what a reader read in an unusual way without refusing it (see :data:`Warn`)."""
     if fmt == "parquet" and not fh.seekable():
         fh = io.BytesIO(fh.read())
     return READERS[detect_format(path, fmt)](
         fh, path=path, batch_size=batch_size, required=required,
-        max_record_bytes=max_record_bytes,
+        max_record_bytes=max_record_bytes, warn=warn or no_warn,
     )
