@@ -280,6 +280,8 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "truelabel.dawid_skene.v1": ("truelabel.quality.methods:DAWID_SKENE", ("dawid_skene",)),
         "truelabel.gold_dawid_skene.v1": ("truelabel.quality.methods:GOLD_DAWID_SKENE",
                                           ("gold_dawid_skene",)),
+        "truelabel.glad.v1": ("truelabel.quality.glad:GLAD", ("glad",)),
+        "truelabel.mace.v1": ("truelabel.quality.mace:MACE", ("mace",)),
     },
     "sampling_strategies": {  # claim orders: core.claim_order.ClaimOrder
         "truelabel.id_order.v1": ("truelabel.core.claim_order:ItemIdOrder", ("id",)),

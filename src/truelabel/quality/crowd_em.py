@@ -15,7 +15,7 @@ the complete-data log-likelihood).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from .aggregate import AggregationResult, checked_answer_weights, choose, gold_c
 from .encode import Ratings, RatingsLike, as_ratings
 from .errors import ConvergenceWarning, InvalidInput, NotEnoughData
 
-__all__ = ["CrowdData", "e_step", "finish", "prepare"]
+__all__ = ["CrowdData", "as_fit", "e_step", "finish", "prepare"]
 
 TINY = 1e-300
 
@@ -174,3 +174,25 @@ def check_prior(method: str, name: str, value: float, minimum: float) -> None:
     if not (np.isfinite(value) and value >= minimum):
         raise InvalidInput(f"{method}: {name} must be a finite number >= {minimum:g}; got "
                            f"{value!r}.")
+
+
+def as_fit(fn: Callable[..., AggregationResult]) -> Callable[..., AggregationResult]:
+    """Wrap an aggregator ``fn(ratings, *, gold, answer_weights, warn, max_iter, tol)`` in the
+    :class:`~truelabel.quality.methods.TruthMethod` fit protocol (``None`` = its default)."""
+
+    def fit(
+        ratings: RatingsLike, *, gold: Mapping[Any, Hashable] | None = None,
+        answer_weights: Sequence[float] | np.ndarray | None = None,
+        max_iter: int | None = None, tol: float | None = None, seed: int = 0,
+        warn: bool = True,
+    ) -> AggregationResult:
+        opts: dict[str, Any] = {}
+        if max_iter is not None:
+            opts["max_iter"] = max_iter
+        if tol is not None:
+            opts["tol"] = tol
+        return fn(ratings, gold=gold, answer_weights=answer_weights, warn=warn, **opts)
+
+    fit.__name__ = fit.__qualname__ = f"fit_{fn.__name__}"
+    fit.__doc__ = fn.__doc__
+    return fit

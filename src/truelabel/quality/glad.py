@@ -25,13 +25,14 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 from .aggregate import AggregationResult
-from .crowd_em import CrowdData, check_prior, e_step, finish, per_answer_mean, prepare
+from .crowd_em import as_fit, CrowdData, check_prior, e_step, finish, per_answer_mean, prepare
 from .encode import RatingsLike
+from .methods import TruthMethod
 
-__all__ = ["glad", "glad_answer_model"]
+__all__ = ["GLAD", "glad", "glad_answer_model"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -39,6 +40,12 @@ _LOG_2PI = float(np.log(2 * np.pi))
 def _log_normal(x: np.ndarray, mean: float, sd: float) -> float:
     z = (x - mean) / sd
     return float(-0.5 * (z @ z) - x.shape[0] * (np.log(sd) + 0.5 * _LOG_2PI))
+
+
+def _log_sigmoid(s: np.ndarray) -> np.ndarray:
+    """log σ(s), stable for any s (faster than scipy's log_expit)."""
+    out: np.ndarray = np.minimum(s, 0.0) - np.log1p(np.exp(-np.abs(s)))
+    return out
 
 
 def _log_other(k: int) -> float:
@@ -50,7 +57,7 @@ def _group_q(s: np.ndarray, x: np.ndarray, group: np.ndarray, right: np.ndarray,
              mean: float, sd: float) -> np.ndarray:
     """The M-step objective split by parameter (each ability, or each item's log β, is a
     separate one-dimensional problem once the other block is held fixed)."""
-    per_answer = right * log_expit(s) + (w - right) * log_expit(-s)
+    per_answer = w * _log_sigmoid(s) - (w - right) * s  # log σ(-s) = log σ(s) - s
     q: np.ndarray = np.bincount(group, weights=per_answer, minlength=x.shape[0])
     return q - 0.5 * ((x - mean) / sd) ** 2
 
@@ -71,8 +78,9 @@ def _newton_block(
         return other * np.exp(v) if exponential else v * other
 
     s = scores(x)
-    g_s = right - w * expit(s)                       # dQ/ds
-    h_s = w * expit(s) * expit(-s)                   # -d2Q/ds2
+    sig = expit(s)
+    g_s = right - w * sig                            # dQ/ds
+    h_s = w * sig * (1.0 - sig)                      # -d2Q/ds2
     ds = s if exponential else other                 # ds/dx
     grad = np.bincount(group, weights=g_s * ds, minlength=n) - (x - mean) / sd**2
     curv = np.bincount(group, weights=h_s * ds * ds, minlength=n) + 1.0 / sd**2
@@ -88,10 +96,10 @@ def _newton_block(
         q1 = _group_q(scores(trial), trial, group, right, w, mean, sd)
         ok = todo & (q1 >= q0) & np.isfinite(q1)
         out[ok] = trial[ok]
-        todo &= ~ok
+        step = step * 0.5
+        todo &= ~ok & (np.abs(step) > 1e-9)  # a vanishing step: stay put
         if not todo.any():
             break
-        step = step * 0.5
     return out
 
 
@@ -153,7 +161,7 @@ def glad(
 
     def terms(alpha: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = alpha[d.ann] * np.exp(b[d.unit])
-        return w * log_expit(s), w * (log_expit(-s) - log_other)
+        return w * _log_sigmoid(s), w * (_log_sigmoid(-s) - log_other)
 
     def log_prior_density(alpha: np.ndarray, b: np.ndarray) -> float:
         return _log_normal(alpha, mu_a, sd_a) + _log_normal(b, mu_b, sd_b)
@@ -217,3 +225,8 @@ def glad_answer_model(
     idx = np.arange(k)
     out[:, idx, idx] = right[:, None]
     return out
+
+
+GLAD = TruthMethod("glad", as_fit(glad), iterative=True,
+                   summary="GLAD EM: annotator ability x item difficulty (Whitehill et al. 2009)",
+                   answer_model=glad_answer_model)
