@@ -25,10 +25,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from .aggregate import AggregationResult
-from .crowd_em import as_fit, CrowdData, check_prior, e_step, finish, per_answer_mean, prepare
+from .crowd_em import as_fit, check_prior, e_step, finish, per_answer_mean, prepare
 from .encode import RatingsLike
 from .methods import TruthMethod
 
@@ -40,6 +39,13 @@ _LOG_2PI = float(np.log(2 * np.pi))
 def _log_normal(x: np.ndarray, mean: float, sd: float) -> float:
     z = (x - mean) / sd
     return float(-0.5 * (z @ z) - x.shape[0] * (np.log(sd) + 0.5 * _LOG_2PI))
+
+
+def expit(s: np.ndarray) -> np.ndarray:
+    """σ(s) = 1 / (1 + e^(−s)), without overflow warnings for large |s|."""
+    e = np.exp(-np.abs(s))
+    out: np.ndarray = np.where(s >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
 
 
 def _log_sigmoid(s: np.ndarray) -> np.ndarray:
@@ -75,7 +81,8 @@ def _newton_block(
 
     def scores(values: np.ndarray) -> np.ndarray:
         v = values[group]
-        return other * np.exp(v) if exponential else v * other
+        out: np.ndarray = other * np.exp(v) if exponential else v * other
+        return out
 
     s = scores(x)
     sig = expit(s)
@@ -194,7 +201,7 @@ def glad(
         right_t, wrong_t = terms(alpha, b)
         post, loglik = e_step(d, right_t, wrong_t, np.log(np.maximum(p, 1e-300)))
         trace.append((loglik + log_prior_density(alpha, b)) / d.n)
-        if n_iter > 1 and trace[-1] - trace[-2] < tol:
+        if tol > 0 and n_iter > 1 and trace[-1] - trace[-2] < tol:
             converged = True
             break
         if n_iter == max_iter:

@@ -23,13 +23,13 @@ with MACE, NAACL-HLT 2013, 1120-1130.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from math import lgamma
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, gammaln
 
 from .aggregate import AggregationResult
-from .crowd_em import as_fit, check_prior, e_step, finish, per_answer_mean, prepare
+from .crowd_em import as_fit, check_prior, e_step, finish, prepare
 from .encode import RatingsLike
 from .methods import TruthMethod
 
@@ -96,8 +96,8 @@ def mace(
         num = np.bincount(d.ann, weights=earnest, minlength=n_ann) + a0 - 1.0
         den = n_per + a0 + b0 - 2.0
         theta = np.where(den > 0, num / np.where(den > 0, den, 1.0), a0 / (a0 + b0))
-        counts = np.bincount(wl, weights=w - earnest, minlength=n_ann * k).reshape(n_ann, k)
-        counts += spam_prior - 1.0
+        spam_counts = np.bincount(wl, weights=w - earnest, minlength=n_ann * k)
+        counts = spam_counts.reshape(n_ann, k) + (spam_prior - 1.0)
         sums = counts.sum(axis=1, keepdims=True)
         xi = np.where(sums > 0, counts / np.where(sums > 0, sums, 1.0), 1.0 / k)
         if fit_prior:
@@ -110,8 +110,8 @@ def mace(
         with np.errstate(divide="ignore"):
             lp = ((a0 - 1.0) * np.log(theta) + (b0 - 1.0) * np.log1p(-theta)).sum()
             lx = ((spam_prior - 1.0) * np.log(xi)).sum() if spam_prior != 1.0 else 0.0
-        norm = -n_ann * betaln(a0, b0) + n_ann * (gammaln(k * spam_prior)
-                                                  - k * gammaln(spam_prior))
+        log_beta_fn = lgamma(a0) + lgamma(b0) - lgamma(a0 + b0)
+        norm = n_ann * (lgamma(k * spam_prior) - k * lgamma(spam_prior) - log_beta_fn)
         return float(lp + lx + norm)
 
     theta0 = np.full(n_ann, a0 / (a0 + b0))
@@ -128,7 +128,7 @@ def mace(
             log_p = np.log(p)
         post, loglik = e_step(d, right, wrong, log_p)
         trace.append((loglik + log_prior_density(theta, xi)) / d.n)
-        if n_iter > 1 and trace[-1] - trace[-2] < tol:
+        if tol > 0 and n_iter > 1 and trace[-1] - trace[-2] < tol:
             converged = True
             break
         if n_iter == max_iter:
