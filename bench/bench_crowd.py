@@ -52,27 +52,16 @@ from truelabel.quality import (
     encode_ratings,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO / ".." / "shared" / "eval" / "crowd"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the data sets, the published best accuracies and the truth encoding are aggregation_bench's
+from aggregation_bench import DATASETS, DEFAULT_DATA, PUBLISHED, REPO, truth_codes  # noqa: E402
+
 BUNDLED = REPO / "tests" / "data" / "crowd"
 DEFAULT_JSON = REPO / "bench" / "results" / "crowd.json"
-DATASETS = ("duck", "rte", "s_dog", "web", "d_possent", "d_product", "s_adult", "s_rel")
 PEER_METHODS = ("MV", "DS", "GLAD", "MACE", "OneCoinDS")
 INSTALL_HINT = ("crowd-kit is not installed, so only truelabel's methods run. Install the "
                 "bench extra:  pip install -e '.[bench]' && pip install --no-deps "
                 "crowd-kit==1.4.2")
-
-# Best published accuracy per data set, as quoted in shared/eval/crowd/README.md.
-PUBLISHED: dict[str, tuple[float, str]] = {
-    "duck": (0.8991, "Opt-D&S, Zhang et al. 2014 (quoted from memory)"),
-    "rte": (0.9288, "MV-D&S / Opt-D&S, Zhang et al. 2014 (from memory)"),
-    "s_dog": (0.8426, "crowd-kit DS (the paper's Dog release differs)"),
-    "web": (0.8426, "MV-D&S, Zhang et al. 2014 (from memory)"),
-    "d_possent": (0.960, "DS / CATD, crowd-kit JOSS paper; Zheng et al. 2017"),
-    "d_product": (0.940, "DS, crowd-kit JOSS paper"),
-    "s_adult": (0.766, "Wawa, crowd-kit JOSS paper"),
-    "s_rel": (0.615, "DS, crowd-kit JOSS paper"),
-}
 
 
 def _text(path: Path) -> str:
@@ -109,13 +98,6 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
     conf = np.bincount(which, weights=confidence, minlength=bins)
     used = n > 0
     return float(np.abs(hit[used] - conf[used]).sum() / max(confidence.shape[0], 1))
-
-
-def truth_codes(r: Ratings, truth: dict[str, str]) -> np.ndarray:
-    """Class code of the truth per task: -1 no truth, -2 a truth label nobody answered."""
-    index = {c: i for i, c in enumerate(r.classes)}
-    return np.array([index.get(truth[u], -2) if u in truth else -1 for u in r.units.tolist()],
-                    dtype=np.int64)
 
 
 def score(codes: np.ndarray, confidence: np.ndarray, t: np.ndarray,
@@ -225,7 +207,7 @@ def run_dataset(root: Path, name: str, factories: dict[str, Callable[[], Any]] |
     out: dict[str, Any] = {
         "dataset": name, "answers": r.n_ratings, "tasks": r.n_units,
         "workers": r.n_annotators, "classes": r.n_classes, "scored": int(scored.sum()),
-        "published": {"accuracy": PUBLISHED[name][0], "source": PUBLISHED[name][1]}
+        "published": {"accuracy": PUBLISHED[name][0], "source": PUBLISHED[name][2]}
         if name in PUBLISHED else None,
         "ours": run_ours(r, t, scored, gold_share, seed),
         "crowd_kit": run_peer(factories, tasks, workers, labels, truth) if factories else {},
@@ -293,7 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write JSON")
     parser.add_argument("--markdown", action="store_true",
                         help="print the tables as Markdown (for docs/quality.md)")
+    parser.add_argument("--table-from", type=Path, default=None, metavar="JSON",
+                        help="print the Markdown tables of an earlier run's JSON; run nothing")
     args = parser.parse_args(argv)
+    if args.table_from:
+        saved = json.loads(args.table_from.read_text())
+        print(markdown(saved["results"], saved["default_method"]))
+        return 0
     root = args.data or (DEFAULT_DATA if DEFAULT_DATA.is_dir() else BUNDLED)
     names = [n for n in args.datasets.split(",") if n]
     unknown = [n for n in names if not (root / n).is_dir()]
@@ -307,7 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     if factories is None and not args.skip_peer:
         print(INSTALL_HINT, file=sys.stderr)
 
-    results = []
+    default = default_method()
+    versions: dict[str, str] = {"python": platform.python_version(), "numpy": np.__version__}
+    if factories:
+        from importlib.metadata import version
+        versions["crowd-kit"] = version("crowd-kit")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, Any]] = []
     for name in names:
         res = run_dataset(root, name, factories, args.gold_share, args.seed)
         results.append(res)
@@ -319,19 +313,14 @@ def main(argv: list[str] | None = None) -> int:
                 calib = "—" if e["ece"] is None else f"{e['ece']:.4f}"
                 print(f"{name:10s} {group:9s} {m:18s} acc {e['accuracy']:.4f}  ECE {calib}  "
                       f"{e['seconds']:7.2f} s", flush=True)
-    default = default_method()
+        # written after every data set, so a long run interrupted keeps what it measured
+        args.json.write_text(json.dumps({
+            "data": str(root.resolve()), "default_method": default,
+            "gold_share": args.gold_share, "seed": args.seed, "versions": versions,
+            "machine": platform.machine(), "results": results,
+        }, indent=1) + "\n")
     if args.markdown:
         print(markdown(results, default))
-    versions: dict[str, str] = {"python": platform.python_version(), "numpy": np.__version__}
-    if factories:
-        from importlib.metadata import version
-        versions["crowd-kit"] = version("crowd-kit")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "data": str(root.resolve()), "default_method": default, "gold_share": args.gold_share,
-        "seed": args.seed, "versions": versions, "machine": platform.machine(),
-        "results": results,
-    }, indent=1) + "\n")
     print(f"wrote {args.json}", file=sys.stderr)
     return 0
 
