@@ -284,6 +284,8 @@ _BUILTINS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "truelabel.bayesian_dawid_skene.v1": ("truelabel.quality.methods:BAYESIAN_DAWID_SKENE",
                                               ("bayesian_dawid_skene",)),
         "truelabel.auto.v1": ("truelabel.quality.auto:AUTO", ("auto",)),
+        "truelabel.glad.v1": ("truelabel.quality.glad:GLAD", ("glad",)),
+        "truelabel.mace.v1": ("truelabel.quality.mace:MACE", ("mace",)),
     },
     "sampling_strategies": {  # claim orders: core.claim_order.ClaimOrder
         "truelabel.id_order.v1": ("truelabel.core.claim_order:ItemIdOrder", ("id",)),

@@ -56,6 +56,8 @@ from .errors import (
     QualityWarning,
     UnknownLabel,
 )
+from .glad import glad
+from .mace import mace
 from .span_aggregate import AggregatedSpan, aggregate_spans
 from .spans import (
     SpanAgreement,
@@ -98,11 +100,13 @@ __all__ = [
     "encode_ratings",
     "expected_calibration_error",
     "fleiss_kappa",
+    "glad",
     "gold_accuracy",
     "in_order",
     "krippendorff_alpha",
     "krippendorff_alpha_ci",
     "krippendorff_alpha_from_counts",
+    "mace",
     "majority_vote",
     "pairwise_agreement",
     "per_label_agreement",
