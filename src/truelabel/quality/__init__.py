@@ -41,6 +41,7 @@ from .dawid_skene import dawid_skene
 from .encode import (
     Ratings,
     ReliabilityMatrix,
+    encode_coded,
     encode_labels,
     encode_ratings,
     reliability_matrix,
@@ -93,6 +94,7 @@ __all__ = [
     "cohen_kappa",
     "dawid_skene",
     "encode_labels",
+    "encode_coded",
     "encode_ratings",
     "fleiss_kappa",
     "gold_accuracy",
