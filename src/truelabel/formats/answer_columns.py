@@ -30,34 +30,34 @@ from truelabel.domain.limits import EXPANSION_FLOOR, MAX_EXPANSION
 
 from .readers import MAX_RECORD_BYTES, Record, detect_format, open_records, read_csv
 
-__all__ = ["Coded", "Columns", "Table", "check_quotes", "code_ids", "code_labels",
-           "first_missing", "open_table", "read_columns", "read_data", "words_to_tabs"]
+__all__ = ["Coded", "Table", "check_quotes", "code", "open_table", "read_data",
+           "words_to_tabs"]
 
 _WORDS = re.compile(rb"[ \t]+")
 _EDGES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
 
 
 @dataclass
-class Columns:
-    """Whole columns of a file, as Arrow chunked arrays.
-
-    Attributes:
-        found: Every column name of the file.
-        arrays: Column name → its values (only the columns asked for).
-        first_line: File line of the first row; row ``i`` is on line ``first_line + i``.
-    """
-
-    found: list[str]
-    arrays: dict[str, Any]
-    first_line: int
-
-
-@dataclass
 class Coded:
-    """Values coded 0..n-1 in first-seen order; -1 marks a missing value."""
+    """One column coded: ``codes[i]`` indexes ``values`` (its distinct values, trimmed, in
+    first-seen order); -1 marks a missing (null or blank) value."""
 
     codes: np.ndarray
     values: list[Any]
+
+    def take(self, keep: np.ndarray) -> Coded:
+        """The rows where ``keep`` is true, with only the values they use (still in
+        first-seen order)."""
+        codes = self.codes[keep]
+        used = np.unique(codes[codes >= 0])
+        remap = np.full(len(self.values) + 1, -1, dtype=np.int64)
+        remap[used] = np.arange(used.shape[0])
+        return Coded(remap[codes], [self.values[i] for i in used.tolist()])
+
+    def first_missing(self) -> int | None:
+        """Row of the first missing value, None when there is none."""
+        bad = np.flatnonzero(self.codes < 0)
+        return int(bad[0]) if bad.size else None
 
 
 def read_data(path: str) -> bytes:
@@ -73,9 +73,17 @@ def words_to_tabs(data: bytes) -> bytes:
     return _WORDS.sub(b"\t", _EDGES.sub(b"", data))
 
 
+def first_line(data: bytes) -> bytes:
+    end = data.find(b"\n")
+    return data if end < 0 else data[:end]
+
+
 def _n_lines(data: bytes) -> int:
-    body = data.rstrip(b"\r\n")
-    return body.count(b"\n") + 1 if body else 0
+    """Lines of the file, not counting blank lines at its end."""
+    n = len(data)
+    while n and data[n - 1] in b"\r\n":
+        n -= 1
+    return data.count(b"\n", 0, n) + 1 if n else 0
 
 
 def _as_text(arr: Any) -> Any:
@@ -99,67 +107,110 @@ def _as_text(arr: Any) -> Any:
     return None
 
 
-def read_columns(path: str, kind: str, data: bytes | None, names: Sequence[str] | None,
-                 header: bool, delimiter: str, quoting: bool) -> Columns | None:
-    """Read the file whole through Arrow; None when it cannot be read exactly this way.
+def code(path: str, arr: Any, convert: Callable[[Any], Any]) -> Coded:
+    """Code a column: each distinct value once through Arrow's hash table, then its distinct
+    values trimmed (values equal once trimmed become one; blank ones missing). ``convert``
+    turns a raw value into text (or None) where Arrow cannot: lists, records."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    Args:
-        path: The file.
-        kind: ``csv`` (any delimiter), ``jsonl`` or ``parquet``.
-        data: The file's bytes (csv and jsonl).
-        names: Column names for a file without a header row.
-        header: The first row names the columns (csv).
-        delimiter: The csv delimiter.
-        quoting: Whether ``"`` quotes csv values.
-    """
+    text = _as_text(arr)
+    if text is None:
+        text = pa.chunked_array([pa.array([convert(v) for v in arr.to_pylist()], pa.string())])
+    if not isinstance(text, pa.ChunkedArray):
+        text = pa.chunked_array([text])
+    enc = text.dictionary_encode()
+    if not enc.num_chunks or not len(text):
+        return Coded(np.zeros(0, dtype=np.int64), [])
+    raw = np.concatenate([
+        np.asarray(ch.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        for ch in enc.chunks])
+    dictionary = enc.chunk(enc.num_chunks - 1).dictionary  # chunks share one, growing
+    if len(dictionary) and int(pc.max(pc.binary_length(dictionary)).as_py()) > MAX_RECORD_BYTES:
+        raise ImportFailed(
+            f"{path}: a value is over {MAX_RECORD_BYTES:,} bytes, the most a record may hold. "
+            "Shorten it.", file=path)
+    trimmed = pc.utf8_trim_whitespace(dictionary).dictionary_encode()
+    remap = np.asarray(trimmed.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    values: list[Any] = trimmed.dictionary.to_pylist()
+    if "" in values:  # blank values are missing
+        blank = values.index("")
+        remap = np.where(remap == blank, -1, remap - (remap > blank))
+        del values[blank]
+    return Coded(np.append(remap, -1)[raw], values)
+
+
+def _csv_table(data: bytes, found: list[str], header: bool, delimiter: str, quoting: bool,
+               include: Sequence[str]) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    return pcsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pcsv.ReadOptions(column_names=found, skip_rows=1 if header else 0,
+                                      block_size=1 << 24),
+        parse_options=pcsv.ParseOptions(
+            delimiter=delimiter, quote_char='"' if quoting else False,
+            newlines_in_values=quoting and b'"' in data),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(include, pa.string()), include_columns=list(include),
+            strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+
+
+def csv_columns(data: bytes, names: Sequence[str] | None, header: bool, delimiter: str,
+                quoting: bool) -> tuple[list[str], Callable[[Sequence[str]], Any]] | None:
+    """The column names of CSV ``data`` and a loader of some of its columns through Arrow
+    (None when it cannot be read exactly that way: the loader then returns None too)."""
     import pyarrow as pa
 
+    if header:
+        head = first_line(data).lstrip(b"\xef\xbb\xbf").rstrip(b"\r")
+        try:
+            cells = next(csv.reader([head.decode("utf-8")], delimiter=delimiter), [])
+        except (UnicodeDecodeError, csv.Error):
+            return None
+        found = [h.strip() for h in cells]
+        if len(set(found)) != len(found) or not all(found):
+            return None
+    else:
+        found = list(names or ())
+
+    def load(include: Sequence[str]) -> Any:
+        try:
+            table = _csv_table(data, found, header, delimiter, quoting, include)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError):
+            return None
+        if table.num_rows + (1 if header else 0) != _n_lines(data):
+            return None  # a record over several lines, or blank lines: read record by record
+        return table
+
+    return found, load
+
+
+def jsonl_table(data: bytes) -> Any:
+    """JSON lines through Arrow; None when Arrow cannot read them exactly (mixed types in a
+    column, a bad line, blank lines)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
     try:
-        if kind == "parquet":
-            return _parquet(path)
-        assert data is not None
-        if kind == "jsonl":
-            import pyarrow.json as pj
-
-            table = pj.read_json(pa.BufferReader(data),
-                                 read_options=pj.ReadOptions(block_size=1 << 24))
-            if table.num_rows != _n_lines(data):
-                return None  # blank lines: their numbers would shift
-            cols = {n: table.column(n) for n in table.column_names}
-            return Columns(list(table.column_names), cols, 1)
-        import pyarrow.csv as pcsv
-
-        if header:
-            first = data.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").rstrip(b"\r")
-            head = next(csv.reader([first.decode("utf-8")], delimiter=delimiter), [])
-            found = [h.strip() for h in head]
-            if len(set(found)) != len(found) or not all(found):
-                return None
-        else:
-            found = list(names or ())
-        table = pcsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pcsv.ReadOptions(
-                column_names=found, skip_rows=1 if header else 0, block_size=1 << 24),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter,
-                                            quote_char='"' if quoting else False,
-                                            newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(found, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError):
+        table = pj.read_json(pa.BufferReader(data),
+                             read_options=pj.ReadOptions(block_size=1 << 24))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
-    if table.num_rows + (1 if header else 0) != _n_lines(data):
-        return None  # a record over several lines, or blank lines: read record by record
-    cols = {n: table.column(n) for n in found}
-    return Columns(found, cols, 2 if header else 1)
+    return table if table.num_rows == _n_lines(data) else None
 
 
-def _parquet(path: str) -> Columns | None:
+def parquet_file(path: str) -> Any:
+    """The Parquet file, or None when the record reader must judge it (unreadable, or
+    decoding to more than the expansion limit allows)."""
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception:
+        return None
     meta = pf.metadata
     declared = sum(
         max(meta.row_group(g).column(c).total_uncompressed_size,
@@ -167,53 +218,8 @@ def _parquet(path: str) -> Columns | None:
         for g in range(meta.num_row_groups) for c in range(meta.num_columns)
     )
     if declared > MAX_EXPANSION * Path(path).stat().st_size + EXPANSION_FLOOR:
-        return None  # the record reader refuses it, with the figures
-    table = pf.read()
-    return Columns(list(table.column_names), {n: table.column(n) for n in table.column_names},
-                   1)
-
-
-def text_column(arr: Any) -> Any | None:
-    """``arr`` as trimmed text, None when it is of another type (lists, structs...)."""
-    import pyarrow.compute as pc
-
-    text = _as_text(arr)
-    if text is None:
         return None
-    if int(pc.max(pc.binary_length(text)).as_py() or 0) > MAX_RECORD_BYTES:
-        return None
-    return pc.utf8_trim_whitespace(text)
-
-
-def first_missing(text: Any) -> int | None:
-    """Row of the first empty (or null) value of trimmed text, None when there is none."""
-    import pyarrow.compute as pc
-
-    bad = pc.or_kleene(pc.is_null(text), pc.equal(pc.binary_length(text), 0))
-    bad = pc.fill_null(bad, True)
-    if not pc.any(bad).as_py():
-        return None
-    return int(np.flatnonzero(np.asarray(bad.to_numpy(zero_copy_only=False)))[0])
-
-
-def code_ids(text: Any) -> Coded:
-    """Ids coded in first-seen order (no value may be missing)."""
-    enc = text.combine_chunks().dictionary_encode()
-    return Coded(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64),
-                 enc.dictionary.to_pylist())
-
-
-def code_labels(text: Any) -> Coded:
-    """Labels coded in first-seen order; empty or null values are -1."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    empty = pc.equal(pc.binary_length(text), 0)
-    text = pc.if_else(pc.fill_null(empty, True), pa.scalar(None, text.type), text)
-    enc = text.combine_chunks().dictionary_encode()
-    codes = enc.indices.fill_null(-1) if enc.indices.null_count else enc.indices
-    return Coded(np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64),
-                 enc.dictionary.to_pylist())
+    return pf
 
 
 def check_quotes(path: str, data: bytes, delimiter: str) -> None:
@@ -276,65 +282,50 @@ _WORD_SUFFIXES = (".txt", ".tab", ".tsv")
 
 
 class Table:
-    """An answers or gold file opened for reading: its column names, then the columns wanted,
-    as trimmed Arrow text (``None`` for a missing value), and the file line of each row."""
+    """An answers or gold file opened for reading: its column names, then the columns wanted
+    coded (:class:`Coded`), and the file line of each row.
 
-    def __init__(self, path: str, found: list[str], columns: Columns | None,
-                 records: Iterator[list[Record]] | None, first: list[Record],
-                 line_shift: int = 0) -> None:
+    Columns come whole through Arrow (``load``) when the file can be read exactly that way,
+    else record by record (``records``), which names the line of a malformed record.
+    """
+
+    def __init__(self, path: str, found: list[str], first_line: int,
+                 load: Callable[[Sequence[str]], Any] | None,
+                 records: Callable[[], Iterator[list[Record]]], line_shift: int = 0) -> None:
         self.path = path
         self.found = found
-        self._columns = columns
+        self._first_line = first_line
+        self._load = load
         self._records = records
-        self._first = first
         self._lines: np.ndarray | None = None
         self._shift = line_shift
-        self.n_rows = 0
 
     def line(self, row: int) -> int:
         """The file line (Parquet: row number) of row ``row`` (0-based)."""
         if self._lines is not None:
             return int(self._lines[row])
-        assert self._columns is not None
-        return self._columns.first_line + row
+        return self._first_line + row
 
-    def texts(self, names: Sequence[str], convert: Sequence[Callable[[Any], Any]]) -> list[Any]:
-        """The columns ``names`` as trimmed text arrays; ``convert`` turns one raw value of
-        each into text (or None) where Arrow cannot (lists, records)."""
+    def coded(self, names: Sequence[str], convert: Sequence[Callable[[Any], Any]]
+              ) -> list[Coded]:
+        """The columns ``names``, coded; ``convert`` turns one raw value of each into text
+        (or None) where Arrow cannot (lists, records)."""
         import pyarrow as pa
 
-        if self._columns is not None:
-            out = []
-            for name, fn in zip(names, convert, strict=True):
-                arr = self._columns.arrays[name]
-                text = text_column(arr)
-                if text is None:
-                    text = pa.chunked_array(
-                        [pa.array([fn(v) for v in arr.to_pylist()], pa.string())])
-                    text = text_column(text)
-                    if text is None:
-                        raise _too_big(self.path)
-                out.append(text)
-                self.n_rows = len(arr)
-            return out
+        table = self._load(list(dict.fromkeys(names))) if self._load is not None else None
+        if table is not None:
+            return [code(self.path, table.column(n), fn)
+                    for n, fn in zip(names, convert, strict=True)]
         values: list[list[Any]] = [[] for _ in names]
         lines: list[int] = []
-        assert self._records is not None
-        for batch in itertools.chain([self._first], self._records):
+        for batch in self._records():
             for rec in batch:
                 d = rec.data
                 for col, name, fn in zip(values, names, convert, strict=True):
                     col.append(fn(d.get(name)))
                 lines.append(rec.line - self._shift)
         self._lines = np.asarray(lines, dtype=np.int64)
-        self.n_rows = len(lines)
-        return [pa.chunked_array([pa.array(v, pa.string())]) for v in values]
-
-
-def _too_big(path: str) -> ImportFailed:
-    return ImportFailed(
-        f"{path}: a value is over {MAX_RECORD_BYTES:,} bytes, the most a record may hold. "
-        "Shorten it.", file=path)
+        return [code(self.path, pa.array(v, pa.string()), str) for v in values]
 
 
 def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[str]
@@ -356,20 +347,37 @@ def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[s
             "'item annotator label' on each line; not plain text. Use one row per answer.",
             known=["csv", "jsonl", "parquet", "txt"],
         )
-    data = None if kind == "parquet" else read_data(path)
-    delimiter, quoting, header = ",", True, True
+    if kind == "parquet":
+        pf = parquet_file(path)
+
+        def parquet_records() -> Iterator[list[Record]]:
+            with open(path, "rb") as fh:
+                return _imports_to_reads(open_records(io.BytesIO(fh.read()), kind, path=path))
+
+        if pf is None:
+            return _by_records(path, parquet_records)
+        return Table(path, list(pf.schema_arrow.names), 1,
+                     lambda cols: pf.read(columns=list(cols)), parquet_records)
+    data = read_data(path)
+    if kind == "jsonl":
+        table = jsonl_table(data)
+
+        def jsonl_records() -> Iterator[list[Record]]:
+            return _imports_to_reads(open_records(io.BytesIO(data), kind, path=path))
+
+        if table is None:
+            return _by_records(path, jsonl_records)
+        return Table(path, list(table.column_names), 1, lambda cols: table, jsonl_records)
+    delimiter, quoting, header = ("\t" if suffix == ".tsv" else ","), True, True
     names: list[str] | None = None
     if words:
-        assert data is not None
-        first = data.split(b"\n", 1)[0]
         delimiter, quoting = "\t", suffix == ".tsv"
-        if b"\t" not in first and suffix != ".tsv":
+        if b"\t" not in first_line(data) and suffix != ".tsv":
             data = words_to_tabs(data)
-            first = data.split(b"\n", 1)[0]
-        cells = [c.strip().strip('"').lower() for c in
-                 first.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace").split("\t")]
-        header = any(c in header_words or c in {w.lower() for w in header_words}
-                     for c in cells)
+        head = first_line(data).lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
+        cells = [c.strip().strip('"').lower() for c in head.split("\t")]
+        lower = {w.lower() for w in header_words}
+        header = any(c in lower for c in cells)
         if not header:
             if len(cells) != len(roles):
                 raise ImportFailed(
@@ -378,32 +386,30 @@ def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[s
                     f"({' '.join(roles)}). Add a header row naming the columns.",
                     file=path, line=1)
             names = list(roles)
-    elif kind == "csv":
-        delimiter = "\t" if suffix == ".tsv" else ","
-    cols = read_columns(path, kind, data, names, header, delimiter, quoting)
-    if cols is not None:
-        return Table(path, cols.found, cols, None, [])
-    # The record by record reader: exact line numbers and messages.
-    if kind == "csv" and quoting:
-        assert data is not None
-        check_quotes(path, data, delimiter)
     shift = 0
-    if kind == "csv":
-        assert data is not None
-        if names is not None:
-            data = ("\t".join(names) + "\n").encode() + data
-            shift = 1
-        records = read_csv(io.BytesIO(data), path=path, delimiter=delimiter)
-    elif kind == "jsonl":
-        assert data is not None
-        records = open_records(io.BytesIO(data), kind, path=path)
-    else:
-        with open(path, "rb") as fh:
-            records = open_records(io.BytesIO(fh.read()), kind, path=path)
-    records = _imports_to_reads(records)
-    first = next(records, [])
-    found = list(first[0].data) if first else list(names or [])
-    return Table(path, found, None, records, first, shift)
+    body = data
+    if names is not None:
+        body = ("\t".join(names) + "\n").encode() + data
+        shift = 1
+
+    def csv_records() -> Iterator[list[Record]]:
+        if quoting:
+            check_quotes(path, body, delimiter)
+        return _imports_to_reads(read_csv(io.BytesIO(body), path=path, delimiter=delimiter))
+
+    fast = csv_columns(data, names, header, delimiter, quoting)
+    if fast is None:
+        return _by_records(path, csv_records, shift)
+    found, load = fast
+    return Table(path, found, 2 if header else 1, load, csv_records, shift)
+
+
+def _by_records(path: str, records: Callable[[], Iterator[list[Record]]], shift: int = 0
+                ) -> Table:
+    it = records()
+    first = next(it, [])
+    found = list(first[0].data) if first else []
+    return Table(path, found, 1, None, lambda: itertools.chain([first], it), shift)
 
 
 def _imports_to_reads(records: Iterator[list[Record]]) -> Iterator[list[Record]]:

@@ -29,7 +29,7 @@ import orjson
 
 from truelabel.domain.errors import ImportFailed, InvalidInput, NotFound, UnknownComponent
 
-from .answer_columns import Table, code_ids, code_labels, first_missing, open_table
+from .answer_columns import Table, open_table
 
 __all__ = [
     "ALIASES",
@@ -271,6 +271,8 @@ def read_answers(
     given = {"item": item_col, "annotator": annotator_col, "label": label_col}
     src = _table(spath, fmt, _ANSWER_ROLES, list(given.values()))
     found = src.found
+    if not found:
+        raise _no_answers(spath)
     options = {r: f"--{r}-col" for r in _ANSWER_ROLES}
     cols = {r: _resolve(spath, found, r, given[r], ALIASES[r], options[r])
             for r in _ANSWER_ROLES}
@@ -285,45 +287,46 @@ def read_answers(
         raise ImportFailed(
             f"{spath}: --field {field!r} needs a {FIELD_COLUMN!r} column; the columns "
             f"are {found}. Leave --field out for a file of one question.", file=spath)
-    texts = src.texts([cols["item"], cols["annotator"], cols["label"],
+    coded = src.coded([cols["item"], cols["annotator"], cols["label"],
                        *([FIELD_COLUMN] if by_field else [])],
                       [_id_or_none, _id_or_none, _label, *([str] if by_field else [])])
     rows = None
     if by_field:
-        names = texts.pop().fill_null("None")
-        fields_seen = sorted(names.unique().to_pylist())
+        names = coded.pop()
+        fields_seen = sorted(names.values)
         if field is None and len(fields_seen) > 1:
             raise InvalidInput(
                 f"{spath} holds answers to several fields ({fields_seen}); agreement and "
                 "aggregation take one at a time: pick one with --field NAME.", file=spath,
                 fields=fields_seen)
         if field is not None:
-            import pyarrow.compute as pc
-
-            keep = pc.equal(names, field)
-            rows = np.flatnonzero(np.asarray(keep.to_numpy(zero_copy_only=False)))
-            texts = [t.filter(keep) for t in texts]
-            if not rows.size and src.n_rows:
+            keep = names.codes == (names.values.index(field) if field in names.values else -2)
+            rows = np.flatnonzero(keep)
+            coded = [c.take(keep) for c in coded]
+            if not rows.size:
                 raise InvalidInput(
                     f"{spath} holds no answers to the field {field!r}; its fields are "
                     f"{fields_seen}. Pick one with --field.", file=spath, fields=fields_seen)
-    items, anns, labels = texts
-    bad_item, bad_ann = first_missing(items), first_missing(anns)
+    items, anns, labels = coded
+    bad_item, bad_ann = items.first_missing(), anns.first_missing()
     if bad_item is not None or bad_ann is not None:
         at = min(r for r in (bad_item, bad_ann) if r is not None)
         role, col = ("item", cols["item"]) if at == bad_item else ("annotator", cols["annotator"])
         raise _fail(spath, src.line(at if rows is None else int(rows[at])),
                     f"no {role} id (column {col!r} is empty or absent)",
                     "Every answer needs an item and an annotator; fill the cell or drop the row.")
-    if not len(items):
-        raise InvalidInput(
-            f"{spath} holds no answers. Give one row per answer with item, annotator and "
-            "label columns.",
-            file=spath,
-        )
-    i, a, lab = code_ids(items), code_ids(anns), code_labels(labels)
-    return AnswerTable(spath, cols, found, i.codes, i.values, a.codes, a.values, lab.codes,
-                       lab.values)
+    if not len(items.codes):
+        raise _no_answers(spath)
+    return AnswerTable(spath, cols, found, items.codes, items.values, anns.codes, anns.values,
+                       labels.codes, labels.values)
+
+
+def _no_answers(spath: str) -> InvalidInput:
+    return InvalidInput(
+        f"{spath} holds no answers. Give one row per answer with item, annotator and "
+        "label columns.",
+        file=spath,
+    )
 
 
 def read_gold(
@@ -355,6 +358,9 @@ def read_gold(
     spath = str(path)
     src = _table(spath, fmt, ("item", "label"), [item_col, label_col, item_hint])
     found = src.found
+    if not found:
+        raise InvalidInput(f"{spath} holds no gold labels. Give one row per item with item "
+                           "and label columns.", file=spath)
     item_names = tuple(dict.fromkeys([*([item_hint] if item_hint else []), *ALIASES["item"]]))
     cols = {"item": _resolve(spath, found, "gold item", item_col, item_names,
                              "--gold-item-col")}
@@ -362,21 +368,20 @@ def read_gold(
     cols["label"] = _resolve(spath, rest, "gold label", label_col, GOLD_LABEL_ALIASES,
                              "--gold-label-col")
     ic, lc = cols["item"], cols["label"]
-    items_t, labels_t = src.texts([ic, lc], [_id_or_none, _label])
-    bad = first_missing(items_t)
+    items, lab = src.coded([ic, lc], [_id_or_none, _label])
+    bad = items.first_missing()
     if bad is not None:
         raise _fail(spath, src.line(bad), f"no item id (column {ic!r} is empty)",
                     "Fill the cell or drop the row.")
-    lab = code_labels(labels_t)
     labels: dict[str, Any] = {}
     where: dict[str, int] = {}
     n_missing = 0
-    for row, (item, code) in enumerate(zip(items_t.to_pylist(), lab.codes.tolist(),
-                                           strict=True)):
+    for row, (i, code) in enumerate(zip(items.codes.tolist(), lab.codes.tolist(),
+                                        strict=True)):
         if code < 0:
             n_missing += 1
             continue
-        label = lab.values[code]
+        item, label = items.values[i], lab.values[code]
         if item in labels and labels[item] != label:
             raise _fail(
                 spath, src.line(row),
