@@ -512,7 +512,8 @@ def aggregate_from_file(
             res = q.dawid_skene(r, gold=gold_labels if method == "gold_dawid_skene" else None,
                                 answered_only=True)  # the degenerate-estimate guard
     items = [_jsonable(i) for i in res.items.tolist()]
-    out_labels = [_shown(table, v) for v in res.labels.tolist()]
+    shown = [_shown(table, c) for c in res.classes]
+    out_labels = [shown[c] if c >= 0 else None for c in res.codes.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]
     n_answers = [int(n) for n in res.n_answers.tolist()]
     tied = [bool(t) for t in res.tied.tolist()]

@@ -50,8 +50,8 @@ class Coded:
         first-seen order)."""
         codes = self.codes[keep]
         used = np.unique(codes[codes >= 0])
-        remap = np.full(len(self.values) + 1, -1, dtype=np.int64)
-        remap[used] = np.arange(used.shape[0])
+        remap = np.full(len(self.values) + 1, -1, dtype=np.int32)
+        remap[used] = np.arange(used.shape[0], dtype=np.int32)
         return Coded(remap[codes], [self.values[i] for i in used.tolist()])
 
     def first_missing(self) -> int | None:
@@ -76,14 +76,6 @@ def words_to_tabs(data: bytes) -> bytes:
 def first_line(data: bytes) -> bytes:
     end = data.find(b"\n")
     return data if end < 0 else data[:end]
-
-
-def _n_lines(data: bytes) -> int:
-    """Lines of the file, not counting blank lines at its end."""
-    n = len(data)
-    while n and data[n - 1] in b"\r\n":
-        n -= 1
-    return data.count(b"\n", 0, n) + 1 if n else 0
 
 
 def _as_text(arr: Any) -> Any:
@@ -114,16 +106,21 @@ def code(path: str, arr: Any, convert: Callable[[Any], Any]) -> Coded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = _as_text(arr)
-    if text is None:
-        text = pa.chunked_array([pa.array([convert(v) for v in arr.to_pylist()], pa.string())])
-    if not isinstance(text, pa.ChunkedArray):
-        text = pa.chunked_array([text])
-    enc = text.dictionary_encode()
-    if not enc.num_chunks or not len(text):
-        return Coded(np.zeros(0, dtype=np.int64), [])
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr])
+    if not len(arr):
+        return Coded(np.zeros(0, dtype=np.int32), [])
+    t = arr.type
+    if pa.types.is_dictionary(t) and pa.types.is_string(t.value_type):
+        enc = arr.unify_dictionaries()  # (first-seen order: the first chunk's, then new ones)
+    else:
+        text = _as_text(arr)
+        if text is None:
+            text = pa.chunked_array(
+                [pa.array([convert(v) for v in arr.to_pylist()], pa.string())])
+        enc = text.dictionary_encode()
     raw = np.concatenate([
-        np.asarray(ch.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        np.asarray(ch.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
         for ch in enc.chunks])
     dictionary = enc.chunk(enc.num_chunks - 1).dictionary  # chunks share one, growing
     if len(dictionary) and int(pc.max(pc.binary_length(dictionary)).as_py()) > MAX_RECORD_BYTES:
@@ -131,41 +128,82 @@ def code(path: str, arr: Any, convert: Callable[[Any], Any]) -> Coded:
             f"{path}: a value is over {MAX_RECORD_BYTES:,} bytes, the most a record may hold. "
             "Shorten it.", file=path)
     trimmed = pc.utf8_trim_whitespace(dictionary).dictionary_encode()
-    remap = np.asarray(trimmed.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    remap = np.asarray(trimmed.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
     values: list[Any] = trimmed.dictionary.to_pylist()
     if "" in values:  # blank values are missing
         blank = values.index("")
-        remap = np.where(remap == blank, -1, remap - (remap > blank))
+        remap = np.where(remap == blank, -1, remap - (remap > blank)).astype(np.int32)
         del values[blank]
-    return Coded(np.append(remap, -1)[raw], values)
+    return Coded(np.append(remap, np.int32(-1))[raw], values)
 
 
-def _csv_table(data: bytes, found: list[str], header: bool, delimiter: str, quoting: bool,
-               include: Sequence[str]) -> Any:
+Source = str | bytes
+"""A file to read whole: its path (read by Arrow block by block) or its bytes."""
+
+
+def _blocks(src: Source) -> Iterator[bytes]:
+    if isinstance(src, bytes):
+        yield src
+        return
+    with open(src, "rb") as fh:
+        while block := fh.read(1 << 24):
+            yield block
+
+
+def _head(src: Source) -> bytes:
+    """The first line of ``src``."""
+    if isinstance(src, bytes):
+        return first_line(src)
+    with open(src, "rb") as fh:
+        return first_line(fh.readline(1 << 22))
+
+
+def _arrow_source(src: Source) -> Any:
+    import pyarrow as pa
+
+    return pa.BufferReader(src) if isinstance(src, bytes) else src
+
+
+def _scan(src: Source) -> tuple[int, bool]:
+    """Lines of ``src`` (not counting blank lines at its end) and whether it holds a quote."""
+    newlines, quote, tail = 0, False, b""
+    for block in _blocks(src):
+        newlines += block.count(b"\n")
+        quote = quote or b'"' in block
+        tail = (tail + block)[-(1 << 16):]
+    body = tail.rstrip(b"\r\n")
+    if not body and newlines == tail.count(b"\n"):
+        return 0, quote
+    return newlines - tail[len(body):].count(b"\n") + 1, quote
+
+
+def _csv_table(src: Source, found: list[str], header: bool, delimiter: str, quoting: bool,
+               include: Sequence[str], quote: bool) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     return pcsv.read_csv(
-        pa.BufferReader(data),
+        _arrow_source(src),
         read_options=pcsv.ReadOptions(column_names=found, skip_rows=1 if header else 0,
-                                      block_size=1 << 24),
+                                      block_size=1 << 22),
         parse_options=pcsv.ParseOptions(
             delimiter=delimiter, quote_char='"' if quoting else False,
-            newlines_in_values=quoting and b'"' in data),
+            newlines_in_values=quoting and quote),
         convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(include, pa.string()), include_columns=list(include),
+            column_types=dict.fromkeys(include, pa.dictionary(pa.int32(), pa.string())),
+            include_columns=list(include),
             strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
 
 
-def csv_columns(data: bytes, names: Sequence[str] | None, header: bool, delimiter: str,
+def csv_columns(src: Source, names: Sequence[str] | None, header: bool, delimiter: str,
                 quoting: bool) -> tuple[list[str], Callable[[Sequence[str]], Any]] | None:
-    """The column names of CSV ``data`` and a loader of some of its columns through Arrow
+    """The column names of CSV ``src`` and a loader of some of its columns through Arrow
     (None when it cannot be read exactly that way: the loader then returns None too)."""
     import pyarrow as pa
 
     if header:
-        head = first_line(data).lstrip(b"\xef\xbb\xbf").rstrip(b"\r")
+        head = _head(src).lstrip(b"\xef\xbb\xbf").rstrip(b"\r")
         try:
             cells = next(csv.reader([head.decode("utf-8")], delimiter=delimiter), [])
         except (UnicodeDecodeError, csv.Error):
@@ -177,38 +215,43 @@ def csv_columns(data: bytes, names: Sequence[str] | None, header: bool, delimite
         found = list(names or ())
 
     def load(include: Sequence[str]) -> Any:
+        n_lines, quote = _scan(src)
         try:
-            table = _csv_table(data, found, header, delimiter, quoting, include)
+            table = _csv_table(src, found, header, delimiter, quoting, include, quote)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, OSError):
             return None
-        if table.num_rows + (1 if header else 0) != _n_lines(data):
+        if table.num_rows + (1 if header else 0) != n_lines:
             return None  # a record over several lines, or blank lines: read record by record
         return table
 
     return found, load
 
 
-def jsonl_table(data: bytes) -> Any:
+def jsonl_table(src: Source) -> Any:
     """JSON lines through Arrow; None when Arrow cannot read them exactly (mixed types in a
     column, a bad line, blank lines)."""
     import pyarrow as pa
     import pyarrow.json as pj
 
     try:
-        table = pj.read_json(pa.BufferReader(data),
+        table = pj.read_json(_arrow_source(src),
                              read_options=pj.ReadOptions(block_size=1 << 24))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
         return None
-    return table if table.num_rows == _n_lines(data) else None
+    return table if table.num_rows == _scan(src)[0] else None
 
 
 def parquet_file(path: str) -> Any:
     """The Parquet file, or None when the record reader must judge it (unreadable, or
     decoding to more than the expansion limit allows)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
+        text = [f.name for f in pf.schema_arrow if f.type in (pa.string(), pa.large_string())]
+        if text:  # read as dictionaries: each distinct value decoded once
+            pf = pq.ParquetFile(path, read_dictionary=text)
     except Exception:
         return None
     meta = pf.metadata
@@ -314,8 +357,13 @@ class Table:
 
         table = self._load(list(dict.fromkeys(names))) if self._load is not None else None
         if table is not None:
-            return [code(self.path, table.column(n), fn)
-                    for n, fn in zip(names, convert, strict=True)]
+            self._load = self._records = _read_once  # let go of the file's bytes
+            out = []
+            for n, fn in zip(names, convert, strict=True):
+                out.append(code(self.path, table.column(n), fn))
+            del table
+            pa.default_memory_pool().release_unused()  # what Arrow's allocator kept back
+            return out
         values: list[list[Any]] = [[] for _ in names]
         lines: list[int] = []
         for batch in self._records():
@@ -325,7 +373,12 @@ class Table:
                     col.append(fn(d.get(name)))
                 lines.append(rec.line - self._shift)
         self._lines = np.asarray(lines, dtype=np.int64)
+        self._records = _read_once
         return [code(self.path, pa.array(v, pa.string()), str) for v in values]
+
+
+def _read_once(*_: Any) -> Any:
+    raise RuntimeError("a Table's columns are read once")
 
 
 def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[str]
@@ -357,24 +410,30 @@ def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[s
         if pf is None:
             return _by_records(path, parquet_records)
         return Table(path, list(pf.schema_arrow.names), 1,
-                     lambda cols: pf.read(columns=list(cols)), parquet_records)
-    data = read_data(path)
+                     lambda cols: pf.read(columns=list(cols), use_threads=True),
+                     parquet_records)
+    plain = not path.lower().endswith(".gz")
     if kind == "jsonl":
-        table = jsonl_table(data)
+        src: Source = path if plain else read_data(path)
+        table = jsonl_table(src)
 
         def jsonl_records() -> Iterator[list[Record]]:
-            return _imports_to_reads(open_records(io.BytesIO(data), kind, path=path))
+            body = src if isinstance(src, bytes) else Path(path).read_bytes()
+            return _imports_to_reads(open_records(io.BytesIO(body), kind, path=path))
 
         if table is None:
             return _by_records(path, jsonl_records)
         return Table(path, list(table.column_names), 1, lambda cols: table, jsonl_records)
     delimiter, quoting, header = ("\t" if suffix == ".tsv" else ","), True, True
     names: list[str] | None = None
+    src = path if plain else read_data(path)
     if words:
         delimiter, quoting = "\t", suffix == ".tsv"
-        if b"\t" not in first_line(data) and suffix != ".tsv":
-            data = words_to_tabs(data)
-        head = first_line(data).lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
+        if isinstance(src, str):
+            src = read_data(path)
+        if b"\t" not in first_line(src) and suffix != ".tsv":
+            src = words_to_tabs(src)
+        head = first_line(src).lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
         cells = [c.strip().strip('"').lower() for c in head.split("\t")]
         lower = {w.lower() for w in header_words}
         header = any(c in lower for c in cells)
@@ -386,18 +445,17 @@ def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[s
                     f"({' '.join(roles)}). Add a header row naming the columns.",
                     file=path, line=1)
             names = list(roles)
-    shift = 0
-    body = data
-    if names is not None:
-        body = ("\t".join(names) + "\n").encode() + data
-        shift = 1
+    shift = 1 if names is not None else 0
 
     def csv_records() -> Iterator[list[Record]]:
+        body = src if isinstance(src, bytes) else Path(path).read_bytes()
+        if names is not None:
+            body = ("\t".join(names) + "\n").encode() + body
         if quoting:
             check_quotes(path, body, delimiter)
         return _imports_to_reads(read_csv(io.BytesIO(body), path=path, delimiter=delimiter))
 
-    fast = csv_columns(data, names, header, delimiter, quoting)
+    fast = csv_columns(src, names, header, delimiter, quoting)
     if fast is None:
         return _by_records(path, csv_records, shift)
     found, load = fast
