@@ -270,8 +270,7 @@ def check_quotes(path: str, data: bytes, delimiter: str) -> None:
 
     A quote never closed swallows the rest of the file into one value; one closed by the
     wrong quote swallows the lines between. Both are errors here: at the end of the file, and
-    when a value over several lines holds lines that look like rows (as many delimiters as a
-    row has).
+    when a value over several lines is closed by a stray quote (its quotes do not pair up).
 
     Raises:
         ImportFailed: the line and what to do.
@@ -287,7 +286,7 @@ def check_quotes(path: str, data: bytes, delimiter: str) -> None:
     last = 1
     spans: list[tuple[int, int]] = []
     try:
-        width = len(next(reader))
+        next(reader)
         last = start = reader.line_num + 1
         for _row in reader:
             end = reader.line_num
@@ -306,19 +305,20 @@ def check_quotes(path: str, data: bytes, delimiter: str) -> None:
                 'value. Close the quote (or double a quote inside a quoted value: ""); '
                 "nothing was read.", file=path, line=last) from None
     for start, end in spans:
-        _check_span(path, lines, start, end, width, delimiter)
+        _check_span(path, lines, start, end, delimiter)
 
 
-def _check_span(path: str, lines: list[str], start: int, end: int, width: int,
-                delimiter: str) -> None:
-    inner = lines[start:end]  # the lines after the first of the record
-    if width > 1 and any(line.count(delimiter) >= width - 1 for line in inner):
+def _check_span(path: str, lines: list[str], start: int, end: int, delimiter: str) -> None:
+    """A value over several lines must be quoted as the CSV rules say (a quote closed by
+    the quote that ends the value); one closed by a stray quote rows later is refused."""
+    try:
+        list(csv.reader(lines[start - 1:end], delimiter=delimiter, strict=True))
+    except csv.Error:
         raise ImportFailed(
             f"{path}, line {start}: a quoted value runs from line {start} to line {end} and "
-            f"holds lines that look like rows; a quote on line {start} is probably not closed. "
+            f"its quotes do not pair up; a quote on line {start} is probably not closed. "
             'Close it (or double a quote inside a quoted value: ""); nothing was read.',
-            file=path, line=start)
-
+            file=path, line=start) from None
 
 
 _WORD_SUFFIXES = (".txt", ".tab", ".tsv")

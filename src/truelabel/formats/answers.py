@@ -29,7 +29,7 @@ import orjson
 
 from truelabel.domain.errors import ImportFailed, InvalidInput, NotFound, UnknownComponent
 
-from .answer_columns import Table, open_table
+from .answer_columns import Coded, Table, open_table
 
 __all__ = [
     "ALIASES",
@@ -70,6 +70,9 @@ GOLD_LABEL_ALIASES: tuple[str, ...] = (
 
 FIELD_COLUMN = "field"
 """The column naming the question in a file of several (truelabel's answers export)."""
+ANSWER_ID_COLUMN = "annotation_id"
+"""The column of truelabel's answers export naming the answer a row belongs to: several rows
+of one answer are the choices of a multi-choice field."""
 
 OUT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
                ".pq": "parquet"}
@@ -287,9 +290,12 @@ def read_answers(
         raise ImportFailed(
             f"{spath}: --field {field!r} needs a {FIELD_COLUMN!r} column; the columns "
             f"are {found}. Leave --field out for a file of one question.", file=spath)
+    choices = by_field and ANSWER_ID_COLUMN in found
     coded = src.coded([cols["item"], cols["annotator"], cols["label"],
+                       *([ANSWER_ID_COLUMN] if choices else []),
                        *([FIELD_COLUMN] if by_field else [])],
-                      [_id_or_none, _id_or_none, _label, *([str] if by_field else [])])
+                      [_id_or_none, _id_or_none, _label, *([str] if choices else []),
+                       *([str] if by_field else [])])
     rows = None
     if by_field:
         names = coded.pop()
@@ -307,6 +313,8 @@ def read_answers(
                 raise InvalidInput(
                     f"{spath} holds no answers to the field {field!r}; its fields are "
                     f"{fields_seen}. Pick one with --field.", file=spath, fields=fields_seen)
+    if choices:
+        coded, rows = _one_row_per_answer(coded, rows)
     items, anns, labels = coded
     bad_item, bad_ann = items.first_missing(), anns.first_missing()
     if bad_item is not None or bad_ann is not None:
@@ -319,6 +327,38 @@ def read_answers(
         raise _no_answers(spath)
     return AnswerTable(spath, cols, found, items.codes, items.values, anns.codes, anns.values,
                        labels.codes, labels.values)
+
+
+def _one_row_per_answer(coded: list[Coded], rows: np.ndarray | None
+                        ) -> tuple[list[Coded], np.ndarray | None]:
+    """truelabel's answers export gives a multi-choice answer one row per choice, all with
+    its ``annotation_id``: they become one label, the set of choices (as :func:`_label` makes
+    of a list), on the first of the rows."""
+    items, anns, labels, answer = coded
+    order = np.argsort(answer.codes, kind="stable")
+    key = answer.codes[order]
+    start = np.concatenate([[True], key[1:] != key[:-1]]) | (key < 0)
+    if start.all():
+        return [items, anns, labels], rows
+    group = np.cumsum(start) - 1
+    firsts = order[start]
+    values = list(labels.values)
+    index = {v: i for i, v in enumerate(values)}
+    sets: dict[int, set[str]] = {}
+    for g, row in zip(group.tolist(), order.tolist(), strict=True):
+        c = int(labels.codes[row])
+        if c >= 0:
+            sets.setdefault(g, set()).update(values[c].split("|"))
+    codes = labels.codes.copy()
+    for g, first in enumerate(firsts.tolist()):
+        if g in sets:
+            text = "|".join(sorted(sets[g]))
+            codes[first] = index.setdefault(text, len(index))
+    keep = np.zeros(codes.shape[0], dtype=bool)
+    keep[np.sort(firsts)] = True
+    merged = Coded(codes, list(index))
+    return ([items.take(keep), anns.take(keep), merged.take(keep)],
+            np.flatnonzero(keep) if rows is None else rows[keep])
 
 
 def _no_answers(spath: str) -> InvalidInput:
