@@ -147,19 +147,21 @@ def krippendorff_alpha_ci(
     m_all = counts.sum(axis=1)
     rated = np.flatnonzero(m_all > 0)
     pairable = m_all[rated] >= 2
-    c = counts[rated][pairable]
-    m_u = m_all[rated][pairable]
-    position = np.cumsum(pairable) - 1  # index into c for pairable rated units
+    # Units with the same counts add the same to the coincidence matrix: a resample is how
+    # many times each distinct row of counts was drawn (few rows, however many units).
+    profiles, which = np.unique(counts[rated][pairable], axis=0, return_inverse=True)
+    profile = np.full(rated.shape[0], profiles.shape[0], dtype=np.int64)  # last bin: unpaired
+    profile[pairable] = np.ravel(which)
+    m_p = profiles.sum(axis=1)
     rng = np.random.default_rng(seed)
     dist: list[float] = []
     for _ in range(n_resamples):
         draw = rng.integers(0, rated.shape[0], size=rated.shape[0])
-        draw = draw[pairable[draw]]
-        w = np.bincount(position[draw], minlength=c.shape[0]).astype(float)
+        w = np.bincount(profile[draw], minlength=profiles.shape[0] + 1)[:-1].astype(float)
         if not w.any():
             continue
         try:
-            observed, expected, _ = _disagreements(c, m_u, domain, level, unit_weights=w)
+            observed, expected, _ = _disagreements(profiles, m_p, domain, level, unit_weights=w)
         except QualityError:
             continue
         dist.append(1.0 - observed / expected)
