@@ -111,6 +111,19 @@ def bootstrap_ci(
     return _finish(estimate, dist, n_resamples, confidence)
 
 
+def _distinct_rows(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a non-negative integer-valued table, and each row's index into
+    them (a row read as one number when that fits 63 bits: much faster than sorting rows)."""
+    cells = c.astype(np.int64)
+    base = int(cells.max(initial=0)) + 1
+    if cells.shape[1] * np.log2(base) < 62:
+        key = cells @ (base ** np.arange(cells.shape[1], dtype=np.int64))
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        return c[first], np.ravel(which)
+    distinct, which = np.unique(c, axis=0, return_inverse=True)
+    return distinct, np.ravel(which)
+
+
 def krippendorff_alpha_ci(
     data: RatingsLike,
     *,
@@ -149,8 +162,9 @@ def krippendorff_alpha_ci(
     pairable = m_all[rated] >= 2
     # Units with the same counts add the same to the coincidence matrix: a resample is how
     # many times each distinct row of counts was drawn (few rows, however many units).
-    profiles, which = np.unique(counts[rated][pairable], axis=0, return_inverse=True)
-    profile = np.full(rated.shape[0], profiles.shape[0], dtype=np.int64)  # last bin: unpaired
+    profiles, which = _distinct_rows(counts[rated][pairable])
+    small = np.int16 if profiles.shape[0] < 2**15 - 1 else np.int32  # (gathers fit the cache)
+    profile = np.full(rated.shape[0], profiles.shape[0], dtype=small)  # last bin: unpaired
     profile[pairable] = np.ravel(which)
     m_p = profiles.sum(axis=1)
     rng = np.random.default_rng(seed)

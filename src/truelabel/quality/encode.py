@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Hashable, Iterable, Sequence
@@ -225,6 +226,11 @@ class Ratings:
 
     def duplicate_count(self) -> int:
         """Number of ratings beyond the first for each (unit, annotator) pair."""
+        return self._duplicates
+
+    @functools.cached_property
+    def _duplicates(self) -> int:
+        # Ratings are immutable and every engine asks (require_unique): sort once.
         key = np.sort(self.unit * max(self.n_annotators, 1) + self.annotator)
         return int((key[1:] == key[:-1]).sum())
 
@@ -245,7 +251,9 @@ class Ratings:
         else:
             mask = np.concatenate([change, [True]])
         idx = np.sort(order[mask])
-        return self._take_rows(idx)
+        out = self._take_rows(idx)
+        out.__dict__["_duplicates"] = 0  # (the cached_property's cache: none are left)
+        return out
 
     def require_unique(self, what: str) -> None:
         """Raise :class:`DuplicateRatings` if any (unit, annotator) pair repeats."""
