@@ -381,8 +381,8 @@ def _read_once(*_: Any) -> Any:
     raise RuntimeError("a Table's columns are read once")
 
 
-def open_table(path: str, fmt: str | None, roles: list[str], header_words: set[str]
-               ) -> Table:
+def open_table(path: str, fmt: str | None, roles: list[str],
+               header_words: frozenset[str] | set[str]) -> Table:
     """Open an answers (or gold: ``roles`` item, label) file of any supported kind.
 
     Raises:
