@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / "truelabel-bench-answers"
 
-RUNS = [
-    ("aggregate majority", ["aggregate", "{file}", "--method", "majority", "--json"]),
-    ("aggregate dawid_skene", ["aggregate", "{file}", "--method", "dawid_skene", "--json"]),
-    ("agreement, 1000 resamples", ["agreement", "{file}", "--resamples", "1000", "--json"]),
+RUNS = [  # the commands as a user types them (tables printed, the first items only)
+    ("aggregate majority", ["aggregate", "{file}", "--method", "majority"]),
+    ("aggregate dawid_skene", ["aggregate", "{file}", "--method", "dawid_skene"]),
+    ("agreement, 1000 resamples", ["agreement", "{file}", "--resamples", "1000"]),
 ]
 
 # Runs the CLI in a child and reports the child's wall time and peak RSS as JSON.
@@ -40,7 +40,8 @@ t = time.perf_counter()
 p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - t
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"seconds": wall, "peak_mb": rss, "rc": p.returncode,
+print(json.dumps({"seconds": wall, "peak_mb": rss, "rc": p.returncode, "cpu_seconds":
+                  sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
                   "stderr": p.stderr.decode()[-400:]}))
 """
 
@@ -116,7 +117,8 @@ def main() -> None:
         trees[args.base] = checkout(args.base)
     results = []
     print(f"{args.rows:,} answers; {files['csv'].stat().st_size / 1e6:.0f} MB as CSV")
-    print(f"{'tree':<8} {'format':<8} {'command':<28} {'seconds':>8} {'peak MB':>8}  rc")
+    print(f"{'tree':<8} {'format':<8} {'command':<28} {'seconds':>8} {'cpu s':>6} "
+          f"{'peak MB':>8}  rc")
     for fmt in args.formats.split(","):
         for name, argv in RUNS:
             if fmt == "jsonl" and name != RUNS[0][0]:
@@ -125,12 +127,16 @@ def main() -> None:
                 r = run(src, [a.format(file=files[fmt]) for a in argv])
                 results.append({"tree": tree, "format": fmt, "command": name, **r})
                 print(f"{tree:<8} {fmt:<8} {name:<28} {r['seconds']:>8.1f} "
-                      f"{r['peak_mb']:>8.0f}  {r['rc']}", flush=True)
+                      f"{r['cpu_seconds']:>6.1f} {r['peak_mb']:>8.0f}  {r['rc']}", flush=True)
                 if r["rc"]:
                     print(r["stderr"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"rows": args.rows, "results": results}, indent=1)
-                              + "\n")
+    load = os.getloadavg()
+    Path(args.out).write_text(json.dumps({"rows": args.rows, "cpus": os.cpu_count(),
+                                          "load_average_at_end": load, "results": results},
+                                         indent=1) + "\n")
+    print(f"load average at the end {load[0]:.1f} on {os.cpu_count()} CPUs (wall times grow "
+          "with it; cpu s does not)")
     print(f"saved {args.out}")
 
 

@@ -276,3 +276,40 @@ def test_arrow_reader_matches_the_csv_module(tmp_path: Path,
     f.write_bytes(buf.getvalue().encode())
     t = read_answers(f)
     assert list(zip(t.items, t.annotators, t.labels, strict=True)) == _reference(buf.getvalue())
+
+
+# -- the bootstrap of alpha resamples count profiles ------------------------------------------
+
+
+@pytest.mark.parametrize("n_classes", [3, 20])  # 20 classes: rows too wide for one number
+def test_alpha_bootstrap_by_profiles_equals_the_generic_bootstrap(n_classes: int) -> None:
+    import numpy as np
+
+    from truelabel import quality as q
+
+    rng = np.random.default_rng(n_classes)
+    n = 300
+    items = [f"i{k}" for k in rng.integers(0, 60, n)]
+    anns = [f"a{k}" for k in rng.integers(0, 12, n)]
+    labels = [f"c{k}" for k in rng.integers(0, n_classes, n)]
+    r = q.encode_ratings(items, anns, labels)
+    assert r.duplicate_count() > 0
+    r = r.drop_duplicates(keep="first")
+    assert r.duplicate_count() == 0
+    generic = q.bootstrap_ci(r, q.krippendorff_alpha, n_resamples=60, seed=5)
+    fast = q.krippendorff_alpha_ci(r, n_resamples=60, seed=5)
+    np.testing.assert_allclose(fast.distribution, generic.distribution)
+
+
+def test_encode_coded_equals_encode_ratings() -> None:
+    import numpy as np
+
+    from truelabel import quality as q
+
+    a = q.encode_ratings(["x", "x", "y", "z"], ["p", "q", "p", "q"], ["b", None, "a", "b"])
+    b = q.encode_coded(np.array([0, 0, 1, 2]), ["x", "y", "z"], np.array([0, 1, 0, 1]),
+                       ["p", "q"], np.array([0, -1, 1, 0]), ["b", "a"])
+    assert b.classes == a.classes == ("a", "b")
+    for name in ("unit", "annotator", "label"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist()
+    assert b.units.tolist() == a.units.tolist() and b.annotators.tolist() == a.annotators.tolist()

@@ -70,6 +70,25 @@ def _factorize(values: Sequence[Hashable], first: Iterable[Hashable] = ()) -> tu
     return codes, list(index)
 
 
+def _class_index(present: list[Hashable], classes: Sequence[Hashable] | None
+                 ) -> tuple[list[Hashable], dict[Hashable, int]]:
+    """The classes in code order (``classes``, else the labels sorted) and label → code.
+
+    Raises:
+        UnknownLabel: a label is not in ``classes``.
+    """
+    ordered = list(classes) if classes is not None else _sorted_or_seen(present)
+    index = {v: i for i, v in enumerate(ordered)}
+    unknown = [v for v in dict.fromkeys(present) if v not in index]
+    if unknown:
+        raise UnknownLabel(
+            f"{len(unknown)} label(s) are not among the declared classes, e.g. "
+            f"{unknown[:5]!r}; known classes: {ordered[:20]!r}. Add them to `classes` "
+            "or fix the labels."
+        )
+    return ordered, index
+
+
 def encode_labels(
     labels: Sequence[Hashable] | np.ndarray, *, classes: Sequence[Hashable] | None = None
 ) -> tuple[np.ndarray, tuple[Hashable, ...]]:
@@ -105,16 +124,7 @@ def encode_labels(
             return codes, tuple(found)
     else:
         values = arr.tolist()
-        present = [v for v in values if not is_missing(v)]
-        ordered = list(classes) if classes is not None else _sorted_or_seen(present)
-        index = {v: i for i, v in enumerate(ordered)}
-        unknown = [v for v in dict.fromkeys(present) if v not in index]
-        if unknown:
-            raise UnknownLabel(
-                f"{len(unknown)} label(s) are not among the declared classes, e.g. "
-                f"{unknown[:5]!r}; known classes: {ordered[:20]!r}. Add them to `classes` "
-                "or fix the labels."
-            )
+        ordered, index = _class_index([v for v in values if not is_missing(v)], classes)
         codes = np.fromiter(
             (-1 if is_missing(v) else index[v] for v in values),
             dtype=np.int64,
@@ -396,16 +406,7 @@ def encode_coded(
             f"unit, annotator and label codes must have the same length; got {unit.shape[0]}, "
             f"{annotator.shape[0]} and {label.shape[0]}. Pass one code per rating."
         )
-    used = [v for v in values if not is_missing(v)]
-    ordered = list(classes) if classes is not None else _sorted_or_seen(used)
-    index = {v: i for i, v in enumerate(ordered)}
-    unknown = [v for v in dict.fromkeys(used) if v not in index]
-    if unknown:
-        raise UnknownLabel(
-            f"{len(unknown)} label(s) are not among the declared classes, e.g. "
-            f"{unknown[:5]!r}; known classes: {ordered[:20]!r}. Add them to `classes` "
-            "or fix the labels."
-        )
+    ordered, index = _class_index([v for v in values if not is_missing(v)], classes)
     remap = np.array([-1 if is_missing(v) else index[v] for v in values] + [-1],
                      dtype=np.int64)
     codes = remap[label]  # -1 indexes the trailing -1: missing stays missing
