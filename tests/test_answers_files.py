@@ -110,8 +110,16 @@ def test_tab_files_with_a_header_and_spaces_in_labels(tmp_path: Path, suffix: st
     assert agreement_from_file(f, metric="percent")["answers"] == 2
 
 
+def test_a_header_of_unknown_names_is_not_read_as_an_answer(tmp_path: Path) -> None:
+    f = write(tmp_path / "a.tsv", "qid\twid\tans\nq1\tw1\tyes\nq1\tw2\tno\n")
+    with pytest.raises(ImportFailed, match=r"no item column.*'qid'"):
+        read_answers(f)
+    t = read_answers(f, item_col="qid", annotator_col="wid", label_col="ans")
+    assert t.items == ["q1", "q1"] and t.labels == ["yes", "no"]
+
+
 def test_a_headerless_line_of_the_wrong_width_is_refused(tmp_path: Path) -> None:
-    f = write(tmp_path / "a.txt", "1 2 3 4\n")
+    f = write(tmp_path / "a.txt", "1 2 3 4\n5 6 7 4\n")
     with pytest.raises(ImportFailed, match=r"line 1: the first line is not a header and has 4"):
         read_answers(f)
     assert run("agreement", f).exit_code != 0

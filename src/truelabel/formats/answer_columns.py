@@ -34,6 +34,7 @@ __all__ = ["Coded", "Table", "check_quotes", "code", "open_table", "read_data",
            "words_to_tabs"]
 
 _WORDS = re.compile(rb"[ \t]+")
+_NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _EDGES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
 
 
@@ -436,7 +437,8 @@ def open_table(path: str, fmt: str | None, roles: list[str],
         head = first_line(src).lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace")
         cells = [c.strip().strip('"').lower() for c in head.split("\t")]
         lower = {w.lower() for w in header_words}
-        header = any(c in lower for c in cells)
+        header = any(c in lower for c in cells) or (
+            not any(_NUMERIC.fullmatch(c) for c in cells) and not _label_recurs(src))
         if not header:
             if len(cells) != len(roles):
                 raise ImportFailed(
@@ -460,6 +462,17 @@ def open_table(path: str, fmt: str | None, roles: list[str],
         return _by_records(path, csv_records, shift)
     found, load = fast
     return Table(path, found, 2 if header else 1, load, csv_records, shift)
+
+
+def _label_recurs(data: bytes) -> bool:
+    """Whether the last value of the first line is also the last value of another line: a
+    header's label column name is not a label (so ``qid ann ans`` is a header, and
+    ``a b yes`` a row of a file with more ``yes`` labels). A line with a number is a row."""
+    head = first_line(data)
+    last = head.rstrip(b"\r").rsplit(b"\t", 1)[-1]
+    rest = data[len(head) + 1:]
+    return any(b"\t" + last + end in rest or rest.endswith(b"\t" + last)
+               for end in (b"\n", b"\r\n"))
 
 
 def _by_records(path: str, records: Callable[[], Iterator[list[Record]]], shift: int = 0
