@@ -23,6 +23,7 @@ from truelabel.formats.answers import (
     AnswerTable,
     GoldTable,
     coerce_labels,
+    label_order,
     out_format,
     read_answers,
     read_gold,
@@ -107,7 +108,10 @@ def _load(
     gold_label_col: str | None,
     field: str | None = None,
 ) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[Hashable, Hashable]]:
-    """Answers and gold, with labels coerced to numbers together when all are numeric."""
+    """Answers and gold, with labels coerced to numbers together when all are numeric.
+
+    The third value is the answers' distinct labels, coerced: ``labels[k]`` is
+    ``table.label_values[k]``. A label made a float keeps its text in ``table.label_text``."""
     table = read_answers(path, item_col=item_col, annotator_col=annotator_col,
                          label_col=label_col, field=field)
     g = None
@@ -115,9 +119,25 @@ def _load(
         g = read_gold(gold, item_col=gold_item_col, label_col=gold_label_col,
                       item_hint=table.columns["item"])
     gold_items = list(g.labels) if g else []
-    labels, gold_labels = coerce_labels(table.labels, list(g.labels.values()) if g else [])
+    texts = [*table.label_values, *(g.labels.values() if g else [])]
+    labels, gold_labels = coerce_labels(table.label_values, list(g.labels.values()) if g else [])
+    table.label_text = {v: t for v, t in zip([*labels, *gold_labels], texts, strict=True)
+                        if isinstance(v, float)}
     gold_map: dict[Hashable, Hashable] = dict(zip(gold_items, gold_labels, strict=True))
     return table, g, labels, gold_map
+
+
+def _ratings(table: AnswerTable, labels: list[Any],
+             classes: Sequence[Hashable] | None = None) -> q.Ratings:
+    """The table's answers as ratings, its labels replaced by ``labels`` (see :func:`_load`)."""
+    return q.encode_coded(table.item_codes, table.item_ids, table.annotator_codes,
+                          table.annotator_ids, table.label_codes, labels,
+                          classes=label_order(labels) if classes is None else classes)
+
+
+def _shown(table: AnswerTable, label: Any) -> Any:
+    """A label as the file wrote it (``2`` not ``2.0``)."""
+    return table.label_text.get(label, _jsonable(label))
 
 
 def _items_without_label(r: q.Ratings) -> list[Any]:
@@ -132,10 +152,7 @@ def _sample(values: list[Any], n: int = 20) -> list[Any]:
 def _union_classes(answers: list[Any], gold: dict[Hashable, Hashable]) -> list[Hashable]:
     """Classes covering answer and gold labels (a gold label nobody gave is still a class)."""
     seen = list(dict.fromkeys([v for v in answers if v is not None] + list(gold.values())))
-    try:
-        return sorted(seen)
-    except TypeError:
-        return seen
+    return label_order(seen)
 
 
 def _gold_section(
@@ -325,7 +342,7 @@ def agreement_from_file(
         if not 0.0 < confidence < 1.0:
             raise q.InvalidInput(f"confidence must be between 0 and 1, e.g. 0.95; got "
                                  f"{confidence}.")
-        full = q.encode_ratings(table.items, table.annotators, labels)
+        full = _ratings(table, labels)
         n_dup = full.duplicate_count()
         if duplicates == "error" and n_dup:
             raise InvalidInput(
@@ -380,8 +397,7 @@ def agreement_from_file(
             ]
         gold_part = None
         if g is not None:
-            gr = q.encode_ratings(table.items, table.annotators, labels,
-                                  classes=_union_classes(labels, gold_labels))
+            gr = _ratings(table, labels, classes=_union_classes(labels, gold_labels))
             gold_part, scores = _gold_section(gr, g, gold_labels)
             gold_part["annotators"] = [
                 {"annotator": _jsonable(a), "gold_answers": int(n), "correct": int(c),
@@ -506,7 +522,7 @@ def aggregate_from_file(
     )
     with _engine_errors():
         classes = _union_classes(labels, gold_labels) if g is not None else None
-        r = q.encode_ratings(table.items, table.annotators, labels, classes=classes)
+        r = _ratings(table, labels, classes=classes)
         gold_part = scores = None
         if g is not None:
             gold_part, scores = _gold_section(r, g, gold_labels)
@@ -520,7 +536,8 @@ def aggregate_from_file(
     res = calibrate_fit(res, r, method=method, gold=gold_labels, seed=seed,
                         fitted_with_gold=bool(known))
     items = [_jsonable(i) for i in res.items.tolist()]
-    out_labels = [_jsonable(v) for v in res.labels.tolist()]
+    shown = [_shown(table, c) for c in res.classes]
+    out_labels = [shown[c] if c >= 0 else None for c in res.codes.tolist()]
     conf = [_num(c) for c in res.confidence.tolist()]
     n_answers = [int(n) for n in res.n_answers.tolist()]
     tied = [bool(t) for t in res.tied.tolist()]
@@ -568,7 +585,7 @@ def aggregate_from_file(
         "answers": r.n_ratings,
         "answers_without_label": table.n_missing,
         "annotators_count": r.n_annotators,
-        "labels": [_jsonable(c) for c in r.classes],
+        "labels": [_shown(table, c) for c in r.classes],
         "mean_confidence": _num(res.confidence[has_label].mean(), 4) if has_label.any()
         else None,
         "tied": int(res.tied.sum()),

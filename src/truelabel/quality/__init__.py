@@ -42,6 +42,7 @@ from .dawid_skene import dawid_skene
 from .encode import (
     Ratings,
     ReliabilityMatrix,
+    encode_coded,
     encode_labels,
     encode_ratings,
     reliability_matrix,
@@ -96,6 +97,7 @@ __all__ = [
     "calibrate",
     "cohen_kappa",
     "dawid_skene",
+    "encode_coded",
     "encode_labels",
     "encode_ratings",
     "expected_calibration_error",

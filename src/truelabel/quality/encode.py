@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Hashable, Iterable, Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "Ratings",
     "RatingsLike",
     "ReliabilityMatrix",
+    "encode_coded",
     "encode_labels",
     "encode_ratings",
     "is_missing",
@@ -68,6 +70,25 @@ def _factorize(values: Sequence[Hashable], first: Iterable[Hashable] = ()) -> tu
     return codes, list(index)
 
 
+def _class_index(present: list[Hashable], classes: Sequence[Hashable] | None
+                 ) -> tuple[list[Hashable], dict[Hashable, int]]:
+    """The classes in code order (``classes``, else the labels sorted) and label → code.
+
+    Raises:
+        UnknownLabel: a label is not in ``classes``.
+    """
+    ordered = list(classes) if classes is not None else _sorted_or_seen(present)
+    index = {v: i for i, v in enumerate(ordered)}
+    unknown = [v for v in dict.fromkeys(present) if v not in index]
+    if unknown:
+        raise UnknownLabel(
+            f"{len(unknown)} label(s) are not among the declared classes, e.g. "
+            f"{unknown[:5]!r}; known classes: {ordered[:20]!r}. Add them to `classes` "
+            "or fix the labels."
+        )
+    return ordered, index
+
+
 def encode_labels(
     labels: Sequence[Hashable] | np.ndarray, *, classes: Sequence[Hashable] | None = None
 ) -> tuple[np.ndarray, tuple[Hashable, ...]]:
@@ -103,16 +124,7 @@ def encode_labels(
             return codes, tuple(found)
     else:
         values = arr.tolist()
-        present = [v for v in values if not is_missing(v)]
-        ordered = list(classes) if classes is not None else _sorted_or_seen(present)
-        index = {v: i for i, v in enumerate(ordered)}
-        unknown = [v for v in dict.fromkeys(present) if v not in index]
-        if unknown:
-            raise UnknownLabel(
-                f"{len(unknown)} label(s) are not among the declared classes, e.g. "
-                f"{unknown[:5]!r}; known classes: {ordered[:20]!r}. Add them to `classes` "
-                "or fix the labels."
-            )
+        ordered, index = _class_index([v for v in values if not is_missing(v)], classes)
         codes = np.fromiter(
             (-1 if is_missing(v) else index[v] for v in values),
             dtype=np.int64,
@@ -224,6 +236,11 @@ class Ratings:
 
     def duplicate_count(self) -> int:
         """Number of ratings beyond the first for each (unit, annotator) pair."""
+        return self._duplicates
+
+    @functools.cached_property
+    def _duplicates(self) -> int:
+        # Ratings are immutable and every engine asks (require_unique): sort once.
         key = np.sort(self.unit * max(self.n_annotators, 1) + self.annotator)
         return int((key[1:] == key[:-1]).sum())
 
@@ -244,7 +261,9 @@ class Ratings:
         else:
             mask = np.concatenate([change, [True]])
         idx = np.sort(order[mask])
-        return self._take_rows(idx)
+        out = self._take_rows(idx)
+        out.__dict__["_duplicates"] = 0  # (the cached_property's cache: none are left)
+        return out
 
     def require_unique(self, what: str) -> None:
         """Raise :class:`DuplicateRatings` if any (unit, annotator) pair repeats."""
@@ -351,6 +370,51 @@ def encode_ratings(
         annotators=_object_array(ann_ids),
         classes=found,
     )
+
+
+def encode_coded(
+    unit: np.ndarray,
+    units: Sequence[Hashable],
+    annotator: np.ndarray,
+    annotators: Sequence[Hashable],
+    label: np.ndarray,
+    values: Sequence[Hashable],
+    *,
+    classes: Sequence[Hashable] | None = None,
+) -> Ratings:
+    """Ratings from long format that is already coded (e.g. by Arrow's ``dictionary_encode``):
+    no Python object per rating is made, so millions of ratings encode in milliseconds.
+
+    Args:
+        unit: Per rating, the index of its unit in ``units``.
+        units: Unit ids.
+        annotator: Per rating, the index of its annotator in ``annotators``.
+        annotators: Annotator ids.
+        label: Per rating, the index of its label in ``values``; -1 for a missing label (the
+            rating is dropped, its unit kept, as :func:`encode_ratings` does).
+        values: The label of each label code. Equal values become one class.
+        classes: Label set in code order; default: the values, sorted (first-seen order when
+            they cannot be compared).
+
+    Raises:
+        InvalidInput: the three code arrays differ in length.
+        UnknownLabel: a label is not in ``classes``.
+    """
+    unit, annotator, label = (np.asarray(a, dtype=np.int64) for a in (unit, annotator, label))
+    if not unit.shape[0] == annotator.shape[0] == label.shape[0]:
+        raise InvalidInput(
+            f"unit, annotator and label codes must have the same length; got {unit.shape[0]}, "
+            f"{annotator.shape[0]} and {label.shape[0]}. Pass one code per rating."
+        )
+    ordered, index = _class_index([v for v in values if not is_missing(v)], classes)
+    remap = np.array([-1 if is_missing(v) else index[v] for v in values] + [-1],
+                     dtype=np.int64)
+    codes = remap[label]  # -1 indexes the trailing -1: missing stays missing
+    keep = codes >= 0
+    if not keep.all():
+        unit, annotator, codes = unit[keep], annotator[keep], codes[keep]
+    return Ratings(unit=unit, annotator=annotator, label=codes, units=_object_array(units),
+                   annotators=_object_array(annotators), classes=tuple(ordered))
 
 
 @dataclass(frozen=True, eq=False)
