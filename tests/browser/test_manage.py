@@ -133,7 +133,9 @@ def test_a_project_set_up_in_the_browser_only_then_labelled(
     mia.click('[data-project="tickets"] a:has-text("Manage")')
     mia.wait_for_url(re.compile(r"/p/tickets/manage"))
     mia.click("#nav-items")
+    mia.wait_for_url(re.compile(r"/p/tickets/?(\?.*)?$"))  # the items page, before opening its panel
     mia.click("#import-panel summary")
+    expect(mia.locator("#import-submit")).to_be_visible()
     items = tmp_path / "items.jsonl"
     items.write_text("".join(json.dumps(r) + "\n" for r in ITEMS), encoding="utf-8")
     mia.set_input_files("#import-file", str(items))
