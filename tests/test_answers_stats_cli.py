@@ -130,7 +130,9 @@ def test_weighted_aggregate_falls_back_to_the_plain_vote(tmp_path: Path) -> None
     by_item = {r["item"]: r for r in data["results"]}
     assert data["items_without_label"] == 0 and data["unweighted_fallback"] == 2
     assert by_item["i1"]["label"] == "y" and by_item["i1"]["unweighted_fallback"] is True
-    assert by_item["i1"]["confidence"] == pytest.approx(2 / 3)
+    # the vote share (2/3), calibrated: the calibration never raises a confidence without
+    # enough gold to fit a map on
+    assert 0 < by_item["i1"]["confidence"] <= 2 / 3 + 1e-9
     assert by_item["i2"]["label"] == "x" and by_item["i2"]["unweighted_fallback"] is False
     assert by_item["g2"]["unweighted_fallback"] is True
     text = run("aggregate", f, "--method", "weighted", "--gold", gold).stdout

@@ -101,7 +101,9 @@ def test_project_aggregate_and_report_carry_the_calibration(ws: Workspace,
         who = ws.add_user(name, "password-123", role="annotator")
         p.add_member(who, "annotator")
         for e, t in truth.items():
-            p.annotate(ids[e], {"intent": t if rng.random() < 0.7 else rng.choice("abc")}, who)
+            # noisy enough (60 % right) that DS is over-confident on the 30 gold items;
+            # with a cleaner crowd the out-of-fold Brier score may rightly keep it raw
+            p.annotate(ids[e], {"intent": t if rng.random() < 0.6 else rng.choice("abc")}, who)
     summary = p.aggregate(method="dawid_skene")
     cal = summary["fields"]["intent"]["calibration"]
     assert cal["gold_items"] == 30 and cal["ece_raw"] is not None

@@ -245,7 +245,7 @@ def test_single_annotator_aggregates_by_majority(ws: Workspace, team: dict) -> N
     with pytest.raises(InvalidInput, match="gold"):
         p.aggregate(method="weighted")
     with pytest.raises(InvalidInput, match="known"):
-        p.aggregate(method="glad")
+        p.aggregate(method="no_such_method")
 
 
 def test_annotator_on_gold_only(qp: Project, team: dict, tmp_path: Path) -> None:

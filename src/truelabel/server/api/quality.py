@@ -60,8 +60,10 @@ class AggregateIn(BaseModel):
     method: str = Field(default="auto", max_length=200,
                         description="a registered truth-inference method (see docs/quality.md); "
                         "auto picks one per field by a held-out score")
-    max_iter: int | None = Field(default=None, ge=1, le=100_000,
-                                 description="iterative methods: at most this many iterations")
+    max_iter: int | None = Field(default=None, ge=1, le=1000,
+                                 description="iterative methods: at most this many iterations "
+                                 "(at most 1,000 over HTTP, which bounds a request's work; "
+                                 "the CLI and Python API take any number)")
     tol: float | None = Field(default=None, ge=0.0,
                               description="iterative methods: stop when the objective per "
                               "answer improves by at most this (0: to a fixed point)")
