@@ -2,7 +2,8 @@
 
 Generates (once; cached under /tmp) a crowd of 500,000 items × 10 answers from 1,000
 annotators of varied accuracy over 4 labels, as CSV, Parquet and JSONL, then runs
-``truelabel aggregate`` (majority, dawid_skene, the default auto) and ``truelabel agreement --resamples 1000`` as
+``truelabel aggregate`` (majority, dawid_skene, the default auto) and
+``truelabel agreement --resamples 1000`` as
 subprocesses, measuring wall time and peak RSS of each (``resource.getrusage(RUSAGE_CHILDREN)``
 in a fresh wrapper process per run). Prints a table and saves bench/results/answers_5m.json.
 

@@ -133,7 +133,7 @@ def test_a_project_set_up_in_the_browser_only_then_labelled(
     mia.click('[data-project="tickets"] a:has-text("Manage")')
     mia.wait_for_url(re.compile(r"/p/tickets/manage"))
     mia.click("#nav-items")
-    mia.wait_for_url(re.compile(r"/p/tickets/?(\?.*)?$"))  # the items page, before opening its panel
+    mia.wait_for_url(re.compile(r"/p/tickets/?(\?.*)?$"))  # the items page first
     mia.click("#import-panel summary")
     expect(mia.locator("#import-submit")).to_be_visible()
     items = tmp_path / "items.jsonl"

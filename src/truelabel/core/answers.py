@@ -8,10 +8,7 @@ JSON-able dicts. Engine errors (:class:`truelabel.quality.QualityError`) come ou
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +16,26 @@ import numpy as np
 
 from truelabel import quality as q
 from truelabel.domain.errors import InvalidInput
-from truelabel.formats.answers import (
-    AnswerTable,
-    GoldTable,
-    coerce_labels,
-    label_order,
-    out_format,
-    read_answers,
-    read_gold,
-    write_table,
-)
-from truelabel.quality.methods import TruthMethod
 
-from .calibrated import calibrate_fit, calibration_summary
-from .inference import DEFAULT_METHOD, fit_report, resolve_method, run_method
+from .aggregate_file import TIES, aggregate_from_file
+from .answer_common import (
+    _choice,
+    _engine_errors,
+    _gold_section,
+    _items_without_label,
+    _jsonable,
+    _load,
+    _num,
+    _ratings,
+    _sample,
+    _union_classes,
+)
 
 __all__ = [
     "AGGREGATION_METHODS",
     "LEVELS",
     "METRICS",
+    "TIES",
     "WEIGHTS",
     "aggregate_from_file",
     "agreement_from_file",
@@ -50,7 +48,6 @@ WEIGHTS = ("linear", "quadratic")
 AGGREGATION_METHODS = ("auto", "majority", "weighted", "dawid_skene", "gold_dawid_skene",
                        "one_coin", "bayesian_dawid_skene")
 """The built-in aggregation methods; :func:`truth_method_names` lists every registered one."""
-TIES = ("lowest", "random")
 DUPLICATES = ("first", "last", "error")
 
 _METRIC_NAMES = {
@@ -59,128 +56,6 @@ _METRIC_NAMES = {
     "cohen": "Cohen's kappa",
     "percent": "percent agreement",
 }
-
-
-@contextmanager
-def _engine_errors() -> Iterator[None]:
-    """Engine errors become InvalidInput with the same message; engine warnings are silenced
-    (convergence is reported in the result instead)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", q.QualityWarning)
-            yield
-    except q.QualityError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-def _choice(name: str, value: Any, known: Sequence[Any]) -> None:
-    if value not in known:
-        raise InvalidInput(
-            f"Unknown {name} {value!r}; known: {', '.join(map(str, known))}.",
-            field=name, known=list(known),
-        )
-
-
-def _num(x: Any, digits: int | None = None) -> float | None:
-    """A float for JSON: None for NaN, optionally rounded."""
-    if x is None:
-        return None
-    f = float(x)
-    if math.isnan(f):
-        return None
-    return f if digits is None else round(f, digits)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
-def _load(
-    path: str | Path,
-    gold: str | Path | None,
-    *,
-    item_col: str | None,
-    annotator_col: str | None,
-    label_col: str | None,
-    gold_item_col: str | None,
-    gold_label_col: str | None,
-    field: str | None = None,
-) -> tuple[AnswerTable, GoldTable | None, list[Any], dict[Hashable, Hashable]]:
-    """Answers and gold, with labels coerced to numbers together when all are numeric.
-
-    The third value is the answers' distinct labels, coerced: ``labels[k]`` is
-    ``table.label_values[k]``. A label made a float keeps its text in ``table.label_text``."""
-    table = read_answers(path, item_col=item_col, annotator_col=annotator_col,
-                         label_col=label_col, field=field)
-    g = None
-    if gold is not None:
-        g = read_gold(gold, item_col=gold_item_col, label_col=gold_label_col,
-                      item_hint=table.columns["item"])
-    gold_items = list(g.labels) if g else []
-    texts = [*table.label_values, *(g.labels.values() if g else [])]
-    labels, gold_labels = coerce_labels(table.label_values, list(g.labels.values()) if g else [])
-    table.label_text = {v: t for v, t in zip([*labels, *gold_labels], texts, strict=True)
-                        if isinstance(v, float)}
-    gold_map: dict[Hashable, Hashable] = dict(zip(gold_items, gold_labels, strict=True))
-    return table, g, labels, gold_map
-
-
-def _ratings(table: AnswerTable, labels: list[Any],
-             classes: Sequence[Hashable] | None = None) -> q.Ratings:
-    """The table's answers as ratings, its labels replaced by ``labels`` (see :func:`_load`)."""
-    return q.encode_coded(table.item_codes, table.item_ids, table.annotator_codes,
-                          table.annotator_ids, table.label_codes, labels,
-                          classes=label_order(labels) if classes is None else classes)
-
-
-def _shown(table: AnswerTable, label: Any) -> Any:
-    """A label as the file wrote it (``2`` not ``2.0``)."""
-    return table.label_text.get(label, _jsonable(label))
-
-
-def _items_without_label(r: q.Ratings) -> list[Any]:
-    rated = np.bincount(r.unit, minlength=r.n_units) > 0
-    return [_jsonable(u) for u in r.units[~rated].tolist()]
-
-
-def _sample(values: list[Any], n: int = 20) -> list[Any]:
-    return values[:n]
-
-
-def _union_classes(answers: list[Any], gold: dict[Hashable, Hashable]) -> list[Hashable]:
-    """Classes covering answer and gold labels (a gold label nobody gave is still a class)."""
-    seen = list(dict.fromkeys([v for v in answers if v is not None] + list(gold.values())))
-    return label_order(seen)
-
-
-def _gold_section(
-    r: q.Ratings, gold: GoldTable, gold_labels: dict[Hashable, Hashable]
-) -> tuple[dict[str, Any], q.GoldScores]:
-    scores = q.gold_accuracy(r, gold_labels)
-    answered = set(r.units[np.bincount(r.unit, minlength=r.n_units) > 0].tolist())
-    matched = sum(1 for i in gold_labels if i in answered)
-    n_gold = int(scores.n_gold.sum())
-    section: dict[str, Any] = {
-        "file": gold.path,
-        "columns": gold.columns,
-        "items": len(gold_labels),
-        "items_answered": matched,
-        "answers_on_gold": n_gold,
-        "answers_correct_share": _num(scores.n_correct.sum() / n_gold, 4) if n_gold else None,
-        "rows_without_label": gold.n_missing,
-    }
-    if not matched:
-        section["note"] = (
-            f"none of the {len(gold_labels)} gold items was answered in the answers file; "
-            f"check that the item ids match (gold ids such as {list(gold_labels)[:3]!r}, "
-            f"answer ids such as {r.units[:3].tolist()!r})"
-        )
-    return section, scores
-
-
-# -- agreement ------------------------------------------------------------------------------
 
 
 def _cohen_statistic(weights: str | None) -> Callable[[q.Ratings], float]:
@@ -446,168 +321,3 @@ def agreement_from_file(
 
 
 # -- aggregation ----------------------------------------------------------------------------
-
-
-def aggregate_from_file(
-    path: str | Path,
-    *,
-    method: str = DEFAULT_METHOD,
-    gold: str | Path | None = None,
-    out: str | Path | None = None,
-    tie: str = "lowest",
-    seed: int = 0,
-    max_iter: int | None = None,
-    tol: float | None = None,
-    item_col: str | None = None,
-    annotator_col: str | None = None,
-    label_col: str | None = None,
-    gold_item_col: str | None = None,
-    gold_label_col: str | None = None,
-    field: str | None = None,
-) -> dict[str, Any]:
-    """One label per item from an answers file, with its confidence.
-
-    Args:
-        path: Long-format answers (CSV/TSV, JSONL, Parquet): item, annotator, label.
-        method: A registered truth-inference method (``registry.truth_methods``): ``auto``
-            (default: the method with the best held-out score, see docs/quality.md),
-            ``majority`` (vote share as confidence), ``weighted`` (votes weighted by each
-            annotator's accuracy on gold; needs ``gold``), ``dawid_skene`` (EM over confusion
-            matrices), ``gold_dawid_skene`` (Dawid-Skene with gold items fixed; needs
-            ``gold``), ``one_coin``, ``bayesian_dawid_skene``, or a plug-in's. With
-            ``weighted``, an item whose annotators all scored 0 on gold gets the unweighted
-            vote, flagged ``unweighted_fallback`` (per item and counted).
-        gold: Optional gold file (item, label): adds accuracy on gold and per-annotator gold
-            accuracy.
-        out: Write the per-item labels here (``.csv``, ``.jsonl`` or ``.parquet``), atomically.
-        tie: ``lowest`` (first label in sorted order) or ``random`` (seeded) among labels
-            tied for the top posterior.
-        seed: Seed for ``tie="random"`` and for ``auto``'s held-out folds.
-        max_iter: Iterative methods: at most this many iterations (default: the method's).
-        tol: Iterative methods: stop when the objective (per answer) improves by at most
-            this much; 0 runs to a fixed point or ``max_iter``.
-        item_col: Item column; default ``item`` or an alias.
-        annotator_col: Annotator column; default ``annotator`` or an alias.
-        label_col: Label column; default ``label`` or an alias.
-        gold_item_col: Item column of the gold file.
-        gold_label_col: Label column of the gold file.
-        field: The question to aggregate in a file of several (a ``field`` column).
-
-    Returns:
-        A JSON-able dict: summary counts, ``annotators`` (estimated accuracy; gold accuracy
-        with gold), ``gold`` (accuracy of the aggregated labels on gold items), the fit
-        (``iterations``, ``converged``, ``objective``, ``objective_trace``; ``auto``: the
-        choice and every candidate's score) and ``results`` (one row per item: ``item``,
-        ``label``, ``confidence``, ``answers``, ``tied``, and ``unweighted_fallback`` with
-        ``weighted``).
-
-    Raises:
-        InvalidInput: a bad option, a file problem (file and line named), a method that needs
-            gold without it, or data the method cannot use (e.g. Dawid-Skene with one
-            annotator: use majority).
-    """
-    tm = resolve_method(method)
-    _choice("tie", tie, TIES)
-    if tm.needs_gold and gold is None:
-        raise InvalidInput(
-            f"Method {method} needs known answers: pass --gold FILE (item, label columns), or "
-            "use majority or dawid_skene.",
-            field="method",
-        )
-    if out is not None:
-        out_format(out)  # fail before the work on an unknown suffix
-    table, g, labels, gold_labels = _load(
-        path, gold, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-        gold_item_col=gold_item_col, gold_label_col=gold_label_col, field=field,
-    )
-    with _engine_errors():
-        classes = _union_classes(labels, gold_labels) if g is not None else None
-        r = _ratings(table, labels, classes=classes)
-        gold_part = scores = None
-        if g is not None:
-            gold_part, scores = _gold_section(r, g, gold_labels)
-            if tm.needs_gold and not gold_part["items_answered"]:
-                raise InvalidInput(f"Method {method} needs gold items that were answered; "
-                                   f"{gold_part['note']}.", field="gold")
-    known = gold_labels if tm.needs_gold or tm.uses_gold else None  # else gold only scores
-    res = run_method(method, r, gold=known or None, max_iter=max_iter, tol=tol, seed=seed,
-                     tie=tie)
-    # the fitted result: one place to post-process it (e.g. calibrate its confidences)
-    res = calibrate_fit(res, r, method=method, gold=gold_labels, seed=seed,
-                        fitted_with_gold=bool(known))
-    items = [_jsonable(i) for i in res.items.tolist()]
-    shown = [_shown(table, c) for c in res.classes]
-    out_labels = [shown[c] if c >= 0 else None for c in res.codes.tolist()]
-    conf = [_num(c) for c in res.confidence.tolist()]
-    n_answers = [int(n) for n in res.n_answers.tolist()]
-    tied = [bool(t) for t in res.tied.tolist()]
-    has_label = res.codes >= 0
-    fallback = res.params.get("unweighted_fallback")
-    no_label = [i for i, lab in zip(items, out_labels, strict=True) if lab is None]
-    given = np.bincount(r.annotator, minlength=r.n_annotators)
-    annotators: list[dict[str, Any]] = []
-    for k, a in enumerate(r.annotators.tolist()):
-        row: dict[str, Any] = {
-            "annotator": _jsonable(a),
-            "answers": int(given[k]),
-            "estimated_accuracy": _num(res.annotator_accuracy[k], 4),
-        }
-        if scores is not None:
-            row["gold_answers"] = int(scores.n_gold[k])
-            row["gold_accuracy"] = _num(scores.accuracy[k], 4)
-        annotators.append(row)
-    if gold_part is not None:
-        scored = [(lab, gold_labels[i]) for i, lab in zip(items, out_labels, strict=True)
-                  if lab is not None and i in gold_labels]
-        gold_part["items_scored"] = len(scored)
-        gold_part["correct"] = sum(1 for a, b in scored if a == b)
-        gold_part["accuracy"] = _num(gold_part["correct"] / len(scored), 4) if scored else None
-        gold_part.update(_gold_note(tm, res))
-    columns: dict[str, list[Any]] = {
-        "item": items, "label": out_labels, "confidence": conf, "answers": n_answers,
-        "tied": tied,
-    }
-    if fallback is not None:  # items whose annotators all weigh 0: the unweighted vote
-        columns["unweighted_fallback"] = [bool(x) for x in fallback.tolist()]
-    written = None
-    if out is not None:
-        write_table(out, columns)
-        written = str(out)
-    summary: dict[str, Any] = {
-        "file": table.path,
-        "columns": table.columns,
-        "method": method,
-        "engine": res.method,
-        "items": len(items),
-        "items_labelled": int(has_label.sum()),
-        "items_without_label": len(no_label),
-        "items_without_label_sample": _sample(no_label),
-        "answers": r.n_ratings,
-        "answers_without_label": table.n_missing,
-        "annotators_count": r.n_annotators,
-        "labels": [_shown(table, c) for c in r.classes],
-        "mean_confidence": _num(res.confidence[has_label].mean(), 4) if has_label.any()
-        else None,
-        "tied": int(res.tied.sum()),
-        "calibration": calibration_summary(res),
-        **fit_report(res),
-        "annotators": annotators,
-        "out": written,
-        "results": [dict(zip(columns, row, strict=True))
-                    for row in zip(*columns.values(), strict=True)],
-    }
-    if "default_weight" in res.params:
-        summary["default_weight"] = _num(res.params["default_weight"], 4)
-    if fallback is not None:
-        summary["unweighted_fallback"] = int(fallback.sum())
-    if gold_part is not None:
-        summary["gold"] = gold_part
-    return summary
-
-
-def _gold_note(tm: TruthMethod, res: q.AggregationResult) -> dict[str, str]:
-    """Why accuracy on gold is optimistic when the method used the gold items (to fit, to
-    anchor or, for auto, to choose)."""
-    if tm.needs_gold or tm.uses_gold:
-        return {"note": f"{res.method} used these gold items, so this is optimistic"}
-    return {}
