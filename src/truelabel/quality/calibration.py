@@ -355,13 +355,16 @@ def _hide_one(r: Ratings, seed: int) -> tuple[Ratings, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     counts = np.bincount(r.unit, minlength=r.n_units)
     eligible = np.flatnonzero(counts >= 3)
-    rows = np.arange(r.n_ratings)
     unit_map = np.arange(r.n_units)
     if eligible.size > MAX_HELDOUT_ITEMS:
         sample = np.sort(rng.choice(eligible, size=MAX_HELDOUT_ITEMS, replace=False))
         unit_map = np.full(r.n_units, -1)
         unit_map[sample] = np.arange(sample.size)
-        rows = np.flatnonzero(unit_map[r.unit] >= 0)
+        in_sample = np.zeros(r.n_units, dtype=bool)  # a byte per unit: no answer-sized int temp
+        in_sample[sample] = True
+        rows = np.flatnonzero(in_sample[r.unit])
+    else:
+        rows = np.arange(r.n_ratings)
     unit = r.unit[rows]
     order = np.lexsort((rng.random(rows.size), unit))
     units = unit[order]
